@@ -1,0 +1,120 @@
+/*
+ * One configuration snapshot: the [baton], [socket:NAME] and [env] sections
+ * of the INI file, then the command line's overrides. A reload parses into
+ * a fresh object and swaps only when it is whole and valid, so this struct
+ * is read-only once config_finish() has accepted it; every module reads
+ * it, which is why its fields are public.
+ */
+#ifndef BATON_CONFIG_H
+#define BATON_CONFIG_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "address.h"
+
+/* The contract's defaults (DESIGN.md). */
+#define CONFIG_DEFAULT_WORKERS		1
+#define CONFIG_DEFAULT_READY_DELAY	1000	/* ms */
+#define CONFIG_DEFAULT_READY_TIMEOUT	60000	/* ms */
+#define CONFIG_DEFAULT_DRAIN_TIMEOUT	30000	/* ms */
+#define CONFIG_MAX_WORKERS		1024
+#define CONFIG_MAX_SOCKETS		256
+/* Debian's inih reads lines into a 200-byte buffer. */
+#define CONFIG_MAX_LINE			199
+
+enum ready_mode {
+	READY_DELAY,
+	READY_NOTIFY,
+	READY_LISTEN
+};
+
+struct config_socket {
+	char		*name;
+	struct address	 addr;
+	int		 backlog;	/* -1: SOMAXCONN */
+	int		 mode;		/* unix only; -1: as the umask gives */
+	char		*owner;		/* unix only; NULL: unchanged */
+	char		*group;		/* unix only; NULL: unchanged */
+	int		 line;		/* of its section; 0: command line */
+};
+
+struct config_env {
+	char		*key;
+	char		*value;
+	int		 line;
+};
+
+struct config_lines;	/* private to config.c */
+
+struct config {
+	char			*file;		/* absolute; NULL: no file */
+	char			*command;	/* as written; NULL: argv given */
+	char			**argv;		/* split command, NULL-terminated */
+	char			*directory;	/* absolute */
+	int			 workers;
+	enum ready_mode		 ready;
+	long			 ready_delay;	/* ms */
+	long			 ready_timeout;	/* ms */
+	int			 drain_signal;
+	long			 drain_timeout;	/* ms */
+	char			*control;	/* absolute; NULL: none */
+	char			*pidfile;	/* absolute; NULL: none */
+	char			*user;
+	char			*group;
+	int			 preload;
+	struct config_socket	*sockets;	/* in configuration order */
+	size_t			 nsockets;
+	struct config_env	*env;		/* in file order */
+	size_t			 nenv;
+	struct config_lines	*lines;		/* where keys were set, for
+						   config_finish()'s messages */
+};
+
+/* A configuration with every default and no file. */
+struct config	*config_new(void);
+void		 config_free(struct config *);
+
+/*
+ * Read FILE into c. Returns 0, or -1 with *error set to an allocated
+ * "FILE:LINE: message". Relative paths in the file (control, pidfile,
+ * directory) are taken from the file's folder.
+ */
+int		 config_load(struct config *c, const char *file, char **error);
+
+/*
+ * Command-line overrides, applied after config_load(). Each returns 0, or
+ * -1 with *error set to a message that names the option.
+ */
+int		 config_set_listen(struct config *, const char *name_eq_url,
+		    char **error);
+int		 config_set_argv(struct config *, char *const *argv,
+		    char **error);
+
+/*
+ * Validate the whole and fill in what is derived (directory, control,
+ * the split command). Returns 0, or -1 with *error set to "FILE:LINE:
+ * message" (no command, a {fd:NAME} naming no socket, two sockets on one
+ * address, ...).
+ */
+int		 config_finish(struct config *, char **error);
+
+/* Print the resolved configuration as an INI file that loads back. */
+void		 config_print(const struct config *, FILE *);
+
+/* Index of the socket named name, or -1. */
+int		 config_socket_index(const struct config *, const char *name);
+
+/*
+ * Values shared with the command line. Each returns 0, or -1 if s is not
+ * of the form: durations "500ms", "15s", "2m", or bare seconds; signals
+ * "SIGINT", "INT" or a number.
+ */
+int		 config_parse_duration(const char *s, long *ms);
+int		 config_parse_signal(const char *s, int *sig);
+/* "SIGTERM" for SIGTERM; "signal 42" for what has no name. */
+const char	*config_signal_name(int sig);
+const char	*config_ready_name(enum ready_mode);
+int		 config_parse_ready(const char *, enum ready_mode *);
+
+#endif

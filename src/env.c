@@ -1,0 +1,204 @@
+/*
+ * The environment of one worker. Every protocol is spoken at once, so a
+ * server written for systemd, einhorn, Server::Starter or baton itself
+ * finds its sockets unchanged. Variables of these protocols inherited from
+ * baton's own environment are dropped first: a baton started by systemd
+ * must not hand its own LISTEN_PID or NOTIFY_SOCKET down to a worker.
+ *
+ * env_build() runs in the forked child before exec; baton is
+ * single-threaded, so allocating there is safe.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "address.h"
+#include "config.h"
+#include "env.h"
+#include "xmalloc.h"
+
+static const char *const env_names[] = {
+	"LISTEN_FDS",
+	"LISTEN_PID",
+	"LISTEN_FDNAMES",
+	"LISTEN_PIDFDID",
+	"NOTIFY_SOCKET",
+};
+
+static const char *const env_prefixes[] = {
+	"EINHORN_",
+	"SERVER_STARTER_",
+	"BATON_",
+};
+
+struct env {
+	char	**v;
+	size_t	  n;
+};
+
+static int	env_reserved_len(const char *, size_t);
+static ssize_t	env_find(const struct env *, const char *, size_t);
+static void	env_put(struct env *, char *);
+static void	env_set(struct env *, const char *, const char *);
+
+/* Is the name of length len one baton sets or strips? */
+static int
+env_reserved_len(const char *name, size_t len)
+{
+	size_t	 i, plen;
+
+	for (i = 0; i < sizeof(env_names) / sizeof(env_names[0]); i++) {
+		if (strlen(env_names[i]) == len &&
+		    strncmp(env_names[i], name, len) == 0)
+			return 1;
+	}
+	for (i = 0; i < sizeof(env_prefixes) / sizeof(env_prefixes[0]); i++) {
+		plen = strlen(env_prefixes[i]);
+		if (len >= plen && strncmp(env_prefixes[i], name, plen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+env_reserved(const char *name)
+{
+	return env_reserved_len(name, strlen(name));
+}
+
+/* Index of the entry "NAME=..." where NAME has length len, or -1. */
+static ssize_t
+env_find(const struct env *e, const char *name, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < e->n; i++) {
+		if (strncmp(e->v[i], name, len) == 0 && e->v[i][len] == '=')
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* Add the allocated "NAME=value" entry, replacing one of the same name. */
+static void
+env_put(struct env *e, char *entry)
+{
+	size_t	 len;
+	ssize_t	 i;
+
+	len = strcspn(entry, "=");
+	if ((i = env_find(e, entry, len)) != -1) {
+		free(e->v[i]);
+		e->v[i] = entry;
+		return;
+	}
+	e->v = xreallocarray(e->v, e->n + 2, sizeof(*e->v));
+	e->v[e->n++] = entry;
+	e->v[e->n] = NULL;
+}
+
+static void
+env_set(struct env *e, const char *name, const char *value)
+{
+	env_put(e, xprintf("%s=%s", name, value));
+}
+
+char **
+env_build(char *const *base, const struct config *c,
+    const struct env_params *p)
+{
+	struct env	 e;
+	char		 num[32], *s, *t, *entry;
+	const char	*eq;
+	size_t		 i, len;
+
+	memset(&e, 0, sizeof(e));
+	e.v = xcalloc(1, sizeof(*e.v));
+
+	for (i = 0; base != NULL && base[i] != NULL; i++) {
+		if ((eq = strchr(base[i], '=')) == NULL)
+			continue;
+		len = eq - base[i];
+		if (env_reserved_len(base[i], len))
+			continue;
+		/* getenv() sees the first of duplicates: keep that one. */
+		if (env_find(&e, base[i], len) != -1)
+			continue;
+		env_put(&e, xstrdup(base[i]));
+	}
+
+	for (i = 0; i < c->nenv; i++) {
+		/* config.c refuses these; never let one shadow a protocol. */
+		if (env_reserved(c->env[i].key))
+			continue;
+		env_set(&e, c->env[i].key, c->env[i].value);
+	}
+
+	/*
+	 * With no socket, say nothing of sockets: servers take LISTEN_FDS or
+	 * SERVER_STARTER_PORT being set as "do not bind yourself", and
+	 * systemd leaves them unset too when it passes no descriptor.
+	 */
+	if (c->nsockets > 0) {
+		snprintf(num, sizeof(num), "%zu", c->nsockets);
+		env_set(&e, "LISTEN_FDS", num);
+		snprintf(num, sizeof(num), "%ld", (long)p->pid);
+		env_set(&e, "LISTEN_PID", num);
+		s = xstrdup("");
+		for (i = 0; i < c->nsockets; i++) {
+			t = xprintf("%s%s%s", s, i > 0 ? ":" : "",
+			    c->sockets[i].name);
+			free(s);
+			s = t;
+		}
+		env_set(&e, "LISTEN_FDNAMES", s);
+		free(s);
+
+		snprintf(num, sizeof(num), "%zu", c->nsockets);
+		env_set(&e, "EINHORN_FD_COUNT", num);
+		for (i = 0; i < c->nsockets; i++)
+			env_put(&e, xprintf("EINHORN_FD_%zu=%zu", i, 3 + i));
+
+		s = xstrdup("");
+		for (i = 0; i < c->nsockets; i++) {
+			entry = address_server_starter(&c->sockets[i].addr);
+			t = xprintf("%s%s%s=%zu", s, i > 0 ? ";" : "", entry,
+			    3 + i);
+			free(entry);
+			free(s);
+			s = t;
+		}
+		env_set(&e, "SERVER_STARTER_PORT", s);
+		free(s);
+		snprintf(num, sizeof(num), "%d", p->generation);
+		env_set(&e, "SERVER_STARTER_GENERATION", num);
+	}
+
+	if (p->notify_socket != NULL)
+		env_set(&e, "NOTIFY_SOCKET", p->notify_socket);
+
+	snprintf(num, sizeof(num), "%d", p->channel_fd);
+	env_set(&e, "BATON_FD", num);
+	snprintf(num, sizeof(num), "%d", p->generation);
+	env_set(&e, "BATON_GENERATION", num);
+	snprintf(num, sizeof(num), "%d", p->worker);
+	env_set(&e, "BATON_WORKER", num);
+	snprintf(num, sizeof(num), "%ld", (long)p->baton_pid);
+	env_set(&e, "BATON_PID", num);
+
+	return e.v;
+}
+
+void
+env_free(char **env)
+{
+	size_t	 i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}

@@ -1,0 +1,32 @@
+/*
+ * The environment of one worker: baton's own, less every variable of the
+ * protocols below, plus [env], plus the protocols themselves, all at once:
+ * systemd (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES; LISTEN_PIDFDID removed),
+ * einhorn (EINHORN_FD_COUNT, EINHORN_FD_n), Server::Starter
+ * (SERVER_STARTER_PORT, SERVER_STARTER_GENERATION), NOTIFY_SOCKET and
+ * baton's (BATON_FD, BATON_GENERATION, BATON_WORKER, BATON_PID).
+ */
+#ifndef BATON_ENV_H
+#define BATON_ENV_H
+
+#include <sys/types.h>
+
+struct config;
+
+struct env_params {
+	pid_t		 pid;		/* the worker itself: LISTEN_PID */
+	pid_t		 baton_pid;
+	int		 generation;
+	int		 worker;	/* slot */
+	int		 channel_fd;	/* BATON_FD: 3 + number of sockets */
+	const char	*notify_socket;	/* NULL: no NOTIFY_SOCKET */
+};
+
+/* Returns a NULL-terminated, allocated environment; free with env_free(). */
+char	**env_build(char *const *base, const struct config *c,
+	    const struct env_params *p);
+void	  env_free(char **);
+/* Nonzero if name is one baton sets itself, so [env] may not set it. */
+int	  env_reserved(const char *name);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * One line per event on stderr: time, level, who it is about, message.
+ * Callers log once, where the context is known; helpers return -1 instead.
+ */
+#ifndef BATON_LOG_H
+#define BATON_LOG_H
+
+#include <sys/types.h>
+
+enum log_level {
+	LOG_LEVEL_DEBUG,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_WARN,
+	LOG_LEVEL_ERROR
+};
+
+void	log_set_level(enum log_level);
+int	log_parse_level(const char *, enum log_level *);
+void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* A worker event: "gen 3 worker 1 pid 4242: message". */
+void	log_worker(enum log_level, int, int, pid_t, const char *, ...)
+	    __attribute__((format(printf, 5, 6)));
+/* A broken invariant or a failure at start-up: log and exit(code). */
+void	fatal(int, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+
+#endif

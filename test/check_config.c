@@ -1,0 +1,963 @@
+/*
+ * config.c: the INI file as Debian's inih reads it, the command-line
+ * overrides, validation, and config_print() loading back.
+ */
+#include <sys/types.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#ifndef TEST_DATA
+#error "TEST_DATA must name the folder of the fixtures"
+#endif
+
+/* Load and finish file from TEST_DATA; fail the test on any error. */
+static struct config *
+load(const char *file)
+{
+	struct config	*c;
+	char		*error = NULL, path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA, file);
+	c = config_new();
+	ck_assert_msg(config_load(c, path, &error) == 0, "load: %s", error);
+	ck_assert_msg(config_finish(c, &error) == 0, "finish: %s", error);
+	return c;
+}
+
+/* Load and finish; return the error of whichever failed, or NULL. */
+static char *
+load_error(struct config *c, const char *path)
+{
+	char	*error = NULL;
+
+	if (config_load(c, path, &error) == -1)
+		return error;
+	if (config_finish(c, &error) == -1)
+		return error;
+	return NULL;
+}
+
+static void
+assert_argv(char **argv, const char *const *want)
+{
+	size_t	 i;
+
+	ck_assert_ptr_nonnull(argv);
+	for (i = 0; want[i] != NULL; i++) {
+		ck_assert_ptr_nonnull(argv[i]);
+		ck_assert_str_eq(argv[i], want[i]);
+	}
+	ck_assert_ptr_null(argv[i]);
+}
+
+START_TEST(test_full)
+{
+	static const char *const argv[] = { "node", "app.js", "--port",
+	    "{fd:http}", NULL };
+	struct config	*c;
+
+	c = load("good-full.ini");
+	ck_assert_str_eq(c->file, TEST_DATA "/good-full.ini");
+	ck_assert_str_eq(c->command, "node app.js --port {fd:http}");
+	assert_argv(c->argv, argv);
+	ck_assert_str_eq(c->directory, "/srv/app");
+	ck_assert_int_eq(c->workers, 4);
+	ck_assert_int_eq(c->ready, READY_NOTIFY);
+	ck_assert_int_eq(c->ready_delay, 500);
+	ck_assert_int_eq(c->ready_timeout, 120000);
+	ck_assert_int_eq(c->drain_signal, SIGINT);
+	ck_assert_int_eq(c->drain_timeout, 15000);
+	ck_assert_str_eq(c->control, "/run/baton/app.sock");
+	ck_assert_str_eq(c->pidfile, "/run/baton/app.pid");
+	ck_assert_str_eq(c->user, "root");
+	ck_assert_str_eq(c->group, "root");
+	ck_assert_int_eq(c->preload, 1);
+
+	ck_assert_uint_eq(c->nsockets, 3);
+	ck_assert_str_eq(c->sockets[0].name, "http");
+	ck_assert_int_eq(c->sockets[0].addr.kind, ADDRESS_TCP);
+	ck_assert_str_eq(c->sockets[0].addr.url, "tcp://0.0.0.0:3000");
+	ck_assert_int_eq(c->sockets[0].backlog, 1024);
+	ck_assert_int_eq(c->sockets[0].mode, -1);
+	ck_assert_ptr_null(c->sockets[0].owner);
+	ck_assert_ptr_null(c->sockets[0].group);
+	ck_assert_int_eq(c->sockets[0].line, 17);
+	ck_assert_str_eq(c->sockets[1].name, "admin");
+	ck_assert_int_eq(c->sockets[1].addr.kind, ADDRESS_UNIX);
+	ck_assert_str_eq(c->sockets[1].addr.path, "/run/app/admin.sock");
+	ck_assert_int_eq(c->sockets[1].backlog, -1);
+	ck_assert_int_eq(c->sockets[1].mode, 0660);
+	ck_assert_str_eq(c->sockets[1].owner, "root");
+	ck_assert_str_eq(c->sockets[1].group, "root");
+	ck_assert_int_eq(c->sockets[1].line, 21);
+	ck_assert_str_eq(c->sockets[2].name, "dns");
+	ck_assert_int_eq(c->sockets[2].addr.kind, ADDRESS_UDP);
+	ck_assert_str_eq(c->sockets[2].addr.url, "udp://[::1]:5353");
+	ck_assert_int_eq(config_socket_index(c, "http"), 0);
+	ck_assert_int_eq(config_socket_index(c, "admin"), 1);
+	ck_assert_int_eq(config_socket_index(c, "dns"), 2);
+	ck_assert_int_eq(config_socket_index(c, "nosuch"), -1);
+
+	ck_assert_uint_eq(c->nenv, 3);
+	ck_assert_str_eq(c->env[0].key, "NODE_ENV");
+	ck_assert_str_eq(c->env[0].value, "production");
+	ck_assert_int_eq(c->env[0].line, 31);
+	ck_assert_str_eq(c->env[1].key, "EMPTY");
+	ck_assert_str_eq(c->env[1].value, "");
+	ck_assert_str_eq(c->env[2].key, "_UNDER_score9");
+	ck_assert_str_eq(c->env[2].value, "a=b c");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	static const char *const argv[] = { "./server", NULL };
+	struct config	*c;
+
+	c = load("good-minimal.ini");
+	assert_argv(c->argv, argv);
+	ck_assert_str_eq(c->directory, TEST_DATA);
+	ck_assert_int_eq(c->workers, CONFIG_DEFAULT_WORKERS);
+	ck_assert_int_eq(c->workers, 1);
+	ck_assert_int_eq(c->ready, READY_DELAY);
+	ck_assert_int_eq(c->ready_delay, 1000);
+	ck_assert_int_eq(c->ready_timeout, 60000);
+	ck_assert_int_eq(c->drain_signal, SIGTERM);
+	ck_assert_int_eq(c->drain_timeout, 30000);
+	ck_assert_str_eq(c->control, TEST_DATA "/good-minimal.sock");
+	ck_assert_ptr_null(c->pidfile);
+	ck_assert_ptr_null(c->user);
+	ck_assert_ptr_null(c->group);
+	ck_assert_int_eq(c->preload, 0);
+	ck_assert_uint_eq(c->nsockets, 0);
+	ck_assert_uint_eq(c->nenv, 0);
+	config_free(c);
+
+	c = config_new();
+	ck_assert_ptr_null(c->file);
+	ck_assert_ptr_null(c->command);
+	ck_assert_ptr_null(c->argv);
+	ck_assert_ptr_null(c->directory);
+	ck_assert_ptr_null(c->control);
+	ck_assert_int_eq(c->workers, 1);
+	ck_assert_int_eq(c->ready, READY_DELAY);
+	ck_assert_int_eq(c->ready_delay, 1000);
+	ck_assert_int_eq(c->ready_timeout, 60000);
+	ck_assert_int_eq(c->drain_signal, SIGTERM);
+	ck_assert_int_eq(c->drain_timeout, 30000);
+	ck_assert_int_eq(c->preload, 0);
+	config_free(c);
+}
+END_TEST
+
+/* " ;" starts a comment, ";" alone does not; '#' only starts a line. */
+START_TEST(test_comments)
+{
+	struct config	*c;
+
+	c = load("good-comments.ini");
+	ck_assert_str_eq(c->command, "server --opt=a;b --x");
+	ck_assert_int_eq(c->workers, 3);
+	ck_assert_int_eq(c->ready, READY_DELAY);
+	ck_assert_int_eq(c->drain_signal, SIGTERM);
+	ck_assert_int_eq(c->drain_timeout, 120000);
+	ck_assert_uint_eq(c->nenv, 3);
+	ck_assert_str_eq(c->env[0].value, "a;b;c");
+	ck_assert_str_eq(c->env[1].value, "a #b");
+	ck_assert_str_eq(c->env[2].value, "a");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_crlf_bom)
+{
+	struct config	*c;
+
+	c = load("good-crlf.ini");
+	ck_assert_str_eq(c->command, "server --flag");
+	ck_assert_int_eq(c->workers, 2);
+	ck_assert_uint_eq(c->nsockets, 1);
+	ck_assert_str_eq(c->sockets[0].addr.url, "tcp://127.0.0.1:8080");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_continuation)
+{
+	static const char *const argv[] = { "python3", "-m", "gunicorn",
+	    "--bind", "fd://{fd:http}", "--workers", "1", "--access-logfile",
+	    "-", "app:create_app()", NULL };
+	struct config	*c;
+	char		 x[151], y[151], *want;
+
+	c = load("good-continuation.ini");
+	ck_assert_str_eq(c->command, "python3 -m gunicorn --bind "
+	    "fd://{fd:http} --workers 1 --access-logfile - "
+	    "'app:create_app()'");
+	assert_argv(c->argv, argv);
+	ck_assert_int_eq(c->workers, 2);
+	/* An indented section header is a section, not a continuation. */
+	ck_assert_uint_eq(c->nsockets, 1);
+	ck_assert_str_eq(c->sockets[0].name, "http");
+	ck_assert_int_eq(c->sockets[0].line, 10);
+	ck_assert_uint_eq(c->nenv, 2);
+	ck_assert_str_eq(c->env[0].value,
+	    "-Xmx1g -Dfile.encoding=UTF-8 -Duser.timezone=UTC");
+	memset(x, 'x', 150);
+	memset(y, 'y', 150);
+	x[150] = y[150] = '\0';
+	want = malloc(302);
+	snprintf(want, 302, "%s %s", x, y);
+	ck_assert_str_eq(c->env[1].value, want);
+	free(want);
+	config_free(c);
+}
+END_TEST
+
+/* inih reads 200 bytes: 199 characters and the NUL. */
+START_TEST(test_line199)
+{
+	struct config	*c;
+	char		 want[200];
+
+	memset(want, 'a', 189);
+	want[189] = '\0';
+	c = load("good-line199.ini");
+	ck_assert_int_eq(strlen(c->command) + strlen("command = "), 199);
+	ck_assert_str_eq(c->command, want);
+	config_free(c);
+	c = load("good-line199-crlf.ini");
+	ck_assert_str_eq(c->command, want);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_relative)
+{
+	struct config	*c;
+
+	c = load("good-relative.ini");
+	ck_assert_str_eq(c->directory, TEST_DATA "/app/current");
+	ck_assert_str_eq(c->control, TEST_DATA "/run/baton.sock");
+	ck_assert_str_eq(c->pidfile, TEST_DATA "/../baton.pid");
+	config_free(c);
+
+	c = load("good-noext.conf");
+	ck_assert_str_eq(c->control, TEST_DATA "/good-noext.conf.sock");
+	config_free(c);
+}
+END_TEST
+
+/* A relative FILE is taken from the current directory. */
+START_TEST(test_relative_file)
+{
+	struct config	*c;
+	char		 cwd[PATH_MAX], *error = NULL;
+
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_int_eq(chdir(TEST_DATA), 0);
+	c = config_new();
+	ck_assert_int_eq(config_load(c, "./good-minimal.ini", &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_str_eq(c->file, TEST_DATA "/good-minimal.ini");
+	ck_assert_str_eq(c->directory, TEST_DATA);
+	ck_assert_str_eq(c->control, TEST_DATA "/good-minimal.sock");
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+	struct config	*c;
+
+	c = load("good-values.ini");
+	ck_assert_int_eq(c->workers, 1024);
+	ck_assert_int_eq(c->ready, READY_LISTEN);
+	ck_assert_int_eq(c->preload, 1);
+	ck_assert_int_eq(c->ready_delay, 1000);
+	ck_assert_int_eq(c->ready_timeout, 3600000);
+	ck_assert_int_eq(c->drain_signal, SIGUSR1);
+	ck_assert_int_eq(c->drain_timeout, 2500);
+	ck_assert_str_eq(c->sockets[0].addr.host, "localhost");
+	ck_assert_int_eq(c->sockets[0].backlog, 65535);
+	ck_assert_int_eq(c->sockets[1].mode, 0600);
+	config_free(c);
+
+	c = load("good-empty-env.ini");
+	ck_assert_uint_eq(c->nenv, 0);
+	config_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*file;
+	const char	*error;		/* after the file's path */
+} bad[] = {
+	{ "bad-unknown-key.ini", ":3: unknown key 'x' in [baton]" },
+	{ "bad-unknown-socket-key.ini",
+	    ":3: unknown key 'port' in [socket:http]" },
+	{ "bad-unknown-section.ini", ":4: unknown section [server]" },
+	{ "bad-unknown-section-empty.ini", ":3: unknown section [foo]" },
+	{ "bad-outside.ini",
+	    ":2: 'command' is outside any section (put it under [baton])" },
+	{ "bad-syntax.ini", ":3: expected 'key = value' or '[section]'" },
+	{ "bad-syntax-first.ini", ":2: expected 'key = value' or '[section]'" },
+	{ "bad-bracket.ini", ":1: missing ']' in '[baton'" },
+	{ "bad-section-trailing.ini", ":1: unexpected 'x' after [baton]" },
+	{ "bad-dup-baton.ini",
+	    ":4: duplicate section [baton] (first at line 1)" },
+	{ "bad-dup-env.ini", ":5: duplicate section [env] (first at line 3)" },
+	{ "bad-dup-socket.ini",
+	    ":4: duplicate socket 'http' (first at line 1)" },
+	{ "bad-dup-key.ini",
+	    ":5: duplicate key 'workers' in [baton] (first at line 3)" },
+	{ "bad-dup-socket-key.ini",
+	    ":3: duplicate key 'listen' in [socket:http] (first at line 2)" },
+	{ "bad-dup-env-key.ini",
+	    ":4: duplicate key 'A' in [env] (first at line 2)" },
+	{ "bad-dup-address.ini", ":8: socket 'admin' listens on "
+	    "tcp://127.0.0.1:8080 like socket 'http' (line 4)" },
+	{ "bad-socket-empty.ini", ":1: socket 'http' has no listen address" },
+	{ "bad-socket-empty-eof.ini",
+	    ":4: socket 'http' has no listen address" },
+	{ "bad-socket-name.ini", ":1: bad socket name 'a b' (use letters, "
+	    "digits, '-', '_' and '.')" },
+	{ "bad-socket-noname.ini", ":1: bad socket name '' (use letters, "
+	    "digits, '-', '_' and '.')" },
+	{ "bad-socket-colon.ini", ":1: bad socket name 'a:b' (use letters, "
+	    "digits, '-', '_' and '.')" },
+	{ "bad-listen-scheme.ini", ":2: socket 'http': unknown scheme 'http' "
+	    "(use tcp://, udp:// or unix://)" },
+	{ "bad-listen-port.ini", ":2: socket 'http': missing port in "
+	    "'tcp://127.0.0.1' (tcp://HOST:PORT)" },
+	{ "bad-listen-empty.ini", ":2: socket 'http': empty address "
+	    "(use tcp://, udp:// or unix://)" },
+	{ "bad-listen-v6.ini", ":2: socket 'http': IPv6 address in "
+	    "'tcp://::1:80' needs brackets (tcp://[V6]:PORT)" },
+	{ "bad-backlog.ini",
+	    ":3: backlog: 'lots' is not a number from 1 to 65535" },
+	{ "bad-backlog-udp.ini", ":2: socket 'dns': backlog does not apply "
+	    "to udp://127.0.0.1:53 (udp has no accept queue)" },
+	{ "bad-mode-tcp.ini", ":3: socket 'http': owner applies to unix "
+	    "sockets only, not tcp://127.0.0.1:80" },
+	{ "bad-mode.ini", ":3: mode: '0999' is not an octal mode like 0660" },
+	{ "bad-owner.ini",
+	    ":3: socket 'app': owner 'nosuch-baton-user' does not exist" },
+	{ "bad-socket-group.ini",
+	    ":3: socket 'app': group 'nosuch-baton-group' does not exist" },
+	{ "bad-workers.ini",
+	    ":3: workers: 'abc' is not a number from 1 to 1024" },
+	{ "bad-workers-zero.ini",
+	    ":2: workers: '0' is not a number from 1 to 1024" },
+	{ "bad-workers-big.ini",
+	    ":2: workers: '1025' is not a number from 1 to 1024" },
+	{ "bad-workers-semicolon.ini",
+	    ":2: workers: '2;3' is not a number from 1 to 1024" },
+	{ "bad-duration.ini", ":3: drain_timeout: '5 parsecs' is not a "
+	    "duration (use 500ms, 15s, 2m or seconds)" },
+	{ "bad-duration-zero.ini", ":2: ready_delay: '0' is not a duration "
+	    "(use 500ms, 15s, 2m or seconds)" },
+	{ "bad-duration-float.ini", ":2: ready_timeout: '1.5s' is not a "
+	    "duration (use 500ms, 15s, 2m or seconds)" },
+	{ "bad-duration-huge.ini", ":2: drain_timeout: "
+	    "'99999999999999999999h' is not a duration (use 500ms, 15s, 2m "
+	    "or seconds)" },
+	{ "bad-signal.ini", ":2: drain_signal: 'SIGFOO' is not a signal" },
+	{ "bad-signal-number.ini", ":2: drain_signal: '65' is not a signal" },
+	{ "bad-ready.ini",
+	    ":2: ready: 'soon' is not one of notify, listen, delay" },
+	{ "bad-preload.ini", ":2: preload: 'maybe' is not yes or no" },
+	{ "bad-ready-listen.ini", ":3: ready = listen needs preload = yes "
+	    "(the preload library is what sees listen())" },
+	{ "bad-ready-delay.ini", ":3: ready_delay (120000ms) must be shorter "
+	    "than ready_timeout (60000ms)" },
+	{ "bad-user.ini", ":3: user 'nosuch-baton-user' does not exist" },
+	{ "bad-group.ini", ":3: group 'nosuch-baton-group' does not exist" },
+	{ "bad-no-command.ini", ":3: no command (set 'command' in [baton], "
+	    "or give one after --)" },
+	{ "bad-no-command-no-baton.ini", ":1: no command (set 'command' in "
+	    "[baton], or give one after --)" },
+	{ "bad-command-empty.ini", ":3: command is empty" },
+	{ "bad-command-quote.ini", ":3: command: unterminated double quote" },
+	{ "bad-command-fd.ini",
+	    ":2: command: {fd:nosuch}: no socket named 'nosuch'" },
+	{ "bad-line200.ini", ":2: line longer than 199 characters" },
+	{ "bad-line200-comment.ini", ":3: line longer than 199 characters" },
+	{ "bad-line-long.ini", ":3: line longer than 199 characters" },
+	{ "bad-continue-workers.ini",
+	    ":4: 'workers' does not continue on the next line" },
+	{ "bad-continue-listen.ini",
+	    ":3: 'listen' does not continue on the next line" },
+	{ "bad-continue-bracket.ini", ":3: unknown section [--flag] (an "
+	    "indented line starting with '[' is a section)" },
+	{ "bad-indented-key.ini", ":3: 'workers' is indented, so it continues "
+	    "'command' (remove the indentation)" },
+	{ "bad-indented-env.ini", ":3: 'B' is indented, so it continues 'A' "
+	    "(remove the indentation)" },
+	{ "bad-env-name.ini", ":2: 'FOO-BAR' is not a variable name (use "
+	    "letters, digits and '_', not starting with a digit)" },
+	{ "bad-env-digit.ini", ":2: '1FOO' is not a variable name (use "
+	    "letters, digits and '_', not starting with a digit)" },
+	{ "bad-env-reserved.ini",
+	    ":3: [env] may not set LISTEN_FDS: baton sets it for each worker" },
+	{ "bad-env-reserved-prefix.ini", ":2: [env] may not set "
+	    "BATON_WHATEVER: baton sets it for each worker" },
+	{ "bad-empty-key.ini", ":2: unknown key '' in [baton]" },
+	{ "bad-directory-empty.ini", ":3: directory: no value" },
+	{ "bad-nul.ini", ":2: line contains a NUL byte" },
+};
+
+START_TEST(test_bad)
+{
+	struct config	*c;
+	char		*error, path[PATH_MAX], want[PATH_MAX + 256];
+
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA, bad[_i].file);
+	snprintf(want, sizeof(want), "%s%s", path, bad[_i].error);
+	c = config_new();
+	error = load_error(c, path);
+	ck_assert_msg(error != NULL, "%s was accepted", bad[_i].file);
+	ck_assert_str_eq(error, want);
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+/* Every fixture is tested: good ones load, bad ones are in the table. */
+START_TEST(test_fixtures)
+{
+	struct config	*c;
+	struct dirent	*de;
+	DIR		*dir;
+	size_t		 i, ngood = 0, nbad = 0;
+	char		*error, path[PATH_MAX];
+
+	ck_assert_ptr_nonnull(dir = opendir(TEST_DATA));
+	while ((de = readdir(dir)) != NULL) {
+		snprintf(path, sizeof(path), "%s/%s", TEST_DATA, de->d_name);
+		if (strncmp(de->d_name, "good-", 5) == 0) {
+			c = config_new();
+			error = load_error(c, path);
+			ck_assert_msg(error == NULL, "%s", error);
+			config_free(c);
+			ngood++;
+		} else if (strncmp(de->d_name, "bad-", 4) == 0) {
+			for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+				if (strcmp(bad[i].file, de->d_name) == 0)
+					break;
+			}
+			ck_assert_msg(i < sizeof(bad) / sizeof(bad[0]),
+			    "%s is not in the table", de->d_name);
+			nbad++;
+		}
+	}
+	closedir(dir);
+	ck_assert_uint_eq(nbad, sizeof(bad) / sizeof(bad[0]));
+	ck_assert_uint_ge(ngood, 10);
+}
+END_TEST
+
+START_TEST(test_unreadable)
+{
+	struct config	*c;
+	char		*error = NULL;
+
+	c = config_new();
+	ck_assert_int_eq(config_load(c, TEST_DATA "/nosuch.ini", &error), -1);
+	ck_assert_str_eq(error,
+	    TEST_DATA "/nosuch.ini: No such file or directory");
+	free(error);
+	config_free(c);
+
+	c = config_new();
+	ck_assert_int_eq(config_load(c, TEST_DATA, &error), -1);
+	ck_assert_str_eq(error, TEST_DATA ": Is a directory");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_listen_override)
+{
+	struct config	*c;
+	char		*error = NULL, path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/good-full.ini", TEST_DATA);
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	/* Replaced in place: it keeps its descriptor number. */
+	ck_assert_int_eq(config_set_listen(c, "http=tcp://127.0.0.1:9999",
+	    &error), 0);
+	/* A unix socket turned tcp loses its unix-only options. */
+	ck_assert_int_eq(config_set_listen(c, "admin=tcp://127.0.0.1:9998",
+	    &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "extra=unix:///run/x.sock",
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	ck_assert_uint_eq(c->nsockets, 4);
+	ck_assert_str_eq(c->sockets[0].name, "http");
+	ck_assert_str_eq(c->sockets[0].addr.url, "tcp://127.0.0.1:9999");
+	ck_assert_int_eq(c->sockets[0].backlog, 1024);
+	ck_assert_int_eq(c->sockets[0].line, 0);
+	ck_assert_str_eq(c->sockets[1].addr.url, "tcp://127.0.0.1:9998");
+	ck_assert_int_eq(c->sockets[1].mode, -1);
+	ck_assert_ptr_null(c->sockets[1].owner);
+	ck_assert_ptr_null(c->sockets[1].group);
+	ck_assert_str_eq(c->sockets[3].name, "extra");
+	ck_assert_str_eq(c->sockets[3].addr.path, "/run/x.sock");
+	ck_assert_int_eq(c->sockets[3].backlog, -1);
+	ck_assert_int_eq(c->sockets[3].mode, -1);
+	ck_assert_int_eq(config_socket_index(c, "extra"), 3);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_listen_errors)
+{
+	struct config	*c;
+	char		*error = NULL, path[PATH_MAX], want[PATH_MAX + 128];
+
+	c = config_new();
+	ck_assert_int_eq(config_set_listen(c, "tcp://127.0.0.1:80", &error),
+	    -1);
+	ck_assert_str_eq(error, "--listen tcp://127.0.0.1:80: expected "
+	    "NAME=URL (http=tcp://0.0.0.0:8080)");
+	free(error);
+	ck_assert_int_eq(config_set_listen(c, "a b=tcp://127.0.0.1:80",
+	    &error), -1);
+	ck_assert_str_eq(error, "--listen a b=tcp://127.0.0.1:80: bad socket "
+	    "name 'a b' (use letters, digits, '-', '_' and '.')");
+	free(error);
+	ck_assert_int_eq(config_set_listen(c, "=tcp://127.0.0.1:80", &error),
+	    -1);
+	free(error);
+	ck_assert_int_eq(config_set_listen(c, "http=http://127.0.0.1:80",
+	    &error), -1);
+	ck_assert_str_eq(error, "--listen http=http://127.0.0.1:80: unknown "
+	    "scheme 'http' (use tcp://, udp:// or unix://)");
+	free(error);
+	ck_assert_uint_eq(c->nsockets, 0);
+
+	/* Two on one address: the later one is named, with --listen. */
+	ck_assert_int_eq(config_set_listen(c, "a=tcp://127.0.0.1:80", &error),
+	    0);
+	ck_assert_int_eq(config_set_listen(c, "b=tcp://127.0.0.1:80", &error),
+	    0);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "x", NULL },
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "--listen b=tcp://127.0.0.1:80: socket 'b' "
+	    "listens on tcp://127.0.0.1:80 like socket 'a' (--listen)");
+	free(error);
+	config_free(c);
+
+	/* A file socket that now shares the address of an overridden one. */
+	snprintf(path, sizeof(path), "%s/good-full.ini", TEST_DATA);
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "http=unix:///run/app/admin.sock",
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	snprintf(want, sizeof(want), "%s:21: socket 'admin' listens on "
+	    "unix:///run/app/admin.sock like socket 'http' (--listen)", path);
+	ck_assert_str_eq(error, want);
+	free(error);
+	config_free(c);
+
+	/* An override that collides with a file socket. */
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "new=tcp://0.0.0.0:3000",
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "--listen new=tcp://0.0.0.0:3000: socket 'new' "
+	    "listens on tcp://0.0.0.0:3000 like socket 'http' (line 17)");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_argv)
+{
+	static char *const argv[] = { "python3", "-m", "http.server",
+	    "--fd", "{fd:http}", NULL };
+	struct config	*c;
+	char		*error = NULL, path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/good-full.ini", TEST_DATA);
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	ck_assert_int_eq(config_set_argv(c, argv, &error), 0);
+	ck_assert_ptr_null(c->command);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	assert_argv(c->argv, (const char *const *)argv);
+	ck_assert_ptr_ne(c->argv[0], argv[0]);
+	config_free(c);
+
+	c = config_new();
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ NULL }, &error),
+	    -1);
+	ck_assert_str_eq(error, "no command after --");
+	free(error);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "x", "{fd:no}",
+	    NULL }, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error,
+	    "command after --: {fd:no}: no socket named 'no'");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+/* baton run --listen ... -- cmd: no file at all. */
+START_TEST(test_no_file)
+{
+	struct config	*c;
+	char		*error = NULL, cwd[PATH_MAX];
+
+	c = config_new();
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error,
+	    "no command (set 'command' in [baton], or give one after --)");
+	free(error);
+	ck_assert_int_eq(config_set_listen(c, "http=tcp://127.0.0.1:8080",
+	    &error), 0);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "python3",
+	    "app.py", NULL }, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	ck_assert_str_eq(c->directory, cwd);
+	ck_assert_ptr_null(c->control);
+	ck_assert_ptr_null(c->file);
+	ck_assert_int_eq(c->sockets[0].line, 0);
+
+	/* What main sets from its own options is checked too. */
+	c->ready = READY_LISTEN;
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "ready = listen needs preload = yes (the "
+	    "preload library is what sees listen())");
+	free(error);
+	c->preload = 1;
+	c->workers = 0;
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "workers: 0 is not a number from 1 to 1024");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+static void
+assert_same(const struct config *a, const struct config *b)
+{
+	size_t	 i;
+
+	if (a->command != NULL)
+		ck_assert_str_eq(a->command, b->command);
+	assert_argv(b->argv, (const char *const *)a->argv);
+	ck_assert_str_eq(a->directory, b->directory);
+	ck_assert_int_eq(a->workers, b->workers);
+	ck_assert_int_eq(a->ready, b->ready);
+	ck_assert_int_eq(a->ready_delay, b->ready_delay);
+	ck_assert_int_eq(a->ready_timeout, b->ready_timeout);
+	ck_assert_int_eq(a->drain_signal, b->drain_signal);
+	ck_assert_int_eq(a->drain_timeout, b->drain_timeout);
+	/* With no file there is no control socket; with one, there is. */
+	if (a->control != NULL || a->file != NULL)
+		ck_assert_pstr_eq(a->control, b->control);
+	ck_assert_pstr_eq(a->pidfile, b->pidfile);
+	ck_assert_pstr_eq(a->user, b->user);
+	ck_assert_pstr_eq(a->group, b->group);
+	ck_assert_int_eq(a->preload, b->preload);
+	ck_assert_uint_eq(a->nsockets, b->nsockets);
+	for (i = 0; i < a->nsockets; i++) {
+		ck_assert_str_eq(a->sockets[i].name, b->sockets[i].name);
+		ck_assert_str_eq(a->sockets[i].addr.url,
+		    b->sockets[i].addr.url);
+		ck_assert(address_equal(&a->sockets[i].addr,
+		    &b->sockets[i].addr));
+		ck_assert_int_eq(a->sockets[i].backlog, b->sockets[i].backlog);
+		ck_assert_int_eq(a->sockets[i].mode, b->sockets[i].mode);
+		ck_assert_pstr_eq(a->sockets[i].owner, b->sockets[i].owner);
+		ck_assert_pstr_eq(a->sockets[i].group, b->sockets[i].group);
+	}
+	ck_assert_uint_eq(a->nenv, b->nenv);
+	for (i = 0; i < a->nenv; i++) {
+		ck_assert_str_eq(a->env[i].key, b->env[i].key);
+		ck_assert_str_eq(a->env[i].value, b->env[i].value);
+	}
+}
+
+/* Print c, check inih can read every line, load it back, compare. */
+static void
+roundtrip(const struct config *c)
+{
+	struct config	*d;
+	FILE		*fp;
+	char		 path[] = "/tmp/check_config-XXXXXX.ini", *line = NULL;
+	char		*error = NULL;
+	size_t		 size = 0;
+	ssize_t		 n;
+	int		 fd;
+
+	ck_assert_int_ne(fd = mkstemps(path, 4), -1);
+	ck_assert_ptr_nonnull(fp = fdopen(fd, "w+"));
+	config_print(c, fp);
+	ck_assert_int_eq(fflush(fp), 0);
+	rewind(fp);
+	while ((n = getline(&line, &size, fp)) != -1)
+		ck_assert_msg(n - 1 <= CONFIG_MAX_LINE, "printed %zd: %s",
+		    n - 1, line);
+	free(line);
+	fclose(fp);
+
+	d = config_new();
+	error = load_error(d, path);
+	unlink(path);
+	ck_assert_msg(error == NULL, "printed config: %s", error);
+	assert_same(c, d);
+	config_free(d);
+}
+
+static const char *const printable[] = {
+	"good-full.ini",
+	"good-minimal.ini",
+	"good-comments.ini",
+	"good-crlf.ini",
+	"good-continuation.ini",
+	"good-line199.ini",
+	"good-relative.ini",
+	"good-values.ini",
+};
+
+START_TEST(test_print)
+{
+	struct config	*c;
+
+	c = load(printable[_i]);
+	roundtrip(c);
+	config_free(c);
+}
+END_TEST
+
+/* A command given after --: joined, quoted, folded over long lines. */
+START_TEST(test_print_argv)
+{
+	char		*words[64], word[64], *error = NULL;
+	struct config	*c;
+	size_t		 i;
+
+	c = config_new();
+	for (i = 0; i < 40; i++) {
+		snprintf(word, sizeof(word), i % 3 == 0 ? "--opt%zu=a ;b" :
+		    i % 3 == 1 ? "it's #%zu" : "plain%zu", i);
+		words[i] = strdup(word);
+	}
+	words[i] = NULL;
+	ck_assert_int_eq(config_set_argv(c, words, &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "http=tcp://[::1]:8080", &error),
+	    0);
+	c->drain_signal = 40;
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	roundtrip(c);
+	for (i = 0; words[i] != NULL; i++)
+		free(words[i]);
+	config_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	long		 ms;		/* -1: refused */
+} durations[] = {
+	{ "500ms", 500 },
+	{ "15s", 15000 },
+	{ "2m", 120000 },
+	{ "1h", 3600000 },
+	{ "30", 30000 },
+	{ "1", 1000 },
+	{ "007s", 7000 },
+	{ "0", -1 },
+	{ "0ms", -1 },
+	{ "", -1 },
+	{ "s", -1 },
+	{ "-1", -1 },
+	{ "1.5s", -1 },
+	{ "15 s", -1 },
+	{ " 15s", -1 },
+	{ "15S", -1 },
+	{ "15sec", -1 },
+	{ "1d", -1 },
+	{ "99999999999999999999", -1 },
+	{ "9223372036854775807ms", -1 },
+};
+
+START_TEST(test_duration)
+{
+	long	 ms = -42;
+
+	if (durations[_i].ms == -1) {
+		ck_assert_msg(config_parse_duration(durations[_i].in,
+		    &ms) == -1, "'%s' accepted", durations[_i].in);
+		ck_assert_int_eq(ms, -42);
+	} else {
+		ck_assert_msg(config_parse_duration(durations[_i].in, &ms) == 0,
+		    "'%s' refused", durations[_i].in);
+		ck_assert_int_eq(ms, durations[_i].ms);
+	}
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	int		 sig;		/* 0: refused */
+} signals[] = {
+	{ "SIGTERM", SIGTERM },
+	{ "TERM", SIGTERM },
+	{ "sigterm", SIGTERM },
+	{ "Int", SIGINT },
+	{ "SIGINT", SIGINT },
+	{ "SIGQUIT", SIGQUIT },
+	{ "HUP", SIGHUP },
+	{ "USR1", SIGUSR1 },
+	{ "SIGUSR2", SIGUSR2 },
+	{ "SIGKILL", SIGKILL },
+	{ "SIGWINCH", SIGWINCH },
+	{ "SIGIOT", SIGABRT },
+	{ "15", 15 },
+	{ "1", 1 },
+	{ "64", 64 },
+	{ "0", 0 },
+	{ "65", 0 },
+	{ "-1", 0 },
+	{ "SIG", 0 },
+	{ "", 0 },
+	{ "SIGFOO", 0 },
+	{ "SIG TERM", 0 },
+	{ "15x", 0 },
+	{ "SIGSIGTERM", 0 },
+};
+
+START_TEST(test_signal)
+{
+	int	 sig = -42;
+
+	if (signals[_i].sig == 0) {
+		ck_assert_msg(config_parse_signal(signals[_i].in, &sig) == -1,
+		    "'%s' accepted", signals[_i].in);
+		ck_assert_int_eq(sig, -42);
+	} else {
+		ck_assert_msg(config_parse_signal(signals[_i].in, &sig) == 0,
+		    "'%s' refused", signals[_i].in);
+		ck_assert_int_eq(sig, signals[_i].sig);
+	}
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	enum ready_mode	 r;
+	int		 sig;
+
+	ck_assert_str_eq(config_signal_name(SIGTERM), "SIGTERM");
+	ck_assert_str_eq(config_signal_name(SIGINT), "SIGINT");
+	ck_assert_str_eq(config_signal_name(SIGKILL), "SIGKILL");
+	ck_assert_str_eq(config_signal_name(SIGABRT), "SIGABRT");
+	ck_assert_str_eq(config_signal_name(SIGCHLD), "SIGCHLD");
+	ck_assert_str_eq(config_signal_name(42), "signal 42");
+	/* Every name reads back as its signal. */
+	for (sig = 1; sig < 32; sig++) {
+		int	 back = 0;
+
+		if (strncmp(config_signal_name(sig), "SIG", 3) != 0)
+			continue;
+		ck_assert_int_eq(config_parse_signal(config_signal_name(sig),
+		    &back), 0);
+		ck_assert_int_eq(back, sig);
+	}
+
+	ck_assert_str_eq(config_ready_name(READY_DELAY), "delay");
+	ck_assert_str_eq(config_ready_name(READY_NOTIFY), "notify");
+	ck_assert_str_eq(config_ready_name(READY_LISTEN), "listen");
+	ck_assert_int_eq(config_parse_ready("notify", &r), 0);
+	ck_assert_int_eq(r, READY_NOTIFY);
+	ck_assert_int_eq(config_parse_ready("listen", &r), 0);
+	ck_assert_int_eq(r, READY_LISTEN);
+	ck_assert_int_eq(config_parse_ready("delay", &r), 0);
+	ck_assert_int_eq(r, READY_DELAY);
+	ck_assert_int_eq(config_parse_ready("soon", &r), -1);
+	ck_assert_int_eq(config_parse_ready("", &r), -1);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("config");
+	tc = tcase_create("good");
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_comments);
+	tcase_add_test(tc, test_crlf_bom);
+	tcase_add_test(tc, test_continuation);
+	tcase_add_test(tc, test_line199);
+	tcase_add_test(tc, test_relative);
+	tcase_add_test(tc, test_relative_file);
+	tcase_add_test(tc, test_values);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("bad");
+	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
+	tcase_add_test(tc, test_fixtures);
+	tcase_add_test(tc, test_unreadable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("override");
+	tcase_add_test(tc, test_listen_override);
+	tcase_add_test(tc, test_listen_errors);
+	tcase_add_test(tc, test_argv);
+	tcase_add_test(tc, test_no_file);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("print");
+	tcase_add_loop_test(tc, test_print, 0,
+	    sizeof(printable) / sizeof(printable[0]));
+	tcase_add_test(tc, test_print_argv);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("values");
+	tcase_add_loop_test(tc, test_duration, 0,
+	    sizeof(durations) / sizeof(durations[0]));
+	tcase_add_loop_test(tc, test_signal, 0,
+	    sizeof(signals) / sizeof(signals[0]));
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(config_suite());
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,287 @@
+/*
+ * env.c: the exact environment a worker gets.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "env.h"
+
+static char *const base[] = {
+	"PATH=/bin",
+	"HOME=/root",
+	/* Inherited from a supervisor above baton: all must go. */
+	"LISTEN_FDS=9",
+	"LISTEN_PID=1",
+	"LISTEN_FDNAMES=x",
+	"LISTEN_PIDFDID=5",
+	"NOTIFY_SOCKET=/run/systemd/notify",
+	"EINHORN_FD_COUNT=7",
+	"EINHORN_FD_0=9",
+	"EINHORN_SOCK_PATH=/x",
+	"SERVER_STARTER_PORT=0.0.0.0:80=3",
+	"SERVER_STARTER_GENERATION=9",
+	"BATON_FD=9",
+	"BATON_OTHER=1",
+	/* Look alike, but are not theirs. */
+	"LISTENER=keep",
+	"EINHORN=keep",
+	"MY_BATON_FD=keep",
+	/* Malformed or repeated: the first one is what getenv() sees. */
+	"NOEQUALS",
+	"PATH=/dup",
+	"FOO=base",
+	"EMPTY=",
+	NULL
+};
+
+static void
+add_env(struct config *c, const char *key, const char *value)
+{
+	c->env = realloc(c->env, (c->nenv + 1) * sizeof(*c->env));
+	ck_assert_ptr_nonnull(c->env);
+	c->env[c->nenv].key = strdup(key);
+	c->env[c->nenv].value = strdup(value);
+	c->env[c->nenv].line = 0;
+	c->nenv++;
+}
+
+static struct config *
+make_config(void)
+{
+	struct config	*c;
+	char		*error = NULL;
+
+	c = config_new();
+	ck_assert_int_eq(config_set_listen(c, "http=tcp://0.0.0.0:3000",
+	    &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "admin=unix:///run/app.sock",
+	    &error), 0);
+	ck_assert_int_eq(config_set_listen(c, "v6=tcp://[::1]:80", &error), 0);
+	add_env(c, "FOO", "env");
+	add_env(c, "NEW", "1");
+	add_env(c, "FOO", "later");
+	add_env(c, "EMPTY", "set");
+	return c;
+}
+
+static const struct env_params params = {
+	.pid = 4242,
+	.baton_pid = 100,
+	.generation = 3,
+	.worker = 1,
+	.channel_fd = 6,
+	.notify_socket = "/run/baton/notify",
+};
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* env must hold exactly want, in any order. */
+static void
+assert_env(char **env, const char *const *want)
+{
+	size_t	  n, m, i;
+	char	**a, **b;
+
+	for (n = 0; env[n] != NULL; n++)
+		;
+	for (m = 0; want[m] != NULL; m++)
+		;
+	a = calloc(n + 1, sizeof(*a));
+	b = calloc(m + 1, sizeof(*b));
+	memcpy(a, env, n * sizeof(*a));
+	memcpy(b, want, m * sizeof(*b));
+	qsort(a, n, sizeof(*a), cmp);
+	qsort(b, m, sizeof(*b), cmp);
+	for (i = 0; i < n && i < m; i++)
+		ck_assert_str_eq(a[i], b[i]);
+	ck_assert_msg(n == m, "%zu variables, want %zu (first extra: %s)", n,
+	    m, n > m ? a[m] : b[n]);
+	free(a);
+	free(b);
+}
+
+START_TEST(test_exact)
+{
+	static const char *const want[] = {
+		"PATH=/bin",
+		"HOME=/root",
+		"LISTENER=keep",
+		"EINHORN=keep",
+		"MY_BATON_FD=keep",
+		"FOO=later",
+		"NEW=1",
+		"EMPTY=set",
+		"LISTEN_FDS=3",
+		"LISTEN_PID=4242",
+		"LISTEN_FDNAMES=http:admin:v6",
+		"EINHORN_FD_COUNT=3",
+		"EINHORN_FD_0=3",
+		"EINHORN_FD_1=4",
+		"EINHORN_FD_2=5",
+		"SERVER_STARTER_PORT=0.0.0.0:3000=3;/run/app.sock=4;[::1]:80=5",
+		"SERVER_STARTER_GENERATION=3",
+		"NOTIFY_SOCKET=/run/baton/notify",
+		"BATON_FD=6",
+		"BATON_GENERATION=3",
+		"BATON_WORKER=1",
+		"BATON_PID=100",
+		NULL
+	};
+	struct config	*c;
+	char		**env;
+
+	c = make_config();
+	env = env_build(base, c, &params);
+	assert_env(env, want);
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_no_duplicates)
+{
+	struct config	*c;
+	char		**env;
+	size_t		  i, j, len;
+
+	c = make_config();
+	env = env_build(base, c, &params);
+	for (i = 0; env[i] != NULL; i++) {
+		ck_assert_ptr_nonnull(strchr(env[i], '='));
+		len = strcspn(env[i], "=") + 1;
+		for (j = i + 1; env[j] != NULL; j++)
+			ck_assert_msg(strncmp(env[i], env[j], len) != 0,
+			    "%s and %s", env[i], env[j]);
+	}
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_listen_pid)
+{
+	struct env_params	 p = params;
+	struct config		*c;
+	char			**env;
+	size_t			  i;
+	int			  found = 0;
+
+	p.pid = 31337;
+	c = make_config();
+	env = env_build(NULL, c, &p);
+	for (i = 0; env[i] != NULL; i++) {
+		if (strncmp(env[i], "LISTEN_PID=", 11) == 0) {
+			ck_assert_str_eq(env[i] + 11, "31337");
+			found++;
+		}
+	}
+	ck_assert_int_eq(found, 1);
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+/* No notify socket: none is set, and the inherited one is still gone. */
+START_TEST(test_no_notify)
+{
+	static char *const mine[] = { "NOTIFY_SOCKET=/run/systemd/notify",
+	    "A=1", NULL };
+	static const char *const want[] = {
+		"A=1",
+		"BATON_FD=3",
+		"BATON_GENERATION=1",
+		"BATON_WORKER=0",
+		"BATON_PID=1",
+		NULL
+	};
+	struct env_params	 p = { 2, 1, 1, 0, 3, NULL };
+	struct config		*c;
+	char			**env;
+
+	/* No socket either: no socket protocol is spoken. */
+	c = config_new();
+	env = env_build(mine, c, &p);
+	assert_env(env, want);
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+START_TEST(test_reserved)
+{
+	static const char *const yes[] = { "LISTEN_FDS", "LISTEN_PID",
+	    "LISTEN_FDNAMES", "LISTEN_PIDFDID", "NOTIFY_SOCKET",
+	    "EINHORN_FD_COUNT", "EINHORN_FD_0", "EINHORN_", "EINHORN_X",
+	    "SERVER_STARTER_PORT", "SERVER_STARTER_GENERATION",
+	    "SERVER_STARTER_", "BATON_FD", "BATON_PID", "BATON_GENERATION",
+	    "BATON_WORKER", "BATON_", "BATON_ANYTHING", NULL };
+	static const char *const no[] = { "PATH", "LISTEN", "LISTEN_FDS2",
+	    "LISTENFDS", "NOTIFY", "NOTIFY_SOCKET_X", "EINHORN", "BATON",
+	    "MY_BATON_FD", "baton_fd", "listen_fds", "SERVER_STARTER",
+	    "LD_PRELOAD", "", NULL };
+	size_t	 i;
+
+	for (i = 0; yes[i] != NULL; i++)
+		ck_assert_msg(env_reserved(yes[i]), "%s", yes[i]);
+	for (i = 0; no[i] != NULL; i++)
+		ck_assert_msg(!env_reserved(no[i]), "%s", no[i]);
+}
+END_TEST
+
+/* A reserved [env] key that slipped past config.c still loses. */
+START_TEST(test_env_cannot_shadow)
+{
+	struct config	*c;
+	char		**env;
+	size_t		  i;
+
+	c = make_config();
+	add_env(c, "LISTEN_FDS", "99");
+	add_env(c, "BATON_FD", "99");
+	env = env_build(base, c, &params);
+	for (i = 0; env[i] != NULL; i++) {
+		ck_assert_str_ne(env[i], "LISTEN_FDS=99");
+		ck_assert_str_ne(env[i], "BATON_FD=99");
+	}
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+static Suite *
+env_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("env");
+	tc = tcase_create("build");
+	tcase_add_test(tc, test_exact);
+	tcase_add_test(tc, test_no_duplicates);
+	tcase_add_test(tc, test_listen_pid);
+	tcase_add_test(tc, test_no_notify);
+	tcase_add_test(tc, test_env_cannot_shadow);
+	tcase_add_test(tc, test_reserved);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(env_suite());
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

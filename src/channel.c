@@ -1,0 +1,178 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "baton.h"
+#include "channel.h"
+
+int
+channel_pair(int fds[2])
+{
+	int	 flags;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == -1)
+		return -1;
+	if ((flags = fcntl(fds[0], F_GETFL)) == -1 ||
+	    fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == -1) {
+		int	 saved = errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+int
+channel_send(int fd, const void *msg, size_t len, const int *fds, size_t nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * BATON_FDS_MAX)];
+	} cmsg;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	if (nfds > BATON_FDS_MAX || len > BATON_MSG_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memset(&mh, 0, sizeof(mh));
+	/* A zero-length SEQPACKET message would read as end of file. */
+	iov.iov_base = (void *)(len > 0 ? msg : "\n");
+	iov.iov_len = len > 0 ? len : 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	return 0;
+}
+
+static void
+channel_close_all(const int *fds, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+ssize_t
+channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int) * BATON_FDS_MAX)];
+	} cmsg;
+	struct cmsghdr	*c;
+	size_t		 max = *nfds, got = 0, n;
+	int		 tmp[BATON_FDS_MAX];
+	ssize_t		 r;
+
+	*nfds = 0;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	do {
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (r == -1 && errno == EINTR);
+	if (r == -1)
+		return -1;
+
+	/* Collect every descriptor first, so none leaks on a refusal. */
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (c->cmsg_len < CMSG_LEN(0))
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (n > BATON_FDS_MAX - got)
+			n = BATON_FDS_MAX - got;
+		memcpy(tmp + got, CMSG_DATA(c), n * sizeof(int));
+		got += n;
+	}
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || got > max) {
+		channel_close_all(tmp, got);
+		errno = EMSGSIZE;
+		return -1;
+	}
+	if (got > 0)
+		memcpy(fds, tmp, got * sizeof(int));
+	*nfds = got;
+	return r;
+}
+
+/* Copy a value, refusing nothing but cutting at the field's size. */
+static void
+channel_copy(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len >= size)
+		len = size - 1;
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+int
+channel_parse(const void *buf, size_t len, struct channel_msg *msg)
+{
+	const char	*p = buf, *end = p + len, *eol, *eq;
+	size_t		 klen, vlen;
+
+	memset(msg, 0, sizeof(*msg));
+	if (memchr(p, '\0', len) != NULL)
+		return -1;
+	while (p < end) {
+		if ((eol = memchr(p, '\n', end - p)) == NULL)
+			eol = end;
+		if (eol == p) {		/* blank line */
+			p++;
+			continue;
+		}
+		if ((eq = memchr(p, '=', eol - p)) == NULL || eq == p)
+			return -1;
+		klen = eq - p;
+		vlen = eol - eq - 1;
+		if (klen == 5 && memcmp(p, "READY", 5) == 0)
+			msg->ready = vlen == 1 && eq[1] == '1';
+		else if (klen == 9 && memcmp(p, "LISTENING", 9) == 0)
+			msg->listening = vlen == 1 && eq[1] == '1';
+		else if (klen == 8 && memcmp(p, "STOPPING", 8) == 0)
+			msg->stopping = vlen == 1 && eq[1] == '1';
+		else if (klen == 6 && memcmp(p, "STATUS", 6) == 0) {
+			msg->has_status = 1;
+			channel_copy(msg->status, sizeof(msg->status),
+			    eq + 1, vlen);
+		} else if (klen == 5 && memcmp(p, "ERROR", 5) == 0) {
+			msg->has_error = 1;
+			channel_copy(msg->error, sizeof(msg->error),
+			    eq + 1, vlen);
+		}
+		p = eol + 1;
+	}
+	return 0;
+}

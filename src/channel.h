@@ -1,0 +1,54 @@
+/*
+ * The channel between baton and one worker: an AF_UNIX SOCK_SEQPACKET
+ * socketpair. Packets keep their boundaries, so one send is one message;
+ * descriptors cross it with SCM_RIGHTS. Messages are text in the
+ * sd_notify(3) form (see include/baton.h); channel_parse() also reads the
+ * notify socket's datagrams, so both sources are checked by one parser.
+ */
+#ifndef BATON_CHANNEL_H
+#define BATON_CHANNEL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CHANNEL_STATUS_MAX	256
+#define CHANNEL_TEXT_MAX	512
+
+/* What baton understands of one message; unknown keys are ignored. */
+struct channel_msg {
+	int	ready;				/* READY=1 */
+	int	listening;			/* LISTENING=1 */
+	int	stopping;			/* STOPPING=1 */
+	int	has_status;
+	char	status[CHANNEL_STATUS_MAX];	/* STATUS=... */
+	int	has_error;
+	char	error[CHANNEL_TEXT_MAX];	/* ERROR=..., before exec */
+};
+
+/*
+ * A close-on-exec socketpair: fds[0] for baton (non-blocking), fds[1] for
+ * the worker. Returns 0, or -1 with errno set.
+ */
+int	 channel_pair(int fds[2]);
+/*
+ * Send one message with nfds descriptors attached. Returns 0, or -1 with
+ * errno set (EMSGSIZE for too many descriptors or too long a message).
+ */
+int	 channel_send(int fd, const void *msg, size_t len, const int *fds,
+	    size_t nfds);
+/*
+ * Receive one message into buf (len bytes at most) and up to *nfds
+ * descriptors into fds, close-on-exec. On return *nfds is the number
+ * received. A message or descriptor list that was truncated is refused:
+ * every descriptor that came with it is closed and errno is EMSGSIZE.
+ * Returns the length (0 at end of file), or -1 with errno set.
+ */
+ssize_t	 channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds);
+/*
+ * Parse one message. Returns 0, or -1 if it is not text of KEY=VALUE
+ * lines (a NUL byte, a line without '=', an empty key); the caller logs
+ * and drops it.
+ */
+int	 channel_parse(const void *buf, size_t len, struct channel_msg *msg);
+
+#endif

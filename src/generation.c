@@ -1,0 +1,377 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "clock.h"
+#include "command.h"
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+#include "socket.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+struct generation {
+	struct supervisor	*sup;
+	int			 number;
+	enum generation_state	 state;
+	struct config		*config;
+	struct socket		**sockets;
+	int			*fds;
+	size_t			 nsockets;
+	struct worker		**workers;
+	size_t			 nworkers;
+	struct event		*deadline;	/* drain_timeout */
+	long long		 started;
+	int			 killed;	/* at the drain deadline */
+	char			*failure;
+};
+
+static const char *const generation_state_names[] = {
+	"starting", "active", "draining", "rolled back", "gone"
+};
+
+static void
+generation_set_state(struct generation *g, enum generation_state state)
+{
+	if (g->state == state)
+		return;
+	log_debug("generation %d: %s -> %s", g->number,
+	    generation_state_names[g->state], generation_state_names[state]);
+	g->state = state;
+	supervisor_generation_changed(g->sup, g);
+}
+
+struct generation *
+generation_new(struct supervisor *sup, int number, struct config *c,
+    struct socket **sockets)
+{
+	struct generation	*g;
+	size_t			 i;
+
+	g = xcalloc(1, sizeof(*g));
+	g->sup = sup;
+	g->number = number;
+	g->state = GENERATION_STARTING;
+	g->config = c;
+	g->nsockets = c->nsockets;
+	g->sockets = xcalloc(g->nsockets, sizeof(*g->sockets));
+	g->fds = xcalloc(g->nsockets, sizeof(*g->fds));
+	for (i = 0; i < g->nsockets; i++) {
+		g->sockets[i] = socket_ref(sockets[i]);
+		g->fds[i] = socket_fd(sockets[i]);
+	}
+	g->nworkers = c->workers;
+	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
+	for (i = 0; i < g->nworkers; i++)
+		g->workers[i] = worker_new(g, (int)i);
+	g->started = clock_ms();
+	return g;
+}
+
+void
+generation_free(struct generation *g)
+{
+	size_t	 i;
+
+	if (g == NULL)
+		return;
+	if (g->deadline != NULL)
+		event_free(g->deadline);
+	for (i = 0; i < g->nworkers; i++)
+		worker_free(g->workers[i]);
+	for (i = 0; i < g->nsockets; i++)
+		socket_unref(g->sockets[i]);
+	free(g->workers);
+	free(g->sockets);
+	free(g->fds);
+	free(g->failure);
+	config_free(g->config);
+	free(g);
+}
+
+static int
+generation_spawn(struct generation *g, struct worker *w)
+{
+	struct spawn_params	 sp;
+	char			**argv;
+	int			 r, saved;
+
+	argv = command_expand(g->config->argv, g->config, g->number,
+	    worker_slot(w));
+	memset(&sp, 0, sizeof(sp));
+	sp.config = g->config;
+	sp.argv = argv;
+	sp.fds = g->fds;
+	sp.nfds = (int)g->nsockets;
+	sp.generation = g->number;
+	sp.worker = worker_slot(w);
+	sp.drain_signal = g->config->drain_signal;
+	sp.notify_socket = supervisor_notify_path(g->sup);
+	r = worker_start(w, &sp);
+	saved = errno;
+	command_free(argv);
+	if (r == -1)
+		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,
+		    "cannot start: %s", strerror(saved));
+	return r;
+}
+
+int
+generation_start(struct generation *g)
+{
+	size_t	 i;
+
+	log_info("generation %d: starting %zu worker%s", g->number,
+	    g->nworkers, g->nworkers == 1 ? "" : "s");
+	for (i = 0; i < g->nworkers; i++) {
+		if (generation_spawn(g, g->workers[i]) == -1) {
+			generation_roll_back(g, "a worker could not be started");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+generation_alive(const struct generation *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nworkers; i++)
+		if (worker_alive(g->workers[i]))
+			return 1;
+	return 0;
+}
+
+static void
+generation_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation	*g = arg;
+	struct worker		*w;
+	size_t			 i;
+
+	for (i = 0; i < g->nworkers; i++) {
+		w = g->workers[i];
+		if (!worker_alive(w))
+			continue;
+		log_worker(LOG_LEVEL_WARN, g->number, worker_slot(w),
+		    worker_pid(w), "still running at the drain deadline "
+		    "(%ld ms): SIGKILL; its unfinished work was lost",
+		    g->config->drain_timeout);
+		worker_kill(w);
+		g->killed++;
+		supervisor_count_killed(g->sup);
+	}
+}
+
+/* Drain signal to every process, then a deadline; shared by both stops. */
+static void
+generation_stop(struct generation *g, enum generation_state state)
+{
+	struct timeval	 tv;
+	size_t		 i;
+
+	generation_set_state(g, state);
+	for (i = 0; i < g->nworkers; i++)
+		worker_drain(g->workers[i], g->config->drain_signal);
+	if (!generation_alive(g)) {
+		generation_set_state(g, GENERATION_GONE);
+		return;
+	}
+	if (g->deadline == NULL && (g->deadline = evtimer_new(
+	    supervisor_base(g->sup), generation_deadline, g)) == NULL)
+		fatal(70, "evtimer_new failed");
+	tv = clock_tv(g->config->drain_timeout);
+	evtimer_add(g->deadline, &tv);
+}
+
+void
+generation_drain(struct generation *g)
+{
+	if (g->state == GENERATION_DRAINING ||
+	    g->state == GENERATION_ROLLED_BACK || g->state == GENERATION_GONE)
+		return;
+	log_info("generation %d: draining (%s, deadline %ld ms)", g->number,
+	    config_signal_name(g->config->drain_signal),
+	    g->config->drain_timeout);
+	generation_stop(g, GENERATION_DRAINING);
+}
+
+void
+generation_roll_back(struct generation *g, const char *why)
+{
+	if (g->state != GENERATION_STARTING)
+		return;
+	g->failure = xstrdup(why);
+	log_error("generation %d: rolled back: %s", g->number, why);
+	generation_stop(g, GENERATION_ROLLED_BACK);
+}
+
+void
+generation_kill(struct generation *g)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nworkers; i++)
+		worker_kill(g->workers[i]);
+}
+
+struct worker *
+generation_find_pid(struct generation *g, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nworkers; i++)
+		if (worker_pid(g->workers[i]) == pid)
+			return g->workers[i];
+	return NULL;
+}
+
+void
+generation_worker_ready(struct generation *g, struct worker *w)
+{
+	size_t	 i;
+
+	if (g->state == GENERATION_ACTIVE) {
+		worker_activate(w);	/* a restarted worker */
+		return;
+	}
+	if (g->state != GENERATION_STARTING)
+		return;
+	for (i = 0; i < g->nworkers; i++)
+		if (worker_state(g->workers[i]) != WORKER_READY)
+			return;
+	for (i = 0; i < g->nworkers; i++)
+		worker_activate(g->workers[i]);
+	log_info("generation %d: active after %lld ms", g->number,
+	    clock_ms() - g->started);
+	generation_set_state(g, GENERATION_ACTIVE);
+}
+
+void
+generation_worker_not_ready(struct generation *g, struct worker *w)
+{
+	char	*why;
+
+	if (g->state == GENERATION_STARTING) {
+		why = xprintf("worker %d not ready after %ld ms",
+		    worker_slot(w), g->config->ready_timeout);
+		generation_roll_back(g, why);
+		free(why);
+		return;
+	}
+	/* A restarted worker that hangs: kill it, and backoff restarts it. */
+	worker_kill(w);
+}
+
+void
+generation_worker_exited(struct generation *g, struct worker *w)
+{
+	char	*why;
+
+	switch (g->state) {
+	case GENERATION_STARTING:
+		supervisor_count_crash(g->sup);
+		why = xprintf("worker %d %s before it was ready",
+		    worker_slot(w), worker_exit_reason(w));
+		generation_roll_back(g, why);
+		free(why);
+		break;
+	case GENERATION_ACTIVE:
+		supervisor_count_crash(g->sup);
+		worker_restart_later(w);
+		break;
+	case GENERATION_DRAINING:
+	case GENERATION_ROLLED_BACK:
+		if (!generation_alive(g)) {
+			if (g->deadline != NULL)
+				evtimer_del(g->deadline);
+			log_info("generation %d: exited after %lld ms",
+			    g->number, clock_ms() - g->started);
+			generation_set_state(g, GENERATION_GONE);
+		}
+		break;
+	case GENERATION_GONE:
+		break;
+	}
+}
+
+void
+generation_restart_worker(struct generation *g, struct worker *w)
+{
+	if (g->state != GENERATION_ACTIVE)
+		return;
+	if (generation_spawn(g, w) == -1)
+		worker_restart_later(w);
+}
+
+int
+generation_number(const struct generation *g)
+{
+	return g->number;
+}
+
+enum generation_state
+generation_state(const struct generation *g)
+{
+	return g->state;
+}
+
+const char *
+generation_state_name(enum generation_state s)
+{
+	return generation_state_names[s];
+}
+
+const struct config *
+generation_config(const struct generation *g)
+{
+	return g->config;
+}
+
+struct event_base *
+generation_base(const struct generation *g)
+{
+	return supervisor_base(g->sup);
+}
+
+size_t
+generation_nworkers(const struct generation *g)
+{
+	return g->nworkers;
+}
+
+struct worker *
+generation_worker(const struct generation *g, size_t i)
+{
+	return i < g->nworkers ? g->workers[i] : NULL;
+}
+
+struct socket *
+generation_socket(const struct generation *g, size_t i)
+{
+	return i < g->nsockets ? g->sockets[i] : NULL;
+}
+
+const char *
+generation_failure(const struct generation *g)
+{
+	return g->failure;
+}
+
+long long
+generation_started(const struct generation *g)
+{
+	return g->started;
+}
+
+int
+generation_killed(const struct generation *g)
+{
+	return g->killed;
+}

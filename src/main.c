@@ -1,0 +1,268 @@
+/*
+ * baton: holds the listening sockets of a service and hands them to each
+ * new generation of its server, so that restarts are invisible to clients.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "config.h"
+#include "log.h"
+#include "supervisor.h"
+#include "xmalloc.h"
+
+#define EXIT_USAGE	64
+#define EXIT_CONFIG	78
+
+struct run_options {
+	const char	 *file;
+	char		**listens;
+	size_t		  nlistens;
+	int		  workers;	/* 0: from the file */
+	int		  ready;	/* -1: from the file */
+	int		  drain_signal;	/* 0: from the file */
+	long		  drain_timeout;/* 0: from the file */
+	int		  preload;
+	char		**argv;		/* after --, or NULL */
+};
+
+static const char usage_text[] =
+"usage: baton run    [-c FILE] [--listen NAME=URL]... [--workers N] [--ready MODE]\n"
+"                    [--drain-signal SIG] [--drain-timeout DUR] [--preload]\n"
+"                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
+"       baton check  [-c FILE]\n"
+"       baton --help | --version\n";
+
+static void __attribute__((noreturn))
+usage(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (fmt != NULL) {
+		fprintf(stderr, "baton: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "\n");
+	}
+	fputs(usage_text, stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Build one configuration: the file, then the command line over it. */
+static struct config *
+run_load(void *arg, char **error)
+{
+	struct run_options	*o = arg;
+	struct config		*c;
+	size_t			 i;
+
+	c = config_new();
+	if (o->file != NULL && config_load(c, o->file, error) == -1)
+		goto fail;
+	for (i = 0; i < o->nlistens; i++)
+		if (config_set_listen(c, o->listens[i], error) == -1)
+			goto fail;
+	if (o->workers > 0)
+		c->workers = o->workers;
+	if (o->ready >= 0)
+		c->ready = (enum ready_mode)o->ready;
+	if (o->drain_signal > 0)
+		c->drain_signal = o->drain_signal;
+	if (o->drain_timeout > 0)
+		c->drain_timeout = o->drain_timeout;
+	if (o->preload)
+		c->preload = 1;
+	if (o->argv != NULL && config_set_argv(c, o->argv, error) == -1)
+		goto fail;
+	if (config_finish(c, error) == -1)
+		goto fail;
+	return c;
+fail:
+	config_free(c);
+	return NULL;
+}
+
+enum {
+	OPT_LISTEN = 256, OPT_WORKERS, OPT_READY, OPT_DRAIN_SIGNAL,
+	OPT_DRAIN_TIMEOUT, OPT_PRELOAD, OPT_LOG_LEVEL
+};
+
+static void
+parse_run_options(int argc, char **argv, struct run_options *o)
+{
+	static const struct option longopts[] = {
+		{ "config",		required_argument, NULL, 'c' },
+		{ "listen",		required_argument, NULL, OPT_LISTEN },
+		{ "workers",		required_argument, NULL, OPT_WORKERS },
+		{ "ready",		required_argument, NULL, OPT_READY },
+		{ "drain-signal",	required_argument, NULL,
+		    OPT_DRAIN_SIGNAL },
+		{ "drain-timeout",	required_argument, NULL,
+		    OPT_DRAIN_TIMEOUT },
+		{ "preload",		no_argument,	   NULL, OPT_PRELOAD },
+		{ "log-level",		required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help",		no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct address		 a;
+	enum ready_mode		 ready;
+	enum log_level		 level;
+	const char		*eq;
+	char			*why, *end;
+	long			 n;
+	int			 ch;
+
+	memset(o, 0, sizeof(*o));
+	o->ready = -1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->file = optarg;
+			break;
+		case OPT_LISTEN:
+			if ((eq = strchr(optarg, '=')) == NULL || eq == optarg)
+				usage("--listen %s: expected NAME=URL", optarg);
+			if (address_parse(eq + 1, &a, &why) == -1)
+				usage("--listen %s: %s", optarg, why);
+			address_clear(&a);
+			o->listens = xreallocarray(o->listens, o->nlistens + 1,
+			    sizeof(*o->listens));
+			o->listens[o->nlistens++] = optarg;
+			break;
+		case OPT_WORKERS:
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    n < 1 || n > CONFIG_MAX_WORKERS)
+				usage("--workers %s: not a number from 1 to %d",
+				    optarg, CONFIG_MAX_WORKERS);
+			o->workers = (int)n;
+			break;
+		case OPT_READY:
+			if (config_parse_ready(optarg, &ready) == -1)
+				usage("--ready %s: not one of notify, listen, "
+				    "delay", optarg);
+			o->ready = ready;
+			break;
+		case OPT_DRAIN_SIGNAL:
+			if (config_parse_signal(optarg, &o->drain_signal) == -1)
+				usage("--drain-signal %s: not a signal", optarg);
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			if (config_parse_duration(optarg,
+			    &o->drain_timeout) == -1 || o->drain_timeout <= 0)
+				usage("--drain-timeout %s: not a duration (use "
+				    "500ms, 15s, 2m or seconds)", optarg);
+			break;
+		case OPT_PRELOAD:
+			o->preload = 1;
+			break;
+		case OPT_LOG_LEVEL:
+			if (log_parse_level(optarg, &level) == -1)
+				usage("--log-level %s: not one of debug, info, "
+				    "warn, error", optarg);
+			log_set_level(level);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			usage(NULL);
+		}
+	}
+	if (optind < argc) {
+		/* getopt stops at "--" or at the first word of the command. */
+		if (strcmp(argv[optind - 1], "--") != 0)
+			usage("unexpected '%s' (put the command after --)",
+			    argv[optind]);
+		o->argv = argv + optind;
+	}
+}
+
+/* A worker must never find a socket of baton's at fd 0, 1 or 2. */
+static void
+open_stdio(void)
+{
+	int	 fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	struct run_options	 o;
+	struct supervisor	*sup;
+	char			*error = NULL;
+	int			 code;
+
+	parse_run_options(argc, argv, &o);
+	signal(SIGPIPE, SIG_IGN);
+	if ((sup = supervisor_new(run_load, &o, &error, &code)) == NULL) {
+		log_error("%s", error);
+		free(error);
+		free(o.listens);
+		return code;
+	}
+	log_info("baton %s started", PACKAGE_VERSION);
+	code = supervisor_run(sup);
+	supervisor_free(sup);
+	free(o.listens);
+	return code;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	struct run_options	 o;
+	struct config		*c;
+	char			*error = NULL;
+
+	parse_run_options(argc, argv, &o);
+	if ((c = run_load(&o, &error)) == NULL) {
+		fprintf(stderr, "baton: %s\n", error);
+		free(error);
+		free(o.listens);
+		return EXIT_CONFIG;
+	}
+	config_print(c, stdout);
+	config_free(c);
+	free(o.listens);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char	*cmd;
+
+	open_stdio();
+	if (argc < 2)
+		usage(NULL);
+	cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("baton %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	usage("unknown command '%s'", cmd);
+}

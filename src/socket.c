@@ -1,0 +1,314 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "socket.h"
+#include "xmalloc.h"
+
+struct socket {
+	int		 refs;
+	int		 fd;
+	char		*name;
+	struct address	 addr;
+	int		 backlog;
+	int		 mode;
+	char		*owner;
+	char		*group;
+	int		 unlink_path;	/* baton created the unix path */
+};
+
+static int
+socket_same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/*
+ * A unix path may be reused only when what is there is a socket nobody
+ * listens on. Anything else (a file, a directory, a symlink, a live
+ * server) is refused without touching it.
+ */
+static int
+socket_clear_path(const char *path, char **why)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	int			 fd, r, saved;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*why = xprintf("%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		*why = xstrdup("a symbolic link is in the way "
+		    "(baton does not follow it; remove it yourself)");
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*why = xprintf("%s is in the way (baton only replaces "
+		    "stale sockets; remove it yourself)",
+		    S_ISDIR(st.st_mode) ? "a directory" : "a file");
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*why = xprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strncpy(sun.sun_path, path, sizeof(sun.sun_path) - 1);
+	r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+	saved = errno;
+	close(fd);
+	if (r == 0) {
+		*why = xstrdup("a running server listens there");
+		return -1;
+	}
+	if (saved != ECONNREFUSED) {
+		*why = xprintf("connect to the old socket: %s",
+		    strerror(saved));
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*why = xprintf("unlink the stale socket: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+socket_set_owner(const struct config_socket *cs, char **why)
+{
+	uid_t		 uid = (uid_t)-1;
+	gid_t		 gid = (gid_t)-1;
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if (cs->mode >= 0 && chmod(cs->addr.path, cs->mode) == -1) {
+		*why = xprintf("chmod %04o: %s", cs->mode, strerror(errno));
+		return -1;
+	}
+	if (cs->owner != NULL) {
+		if ((pw = getpwnam(cs->owner)) == NULL) {
+			*why = xprintf("owner '%s' does not exist", cs->owner);
+			return -1;
+		}
+		uid = pw->pw_uid;
+	}
+	if (cs->group != NULL) {
+		if ((gr = getgrnam(cs->group)) == NULL) {
+			*why = xprintf("group '%s' does not exist", cs->group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    chown(cs->addr.path, uid, gid) == -1) {
+		*why = xprintf("chown: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+socket_bind_unix(struct socket *s, const struct config_socket *cs,
+    char **why)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 mask = 0;
+
+	if (socket_clear_path(cs->addr.path, why) == -1)
+		return -1;
+	if ((s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*why = xprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strncpy(sun.sun_path, cs->addr.path, sizeof(sun.sun_path) - 1);
+	/* Never let the path exist with wider permissions than asked. */
+	if (cs->mode >= 0)
+		mask = umask(0777 & ~cs->mode);
+	if (bind(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		*why = xprintf("bind %s: %s", cs->addr.url, strerror(errno));
+		if (cs->mode >= 0)
+			umask(mask);
+		return -1;
+	}
+	if (cs->mode >= 0)
+		umask(mask);
+	s->unlink_path = 1;
+	return socket_set_owner(cs, why);
+}
+
+static int
+socket_bind_inet(struct socket *s, const struct config_socket *cs,
+    char **why)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			*rerr = NULL;
+	int			 one = 1;
+	int			 type;
+
+	if (address_resolve(&cs->addr, &ss, &sslen, &rerr) == -1) {
+		*why = xprintf("resolve %s: %s", cs->addr.url, rerr);
+		free(rerr);
+		return -1;
+	}
+	type = cs->addr.kind == ADDRESS_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	if ((s->fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0)) == -1) {
+		*why = xprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) == -1) {
+		*why = xprintf("setsockopt SO_REUSEADDR: %s", strerror(errno));
+		return -1;
+	}
+	/* [::]:80 must not take 0.0.0.0:80 from another socket. */
+	if (ss.ss_family == AF_INET6 && setsockopt(s->fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == -1) {
+		*why = xprintf("setsockopt IPV6_V6ONLY: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(s->fd, (struct sockaddr *)&ss, sslen) == -1) {
+		*why = xprintf("bind %s: %s", cs->addr.url, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct socket *
+socket_open(const struct config_socket *cs, char **error)
+{
+	struct socket	*s;
+	char		*why = NULL;
+	int		 r;
+
+	s = xcalloc(1, sizeof(*s));
+	s->refs = 1;
+	s->fd = -1;
+	s->name = xstrdup(cs->name);
+	address_copy(&s->addr, &cs->addr);
+	s->backlog = cs->backlog;
+	s->mode = cs->mode;
+	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
+	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+
+	if (cs->addr.kind == ADDRESS_UNIX)
+		r = socket_bind_unix(s, cs, &why);
+	else
+		r = socket_bind_inet(s, cs, &why);
+	if (r == 0 && cs->addr.kind != ADDRESS_UDP &&
+	    listen(s->fd, cs->backlog >= 0 ? cs->backlog : SOMAXCONN) == -1) {
+		why = xprintf("listen %s: %s", cs->addr.url, strerror(errno));
+		r = -1;
+	}
+	if (r == -1) {
+		*error = xprintf("socket %s: %s", cs->name, why);
+		free(why);
+		socket_unref(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct socket *
+socket_ref(struct socket *s)
+{
+	s->refs++;
+	return s;
+}
+
+void
+socket_unref(struct socket *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	if (s->unlink_path && unlink(s->addr.path) == -1 && errno != ENOENT)
+		log_warn("socket %s: unlink %s: %s", s->name, s->addr.path,
+		    strerror(errno));
+	if (s->fd != -1)
+		close(s->fd);
+	free(s->name);
+	free(s->owner);
+	free(s->group);
+	address_clear(&s->addr);
+	free(s);
+}
+
+int
+socket_fd(const struct socket *s)
+{
+	return s->fd;
+}
+
+const char *
+socket_name(const struct socket *s)
+{
+	return s->name;
+}
+
+const struct address *
+socket_address(const struct socket *s)
+{
+	return &s->addr;
+}
+
+int
+socket_matches(const struct socket *s, const struct config_socket *cs)
+{
+	return address_equal(&s->addr, &cs->addr);
+}
+
+int
+socket_update(struct socket *s, const struct config_socket *cs, char **error)
+{
+	char	*why = NULL;
+
+	if (s->backlog != cs->backlog && s->addr.kind != ADDRESS_UDP) {
+		/* listen() on a listening socket only changes its backlog. */
+		if (listen(s->fd, cs->backlog >= 0 ? cs->backlog :
+		    SOMAXCONN) == -1) {
+			*error = xprintf("socket %s: listen %s: %s", cs->name,
+			    s->addr.url, strerror(errno));
+			return -1;
+		}
+		s->backlog = cs->backlog;
+	}
+	if (s->addr.kind == ADDRESS_UNIX && (s->mode != cs->mode ||
+	    !socket_same_string(s->owner, cs->owner) ||
+	    !socket_same_string(s->group, cs->group))) {
+		if (socket_set_owner(cs, &why) == -1) {
+			*error = xprintf("socket %s: %s: %s", cs->name,
+			    s->addr.path, why);
+			free(why);
+			return -1;
+		}
+		s->mode = cs->mode;
+		free(s->owner);
+		free(s->group);
+		s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
+		s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	}
+	if (strcmp(s->name, cs->name) != 0) {
+		free(s->name);
+		s->name = xstrdup(cs->name);
+	}
+	return 0;
+}

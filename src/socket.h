@@ -1,0 +1,39 @@
+/*
+ * The listening sockets baton holds for the life of the service. Each is
+ * bound once; generations share it by reference and the last reference
+ * closes it (and removes a unix socket's path). They are never added to
+ * the event loop: the kernel hands connections straight to the workers.
+ */
+#ifndef BATON_SOCKET_H
+#define BATON_SOCKET_H
+
+#include "address.h"
+
+struct config_socket;
+struct socket;
+
+/*
+ * Bind and listen as cs says: SO_REUSEADDR, IPV6_V6ONLY on IPv6,
+ * close-on-exec, the backlog, and for a unix path its mode and owner.
+ * Never SO_REUSEPORT: closing one socket of such a group drops the
+ * connections queued on it. Returns the socket with one reference, or
+ * NULL with *error set to "socket NAME: bind URL: reason".
+ */
+struct socket		*socket_open(const struct config_socket *cs,
+			    char **error);
+struct socket		*socket_ref(struct socket *);
+void			 socket_unref(struct socket *);
+int			 socket_fd(const struct socket *);
+const char		*socket_name(const struct socket *);
+const struct address	*socket_address(const struct socket *);
+/* Nonzero if s is bound where cs says: then s serves cs, never rebound. */
+int			 socket_matches(const struct socket *s,
+			    const struct config_socket *cs);
+/*
+ * Apply cs's options to s in place: a new backlog (listen() again), a unix
+ * path's mode and owner. Returns 0, or -1 with *error set.
+ */
+int			 socket_update(struct socket *s,
+			    const struct config_socket *cs, char **error);
+
+#endif

@@ -1,0 +1,220 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "baton.h"
+#include "channel.h"
+#include "config.h"
+#include "env.h"
+#include "spawn.h"
+
+extern char	**environ;
+
+/* Everything below runs in the child, between fork() and exec(). */
+
+static void __attribute__((noreturn))
+spawn_fail(int ch, const char *what, const char *arg, int err)
+{
+	char	 msg[BATON_MSG_MAX];
+	int	 n;
+
+	n = snprintf(msg, sizeof(msg), "ERROR=%s%s%s: %s", what,
+	    arg != NULL ? " " : "", arg != NULL ? arg : "", strerror(err));
+	if (n > 0 && ch >= 0)
+		(void)channel_send(ch, msg, (size_t)n < sizeof(msg) ?
+		    (size_t)n : sizeof(msg) - 1, NULL, 0);
+	_exit(127);
+}
+
+/* Close every descriptor above stderr except keep. */
+static void
+spawn_close_others(int keep)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 fd;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3, keep - 1, 0) == 0 &&
+	    syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+		return;
+#endif
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return;		/* everything is close-on-exec anyway */
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (fd > 2 && fd != keep && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
+}
+
+static void
+spawn_reset_signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 none;
+	int			 sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (sig = 1; sig < NSIG; sig++)
+		(void)sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/*
+ * Receive the sockets and lay out 3..3+n-1 = sockets, 3+n = channel.
+ * Everything is first moved above the target range so that no dup2()
+ * clobbers a descriptor still to be moved. dup2() clears close-on-exec
+ * on exactly the descriptors the worker keeps.
+ */
+static int
+spawn_layout(int ch, int nfds, int *chout)
+{
+	int	 got[BATON_FDS_MAX + 1], tmp[BATON_FDS_MAX + 1];
+	char	 buf[64];
+	size_t	 n = BATON_FDS_MAX;
+	int	 i, total;
+	ssize_t	 r;
+
+	r = channel_recv(ch, buf, sizeof(buf), got, &n);
+	if (r <= 0)
+		spawn_fail(ch, "receive sockets", NULL, r == 0 ? EPIPE : errno);
+	if ((int)n != nfds)
+		spawn_fail(ch, "receive sockets", NULL, EBADMSG);
+	got[nfds] = ch;
+	total = nfds + 1;
+	for (i = 0; i < total; i++) {
+		tmp[i] = fcntl(got[i], F_DUPFD_CLOEXEC, 3 + total);
+		if (tmp[i] == -1)
+			spawn_fail(ch, "dup", NULL, errno);
+		close(got[i]);
+	}
+	for (i = 0; i < total; i++) {
+		if (dup2(tmp[i], 3 + i) == -1)
+			spawn_fail(tmp[nfds], "dup2", NULL, errno);
+	}
+	for (i = 0; i < total; i++)
+		close(tmp[i]);
+	*chout = 3 + nfds;
+	return 0;
+}
+
+static void
+spawn_drop_privileges(int ch, const struct config *c)
+{
+	struct passwd	*pw = NULL;
+	struct group	*gr;
+	gid_t		 gid;
+
+	if (c->user == NULL && c->group == NULL)
+		return;
+	if (c->user != NULL && (pw = getpwnam(c->user)) == NULL)
+		spawn_fail(ch, "getpwnam", c->user, errno ? errno : ENOENT);
+	if (c->group != NULL) {
+		if ((gr = getgrnam(c->group)) == NULL)
+			spawn_fail(ch, "getgrnam", c->group,
+			    errno ? errno : ENOENT);
+		gid = gr->gr_gid;
+	} else
+		gid = pw->pw_gid;
+	if (pw != NULL) {
+		if (initgroups(pw->pw_name, gid) == -1)
+			spawn_fail(ch, "initgroups", c->user, errno);
+	} else if (setgroups(1, &gid) == -1)
+		spawn_fail(ch, "setgroups", c->group, errno);
+	if (setgid(gid) == -1)
+		spawn_fail(ch, "setgid", c->group ? c->group : c->user, errno);
+	if (pw != NULL && setuid(pw->pw_uid) == -1)
+		spawn_fail(ch, "setuid", c->user, errno);
+}
+
+static void __attribute__((noreturn))
+spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
+{
+	struct env_params	 ep;
+	char			**envp;
+
+	spawn_reset_signals();
+	if (setsid() == -1)
+		spawn_fail(ch, "setsid", NULL, errno);
+	spawn_close_others(ch);
+	spawn_layout(ch, sp->nfds, &ch);
+	spawn_drop_privileges(ch, sp->config);
+	/*
+	 * After the credential change, which clears it. If baton died
+	 * before this point the signal would never come: check by hand.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, sp->drain_signal) == -1)
+		spawn_fail(ch, "prctl PR_SET_PDEATHSIG", NULL, errno);
+	if (getppid() != parent)
+		_exit(127);
+	if (chdir(sp->config->directory) == -1)
+		spawn_fail(ch, "chdir", sp->config->directory, errno);
+
+	memset(&ep, 0, sizeof(ep));
+	ep.pid = getpid();
+	ep.baton_pid = parent;
+	ep.generation = sp->generation;
+	ep.worker = sp->worker;
+	ep.channel_fd = ch;
+	ep.notify_socket = sp->notify_socket;
+	envp = env_build(environ, sp->config, &ep);
+	/* execvp() searches the PATH of the worker's own environment. */
+	environ = envp;
+	execvp(sp->argv[0], sp->argv);
+	spawn_fail(ch, "exec", sp->argv[0], errno);
+}
+
+pid_t
+spawn_worker(const struct spawn_params *sp, int *channel)
+{
+	sigset_t	 all, old;
+	char		 msg[32];
+	int		 pair[2], saved, n;
+	pid_t		 pid, parent = getpid();
+
+	if (channel_pair(pair) == -1)
+		return -1;
+	/* Queued before fork: the child reads it first thing. */
+	n = snprintf(msg, sizeof(msg), "SOCKETS=%d", sp->nfds);
+	if (channel_send(pair[0], msg, n, sp->fds, sp->nfds) == -1)
+		goto fail;
+
+	/* No handler of baton's may run in the child before it resets. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(pair[0]);
+		spawn_child(sp, pair[1], parent);
+	}
+	saved = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1) {
+		errno = saved;
+		goto fail;
+	}
+	close(pair[1]);
+	*channel = pair[0];
+	return pid;
+fail:
+	saved = errno;
+	close(pair[0]);
+	close(pair[1]);
+	errno = saved;
+	return -1;
+}

@@ -1,0 +1,38 @@
+/*
+ * The supervisor: one event loop that owns the generations, the notify
+ * socket and the signals, reaps every child in one place, and decides
+ * when a generation starts, becomes active, drains and goes.
+ */
+#ifndef BATON_SUPERVISOR_H
+#define BATON_SUPERVISOR_H
+
+struct config;
+struct event_base;
+struct generation;
+struct supervisor;
+
+/*
+ * Reads the configuration afresh: the file, then the command line's
+ * overrides. Returns NULL with *error set ("FILE:LINE: message").
+ */
+typedef struct config	*(*supervisor_load_fn)(void *arg, char **error);
+
+/*
+ * Load the configuration and bind its sockets. Returns NULL with *error
+ * set and *code the exit code (78 configuration, 1 anything else).
+ */
+struct supervisor	*supervisor_new(supervisor_load_fn, void *arg,
+			    char **error, int *code);
+void			 supervisor_free(struct supervisor *);
+/* Start the first generation and run until stopped; the exit code. */
+int			 supervisor_run(struct supervisor *);
+
+/* Called by generation.c. */
+void			 supervisor_generation_changed(struct supervisor *,
+			    struct generation *);
+struct event_base	*supervisor_base(const struct supervisor *);
+const char		*supervisor_notify_path(const struct supervisor *);
+void			 supervisor_count_crash(struct supervisor *);
+void			 supervisor_count_killed(struct supervisor *);
+
+#endif

@@ -1,0 +1,390 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "baton.h"
+#include "channel.h"
+#include "clock.h"
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+#include "spawn.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define BACKOFF_MIN	100		/* ms */
+#define BACKOFF_MAX	30000		/* ms */
+#define BACKOFF_RESET	60000		/* ms of health that forgive */
+
+struct worker {
+	struct generation	*gen;
+	int			 slot;
+	enum worker_state	 state;
+	pid_t			 pid;		/* 0: no process */
+	int			 channel;	/* baton's end, or -1 */
+	struct event		*channel_ev;
+	struct event		*timer;		/* ready, or restart */
+	long long		 started;	/* clock_ms() at spawn */
+	int			 restarts;
+	long			 backoff;	/* next restart delay, ms */
+	int			 drain_signal;	/* sent, or 0 */
+	int			 killed;	/* SIGKILL sent by baton */
+	enum worker_exit	 exit_kind;
+	char			 exit_reason[CHANNEL_TEXT_MAX + 64];
+	char			 spawn_error[CHANNEL_TEXT_MAX];
+	char			*status_text;
+};
+
+static const char *const worker_state_names[] = {
+	"starting", "ready", "active", "draining", "exited"
+};
+
+static const char *const worker_exit_names[] = {
+	"none", "clean", "killed", "crashed"
+};
+
+#define WLOG(w, level, ...)						\
+	log_worker((level), generation_number((w)->gen), (w)->slot,	\
+	    (w)->pid, __VA_ARGS__)
+
+static void
+worker_set_state(struct worker *w, enum worker_state state)
+{
+	if (w->state == state)
+		return;
+	log_worker(LOG_LEVEL_DEBUG, generation_number(w->gen), w->slot,
+	    w->pid, "%s -> %s", worker_state_names[w->state],
+	    worker_state_names[state]);
+	w->state = state;
+}
+
+struct worker *
+worker_new(struct generation *g, int slot)
+{
+	struct worker	*w;
+
+	w = xcalloc(1, sizeof(*w));
+	w->gen = g;
+	w->slot = slot;
+	w->state = WORKER_EXITED;
+	w->channel = -1;
+	w->backoff = BACKOFF_MIN;
+	return w;
+}
+
+static void
+worker_close_channel(struct worker *w)
+{
+	if (w->channel_ev != NULL) {
+		event_free(w->channel_ev);
+		w->channel_ev = NULL;
+	}
+	if (w->channel != -1) {
+		close(w->channel);
+		w->channel = -1;
+	}
+}
+
+void
+worker_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	worker_close_channel(w);
+	if (w->timer != NULL)
+		event_free(w->timer);
+	free(w->status_text);
+	free(w);
+}
+
+static void
+worker_became_ready(struct worker *w)
+{
+	if (w->state != WORKER_STARTING)
+		return;
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+	WLOG(w, LOG_LEVEL_INFO, "ready in %lld ms", clock_ms() - w->started);
+	worker_set_state(w, WORKER_READY);
+	generation_worker_ready(w->gen, w);
+}
+
+void
+worker_message(struct worker *w, const struct channel_msg *msg)
+{
+	const struct config	*c = generation_config(w->gen);
+
+	if (msg->has_error)
+		snprintf(w->spawn_error, sizeof(w->spawn_error), "%s",
+		    msg->error);
+	if (msg->has_status) {
+		free(w->status_text);
+		w->status_text = xstrdup(msg->status);
+	}
+	if ((msg->ready && c->ready == READY_NOTIFY) ||
+	    (msg->listening && c->ready == READY_LISTEN))
+		worker_became_ready(w);
+}
+
+static void
+worker_channel_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct channel_msg	 msg;
+	char			 buf[BATON_MSG_MAX];
+	int			 fds[BATON_FDS_MAX];
+	size_t			 nfds, i;
+	ssize_t			 r;
+
+	for (;;) {
+		nfds = BATON_FDS_MAX;
+		r = channel_recv(w->channel, buf, sizeof(buf), fds, &nfds);
+		/* A worker has no business sending descriptors to baton. */
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r == 0) {
+			/* Closed by the worker; keep the slot, drop the event. */
+			event_del(w->channel_ev);
+			return;
+		}
+		if (r == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EMSGSIZE) {
+				WLOG(w, LOG_LEVEL_WARN, "channel: message "
+				    "longer than %d bytes dropped",
+				    BATON_MSG_MAX);
+				continue;
+			}
+			WLOG(w, LOG_LEVEL_WARN, "channel: %s", strerror(errno));
+			event_del(w->channel_ev);
+			return;
+		}
+		if (channel_parse(buf, r, &msg) == -1) {
+			WLOG(w, LOG_LEVEL_WARN, "channel: malformed message "
+			    "dropped");
+			continue;
+		}
+		worker_message(w, &msg);
+	}
+}
+
+static void
+worker_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	const struct config	*c = generation_config(w->gen);
+
+	switch (w->state) {
+	case WORKER_STARTING:
+		if (c->ready == READY_DELAY) {
+			worker_became_ready(w);
+			break;
+		}
+		WLOG(w, LOG_LEVEL_ERROR, "not ready after %ld ms "
+		    "(ready_timeout)", c->ready_timeout);
+		generation_worker_not_ready(w->gen, w);
+		break;
+	case WORKER_EXITED:
+		generation_restart_worker(w->gen, w);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+worker_start(struct worker *w, const struct spawn_params *sp)
+{
+	const struct config	*c = generation_config(w->gen);
+	struct event_base	*base = generation_base(w->gen);
+	struct timeval		 tv;
+	pid_t			 pid;
+	int			 ch;
+
+	if ((pid = spawn_worker(sp, &ch)) == -1)
+		return -1;
+	w->pid = pid;
+	w->channel = ch;
+	w->started = clock_ms();
+	w->drain_signal = 0;
+	w->killed = 0;
+	w->exit_kind = WORKER_EXIT_NONE;
+	w->exit_reason[0] = '\0';
+	w->spawn_error[0] = '\0';
+	free(w->status_text);
+	w->status_text = NULL;
+	w->channel_ev = event_new(base, ch, EV_READ | EV_PERSIST,
+	    worker_channel_read, w);
+	if (w->channel_ev == NULL || event_add(w->channel_ev, NULL) == -1)
+		fatal(70, "event_add: cannot watch a worker channel");
+	if (w->timer == NULL && (w->timer = evtimer_new(base, worker_timer,
+	    w)) == NULL)
+		fatal(70, "evtimer_new failed");
+	tv = clock_tv(c->ready == READY_DELAY ? c->ready_delay :
+	    c->ready_timeout);
+	evtimer_add(w->timer, &tv);
+	worker_set_state(w, WORKER_STARTING);
+	WLOG(w, LOG_LEVEL_INFO, "started");
+	return 0;
+}
+
+void
+worker_activate(struct worker *w)
+{
+	if (w->state == WORKER_READY)
+		worker_set_state(w, WORKER_ACTIVE);
+}
+
+void
+worker_drain(struct worker *w, int sig)
+{
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+	if (w->pid == 0 || w->state == WORKER_DRAINING)
+		return;
+	w->drain_signal = sig;
+	WLOG(w, LOG_LEVEL_INFO, "draining (%s)", config_signal_name(sig));
+	/* The whole group: a server's own children drain too. */
+	if (kill(-w->pid, sig) == -1 && errno != ESRCH)
+		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
+		    strerror(errno));
+	worker_set_state(w, WORKER_DRAINING);
+}
+
+void
+worker_kill(struct worker *w)
+{
+	if (w->pid == 0)
+		return;
+	w->killed = 1;
+	if (kill(-w->pid, SIGKILL) == -1 && errno != ESRCH &&
+	    kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
+		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
+}
+
+void
+worker_exited(struct worker *w, int status)
+{
+	long long	 ran = clock_ms() - w->started;
+	int		 sig;
+
+	/* An ERROR= from the child may still sit in the channel. */
+	if (w->channel_ev != NULL)
+		worker_channel_read(w->channel, EV_READ, w);
+	worker_close_channel(w);
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+
+	if (WIFEXITED(status)) {
+		w->exit_kind = WEXITSTATUS(status) == 0 ? WORKER_EXIT_CLEAN :
+		    WORKER_EXIT_CRASHED;
+		if (w->spawn_error[0] != '\0')
+			snprintf(w->exit_reason, sizeof(w->exit_reason), "%s",
+			    w->spawn_error);
+		else
+			snprintf(w->exit_reason, sizeof(w->exit_reason),
+			    "exited with status %d", WEXITSTATUS(status));
+	} else {
+		sig = WTERMSIG(status);
+		if (w->killed && sig == SIGKILL)
+			w->exit_kind = WORKER_EXIT_KILLED;
+		else if (w->drain_signal != 0 && sig == w->drain_signal)
+			w->exit_kind = WORKER_EXIT_CLEAN;
+		else
+			w->exit_kind = WORKER_EXIT_CRASHED;
+		snprintf(w->exit_reason, sizeof(w->exit_reason),
+		    "killed by signal %d (%s)%s", sig, config_signal_name(sig),
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	}
+	WLOG(w, w->exit_kind == WORKER_EXIT_CRASHED ? LOG_LEVEL_WARN :
+	    LOG_LEVEL_INFO, "%s after %lld ms", w->exit_reason, ran);
+	if (ran >= BACKOFF_RESET)
+		w->backoff = BACKOFF_MIN;
+	w->pid = 0;
+	worker_set_state(w, WORKER_EXITED);
+	generation_worker_exited(w->gen, w);
+}
+
+void
+worker_restart_later(struct worker *w)
+{
+	struct timeval	 tv;
+
+	if (w->timer == NULL && (w->timer = evtimer_new(generation_base(w->gen),
+	    worker_timer, w)) == NULL)
+		fatal(70, "evtimer_new failed");
+	w->restarts++;
+	WLOG(w, LOG_LEVEL_INFO, "restarting in %ld ms (restart %d)",
+	    w->backoff, w->restarts);
+	tv = clock_tv(w->backoff);
+	evtimer_add(w->timer, &tv);
+	w->backoff = w->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+	    w->backoff * 2;
+}
+
+pid_t
+worker_pid(const struct worker *w)
+{
+	return w->pid;
+}
+
+int
+worker_slot(const struct worker *w)
+{
+	return w->slot;
+}
+
+int
+worker_alive(const struct worker *w)
+{
+	return w->pid != 0;
+}
+
+int
+worker_restarts(const struct worker *w)
+{
+	return w->restarts;
+}
+
+enum worker_state
+worker_state(const struct worker *w)
+{
+	return w->state;
+}
+
+enum worker_exit
+worker_exit_kind(const struct worker *w)
+{
+	return w->exit_kind;
+}
+
+const char *
+worker_state_name(enum worker_state s)
+{
+	return worker_state_names[s];
+}
+
+const char *
+worker_exit_name(enum worker_exit e)
+{
+	return worker_exit_names[e];
+}
+
+const char *
+worker_status_text(const struct worker *w)
+{
+	return w->status_text;
+}
+
+const char *
+worker_exit_reason(const struct worker *w)
+{
+	return w->exit_reason;
+}

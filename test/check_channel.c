@@ -1,0 +1,222 @@
+/* The channel: descriptors really cross, messages keep their bounds. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "baton.h"
+#include "channel.h"
+
+static int	pair[2];
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(channel_pair(pair), 0);
+}
+
+static void
+teardown(void)
+{
+	close(pair[0]);
+	close(pair[1]);
+}
+
+START_TEST(test_pair_flags)
+{
+	ck_assert(fcntl(pair[0], F_GETFD) & FD_CLOEXEC);
+	ck_assert(fcntl(pair[1], F_GETFD) & FD_CLOEXEC);
+	ck_assert(fcntl(pair[0], F_GETFL) & O_NONBLOCK);
+	ck_assert(!(fcntl(pair[1], F_GETFL) & O_NONBLOCK));
+}
+END_TEST
+
+START_TEST(test_fds_cross_and_work)
+{
+	int	 p1[2], p2[2], got[4];
+	size_t	 n = 4;
+	char	 buf[64], c;
+	ssize_t	 r;
+
+	ck_assert_int_eq(pipe(p1), 0);
+	ck_assert_int_eq(pipe(p2), 0);
+	int	 send_fds[2] = { p1[1], p2[1] };
+	ck_assert_int_eq(channel_send(pair[0], "SOCKETS=2", 9, send_fds, 2), 0);
+	r = channel_recv(pair[1], buf, sizeof(buf), got, &n);
+	ck_assert_int_eq(r, 9);
+	ck_assert_mem_eq(buf, "SOCKETS=2", 9);
+	ck_assert_uint_eq(n, 2);
+	/* Received close-on-exec, and they are the same pipes. */
+	ck_assert(fcntl(got[0], F_GETFD) & FD_CLOEXEC);
+	ck_assert(fcntl(got[1], F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(write(got[0], "a", 1), 1);
+	ck_assert_int_eq(write(got[1], "b", 1), 1);
+	ck_assert_int_eq(read(p1[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'a');
+	ck_assert_int_eq(read(p2[0], &c, 1), 1);
+	ck_assert_int_eq(c, 'b');
+	close(got[0]); close(got[1]);
+	close(p1[0]); close(p1[1]); close(p2[0]); close(p2[1]);
+}
+END_TEST
+
+START_TEST(test_boundaries)
+{
+	char	 buf[64];
+	size_t	 n = 0;
+
+	ck_assert_int_eq(channel_send(pair[1], "READY=1", 7, NULL, 0), 0);
+	ck_assert_int_eq(channel_send(pair[1], "STATUS=x", 8, NULL, 0), 0);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 7);
+	n = 0;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 8);
+	n = 0;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+}
+END_TEST
+
+START_TEST(test_empty_message_is_not_eof)
+{
+	char	 buf[8];
+	size_t	 n = 0;
+
+	ck_assert_int_eq(channel_send(pair[1], "", 0, NULL, 0), 0);
+	ck_assert_int_gt(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
+}
+END_TEST
+
+START_TEST(test_eof)
+{
+	char	 buf[8];
+	size_t	 n = 0;
+
+	close(pair[1]);
+	pair[1] = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
+}
+END_TEST
+
+/* Too long a message, or more descriptors than asked for: refused, none leak. */
+START_TEST(test_truncated_refused)
+{
+	int	 p[2], got[1];
+	size_t	 n = 1;
+	char	 buf[4];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(channel_send(pair[1], "READY=1", 7, p, 1), 0);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	ck_assert_uint_eq(n, 0);
+
+	ck_assert_int_eq(channel_send(pair[1], "X=1", 3, p, 2), 0);
+	n = 1;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	/* Both copies were closed: the write end is gone, so read sees EOF. */
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], buf, 1), 0);
+	close(p[0]);
+}
+END_TEST
+
+START_TEST(test_send_limits)
+{
+	char	 big[BATON_MSG_MAX + 1];
+	int	 fds[BATON_FDS_MAX + 1];
+
+	memset(big, 'x', sizeof(big));
+	ck_assert_int_eq(channel_send(pair[0], big, sizeof(big), NULL, 0), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+	memset(fds, 0, sizeof(fds));
+	ck_assert_int_eq(channel_send(pair[0], "x", 1, fds, BATON_FDS_MAX + 1), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
+}
+END_TEST
+
+START_TEST(test_parse)
+{
+	struct channel_msg	 m;
+	static const char	 good[] = "READY=1\nSTATUS=serving 12 requests\nX-Other=ignored\n";
+
+	ck_assert_int_eq(channel_parse(good, strlen(good), &m), 0);
+	ck_assert_int_eq(m.ready, 1);
+	ck_assert_int_eq(m.has_status, 1);
+	ck_assert_str_eq(m.status, "serving 12 requests");
+	ck_assert_int_eq(m.has_error, 0);
+
+	ck_assert_int_eq(channel_parse("READY=0", 7, &m), 0);
+	ck_assert_int_eq(m.ready, 0);
+	ck_assert_int_eq(channel_parse("READY=10", 8, &m), 0);
+	ck_assert_int_eq(m.ready, 0);
+	ck_assert_int_eq(channel_parse("LISTENING=1\nSTOPPING=1", 22, &m), 0);
+	ck_assert_int_eq(m.listening, 1);
+	ck_assert_int_eq(m.stopping, 1);
+	ck_assert_int_eq(channel_parse("ERROR=exec x: No such file", 26, &m), 0);
+	ck_assert_str_eq(m.error, "exec x: No such file");
+	ck_assert_int_eq(channel_parse("\n\nREADY=1\n\n", 11, &m), 0);
+	ck_assert_int_eq(m.ready, 1);
+	ck_assert_int_eq(channel_parse("", 0, &m), 0);
+}
+END_TEST
+
+START_TEST(test_parse_malformed)
+{
+	struct channel_msg	 m;
+
+	ck_assert_int_eq(channel_parse("READY", 5, &m), -1);
+	ck_assert_int_eq(channel_parse("=1", 2, &m), -1);
+	ck_assert_int_eq(channel_parse("READY=1\ngarbage", 15, &m), -1);
+	ck_assert_int_eq(channel_parse("READY=1\0X=1", 11, &m), -1);
+}
+END_TEST
+
+START_TEST(test_parse_long_status_is_cut)
+{
+	struct channel_msg	 m;
+	char			 buf[1024];
+
+	memcpy(buf, "STATUS=", 7);
+	memset(buf + 7, 'y', sizeof(buf) - 7);
+	ck_assert_int_eq(channel_parse(buf, sizeof(buf), &m), 0);
+	ck_assert_uint_eq(strlen(m.status), CHANNEL_STATUS_MAX - 1);
+}
+END_TEST
+
+static Suite *
+channel_suite(void)
+{
+	Suite	*s = suite_create("channel");
+	TCase	*tc = tcase_create("channel");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_pair_flags);
+	tcase_add_test(tc, test_fds_cross_and_work);
+	tcase_add_test(tc, test_boundaries);
+	tcase_add_test(tc, test_empty_message_is_not_eof);
+	tcase_add_test(tc, test_eof);
+	tcase_add_test(tc, test_truncated_refused);
+	tcase_add_test(tc, test_send_limits);
+	tcase_add_test(tc, test_parse);
+	tcase_add_test(tc, test_parse_malformed);
+	tcase_add_test(tc, test_parse_long_status_is_cut);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(channel_suite());
+	int	 failed;
+
+	srunner_set_tap(sr, "-");
+	srunner_run_all(sr, CK_SILENT);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

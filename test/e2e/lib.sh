@@ -1,0 +1,164 @@
+# Shared by the end-to-end tests: TAP output, scratch space, ports, and
+# helpers that start baton and wait for it. Every wait is bounded.
+
+: "${top_builddir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_srcdir:=$top_builddir}"
+BATON=$top_builddir/baton
+TESTSERVER=$top_builddir/test/testserver
+LOADGEN=$top_builddir/test/loadgen
+
+T_NUM=0
+T_FAILED=0
+T_NAME=$(basename "$0" .sh)
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/baton-$T_NAME.XXXXXX")
+T_PIDS=
+
+t_cleanup() {
+	local p
+	for p in $T_PIDS; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	# Workers are in their own process groups: never leave one behind.
+	pkill -KILL -f "$T_DIR" 2>/dev/null
+	wait 2>/dev/null
+	if [ "$T_FAILED" -eq 0 ] && [ -z "${KEEP_TMP:-}" ]; then
+		rm -rf "$T_DIR"
+	else
+		echo "# scratch files kept in $T_DIR"
+	fi
+}
+trap t_cleanup EXIT
+
+# ok CONDITION-STATUS DESCRIPTION: record one test result.
+t_result() {
+	T_NUM=$((T_NUM + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_NUM - $2"
+	else
+		echo "not ok $T_NUM - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+# t_ok DESCRIPTION COMMAND...: pass if COMMAND succeeds.
+t_ok() {
+	local desc=$1
+	shift
+	"$@"
+	t_result $? "$desc"
+}
+
+# t_is GOT WANT DESCRIPTION
+t_is() {
+	if [ "$1" = "$2" ]; then
+		t_result 0 "$3"
+	else
+		t_result 1 "$3"
+		echo "#   got:  '$1'"
+		echo "#   want: '$2'"
+	fi
+}
+
+t_skip() {
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM # SKIP $1"
+}
+
+t_diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+t_done() {
+	echo "1..$T_NUM"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on now, below the
+# ephemeral range so that no client connection of the load holds it.
+free_port() {
+	local p i low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null
+	[ "$low" -gt 11000 ] || low=32768
+	for i in $(seq 1 100); do
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# wait_until SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds.
+wait_until() {
+	local limit=$1 i=0
+	shift
+	while ! "$@" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -ge $((limit * 20)) ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+listening() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+not_listening() {
+	! listening "$1"
+}
+
+# http_get URL: print the body of a 200 answer; fail otherwise.
+http_get() {
+	"$LOADGEN" -u "$1" -n 1 -c 1 -t 3000 -b -q
+}
+
+# start_baton LOG ARGS...: run baton in the background; BATON_PID is set.
+start_baton() {
+	local log=$1
+	shift
+	"$BATON" "$@" >"$log" 2>&1 &
+	BATON_PID=$!
+	T_PIDS="$T_PIDS $BATON_PID"
+}
+
+# log_has LOG PATTERN: grep -E in a log.
+log_has() {
+	grep -qE -- "$2" "$1"
+}
+
+# wait_log SECONDS LOG PATTERN
+wait_log() {
+	wait_until "$1" log_has "$2" "$3"
+}
+
+# wait_exit PID SECONDS: wait for a child to exit; its status in T_STATUS.
+wait_exit() {
+	local pid=$1 limit=$2 i=0
+	while kill -0 "$pid" 2>/dev/null; do
+		i=$((i + 1))
+		if [ "$i" -ge $((limit * 20)) ]; then
+			T_STATUS=timeout
+			return 1
+		fi
+		# A zombie still answers kill -0: reap it when it is one.
+		if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then
+			break
+		fi
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	T_STATUS=$?
+	return 0
+}
+
+# pids of the worker processes named in a baton log, as "pid N:" lines.
+worker_pids() {
+	grep -oE 'pid [0-9]+: started' "$1" | awk '{print $2}' | tr -d ':'
+}
+
+# write_conf FILE: standard input becomes the configuration file.
+write_conf() {
+	cat >"$1"
+}

@@ -70,6 +70,14 @@ lost=$(comm -23 "$T_DIR/ids.sorted" "$T_DIR/done.sorted" | wc -l)
 t_is "$lost" 0 "no work lost: every answered id is in the completion log"
 t_is "$(grep -c 'unfinished work was lost' "$T_DIR/baton.log")" 0 "no worker was killed at a deadline"
 
+# --- A worker of the new generation that crashes after ready restarts.
+victim=$(grep -oE 'gen 21 worker 0 pid [0-9]+: started' "$T_DIR/baton.log" | awk '{print $6}' | tr -d ':')
+kill -KILL "$victim"
+t_ok "a crashed worker of a reloaded generation restarts in its slot" \
+    wait_log 5 "$T_DIR/baton.log" 'gen 21 worker 0: restarting in 100 ms'
+restarted() { [ "$(grep -cE 'gen 21 worker 0 pid [0-9]+: ready' "$T_DIR/baton.log")" = 2 ]; }
+t_ok "and is ready again" wait_until 5 restarted
+
 # --- The same socket, never rebound: fd 3 is one inode across generations.
 inode_before=$(http_get "http://127.0.0.1:$PORT/fds" | awk '$1 == 3 {print $2}')
 
@@ -147,6 +155,19 @@ end=$(date +%s%N)
 t_ok "not before 1.5 s ($(( (end - start) / 1000000 )) ms)" [ $(( (end - start) / 1000000 )) -ge 1400 ]
 t_ok "generation 26 exits" wait_log 5 "$T_DIR/baton.log" 'generation 26: exited'
 
+# --- Keep-alive clients across 5 reloads: idle connections are closed
+# by the draining server, and an HTTP client retries a request that a
+# reused connection closed before answering.
+"$LOADGEN" -u "http://127.0.0.1:$PORT/" -k -c 32 -d 60s -n 1000000 -t 5000 \
+    >"$T_DIR/keepalive.out" &
+LG=$!
+sleep 0.5
+for g in $(seq 28 32); do reload_and_wait "$g"; sleep 0.3; done
+kill -INT "$LG"
+wait "$LG"
+t_diag "keep-alive:" "$(cat "$T_DIR/keepalive.out")"
+t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/keepalive.out")" 0 "keep-alive: no request failed across 5 reloads"
+
 # --- A storm: 50 SIGHUPs in a second, each generation taking 100 ms to start.
 conf "--startup-ms 100"
 for i in $(seq 1 50); do kill -HUP "$BATON_PID"; sleep 0.02; done
@@ -161,7 +182,7 @@ overlap=$(awk '/generation [0-9]+: starting [0-9]+ worker/ {n++; if (n > max) ma
 	/generation [0-9]+: (active after|rolled back)/ {n--}
 	END {print max}' "$T_DIR/baton.log")
 t_is "$overlap" 1 "never more than one generation starting at a time"
-storm=$(( $(grep -c ': starting [0-9]* worker' "$T_DIR/baton.log") - 27 ))
+storm=$(( $(grep -c ': starting [0-9]* worker' "$T_DIR/baton.log") - 32 ))
 t_ok "the storm was coalesced ($storm reloads for 50 signals)" [ "$storm" -ge 1 ] && [ "$storm" -lt 50 ]
 drain_done() {
 	[ "$(pgrep -f -- "--work-log $WORK" | wc -l)" = 2 ]

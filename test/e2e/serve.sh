@@ -98,4 +98,39 @@ t_is "$(cat "$T_DIR/expand.1" 2>/dev/null)" "4 1 1" "{fd:admin} {generation} {wo
 kill -TERM "$BATON_PID"
 wait_exit "$BATON_PID" 10
 
+# directory, user, group and [env] reach the worker.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -p "$T_DIR/app"
+	chmod 755 "$T_DIR" "$T_DIR/app"
+	PORT=$(free_port)
+	write_conf "$T_DIR/user.ini" <<CONF
+[baton]
+command = $TESTSERVER --notify
+ready = notify
+directory = app
+user = nobody
+group = nogroup
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+
+[env]
+GREETING = hello world
+CONF
+	start_baton "$T_DIR/user.log" run -c "$T_DIR/user.ini"
+	wait_log 10 "$T_DIR/user.log" 'generation 1: active'
+	wpid=$(http_get "http://127.0.0.1:$PORT/")
+	wpid=${wpid#ok }
+	t_is "$(awk '/^Uid:/ {print $2}' /proc/$wpid/status)" "$(id -u nobody)" "user = nobody: the worker's uid"
+	t_is "$(awk '/^Gid:/ {print $2}' /proc/$wpid/status)" "$(getent group nogroup | cut -d: -f3)" "group = nogroup: the worker's gid"
+	t_is "$(readlink /proc/$wpid/cwd)" "$T_DIR/app" "directory = app, relative to the file"
+	env=$(http_get "http://127.0.0.1:$PORT/env")
+	t_ok "[env] GREETING reaches the worker" sh -c "echo '$env' | grep -qx 'GREETING=hello world'"
+	t_is "$(awk '/^Uid:/ {print $2}' /proc/$BATON_PID/status)" 0 "baton itself stays root"
+	kill -TERM "$BATON_PID"
+	wait_exit "$BATON_PID" 10
+else
+	for i in 1 2 3 4 5; do t_skip "needs root and a user nobody"; done
+fi
+
 t_done

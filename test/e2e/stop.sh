@@ -95,4 +95,19 @@ orphans_gone() { [ "$(alive $pids)" = 0 ]; }
 t_ok "workers exit when baton is killed" wait_until 10 orphans_gone
 t_ok "no orphan keeps the port" not_listening "$PORT"
 
+# SIGTERM in the middle of a reload stops both generations cleanly.
+PORT=$(free_port)
+conf midreload "$PORT" "" 10s
+start_baton "$T_DIR/midreload.log" run -c "$T_DIR/midreload.ini"
+wait_log 10 "$T_DIR/midreload.log" 'generation 1: active'
+conf midreload "$PORT" "--startup-ms 3000" 10s
+kill -HUP "$BATON_PID"
+wait_log 5 "$T_DIR/midreload.log" 'gen 2 worker 1 pid [0-9]+: started'
+pids=$(worker_pids "$T_DIR/midreload.log")
+kill -TERM "$BATON_PID"
+wait_exit "$BATON_PID" 15
+t_is "$T_STATUS" 0 "SIGTERM during a reload: exit 0"
+t_is "$(alive $pids)" 0 "no worker of either generation is left"
+t_ok "the port is closed" not_listening "$PORT"
+
 t_done

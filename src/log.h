@@ -14,7 +14,18 @@ enum log_level {
 	LOG_LEVEL_ERROR
 };
 
+/*
+ * Under journald (JOURNAL_STREAM names our stderr) lines carry a <N>
+ * priority prefix and no time stamp of their own.
+ */
+void	log_init(void);
 void	log_set_level(enum log_level);
+/*
+ * Every line logged is also given, without time stamp, to fn: the control
+ * socket streams a reload's progress this way. NULL removes it.
+ */
+typedef void	(*log_tap_fn)(enum log_level, const char *line, void *arg);
+void	log_set_tap(log_tap_fn fn, void *arg);
 int	log_parse_level(const char *, enum log_level *);
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

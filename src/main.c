@@ -12,13 +12,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include "address.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "supervisor.h"
+#include "systemd.h"
 #include "xmalloc.h"
 
+#define EXIT_FAILED	1
 #define EXIT_USAGE	64
+#define EXIT_UNREACHABLE 69
 #define EXIT_CONFIG	78
 
 struct run_options {
@@ -37,6 +43,9 @@ static const char usage_text[] =
 "usage: baton run    [-c FILE] [--listen NAME=URL]... [--workers N] [--ready MODE]\n"
 "                    [--drain-signal SIG] [--drain-timeout DUR] [--preload]\n"
 "                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
+"       baton reload [-c FILE | -s CONTROL]\n"
+"       baton status [-c FILE | -s CONTROL] [--json]\n"
+"       baton stop   [-c FILE | -s CONTROL]\n"
 "       baton check  [-c FILE]\n"
 "       baton --help | --version\n";
 
@@ -210,6 +219,7 @@ cmd_run(int argc, char **argv)
 
 	parse_run_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
+	systemd_init();
 	if ((sup = supervisor_new(run_load, &o, &error, &code)) == NULL) {
 		log_error("%s", error);
 		free(error);
@@ -220,6 +230,156 @@ cmd_run(int argc, char **argv)
 	code = supervisor_run(sup);
 	supervisor_free(sup);
 	free(o.listens);
+	return code;
+}
+
+/* The control path for a client: -s, or the file's `control`. */
+static const char *
+client_path(const char *file, const char *control, char **owned)
+{
+	struct config	*c;
+	char		*error = NULL;
+
+	*owned = NULL;
+	if (control != NULL)
+		return control;
+	c = config_new();
+	if (config_load(c, file, &error) == -1 ||
+	    config_finish(c, &error) == -1) {
+		fprintf(stderr, "baton: %s\n", error);
+		exit(EXIT_CONFIG);
+	}
+	if (c->control == NULL) {
+		fprintf(stderr, "baton: %s sets no control socket\n", file);
+		exit(EXIT_CONFIG);
+	}
+	*owned = xstrdup(c->control);
+	config_free(c);
+	return *owned;
+}
+
+/* Wait (bounded) until pid is gone or a zombie. */
+static void
+client_wait_exit(pid_t pid)
+{
+	char	 path[64], buf[256], *p;
+	FILE	*f;
+	int	 i;
+
+	for (i = 0; i < 600 && pid > 0; i++) {
+		if (kill(pid, 0) == -1 && errno == ESRCH)
+			return;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((f = fopen(path, "r")) != NULL) {
+			p = fgets(buf, sizeof(buf), f);
+			fclose(f);
+			if (p != NULL && (p = strrchr(buf, ')')) != NULL &&
+			    p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+				return;
+		}
+		usleep(50000);
+	}
+}
+
+/*
+ * Send one command and copy the answer to stdout as it comes. The last
+ * line says how it went: "ok ...", or "error ..." (also on stderr).
+ */
+static int
+cmd_client(const char *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument, NULL, 'c' },
+		{ "control",	required_argument, NULL, 's' },
+		{ "json",	no_argument,	   NULL, 'j' },
+		{ "help",	no_argument,	   NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*file = NULL, *control = NULL, *path;
+	char		*owned, *line = NULL, *last = NULL, *req;
+	size_t		 cap = 0;
+	ssize_t		 n;
+	FILE		*in;
+	pid_t		 pid;
+	int		 ch, fd, json = 0, code;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 's':
+			control = optarg;
+			break;
+		case 'j':
+			if (strcmp(cmd, "status") != 0)
+				usage("--json goes with status only");
+			json = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			usage(NULL);
+		}
+	}
+	if (optind < argc)
+		usage("unexpected '%s'", argv[optind]);
+	if ((file == NULL) == (control == NULL))
+		usage("%s: give either -c FILE or -s CONTROL", cmd);
+	path = client_path(file, control, &owned);
+	if ((fd = control_connect(path, &pid)) == -1) {
+		fprintf(stderr, "baton: cannot reach baton at %s: %s%s\n", path,
+		    strerror(errno), errno == ENOENT || errno == ECONNREFUSED ?
+		    " (is baton run running?)" : "");
+		free(owned);
+		return EXIT_UNREACHABLE;
+	}
+	req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
+	    "status text" : cmd);
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		fprintf(stderr, "baton: %s: %s\n", path, strerror(errno));
+		close(fd);
+		free(req);
+		free(owned);
+		return EXIT_UNREACHABLE;
+	}
+	free(req);
+	shutdown(fd, SHUT_WR);
+	if ((in = fdopen(fd, "r")) == NULL)
+		fatal(EXIT_FAILED, "fdopen: %s", strerror(errno));
+	while ((n = getline(&line, &cap, in)) > 0) {
+		if (strncmp(line, "error ", 6) == 0)
+			fputs(line, stderr);
+		else {
+			fputs(line, stdout);
+			fflush(stdout);
+		}
+		free(last);
+		last = xstrdup(line);
+	}
+	fclose(in);
+	free(line);
+
+	if (last != NULL && strncmp(last, "error permission denied", 23) == 0)
+		code = EXIT_UNREACHABLE;
+	else if (last != NULL && strncmp(last, "error config: ", 14) == 0)
+		code = EXIT_CONFIG;
+	else if (last != NULL && strncmp(last, "error ", 6) == 0)
+		code = EXIT_FAILED;
+	else if (strcmp(cmd, "stop") == 0) {
+		client_wait_exit(pid);
+		code = 0;
+	} else if (strcmp(cmd, "reload") == 0 &&
+	    (last == NULL || strncmp(last, "ok", 2) != 0)) {
+		fprintf(stderr, "baton: the connection closed before the "
+		    "reload ended\n");
+		code = EXIT_FAILED;
+	} else
+		code = last != NULL ? 0 : EXIT_FAILED;
+	free(last);
+	free(owned);
 	return code;
 }
 
@@ -249,6 +409,7 @@ main(int argc, char **argv)
 	const char	*cmd;
 
 	open_stdio();
+	log_init();
 	if (argc < 2)
 		usage(NULL);
 	cmd = argv[1];
@@ -264,5 +425,8 @@ main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "status") == 0 ||
+	    strcmp(cmd, "stop") == 0)
+		return cmd_client(cmd, argc - 1, argv + 1);
 	usage("unknown command '%s'", cmd);
 }

@@ -229,6 +229,44 @@ socket_open(const struct config_socket *cs, char **error)
 }
 
 struct socket *
+socket_adopt(const struct config_socket *cs, int fd, char **error)
+{
+	struct socket	*s;
+	socklen_t	 len;
+	int		 type, want, listening = 0;
+
+	want = cs->addr.kind == ADDRESS_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != want) {
+		*error = xprintf("socket %s: passed fd %d is not a %s socket",
+		    cs->name, fd, want == SOCK_DGRAM ? "datagram" : "stream");
+		close(fd);
+		return NULL;
+	}
+	len = sizeof(listening);
+	if (want == SOCK_STREAM &&
+	    (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
+	    !listening) &&
+	    listen(fd, cs->backlog >= 0 ? cs->backlog : SOMAXCONN) == -1) {
+		*error = xprintf("socket %s: listen on passed fd %d: %s",
+		    cs->name, fd, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->refs = 1;
+	s->fd = fd;
+	s->name = xstrdup(cs->name);
+	address_copy(&s->addr, &cs->addr);
+	s->backlog = cs->backlog;
+	s->mode = cs->mode;
+	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
+	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	return s;
+}
+
+struct socket *
 socket_ref(struct socket *s)
 {
 	s->refs++;

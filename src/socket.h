@@ -21,6 +21,14 @@ struct socket;
  */
 struct socket		*socket_open(const struct config_socket *cs,
 			    char **error);
+/*
+ * Hold fd, a socket passed by the service manager for cs, instead of
+ * binding one. It must be of cs's type; a stream socket is made to listen
+ * if it does not yet. Its path, if any, is the manager's: never unlinked.
+ * Returns the socket, or NULL with *error set (fd is then closed).
+ */
+struct socket		*socket_adopt(const struct config_socket *cs, int fd,
+			    char **error);
 struct socket		*socket_ref(struct socket *);
 void			 socket_unref(struct socket *);
 int			 socket_fd(const struct socket *);

@@ -2,22 +2,39 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "channel.h"
+#include "clock.h"
 #include "config.h"
+#include "control.h"
 #include "generation.h"
 #include "log.h"
 #include "notify.h"
+#include "pidfile.h"
 #include "socket.h"
 #include "supervisor.h"
+#include "systemd.h"
 #include "worker.h"
 #include "xmalloc.h"
+
+enum reload_outcome {
+	RELOAD_NONE,
+	RELOAD_OK,
+	RELOAD_ROLLED_BACK,
+	RELOAD_FAILED		/* bad file or socket: nothing started */
+};
+
+static const char *const reload_outcome_names[] = {
+	"none", "ok", "rolled back", "failed"
+};
 
 enum supervisor_state {
 	SUPERVISOR_RUNNING,
@@ -44,7 +61,22 @@ struct supervisor {
 	struct config		*initial;
 	struct socket		**initial_sockets;
 
+	struct control		*control;
+	struct pidfile		*pidfile;
+	time_t			 started;	/* wall clock, for status */
+	long long		 started_ms;
+
+	/* The reload in progress, and the last one's outcome. */
 	int			 reload_pending;
+	int			 reload_gen;	/* starting; 0: none */
+	long long		 reload_t0;
+	int			 settle_gen;	/* active; waits for older ones */
+	long long		 settle_ms;
+	enum reload_outcome	 last_outcome;
+	long long		 last_duration;
+	time_t			 last_at;
+	char			*last_reason;
+
 	int			 reloads;
 	int			 rollbacks;
 	int			 crashes;
@@ -112,6 +144,7 @@ supervisor_sockets(struct supervisor *sup, const struct config *cfg,
 {
 	struct socket	**out, *s;
 	size_t		  i, j, k;
+	int		  fd;
 
 	out = xcalloc(cfg->nsockets, sizeof(*out));
 	for (i = 0; i < cfg->nsockets; i++) {
@@ -125,7 +158,14 @@ supervisor_sockets(struct supervisor *sup, const struct config *cfg,
 			}
 		}
 		if (out[i] == NULL &&
-		    (out[i] = socket_open(&cfg->sockets[i], error)) == NULL) {
+		    (fd = systemd_take_fd(cfg->sockets[i].name)) != -1) {
+			if ((out[i] = socket_adopt(&cfg->sockets[i], fd,
+			    error)) != NULL)
+				log_info("socket %s: adopted from the service "
+				    "manager (fd %d)", cfg->sockets[i].name, fd);
+		} else if (out[i] == NULL)
+			out[i] = socket_open(&cfg->sockets[i], error);
+		if (out[i] == NULL) {
 			while (i-- > 0)
 				socket_unref(out[i]);
 			free(out);
@@ -153,9 +193,9 @@ supervisor_unref_sockets(struct socket **sockets, size_t n)
 	free(sockets);
 }
 
-/* Create and start a generation; takes cfg, and one reference of each socket. */
-static void
-supervisor_start_generation(struct supervisor *sup, struct config *cfg,
+/* A new generation, not started; takes cfg, and one reference of each socket. */
+static struct generation *
+supervisor_add_generation(struct supervisor *sup, struct config *cfg,
     struct socket **sockets)
 {
 	struct generation	*g;
@@ -166,18 +206,73 @@ supervisor_start_generation(struct supervisor *sup, struct config *cfg,
 	sup->gens = xreallocarray(sup->gens, sup->ngens + 1,
 	    sizeof(*sup->gens));
 	sup->gens[sup->ngens++] = g;
-	generation_start(g);
+	return g;
+}
+
+static void
+supervisor_outcome(struct supervisor *sup, enum reload_outcome outcome,
+    const char *reason)
+{
+	sup->last_outcome = outcome;
+	sup->last_duration = clock_ms() - sup->reload_t0;
+	sup->last_at = time(NULL);
+	free(sup->last_reason);
+	sup->last_reason = reason != NULL ? xstrdup(reason) : NULL;
+}
+
+/* systemd's STATUS=: the active generation and its pids. */
+static void
+supervisor_notify_ready(struct supervisor *sup)
+{
+	struct generation	*g;
+	char			 pids[256];
+	size_t			 i, n = 0;
+	int			 r;
+
+	if ((g = supervisor_find_state(sup, GENERATION_ACTIVE)) == NULL) {
+		systemd_notify("READY=1\nSTATUS=no active generation");
+		return;
+	}
+	pids[0] = '\0';
+	for (i = 0; i < generation_nworkers(g); i++) {
+		r = snprintf(pids + n, sizeof(pids) - n, "%s%ld", i ? " " : "",
+		    (long)worker_pid(generation_worker(g, i)));
+		if (r < 0 || (size_t)r >= sizeof(pids) - n)
+			break;
+		n += r;
+	}
+	systemd_notify("READY=1\nSTATUS=generation %d active, pids %s",
+	    generation_number(g), pids);
+}
+
+/* A reload that failed before any generation started. */
+static void
+supervisor_reload_failed(struct supervisor *sup, const char *prefix,
+    const char *error)
+{
+	char	*line;
+
+	log_error("reload failed, nothing changed: %s", error);
+	supervisor_outcome(sup, RELOAD_FAILED, error);
+	line = xprintf("error %s%s", prefix, error);
+	control_reload_failed(sup->control, line);
+	free(line);
+	supervisor_notify_ready(sup);
 }
 
 static void
 supervisor_reload(struct supervisor *sup)
 {
-	struct config	*cfg;
-	struct socket	**sockets;
-	char		*error = NULL;
+	struct generation	*g;
+	struct config		*cfg;
+	struct socket		**sockets;
+	struct timespec		 ts;
+	char			*error = NULL;
 
-	if (sup->state != SUPERVISOR_RUNNING)
+	if (sup->state != SUPERVISOR_RUNNING) {
+		control_reload_failed(sup->control, "error baton is stopping");
 		return;
+	}
 	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL) {
 		/* Coalesced: one more reload once this one settles. */
 		if (!sup->reload_pending)
@@ -188,19 +283,58 @@ supervisor_reload(struct supervisor *sup)
 	}
 	sup->reload_pending = 0;
 	sup->reloads++;
+	sup->reload_t0 = clock_ms();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	systemd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 	log_info("reload: reading the configuration");
 	if ((cfg = sup->load(sup->load_arg, &error)) == NULL) {
-		log_error("reload failed, nothing changed: %s", error);
+		supervisor_reload_failed(sup, "config: ", error);
 		free(error);
 		return;
 	}
 	if ((sockets = supervisor_sockets(sup, cfg, &error)) == NULL) {
-		log_error("reload failed, nothing changed: %s", error);
+		supervisor_reload_failed(sup, "", error);
 		free(error);
 		config_free(cfg);
 		return;
 	}
-	supervisor_start_generation(sup, cfg, sockets);
+	g = supervisor_add_generation(sup, cfg, sockets);
+	sup->reload_gen = generation_number(g);
+	control_reload_started(sup->control, sup->reload_gen);
+	generation_start(g);
+}
+
+void
+supervisor_request_reload(struct supervisor *sup)
+{
+	supervisor_reload(sup);
+}
+
+void
+supervisor_request_stop(struct supervisor *sup)
+{
+	supervisor_stop(sup, 0);
+}
+
+/* A reload is settled once its generation is active and the older are gone. */
+static void
+supervisor_settle(struct supervisor *sup)
+{
+	char	*line;
+	size_t	 i;
+
+	if (sup->settle_gen == 0)
+		return;
+	for (i = 0; i < sup->ngens; i++)
+		if (generation_number(sup->gens[i]) < sup->settle_gen &&
+		    generation_state(sup->gens[i]) != GENERATION_GONE)
+			return;
+	line = xprintf("ok generation %d active in %lld ms; older generations "
+	    "exited", sup->settle_gen, sup->settle_ms);
+	control_reload_finished(sup->control, sup->settle_gen, 1, line);
+	free(line);
+	sup->settle_gen = 0;
 }
 
 static void
@@ -216,6 +350,7 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 			sup->gens[j++] = sup->gens[i];
 	}
 	sup->ngens = j;
+	supervisor_settle(sup);
 	if (sup->state == SUPERVISOR_STOPPING && sup->ngens == 0) {
 		log_info("stopped");
 		sup->state = SUPERVISOR_DONE;
@@ -226,7 +361,10 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 void
 supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 {
-	size_t	 i;
+	struct generation	*active;
+	char			*line;
+	size_t			 i;
+	int			 n = generation_number(g);
 
 	switch (generation_state(g)) {
 	case GENERATION_ACTIVE:
@@ -235,6 +373,14 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 			if (sup->gens[i] != g &&
 			    generation_state(sup->gens[i]) == GENERATION_ACTIVE)
 				generation_drain(sup->gens[i]);
+		if (n == sup->reload_gen) {
+			supervisor_outcome(sup, RELOAD_OK, NULL);
+			sup->reload_gen = 0;
+			sup->settle_gen = n;
+			sup->settle_ms = sup->last_duration;
+			supervisor_settle(sup);
+		}
+		supervisor_notify_ready(sup);
 		if (sup->state == SUPERVISOR_STOPPING)
 			generation_drain(g);
 		else if (sup->reload_pending)
@@ -244,15 +390,26 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		if (sup->state != SUPERVISOR_RUNNING)
 			break;
 		sup->rollbacks++;
-		if (supervisor_find_state(sup, GENERATION_ACTIVE) == NULL) {
+		if ((active = supervisor_find_state(sup,
+		    GENERATION_ACTIVE)) == NULL) {
 			log_error("generation %d never became ready; "
-			    "stopping", generation_number(g));
+			    "stopping", n);
 			supervisor_stop(sup, 1);
 			break;
 		}
 		log_info("generation %d keeps serving",
-		    generation_number(supervisor_find_state(sup,
-		    GENERATION_ACTIVE)));
+		    generation_number(active));
+		if (n == sup->reload_gen) {
+			supervisor_outcome(sup, RELOAD_ROLLED_BACK,
+			    generation_failure(g));
+			sup->reload_gen = 0;
+			line = xprintf("error generation %d rolled back: %s; "
+			    "generation %d keeps serving", n,
+			    generation_failure(g), generation_number(active));
+			control_reload_finished(sup->control, n, 0, line);
+			free(line);
+			supervisor_notify_ready(sup);
+		}
 		if (sup->reload_pending)
 			supervisor_reload(sup);
 		break;
@@ -274,7 +431,12 @@ supervisor_stop(struct supervisor *sup, int code)
 		return;
 	sup->state = SUPERVISOR_STOPPING;
 	sup->exit_code = code;
+	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("stopping: draining every generation");
+	if (sup->reload_gen != 0)
+		control_reload_finished(sup->control, sup->reload_gen, 0,
+		    "error baton is stopping");
+	control_reload_failed(sup->control, "error baton is stopping");
 	for (i = 0; i < sup->ngens; i++) {
 		generation_roll_back(sup->gens[i], "baton is stopping");
 		generation_drain(sup->gens[i]);
@@ -311,6 +473,8 @@ supervisor_kill_all(struct supervisor *sup)
 	size_t	 i, alive;
 
 	log_warn("fast stop: killing every worker now");
+	if (sup->state == SUPERVISOR_RUNNING)
+		systemd_notify("STOPPING=1\nSTATUS=stopping at once");
 	sup->state = SUPERVISOR_STOPPING;
 	for (i = 0; i < sup->ngens; i++) {
 		generation_roll_back(sup->gens[i], "baton is stopping");
@@ -338,6 +502,7 @@ supervisor_signal(evutil_socket_t sig, short what, void *arg)
 		supervisor_reap(sup, 0);
 		break;
 	case SIGHUP:
+		log_info("SIGHUP: reload");
 		supervisor_reload(sup);
 		break;
 	case SIGTERM:
@@ -389,13 +554,10 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	sup = xcalloc(1, sizeof(*sup));
 	sup->load = load;
 	sup->load_arg = arg;
+	sup->started = time(NULL);
+	sup->started_ms = clock_ms();
 	if ((sup->initial = load(arg, error)) == NULL) {
 		*code = 78;
-		goto fail;
-	}
-	if ((sup->initial_sockets = supervisor_sockets(sup, sup->initial,
-	    error)) == NULL) {
-		*code = 1;
 		goto fail;
 	}
 	*code = 1;
@@ -403,6 +565,17 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 		*error = xstrdup("event_base_new failed");
 		goto fail;
 	}
+	/* Before the sockets: a second baton must say who runs, not EADDRINUSE. */
+	if (sup->initial->control != NULL && (sup->control = control_new(
+	    sup->base, sup, sup->initial->control, error)) == NULL)
+		goto fail;
+	if (sup->initial->pidfile != NULL && (sup->pidfile = pidfile_new(
+	    sup->initial->pidfile, error)) == NULL)
+		goto fail;
+	if ((sup->initial_sockets = supervisor_sockets(sup, sup->initial,
+	    error)) == NULL)
+		goto fail;
+	systemd_close_unused();
 	if ((sup->notify = notify_new(sup->base, supervisor_notified,
 	    sup)) == NULL) {
 		*error = xprintf("notify socket: %s", strerror(errno));
@@ -447,6 +620,9 @@ supervisor_free(struct supervisor *sup)
 		supervisor_unref_sockets(sup->initial_sockets,
 		    sup->initial->nsockets);
 	config_free(sup->initial);
+	pidfile_free(sup->pidfile);
+	/* Last: a `baton stop` client returns when this connection closes. */
+	control_free(sup->control);
 	for (i = 0; i < sup->nsignals; i++)
 		event_free(sup->signals[i]);
 	if (sup->cleanup != NULL)
@@ -454,19 +630,205 @@ supervisor_free(struct supervisor *sup)
 	notify_free(sup->notify);
 	if (sup->base != NULL)
 		event_base_free(sup->base);
+	free(sup->last_reason);
 	free(sup);
 }
 
 int
 supervisor_run(struct supervisor *sup)
 {
-	struct config	*cfg = sup->initial;
-	struct socket	**sockets = sup->initial_sockets;
+	struct generation	*g;
+	struct config		*cfg = sup->initial;
+	struct socket		**sockets = sup->initial_sockets;
 
 	sup->initial = NULL;
 	sup->initial_sockets = NULL;
-	supervisor_start_generation(sup, cfg, sockets);
+	g = supervisor_add_generation(sup, cfg, sockets);
+	generation_start(g);
 	if (sup->state != SUPERVISOR_DONE)
 		event_base_dispatch(sup->base);
 	return sup->exit_code;
+}
+
+/* Status. */
+
+/* A JSON string, or null. */
+static void
+json_string(struct evbuffer *out, const char *s)
+{
+	const unsigned char	*p;
+
+	if (s == NULL) {
+		evbuffer_add_printf(out, "null");
+		return;
+	}
+	evbuffer_add(out, "\"", 1);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			evbuffer_add_printf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			evbuffer_add_printf(out, "\\u%04x", *p);
+		else
+			evbuffer_add(out, p, 1);
+	}
+	evbuffer_add(out, "\"", 1);
+}
+
+/* ISO 8601 local time of a monotonic instant. */
+static void
+status_time(char *buf, size_t len, long long mono_ms)
+{
+	time_t		 t = time(NULL) - (clock_ms() - mono_ms) / 1000;
+	struct tm	 tm;
+
+	localtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+}
+
+static void
+status_age(char *buf, size_t len, long long ms)
+{
+	long long	 s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+}
+
+static const char *
+supervisor_config_file(const struct supervisor *sup)
+{
+	if (sup->ngens == 0)
+		return NULL;
+	return generation_config(sup->gens[sup->ngens - 1])->file;
+}
+
+static void
+status_json(struct supervisor *sup, struct evbuffer *out)
+{
+	struct generation	*g;
+	struct worker		*w;
+	char			 when[64];
+	size_t			 i, j;
+
+	status_time(when, sizeof(when), sup->started_ms);
+	evbuffer_add_printf(out, "{\"pid\":%ld,\"version\":\"%s\",\"config\":",
+	    (long)getpid(), PACKAGE_VERSION);
+	json_string(out, supervisor_config_file(sup));
+	evbuffer_add_printf(out, ",\"state\":\"%s\",\"started\":\"%s\","
+	    "\"uptime_ms\":%lld,\"generations\":[",
+	    sup->state == SUPERVISOR_RUNNING ? "running" : "stopping", when,
+	    clock_ms() - sup->started_ms);
+	for (i = sup->ngens; i-- > 0;) {
+		g = sup->gens[i];
+		status_time(when, sizeof(when), generation_started(g));
+		evbuffer_add_printf(out, "%s{\"number\":%d,\"state\":\"%s\","
+		    "\"started\":\"%s\",\"failure\":",
+		    i + 1 < sup->ngens ? "," : "", generation_number(g),
+		    generation_state_name(generation_state(g)), when);
+		json_string(out, generation_failure(g));
+		evbuffer_add_printf(out, ",\"killed\":%d,\"workers\":[",
+		    generation_killed(g));
+		for (j = 0; j < generation_nworkers(g); j++) {
+			w = generation_worker(g, j);
+			evbuffer_add_printf(out, "%s{\"slot\":%d,\"pid\":%ld,"
+			    "\"state\":\"%s\",\"restarts\":%d,\"status\":",
+			    j > 0 ? "," : "", worker_slot(w),
+			    (long)worker_pid(w),
+			    worker_state_name(worker_state(w)),
+			    worker_restarts(w));
+			json_string(out, worker_status_text(w));
+			evbuffer_add_printf(out, ",\"last_exit\":");
+			json_string(out, *worker_exit_reason(w) != '\0' ?
+			    worker_exit_reason(w) : NULL);
+			evbuffer_add_printf(out, "}");
+		}
+		evbuffer_add_printf(out, "]}");
+	}
+	evbuffer_add_printf(out, "],\"last_reload\":");
+	if (sup->last_outcome == RELOAD_NONE)
+		evbuffer_add_printf(out, "null");
+	else {
+		struct tm	 tm;
+
+		localtime_r(&sup->last_at, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+		evbuffer_add_printf(out, "{\"outcome\":\"%s\",\"duration_ms\":"
+		    "%lld,\"at\":\"%s\",\"reason\":",
+		    reload_outcome_names[sup->last_outcome], sup->last_duration,
+		    when);
+		json_string(out, sup->last_reason);
+		evbuffer_add_printf(out, "}");
+	}
+	evbuffer_add_printf(out, ",\"counters\":{\"reloads\":%d,\"rollbacks\":%d,"
+	    "\"crashes\":%d,\"killed\":%d}}", sup->reloads, sup->rollbacks,
+	    sup->crashes, sup->killed);
+}
+
+static void
+status_text(struct supervisor *sup, struct evbuffer *out)
+{
+	struct generation	*g;
+	struct worker		*w;
+	const char		*file = supervisor_config_file(sup);
+	char			 age[32];
+	size_t			 i, j;
+
+	status_age(age, sizeof(age), clock_ms() - sup->started_ms);
+	evbuffer_add_printf(out, "baton %s, pid %ld, up %s, %s\n",
+	    PACKAGE_VERSION, (long)getpid(), age,
+	    sup->state == SUPERVISOR_RUNNING ? "running" : "stopping");
+	if (file != NULL)
+		evbuffer_add_printf(out, "config %s\n", file);
+	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-8s %-9s %s\n",
+	    "GEN", "STATE", "AGE", "WORKER", "PID", "STATE", "RESTARTS");
+	for (i = sup->ngens; i-- > 0;) {
+		g = sup->gens[i];
+		status_age(age, sizeof(age), clock_ms() - generation_started(g));
+		for (j = 0; j < generation_nworkers(g); j++) {
+			w = generation_worker(g, j);
+			if (j == 0)
+				evbuffer_add_printf(out, "%-5d %-12s %-8s ",
+				    generation_number(g),
+				    generation_state_name(generation_state(g)),
+				    age);
+			else
+				evbuffer_add_printf(out, "%-5s %-12s %-8s ",
+				    "", "", "");
+			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d\n",
+			    worker_slot(w), (long)worker_pid(w),
+			    worker_state_name(worker_state(w)),
+			    worker_restarts(w));
+		}
+		if (generation_failure(g) != NULL)
+			evbuffer_add_printf(out, "      rolled back: %s\n",
+			    generation_failure(g));
+	}
+	if (sup->last_outcome == RELOAD_NONE)
+		evbuffer_add_printf(out, "\nlast reload: none\n");
+	else {
+		status_age(age, sizeof(age),
+		    (long long)(time(NULL) - sup->last_at) * 1000);
+		evbuffer_add_printf(out, "\nlast reload: %s in %lld ms, %s ago%s%s\n",
+		    reload_outcome_names[sup->last_outcome], sup->last_duration,
+		    age, sup->last_reason != NULL ? ": " : "",
+		    sup->last_reason != NULL ? sup->last_reason : "");
+	}
+	evbuffer_add_printf(out, "counters: reloads %d, rollbacks %d, crashes %d, "
+	    "killed at the drain deadline %d\n", sup->reloads, sup->rollbacks,
+	    sup->crashes, sup->killed);
+}
+
+void
+supervisor_status(struct supervisor *sup, struct evbuffer *out, int json)
+{
+	if (json)
+		status_json(sup, out);
+	else
+		status_text(sup, out);
 }

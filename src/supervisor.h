@@ -27,6 +27,15 @@ void			 supervisor_free(struct supervisor *);
 /* Start the first generation and run until stopped; the exit code. */
 int			 supervisor_run(struct supervisor *);
 
+/* A reload asked for by SIGHUP or the control socket. */
+void			 supervisor_request_reload(struct supervisor *);
+/* A graceful stop asked for by the control socket. */
+void			 supervisor_request_stop(struct supervisor *);
+/* Append the status: one JSON object, or a table for people. */
+struct evbuffer;
+void			 supervisor_status(struct supervisor *,
+			    struct evbuffer *, int json);
+
 /* Called by generation.c. */
 void			 supervisor_generation_changed(struct supervisor *,
 			    struct generation *);

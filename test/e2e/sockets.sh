@@ -36,8 +36,9 @@ sleep 0.5
 t_ok "a killed baton leaves its socket path" test -S "$SOCK"
 start_baton "$T_DIR/unix2.log" run -c "$T_DIR/unix.ini"
 t_ok "a stale socket is replaced" wait_log 10 "$T_DIR/unix2.log" 'generation 1: active'
-# A second baton on the same path finds a live listener.
-"$BATON" run -c "$T_DIR/unix.ini" >"$T_DIR/live.out" 2>&1
+# A second baton (its own control socket) on the same path finds a live listener.
+cp "$T_DIR/unix.ini" "$T_DIR/other.ini"
+"$BATON" run -c "$T_DIR/other.ini" >"$T_DIR/live.out" 2>&1
 t_is "$?" 1 "a live socket at the path: exit 1"
 t_ok "the message says a server listens there" grep -q "socket app: .*a running server listens there" "$T_DIR/live.out"
 t_ok "and the live socket is untouched" test -S "$SOCK"

@@ -1,0 +1,455 @@
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "log.h"
+#include "supervisor.h"
+#include "xmalloc.h"
+
+#define CONTROL_LINE_MAX	256
+#define CONTROL_READ_TIMEOUT	10	/* s to send a whole command */
+
+enum conn_mode {
+	CONN_READING,		/* waiting for the command line */
+	CONN_RELOAD,		/* following a reload */
+	CONN_STOP,		/* following the stop until baton exits */
+	CONN_CLOSING		/* flush what is queued, then close */
+};
+
+struct conn {
+	struct control		*ctl;
+	struct bufferevent	*bev;
+	enum conn_mode		 mode;
+	int			 target;	/* generation followed; 0: next */
+	TAILQ_ENTRY(conn)	 entry;
+};
+
+struct control {
+	struct supervisor	*sup;
+	struct evconnlistener	*listener;
+	char			*path;
+	ino_t			 ino;		/* ours, to unlink only ours */
+	TAILQ_HEAD(, conn)	 conns;
+};
+
+static void
+conn_free(struct conn *c)
+{
+	TAILQ_REMOVE(&c->ctl->conns, c, entry);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/*
+ * The loop is over and baton exits: write what is queued (the last lines
+ * of a stop) by hand, waiting a little for a slow reader. A socket
+ * bufferevent keeps its output frozen, so copy it out rather than drain.
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct pollfd	 pfd;
+	unsigned char	*p;
+	size_t		 len = evbuffer_get_length(out), off = 0;
+	ssize_t		 n;
+
+	pfd.fd = bufferevent_getfd(c->bev);
+	pfd.events = POLLOUT;
+	if (len == 0 || pfd.fd < 0 || (p = evbuffer_pullup(out, -1)) == NULL)
+		return;
+	while (off < len) {
+		n = write(pfd.fd, p + off, len - off);
+		if (n > 0)
+			off += n;
+		else if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (poll(&pfd, 1, 1000) <= 0)
+				return;
+		} else
+			return;
+	}
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->mode == CONN_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+/* Send a last line, then close once it is out. */
+static void
+conn_finish(struct conn *c, const char *line)
+{
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "%s\n", line);
+	c->mode = CONN_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* A printable copy of what a client sent, for an error message. */
+static char *
+conn_quote(const char *s, size_t len)
+{
+	char	*q;
+	size_t	 i;
+
+	if (len > 32)
+		len = 32;
+	q = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		q[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	q[len] = '\0';
+	return q;
+}
+
+static void
+conn_command(struct conn *c, char *line)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	char		*q;
+	size_t		 len = strlen(line);
+
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (strcmp(line, "reload") == 0) {
+		c->mode = CONN_RELOAD;
+		c->target = 0;
+		supervisor_request_reload(c->ctl->sup);
+	} else if (strcmp(line, "status") == 0 ||
+	    strcmp(line, "status json") == 0) {
+		supervisor_status(c->ctl->sup, out, 1);
+		conn_finish(c, "");
+	} else if (strcmp(line, "status text") == 0) {
+		supervisor_status(c->ctl->sup, out, 0);
+		c->mode = CONN_CLOSING;
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else if (strcmp(line, "stop") == 0) {
+		c->mode = CONN_STOP;
+		supervisor_request_stop(c->ctl->sup);
+	} else {
+		q = conn_quote(line, len);
+		log_warn("control: unknown command '%s' refused", q);
+		evbuffer_add_printf(out, "error unknown command '%s' (use "
+		    "reload, status, status text or stop)\n", q);
+		free(q);
+		c->mode = CONN_CLOSING;
+		bufferevent_disable(c->bev, EV_READ);
+		bufferevent_enable(c->bev, EV_WRITE);
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len;
+
+	if (c->mode != CONN_READING) {
+		/* One command a connection: the rest is ignored. */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CONTROL_LINE_MAX) {
+			log_warn("control: a line longer than %d bytes "
+			    "refused", CONTROL_LINE_MAX);
+			conn_finish(c, "error line too long");
+		}
+		return;
+	}
+	if (len > CONTROL_LINE_MAX || memchr(line, '\0', len) != NULL) {
+		log_warn("control: a malformed command refused");
+		conn_finish(c, "error malformed command");
+	} else
+		conn_command(c, line);
+	free(line);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) != 0)
+		log_warn("control: a client sent no command in %d s; closed",
+		    CONTROL_READ_TIMEOUT);
+	/*
+	 * A client may shut down its writing side once it has sent its
+	 * command: keep answering. Anything else means it is gone.
+	 */
+	if ((what & BEV_EVENT_EOF) != 0 && (what & BEV_EVENT_READING) != 0 &&
+	    c->mode != CONN_READING) {
+		bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	conn_free(c);
+}
+
+static void
+control_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control	*ctl = arg;
+	struct conn	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	struct timeval	 tv = { CONTROL_READ_TIMEOUT, 0 };
+	int		 allowed;
+
+	allowed = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    (cred.uid == 0 || cred.uid == geteuid());
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	if (!allowed) {
+		log_warn("control: uid %ld pid %ld refused (only uid %ld or "
+		    "root may control baton)", (long)cred.uid, (long)cred.pid,
+		    (long)geteuid());
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "error permission denied: uid %ld may not control this "
+		    "baton\n", (long)cred.uid);
+		c->mode = CONN_CLOSING;
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* Reload and stop clients see the log as it happens. */
+static void
+control_tap(enum log_level level, const char *line, void *arg)
+{
+	struct control	*ctl = arg;
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &ctl->conns, entry) {
+		if (c->mode == CONN_RELOAD || c->mode == CONN_STOP)
+			evbuffer_add_printf(bufferevent_get_output(c->bev),
+			    "%s\n", line);
+	}
+}
+
+int
+control_connect(const char *path, pid_t *pid)
+{
+	struct sockaddr_un	 sun;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof(cred);
+	int			 fd, saved;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (pid != NULL) {
+		*pid = 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+			*pid = cred.pid;
+	}
+	return fd;
+}
+
+/* Make room at path: only a stale socket may be replaced. */
+static int
+control_clear(const char *path, char **error)
+{
+	struct stat	 st;
+	pid_t		 pid;
+	int		 fd;
+
+	if (lstat(path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*error = xprintf("control socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*error = xprintf("control socket %s: something else is in the "
+		    "way (baton only replaces stale sockets)", path);
+		return -1;
+	}
+	if ((fd = control_connect(path, &pid)) != -1) {
+		close(fd);
+		*error = xprintf("another baton (pid %ld) is already running "
+		    "with control socket %s", (long)pid, path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		*error = xprintf("control socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*error = xprintf("control socket %s: unlink the stale socket: "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct control *
+control_new(struct event_base *base, struct supervisor *sup, const char *path,
+    char **error)
+{
+	struct control		*ctl;
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	mode_t			 mask;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*error = xprintf("control socket %s: path too long", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if (control_clear(path, error) == -1)
+		return NULL;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
+		*error = xprintf("control socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* Born 0600: never a moment when others could connect. */
+	mask = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(mask);
+		*error = xprintf("control socket %s: bind: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	umask(mask);
+	ctl = xcalloc(1, sizeof(*ctl));
+	ctl->sup = sup;
+	ctl->path = xstrdup(path);
+	TAILQ_INIT(&ctl->conns);
+	if (stat(path, &st) == 0)
+		ctl->ino = st.st_ino;
+	if (chmod(path, 0600) == -1)
+		log_warn("control socket %s: chmod: %s", path, strerror(errno));
+	ctl->listener = evconnlistener_new(base, control_accept, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
+	if (ctl->listener == NULL) {
+		*error = xprintf("control socket %s: listen: %s", path,
+		    strerror(errno));
+		close(fd);
+		control_free(ctl);
+		return NULL;
+	}
+	log_set_tap(control_tap, ctl);
+	return ctl;
+}
+
+void
+control_free(struct control *ctl)
+{
+	struct conn	*c;
+	struct stat	 st;
+
+	if (ctl == NULL)
+		return;
+	log_set_tap(NULL, NULL);
+	while (!TAILQ_EMPTY(&ctl->conns)) {
+		c = TAILQ_FIRST(&ctl->conns);
+		conn_flush(c);
+		conn_free(c);
+	}
+	if (ctl->listener != NULL)
+		evconnlistener_free(ctl->listener);
+	if (lstat(ctl->path, &st) == 0 && st.st_ino == ctl->ino &&
+	    unlink(ctl->path) == -1)
+		log_warn("control socket %s: unlink: %s", ctl->path,
+		    strerror(errno));
+	free(ctl->path);
+	free(ctl);
+}
+
+void
+control_reload_started(struct control *ctl, int gen)
+{
+	struct conn	*c;
+
+	if (ctl == NULL)
+		return;
+	TAILQ_FOREACH(c, &ctl->conns, entry)
+		if (c->mode == CONN_RELOAD && c->target == 0)
+			c->target = gen;
+}
+
+void
+control_reload_failed(struct control *ctl, const char *line)
+{
+	struct conn	*c, *next;
+
+	if (ctl == NULL)
+		return;
+	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->mode == CONN_RELOAD && c->target == 0)
+			conn_finish(c, line);
+	}
+}
+
+void
+control_reload_finished(struct control *ctl, int gen, int ok, const char *line)
+{
+	struct conn	*c, *next;
+
+	if (ctl == NULL)
+		return;
+	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->mode != CONN_RELOAD || c->target == 0)
+			continue;
+		if (c->target == gen || (ok && c->target < gen))
+			conn_finish(c, line);
+	}
+}

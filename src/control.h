@@ -1,0 +1,45 @@
+/*
+ * The control socket: AF_UNIX stream, mode 0600, peers checked with
+ * SO_PEERCRED (baton's uid or root). One command a connection, one line:
+ *   reload        stream the reload's log lines, end with "ok ..." or
+ *                 "error ..." ("error config: FILE:LINE: ..." for a bad file)
+ *   status        one JSON object
+ *   status text   the same as a table
+ *   stop          stream the stop's log lines; closed when baton exits
+ * Anything else gets one "error ..." line and the connection is closed.
+ */
+#ifndef BATON_CONTROL_H
+#define BATON_CONTROL_H
+
+#include <sys/types.h>
+
+struct event_base;
+struct supervisor;
+struct control;
+
+/*
+ * Listen at path. A socket there with a live baton behind it is refused
+ * ("another baton (pid N) is already running ..."); a stale one is
+ * replaced; anything else there is left alone and refused. Returns NULL
+ * with *error set.
+ */
+struct control	*control_new(struct event_base *, struct supervisor *,
+		    const char *path, char **error);
+/* Close every connection (a stop client sees end of file), unlink. */
+void		 control_free(struct control *);
+
+/* Reload clients waiting for the next reload follow generation gen. */
+void		 control_reload_started(struct control *, int gen);
+/* The next reload failed before starting a generation. */
+void		 control_reload_failed(struct control *, const char *line);
+/* Clients following generation gen (ok: or any older one) are done. */
+void		 control_reload_finished(struct control *, int gen, int ok,
+		    const char *line);
+
+/*
+ * The pid of the baton listening at path, for a client: connects and asks
+ * the kernel (SO_PEERCRED). Returns the connected socket, or -1 with errno.
+ */
+int		 control_connect(const char *path, pid_t *pid);
+
+#endif

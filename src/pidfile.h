@@ -1,0 +1,15 @@
+/*
+ * baton's pidfile: written atomically (a temporary file renamed into
+ * place), locked with flock() for as long as baton runs, so a second
+ * baton sees who holds it, and removed at stop if it is still ours.
+ */
+#ifndef BATON_PIDFILE_H
+#define BATON_PIDFILE_H
+
+struct pidfile;
+
+/* Returns NULL with *error set ("pidfile P is locked by pid N"). */
+struct pidfile	*pidfile_new(const char *path, char **error);
+void		 pidfile_free(struct pidfile *);
+
+#endif

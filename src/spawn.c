@@ -122,9 +122,11 @@ spawn_drop_privileges(int ch, const struct config *c)
 
 	if (c->user == NULL && c->group == NULL)
 		return;
+	errno = 0;
 	if (c->user != NULL && (pw = getpwnam(c->user)) == NULL)
 		spawn_fail(ch, "getpwnam", c->user, errno ? errno : ENOENT);
 	if (c->group != NULL) {
+		errno = 0;
 		if ((gr = getgrnam(c->group)) == NULL)
 			spawn_fail(ch, "getgrnam", c->group,
 			    errno ? errno : ENOENT);

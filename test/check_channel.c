@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "baton.h"
 #include "channel.h"
 
@@ -211,12 +212,5 @@ channel_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(channel_suite());
-	int	 failed;
-
-	srunner_set_tap(sr, "-");
-	srunner_run_all(sr, CK_SILENT);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(channel_suite());
 }

@@ -163,6 +163,16 @@ channel_parse(const void *buf, size_t len, struct channel_msg *msg)
 			msg->listening = vlen == 1 && eq[1] == '1';
 		else if (klen == 8 && memcmp(p, "STOPPING", 8) == 0)
 			msg->stopping = vlen == 1 && eq[1] == '1';
+		else if (klen == 4 && memcmp(p, "IDLE", 4) == 0)
+			msg->idle = vlen == 1 && eq[1] == '1';
+		else if (klen == 6 && memcmp(p, "SOCKET", 6) == 0) {
+			/* A name that does not fit names no socket: refuse. */
+			if (vlen == 0 || vlen >= sizeof(msg->socket))
+				return -1;
+			msg->has_socket = 1;
+			channel_copy(msg->socket, sizeof(msg->socket),
+			    eq + 1, vlen);
+		}
 		else if (klen == 6 && memcmp(p, "STATUS", 6) == 0) {
 			msg->has_status = 1;
 			channel_copy(msg->status, sizeof(msg->status),

@@ -13,12 +13,16 @@
 
 #define CHANNEL_STATUS_MAX	256
 #define CHANNEL_TEXT_MAX	512
+#define CHANNEL_NAME_MAX	256
 
 /* What baton understands of one message; unknown keys are ignored. */
 struct channel_msg {
 	int	ready;				/* READY=1 */
 	int	listening;			/* LISTENING=1 */
 	int	stopping;			/* STOPPING=1 */
+	int	idle;				/* IDLE=1, after DRAIN=1 */
+	int	has_socket;
+	char	socket[CHANNEL_NAME_MAX];	/* SOCKET=name: a request */
 	int	has_status;
 	char	status[CHANNEL_STATUS_MAX];	/* STATUS=... */
 	int	has_error;

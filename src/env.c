@@ -113,6 +113,7 @@ env_build(char *const *base, const struct config *c,
 	char		 num[32], *s, *t, *entry;
 	const char	*eq;
 	size_t		 i, len;
+	ssize_t		 at;
 
 	memset(&e, 0, sizeof(e));
 	e.v = xcalloc(1, sizeof(*e.v));
@@ -134,6 +135,16 @@ env_build(char *const *base, const struct config *c,
 		if (env_reserved(c->env[i].key))
 			continue;
 		env_set(&e, c->env[i].key, c->env[i].value);
+	}
+
+	/* After whatever the user preloads already. */
+	if (p->preload) {
+		if ((at = env_find(&e, "LD_PRELOAD", 10)) != -1 &&
+		    e.v[at][11] != '\0')
+			env_put(&e, xprintf("LD_PRELOAD=%s:%s", e.v[at] + 11,
+			    env_preload_path()));
+		else
+			env_set(&e, "LD_PRELOAD", env_preload_path());
 	}
 
 	/*
@@ -189,6 +200,14 @@ env_build(char *const *base, const struct config *c,
 	env_set(&e, "BATON_PID", num);
 
 	return e.v;
+}
+
+const char *
+env_preload_path(void)
+{
+	const char	*s = getenv("BATON_PRELOAD_LIB");
+
+	return s != NULL && *s != '\0' ? s : PRELOAD_PATH;
 }
 
 void

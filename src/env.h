@@ -20,12 +20,18 @@ struct env_params {
 	int		 worker;	/* slot */
 	int		 channel_fd;	/* BATON_FD: 3 + number of sockets */
 	const char	*notify_socket;	/* NULL: no NOTIFY_SOCKET */
+	int		 preload;	/* add the interposer to LD_PRELOAD */
 };
 
 /* Returns a NULL-terminated, allocated environment; free with env_free(). */
 char	**env_build(char *const *base, const struct config *c,
 	    const struct env_params *p);
 void	  env_free(char **);
+/*
+ * The bind() interposer: $BATON_PRELOAD_LIB in baton's environment (for
+ * tests from the build tree), else where `make install` puts it.
+ */
+const char	 *env_preload_path(void);
 /* Nonzero if name is one baton sets itself, so [env] may not set it. */
 int	  env_reserved(const char *name);
 

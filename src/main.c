@@ -17,6 +17,7 @@
 #include "address.h"
 #include "config.h"
 #include "control.h"
+#include "env.h"
 #include "log.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -93,6 +94,12 @@ run_load(void *arg, char **error)
 		goto fail;
 	if (config_finish(c, error) == -1)
 		goto fail;
+	if (c->preload && access(env_preload_path(), R_OK) == -1) {
+		*error = xprintf("%s%spreload = yes, but %s: %s",
+		    c->file != NULL ? c->file : "", c->file != NULL ? ": " : "",
+		    env_preload_path(), strerror(errno));
+		goto fail;
+	}
 	return c;
 fail:
 	config_free(c);

@@ -174,6 +174,7 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	ep.worker = sp->worker;
 	ep.channel_fd = ch;
 	ep.notify_socket = sp->notify_socket;
+	ep.preload = sp->config->preload;
 	envp = env_build(environ, sp->config, &ep);
 	/* execvp() searches the PATH of the worker's own environment. */
 	environ = envp;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "socket.h"
 #include "spawn.h"
 #include "worker.h"
 #include "xmalloc.h"
@@ -34,6 +35,8 @@ struct worker {
 	int			 restarts;
 	long			 backoff;	/* next restart delay, ms */
 	int			 drain_signal;	/* sent, or 0 */
+	int			 drain_pending;	/* to send once IDLE=1 comes */
+	int			 preload;	/* its interposer said LISTENING=1 */
 	int			 killed;	/* SIGKILL sent by baton */
 	enum worker_exit	 exit_kind;
 	char			 exit_reason[CHANNEL_TEXT_MAX + 64];
@@ -52,6 +55,8 @@ static const char *const worker_exit_names[] = {
 #define WLOG(w, level, ...)						\
 	log_worker((level), generation_number((w)->gen), (w)->slot,	\
 	    (w)->pid, __VA_ARGS__)
+
+static void	worker_signal(struct worker *, int, const char *);
 
 static void
 worker_set_state(struct worker *w, enum worker_state state)
@@ -127,9 +132,41 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 		free(w->status_text);
 		w->status_text = xstrdup(msg->status);
 	}
+	if (msg->listening)
+		w->preload = 1;
+	if (msg->idle && w->drain_pending != 0)
+		worker_signal(w, w->drain_pending, "idle");
 	if ((msg->ready && c->ready == READY_NOTIFY) ||
 	    (msg->listening && c->ready == READY_LISTEN))
 		worker_became_ready(w);
+}
+
+/* SOCKET=name on the channel: answer with the held socket, or an error. */
+static void
+worker_send_socket(struct worker *w, const char *name)
+{
+	const struct config	*c = generation_config(w->gen);
+	struct socket		*s;
+	char			*msg;
+	int			 i, fd;
+
+	if ((i = config_socket_index(c, name)) == -1 ||
+	    (s = generation_socket(w->gen, i)) == NULL) {
+		WLOG(w, LOG_LEVEL_WARN, "channel: asked for socket '%s', "
+		    "which this generation does not hold", name);
+		msg = xprintf("ERROR=no socket named '%s'", name);
+		(void)channel_send(w->channel, msg, strlen(msg), NULL, 0);
+		free(msg);
+		return;
+	}
+	fd = socket_fd(s);
+	msg = xprintf("SOCKET=%s", name);
+	if (channel_send(w->channel, msg, strlen(msg), &fd, 1) == -1)
+		WLOG(w, LOG_LEVEL_WARN, "channel: sending socket %s: %s", name,
+		    strerror(errno));
+	else
+		WLOG(w, LOG_LEVEL_DEBUG, "channel: sent socket %s", name);
+	free(msg);
 }
 
 static void
@@ -171,6 +208,8 @@ worker_channel_read(evutil_socket_t fd, short what, void *arg)
 			    "dropped");
 			continue;
 		}
+		if (msg.has_socket)
+			worker_send_socket(w, msg.socket);
 		worker_message(w, &msg);
 	}
 }
@@ -214,6 +253,8 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->channel = ch;
 	w->started = clock_ms();
 	w->drain_signal = 0;
+	w->drain_pending = 0;
+	w->preload = 0;
 	w->killed = 0;
 	w->exit_kind = WORKER_EXIT_NONE;
 	w->exit_reason[0] = '\0';
@@ -242,20 +283,42 @@ worker_activate(struct worker *w)
 		worker_set_state(w, WORKER_ACTIVE);
 }
 
+/* Send the drain signal to the whole group: a server's children drain too. */
+static void
+worker_signal(struct worker *w, int sig, const char *why)
+{
+	w->drain_pending = 0;
+	w->drain_signal = sig;
+	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s)", config_signal_name(sig),
+	    why != NULL ? ", " : "", why != NULL ? why : "");
+	if (kill(-w->pid, sig) == -1 && errno != ESRCH)
+		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
+		    strerror(errno));
+}
+
 void
 worker_drain(struct worker *w, int sig)
 {
+	static const char	 drain[] = "DRAIN=1";
+
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
 	if (w->pid == 0 || w->state == WORKER_DRAINING)
 		return;
-	w->drain_signal = sig;
-	WLOG(w, LOG_LEVEL_INFO, "draining (%s)", config_signal_name(sig));
-	/* The whole group: a server's own children drain too. */
-	if (kill(-w->pid, sig) == -1 && errno != ESRCH)
-		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
-		    strerror(errno));
 	worker_set_state(w, WORKER_DRAINING);
+	/*
+	 * A server that cannot drain itself dies on the signal mid-request.
+	 * Its interposer stops accepting first and says IDLE=1 once its
+	 * connections are closed; only then does the signal go.
+	 */
+	if (w->preload && w->channel != -1 &&
+	    channel_send(w->channel, drain, sizeof(drain) - 1, NULL, 0) == 0) {
+		w->drain_pending = sig;
+		WLOG(w, LOG_LEVEL_INFO, "draining (DRAIN=1; %s once idle)",
+		    config_signal_name(sig));
+		return;
+	}
+	worker_signal(w, sig, NULL);
 }
 
 void

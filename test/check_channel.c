@@ -165,6 +165,25 @@ START_TEST(test_parse)
 }
 END_TEST
 
+START_TEST(test_parse_requests)
+{
+	struct channel_msg	 m;
+	char			 big[CHANNEL_NAME_MAX + 16];
+
+	ck_assert_int_eq(channel_parse("SOCKET=http", 11, &m), 0);
+	ck_assert_int_eq(m.has_socket, 1);
+	ck_assert_str_eq(m.socket, "http");
+	ck_assert_int_eq(channel_parse("IDLE=1", 6, &m), 0);
+	ck_assert_int_eq(m.idle, 1);
+	ck_assert_int_eq(m.has_socket, 0);
+	/* An empty or over-long name names no socket: refused whole. */
+	ck_assert_int_eq(channel_parse("SOCKET=", 7, &m), -1);
+	memcpy(big, "SOCKET=", 7);
+	memset(big + 7, 'n', sizeof(big) - 7);
+	ck_assert_int_eq(channel_parse(big, sizeof(big), &m), -1);
+}
+END_TEST
+
 START_TEST(test_parse_malformed)
 {
 	struct channel_msg	 m;
@@ -203,6 +222,7 @@ channel_suite(void)
 	tcase_add_test(tc, test_truncated_refused);
 	tcase_add_test(tc, test_send_limits);
 	tcase_add_test(tc, test_parse);
+	tcase_add_test(tc, test_parse_requests);
 	tcase_add_test(tc, test_parse_malformed);
 	tcase_add_test(tc, test_parse_long_status_is_cut);
 	suite_add_tcase(s, tc);

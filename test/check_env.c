@@ -201,7 +201,8 @@ START_TEST(test_no_notify)
 		"BATON_PID=1",
 		NULL
 	};
-	struct env_params	 p = { 2, 1, 1, 0, 3, NULL };
+	struct env_params	 p = { .pid = 2, .baton_pid = 1,
+	    .generation = 1, .worker = 0, .channel_fd = 3 };
 	struct config		*c;
 	char			**env;
 
@@ -255,6 +256,47 @@ START_TEST(test_env_cannot_shadow)
 }
 END_TEST
 
+/* preload = yes: the interposer goes after what the user preloads. */
+START_TEST(test_preload)
+{
+	char *const		 plain[] = { "PATH=/bin", NULL };
+	char *const		 user[] = { "LD_PRELOAD=/opt/mine.so", NULL };
+	struct env_params	 p = { .pid = 2, .baton_pid = 1,
+	    .generation = 1, .channel_fd = 3, .preload = 1 };
+	struct config		*c;
+	char			**env;
+	size_t			 i;
+	const char		*got;
+
+	setenv("BATON_PRELOAD_LIB", "/build/libbaton-preload.so", 1);
+	ck_assert_str_eq(env_preload_path(), "/build/libbaton-preload.so");
+	c = config_new();
+	env = env_build(plain, c, &p);
+	for (i = 0, got = NULL; env[i] != NULL; i++)
+		if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
+			got = env[i];
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got, "LD_PRELOAD=/build/libbaton-preload.so");
+	env_free(env);
+	env = env_build(user, c, &p);
+	for (i = 0, got = NULL; env[i] != NULL; i++)
+		if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
+			got = env[i];
+	ck_assert_ptr_nonnull(got);
+	ck_assert_str_eq(got,
+	    "LD_PRELOAD=/opt/mine.so:/build/libbaton-preload.so");
+	env_free(env);
+	/* Without preload, LD_PRELOAD is the user's alone. */
+	p.preload = 0;
+	env = env_build(plain, c, &p);
+	for (i = 0; env[i] != NULL; i++)
+		ck_assert(strncmp(env[i], "LD_PRELOAD=", 11) != 0);
+	env_free(env);
+	unsetenv("BATON_PRELOAD_LIB");
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 env_suite(void)
 {
@@ -269,6 +311,7 @@ env_suite(void)
 	tcase_add_test(tc, test_no_notify);
 	tcase_add_test(tc, test_env_cannot_shadow);
 	tcase_add_test(tc, test_reserved);
+	tcase_add_test(tc, test_preload);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -240,9 +240,32 @@ cmd_run(int argc, char **argv)
 	return code;
 }
 
-/* The control path for a client: -s, or the file's `control`. */
+/* FILE with .ini replaced by .sock, made absolute: the default control. */
+static char *
+client_default_path(const char *file)
+{
+	char	*abs, *path;
+	size_t	 len;
+
+	if ((abs = realpath(file, NULL)) == NULL)
+		abs = xstrdup(file);
+	len = strlen(abs);
+	if (len > 4 && strcmp(abs + len - 4, ".ini") == 0)
+		path = xprintf("%.*s.sock", (int)(len - 4), abs);
+	else
+		path = xprintf("%s.sock", abs);
+	free(abs);
+	return path;
+}
+
+/*
+ * The control path for a client: -s, or the file's `control`. A reload
+ * needs a valid file (baton would refuse it anyway); status and stop must
+ * still work while someone is mid-edit, so they fall back to the default.
+ */
 static const char *
-client_path(const char *file, const char *control, char **owned)
+client_path(const char *cmd, const char *file, const char *control,
+    char **owned)
 {
 	struct config	*c;
 	char		*error = NULL;
@@ -254,7 +277,14 @@ client_path(const char *file, const char *control, char **owned)
 	if (config_load(c, file, &error) == -1 ||
 	    config_finish(c, &error) == -1) {
 		fprintf(stderr, "baton: %s\n", error);
-		exit(EXIT_CONFIG);
+		if (strcmp(cmd, "reload") == 0)
+			exit(EXIT_CONFIG);
+		free(error);
+		config_free(c);
+		*owned = client_default_path(file);
+		fprintf(stderr, "baton: trying the default control socket "
+		    "%s\n", *owned);
+		return *owned;
 	}
 	if (c->control == NULL) {
 		fprintf(stderr, "baton: %s sets no control socket\n", file);
@@ -308,7 +338,7 @@ cmd_client(const char *cmd, int argc, char **argv)
 	ssize_t		 n;
 	FILE		*in;
 	pid_t		 pid;
-	int		 ch, fd, json = 0, code;
+	int		 ch, fd, json = 0, code, sent;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
@@ -335,7 +365,7 @@ cmd_client(const char *cmd, int argc, char **argv)
 		usage("unexpected '%s'", argv[optind]);
 	if ((file == NULL) == (control == NULL))
 		usage("%s: give either -c FILE or -s CONTROL", cmd);
-	path = client_path(file, control, &owned);
+	path = client_path(cmd, file, control, &owned);
 	if ((fd = control_connect(path, &pid)) == -1) {
 		fprintf(stderr, "baton: cannot reach baton at %s: %s%s\n", path,
 		    strerror(errno), errno == ENOENT || errno == ECONNREFUSED ?
@@ -345,13 +375,13 @@ cmd_client(const char *cmd, int argc, char **argv)
 	}
 	req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
 	    "status text" : cmd);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+	/*
+	 * baton may refuse us (permission) and close before we write: no
+	 * SIGPIPE, and read its answer all the same.
+	 */
+	sent = send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req);
+	if (!sent)
 		fprintf(stderr, "baton: %s: %s\n", path, strerror(errno));
-		close(fd);
-		free(req);
-		free(owned);
-		return EXIT_UNREACHABLE;
-	}
 	free(req);
 	shutdown(fd, SHUT_WR);
 	if ((in = fdopen(fd, "r")) == NULL)
@@ -369,7 +399,9 @@ cmd_client(const char *cmd, int argc, char **argv)
 	fclose(in);
 	free(line);
 
-	if (last != NULL && strncmp(last, "error permission denied", 23) == 0)
+	if ((last != NULL &&
+	    strncmp(last, "error permission denied", 23) == 0) ||
+	    (last == NULL && !sent))
 		code = EXIT_UNREACHABLE;
 	else if (last != NULL && strncmp(last, "error config: ", 14) == 0)
 		code = EXIT_CONFIG;

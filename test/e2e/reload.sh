@@ -183,7 +183,7 @@ overlap=$(awk '/generation [0-9]+: starting [0-9]+ worker/ {n++; if (n > max) ma
 	END {print max}' "$T_DIR/baton.log")
 t_is "$overlap" 1 "never more than one generation starting at a time"
 storm=$(( $(grep -c ': starting [0-9]* worker' "$T_DIR/baton.log") - 32 ))
-t_ok "the storm was coalesced ($storm reloads for 50 signals)" [ "$storm" -ge 1 ] && [ "$storm" -lt 50 ]
+t_ok "the storm was coalesced ($storm reloads for 50 signals)" [ "$storm" -ge 1 -a "$storm" -lt 50 ]
 drain_done() {
 	[ "$(pgrep -f -- "--work-log $WORK" | wc -l)" = 2 ]
 }

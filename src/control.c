@@ -21,7 +21,6 @@
 #include "supervisor.h"
 #include "xmalloc.h"
 
-#define CONTROL_LINE_MAX	256
 #define CONTROL_READ_TIMEOUT	10	/* s to send a whole command */
 
 enum conn_mode {
@@ -121,41 +120,72 @@ conn_quote(const char *s, size_t len)
 	return q;
 }
 
-static void
-conn_command(struct conn *c, char *line)
+int
+control_parse(const char *line, size_t len, enum control_cmd *cmd)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	char		*q;
-	size_t		 len = strlen(line);
+	static const struct {
+		const char		*word;
+		enum control_cmd	 cmd;
+	} cmds[] = {
+		{ "reload",		CONTROL_RELOAD },
+		{ "status",		CONTROL_STATUS },
+		{ "status json",	CONTROL_STATUS },
+		{ "status text",	CONTROL_STATUS_TEXT },
+		{ "stop",		CONTROL_STOP },
+	};
+	size_t	 i;
 
+	if (len > CONTROL_LINE_MAX)
+		return -1;
 	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
+		len--;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strlen(cmds[i].word) == len &&
+		    memcmp(cmds[i].word, line, len) == 0) {
+			*cmd = cmds[i].cmd;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+conn_command(struct conn *c, const char *line, size_t len)
+{
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	enum control_cmd	 cmd;
+	char			*q;
+
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
-	if (strcmp(line, "reload") == 0) {
+	if (control_parse(line, len, &cmd) == -1) {
+		q = conn_quote(line, len);
+		log_warn("control: unknown command '%s' refused", q);
+		evbuffer_add_printf(out, "error unknown command '%s' (use "
+		    "reload, status, status text or stop)", q);
+		free(q);
+		conn_finish(c, "");
+		return;
+	}
+	switch (cmd) {
+	case CONTROL_RELOAD:
 		c->mode = CONN_RELOAD;
 		c->target = 0;
 		supervisor_request_reload(c->ctl->sup);
-	} else if (strcmp(line, "status") == 0 ||
-	    strcmp(line, "status json") == 0) {
+		break;
+	case CONTROL_STATUS:
 		supervisor_status(c->ctl->sup, out, 1);
 		conn_finish(c, "");
-	} else if (strcmp(line, "status text") == 0) {
+		break;
+	case CONTROL_STATUS_TEXT:
 		supervisor_status(c->ctl->sup, out, 0);
 		c->mode = CONN_CLOSING;
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_enable(c->bev, EV_WRITE);
-	} else if (strcmp(line, "stop") == 0) {
+		break;
+	case CONTROL_STOP:
 		c->mode = CONN_STOP;
 		supervisor_request_stop(c->ctl->sup);
-	} else {
-		q = conn_quote(line, len);
-		log_warn("control: unknown command '%s' refused", q);
-		evbuffer_add_printf(out, "error unknown command '%s' (use "
-		    "reload, status, status text or stop)\n", q);
-		free(q);
-		c->mode = CONN_CLOSING;
-		bufferevent_disable(c->bev, EV_READ);
-		bufferevent_enable(c->bev, EV_WRITE);
+		break;
 	}
 }
 
@@ -185,7 +215,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		log_warn("control: a malformed command refused");
 		conn_finish(c, "error malformed command");
 	} else
-		conn_command(c, line);
+		conn_command(c, line, len);
 	free(line);
 }
 

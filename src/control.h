@@ -11,11 +11,29 @@
 #ifndef BATON_CONTROL_H
 #define BATON_CONTROL_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct event_base;
 struct supervisor;
 struct control;
+
+enum control_cmd {
+	CONTROL_RELOAD,
+	CONTROL_STATUS,		/* JSON */
+	CONTROL_STATUS_TEXT,
+	CONTROL_STOP
+};
+
+/* The longest command line a client may send. */
+#define CONTROL_LINE_MAX	256
+
+/*
+ * Parse one command line (without its '\n'; a trailing '\r' is allowed).
+ * Returns 0, or -1 for anything else: unknown words, a NUL byte, too long.
+ */
+int		 control_parse(const char *line, size_t len,
+		    enum control_cmd *cmd);
 
 /*
  * Listen at path. A socket there with a live baton behind it is refused

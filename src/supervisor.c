@@ -62,7 +62,9 @@ struct supervisor {
 	struct socket		**initial_sockets;
 
 	struct control		*control;
+	char			*control_path;	/* fixed at start */
 	struct pidfile		*pidfile;
+	char			*pidfile_path;
 	time_t			 started;	/* wall clock, for status */
 	long long		 started_ms;
 
@@ -260,6 +262,25 @@ supervisor_reload_failed(struct supervisor *sup, const char *prefix,
 	supervisor_notify_ready(sup);
 }
 
+static int
+supervisor_same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* What only a restart of baton changes: say so rather than ignore it. */
+static void
+supervisor_warn_fixed(struct supervisor *sup, const struct config *cfg)
+{
+	if (!supervisor_same(sup->control_path, cfg->control))
+		log_warn("reload: the control socket stays %s until baton "
+		    "restarts", sup->control_path != NULL ? sup->control_path :
+		    "off");
+	if (!supervisor_same(sup->pidfile_path, cfg->pidfile))
+		log_warn("reload: the pidfile stays %s until baton restarts",
+		    sup->pidfile_path != NULL ? sup->pidfile_path : "off");
+}
+
 static void
 supervisor_reload(struct supervisor *sup)
 {
@@ -293,6 +314,7 @@ supervisor_reload(struct supervisor *sup)
 		free(error);
 		return;
 	}
+	supervisor_warn_fixed(sup, cfg);
 	if ((sockets = supervisor_sockets(sup, cfg, &error)) == NULL) {
 		supervisor_reload_failed(sup, "", error);
 		free(error);
@@ -561,6 +583,10 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 		goto fail;
 	}
 	*code = 1;
+	if (sup->initial->control != NULL)
+		sup->control_path = xstrdup(sup->initial->control);
+	if (sup->initial->pidfile != NULL)
+		sup->pidfile_path = xstrdup(sup->initial->pidfile);
 	if ((sup->base = event_base_new()) == NULL) {
 		*error = xstrdup("event_base_new failed");
 		goto fail;
@@ -631,6 +657,8 @@ supervisor_free(struct supervisor *sup)
 	if (sup->base != NULL)
 		event_base_free(sup->base);
 	free(sup->last_reason);
+	free(sup->control_path);
+	free(sup->pidfile_path);
 	free(sup);
 }
 

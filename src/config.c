@@ -962,7 +962,7 @@ config_finish(struct config *c, char **error)
 	const struct config_lines		 *lines;
 	const int				 *line;
 	char					**argv, *where, *err, *folder;
-	size_t					  len;
+	size_t					  len, i;
 
 	/* A config that never loaded a file knows no lines. */
 	lines = c->lines != NULL ? c->lines : &none;
@@ -1061,6 +1061,17 @@ config_finish(struct config *c, char **error)
 		    "socket (at most 107 bytes; set 'control' in [baton])",
 		    where, c->control);
 		goto fail;
+	}
+	/* baton would find its own control socket there, live. */
+	for (i = 0; c->control != NULL && i < c->nsockets; i++) {
+		if (c->sockets[i].addr.kind == ADDRESS_UNIX &&
+		    strcmp(c->sockets[i].addr.path, c->control) == 0) {
+			where = config_where(c, c->sockets[i].line);
+			*error = xprintf("%ssocket '%s' listens on %s, the "
+			    "control socket's path (set 'control' in [baton])",
+			    where, c->sockets[i].name, c->control);
+			goto fail;
+		}
 	}
 	return 0;
 

@@ -311,6 +311,9 @@ static const struct {
 	const char	*error;		/* after the file's path */
 } bad[] = {
 	{ "bad-unknown-key.ini", ":3: unknown key 'x' in [baton]" },
+	{ "bad-control-clash.ini", ":5: socket 'app' listens on "
+	    "/run/baton-clash.sock, the control socket's path (set 'control' "
+	    "in [baton])" },
 	{ "bad-unknown-socket-key.ini",
 	    ":3: unknown key 'port' in [socket:http]" },
 	{ "bad-unknown-section.ini", ":4: unknown section [server]" },

@@ -46,6 +46,27 @@ kill -TERM "$BATON_PID"
 wait_exit "$BATON_PID" 10
 t_ok "the path is removed at stop" test ! -e "$SOCK"
 
+# owner and group of a unix socket path (needs root to give it away).
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	write_conf "$T_DIR/owned.ini" <<CONF
+[baton]
+command = $TESTSERVER --notify
+ready = notify
+[socket:app]
+listen = unix://$T_DIR/owned-app.sock
+mode = 0600
+owner = nobody
+group = nogroup
+CONF
+	start_baton "$T_DIR/owned.log" run -c "$T_DIR/owned.ini"
+	wait_log 10 "$T_DIR/owned.log" 'generation 1: active'
+	t_is "$(stat -c "%U:%G %a" "$T_DIR/owned-app.sock")" "nobody:nogroup 600" "owner, group and mode of a unix socket"
+	kill -TERM "$BATON_PID"
+	wait_exit "$BATON_PID" 10
+else
+	t_skip "needs root and a user nobody"
+fi
+
 # Anything else at the path is refused and left alone.
 echo precious >"$SOCK"
 "$BATON" run -c "$T_DIR/unix.ini" >"$T_DIR/file.out" 2>&1

@@ -38,12 +38,14 @@ start_baton "$T_DIR/baton.log" run -c "$T_DIR/baton.ini"
 wait_log 10 "$T_DIR/baton.log" 'generation 1: active' || t_diag "$(cat "$T_DIR/baton.log")"
 
 # --- 20 reloads under 32 concurrent connections, Connection: close.
+lg_start=$(date +%s%N)
 "$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 32 -d 60s -n 1000000 -t 5000 \
     -p a -o "$T_DIR/ids" -r "$T_DIR/timeline" >"$T_DIR/load.out" &
 LG=$!
 sleep 0.5
 ok=0
 for g in $(seq 2 21); do
+	echo $(( ($(date +%s%N) - lg_start) / 1000 )) >>"$T_DIR/reload-times"
 	reload_and_wait "$g" && ok=$((ok + 1))
 	sleep 0.2
 done
@@ -52,6 +54,17 @@ sleep 0.5
 kill -INT "$LG"
 wait "$LG"
 t_diag "$(cat "$T_DIR/load.out")"
+# Latency of requests started within 300 ms of a reload, and the others.
+awk -v dir="$T_DIR" 'NR == FNR {r[n++] = $1; next} $3 == 200 {
+	w = 0; for (i = 0; i < n; i++) if ($1 >= r[i] && $1 < r[i] + 300000) w = 1
+	print $2 / 1000 > (dir (w ? "/lat.reload" : "/lat.steady")) }' \
+    "$T_DIR/reload-times" "$T_DIR/timeline"
+pct() {	# pct FILE FRACTION
+	sort -n "$1" | awk -v p="$2" '{a[NR] = $1} END {i = int((NR - 1) * p) + 1; printf "%.2f", a[i]}'
+}
+for w in steady reload; do
+	t_diag "$w: $(wc -l <"$T_DIR/lat.$w") requests, p50 $(pct "$T_DIR/lat.$w" 0.5) ms, p99 $(pct "$T_DIR/lat.$w" 0.99) ms, max $(pct "$T_DIR/lat.$w" 1) ms"
+done
 t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
 answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
 t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 1000 ]

@@ -22,6 +22,7 @@
 #define BACKOFF_MIN	100		/* ms */
 #define BACKOFF_MAX	30000		/* ms */
 #define BACKOFF_RESET	60000		/* ms of health that forgive */
+#define WORKER_IDLE_WAIT_MAX 10000	/* ms a drain waits for IDLE=1 */
 
 struct worker {
 	struct generation	*gen;
@@ -299,7 +300,10 @@ worker_signal(struct worker *w, int sig, const char *why)
 void
 worker_drain(struct worker *w, int sig)
 {
-	static const char	 drain[] = "DRAIN=1";
+	const struct config	*c = generation_config(w->gen);
+	char			 msg[64];
+	long			 wait;
+	int			 n;
 
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
@@ -309,13 +313,19 @@ worker_drain(struct worker *w, int sig)
 	/*
 	 * A server that cannot drain itself dies on the signal mid-request.
 	 * Its interposer stops accepting first and says IDLE=1 once its
-	 * connections are closed; only then does the signal go.
+	 * connections are closed; only then does the signal go. Idle
+	 * keep-alive connections never close by themselves, so the
+	 * interposer says IDLE=1 after IDLE_WAIT_MS at the latest, leaving
+	 * the server the rest of the deadline to drain on its signal.
 	 */
+	wait = c->drain_timeout / 2 < WORKER_IDLE_WAIT_MAX ?
+	    c->drain_timeout / 2 : WORKER_IDLE_WAIT_MAX;
+	n = snprintf(msg, sizeof(msg), "DRAIN=1\nIDLE_WAIT_MS=%ld", wait);
 	if (w->preload && w->channel != -1 &&
-	    channel_send(w->channel, drain, sizeof(drain) - 1, NULL, 0) == 0) {
+	    channel_send(w->channel, msg, n, NULL, 0) == 0) {
 		w->drain_pending = sig;
-		WLOG(w, LOG_LEVEL_INFO, "draining (DRAIN=1; %s once idle)",
-		    config_signal_name(sig));
+		WLOG(w, LOG_LEVEL_INFO, "draining (DRAIN=1; %s once idle, "
+		    "%ld ms at most)", config_signal_name(sig), wait);
 		return;
 	}
 	worker_signal(w, sig, NULL);

@@ -1,0 +1,1238 @@
+/*
+ * libbaton-preload.so: baton's sockets for servers that bind their own.
+ *
+ * Loaded with LD_PRELOAD into a worker (preload = yes), it interposes
+ * bind(): when the address is one baton holds (the same address, or a
+ * wildcard one on the same port), the descriptor becomes baton's socket,
+ * fetched over the channel and dup3()ed onto the application's descriptor
+ * number. listen() on it only reports LISTENING=1 (ready = listen).
+ *
+ * Draining, for servers that cannot drain themselves: on DRAIN=1 from
+ * baton, every held descriptor is replaced, number and flags kept, by a
+ * listening socket that nothing can reach, so the server stops accepting
+ * without noticing; once the connections it accepted from held sockets
+ * are all closed it says IDLE=1, and baton sends the drain signal. To
+ * know that, accept(), accept4(), close(), dup2() and dup3() keep a table
+ * of tracked descriptors, and epoll_ctl() remembers the registrations of
+ * held ones to move them onto the replacement.
+ *
+ * O_NONBLOCK is a flag of the open file, which baton and every worker of
+ * every generation share: a server that binds a blocking socket must not
+ * clear it under an event loop of the generation before, which would then
+ * block in accept() after losing a race for a connection. So a held
+ * socket is always non-blocking, and a descriptor whose server asked for
+ * a blocking one (fcntl(), ioctl(FIONBIO), or its socket's flags at bind)
+ * gets a blocking accept() emulated with poll().
+ *
+ * Only the worker itself is served: a process whose LISTEN_PID is not its
+ * own (an exec'ed child) or that has no BATON_FD is never touched. A
+ * forked child (a prefork server's) keeps using the held descriptors it
+ * inherited, so it keeps the blocking emulation and the listen() that
+ * leaves the backlog alone, but binds, drains and reports nothing: only
+ * the worker acts on DRAIN=1. The reader thread (libbaton.c) is started
+ * when the first held socket is taken, never in a process that takes none.
+ *
+ * Descriptors the application closes with a raw system call (libuv does)
+ * escape close(): while draining, a scan every SCAN_MS finds them by
+ * their inode.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+/* fcntl and fcntl64 are both defined here: neither may alias the other. */
+#undef _FILE_OFFSET_BITS
+#define BATON_PRIVATE
+
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <linux/filter.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "baton.h"
+
+/* glibc declares the address argument as a transparent union for GNU C. */
+#if defined(__USE_GNU) && defined(__GNUC__) && !defined(__cplusplus)
+#define SA_CONST(a)	((a).__sockaddr__)
+#define SA(a)		((a).__sockaddr__)
+#else
+#define SA_CONST(a)	(a)
+#define SA(a)		(a)
+#endif
+
+#define PRELOAD_SOCKETS_MAX	64	/* sockets learned at exec */
+#define PRELOAD_NAME_MAX	256
+
+/* The descriptor table: FDTAB_CHUNKS chunks of FDTAB_CHUNK, made on demand. */
+#define FDTAB_CHUNK		1024
+#define FDTAB_CHUNKS		4096
+#define FDTAB_MAX		(FDTAB_CHUNK * FDTAB_CHUNKS)
+#define FD_HELD			(UINT64_C(1) << 63)	/* holds baton's socket */
+#define FD_CONN			(UINT64_C(1) << 62)	/* accepted from one */
+#define FD_INO			((UINT64_C(1) << 62) - 1)
+
+#define SCAN_MS			100
+/* Where our copy of the channel goes: out of the way of numbers in use. */
+#define CHANNEL_FD_MIN		256
+/*
+ * A thread blocked in accept() on the held socket when the drain came
+ * cannot be woken without touching the socket every worker shares: after
+ * this long it is taken for idle.
+ */
+#define ACCEPT_GRACE_MS		1000
+
+/* A socket baton passed at exec: what bind() addresses are matched with. */
+struct preload_sock {
+	char			 name[PRELOAD_NAME_MAX];
+	int			 type;
+	struct sockaddr_storage	 addr;
+	socklen_t		 addrlen;
+};
+
+/* An epoll registration of a held descriptor, moved to its replacement. */
+struct preload_reg {
+	int			 epfd;
+	struct epoll_event	 ev;
+};
+
+/* An application descriptor that holds one of baton's sockets. */
+struct preload_held {
+	int			 fd;
+	int			 sock;		/* index in preload_socks */
+	uint64_t		 ino;		/* what fd must still be */
+	int			 nonblock;	/* what the application asked */
+	int			 drained;	/* replaced by a decoy */
+	struct preload_reg	*regs;
+	size_t			 nregs;
+};
+
+static int	(*real_bind)(int, const struct sockaddr *, socklen_t);
+static int	(*real_listen)(int, int);
+static int	(*real_accept)(int, struct sockaddr *, socklen_t *);
+static int	(*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int	(*real_close)(int);
+static int	(*real_dup2)(int, int);
+static int	(*real_dup3)(int, int, int);
+static int	(*real_epoll_ctl)(int, int, int, struct epoll_event *);
+static int	(*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int	(*real_fcntl)(int, int, ...);
+static int	(*real_fcntl64)(int, int, ...);
+static int	(*real_ioctl)(int, unsigned long, ...);
+static int	(*real_unlink)(const char *);
+static int	(*real_unlinkat)(int, const char *, int);
+
+enum preload_mode {
+	PRELOAD_OFF,		/* not baton's worker: pass everything through */
+	PRELOAD_WORKER,		/* the worker: take, track, drain */
+	PRELOAD_CHILD,		/* forked from it: use what it inherited */
+};
+
+static pthread_once_t		 preload_once = PTHREAD_ONCE_INIT;
+/* Set once by preload_setup(); PRELOAD_CHILD in a forked child. */
+static atomic_int		 preload_mode;
+static struct preload_sock	 preload_socks[PRELOAD_SOCKETS_MAX];
+static int			 preload_nsocks;
+static int			 preload_has_unix;
+static atomic_int		 preload_listening_sent;
+
+/* preload_lock guards everything below it, and writes to preload_fdtab. */
+static pthread_mutex_t		 preload_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic(_Atomic uint64_t *) preload_fdtab[FDTAB_CHUNKS];
+static int			 preload_fdtab_end;	/* past the last used */
+static struct preload_held	*preload_held;
+static size_t			 preload_nheld;
+static long			 preload_nconn;		/* accepted, open */
+static int			 preload_accepting;	/* threads in accept() */
+static int			 preload_draining;
+static int			 preload_idle_sent;
+static long long		 preload_drain_start;
+static long long		 preload_idle_deadline;	/* 0: none */
+
+static void __attribute__((format(printf, 1, 2)))
+preload_log(const char *fmt, ...)
+{
+	char	 buf[512];
+	va_list	 ap;
+	int	 n;
+
+	n = snprintf(buf, sizeof(buf), "baton-preload: ");
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* One write, so that lines of several processes never interleave. */
+	if (write(STDERR_FILENO, buf, n) == -1)
+		return;
+}
+
+static long long
+preload_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+preload_ino(int fd)
+{
+	struct stat	 st;
+
+	if (fstat(fd, &st) == -1)
+		return 0;
+	return (uint64_t)st.st_ino & FD_INO;
+}
+
+/* The entry of fd, lock-free: 0 for every descriptor never tracked. */
+static uint64_t
+fdtab_get(int fd)
+{
+	_Atomic uint64_t	*chunk;
+
+	if (fd < 0 || fd >= FDTAB_MAX)
+		return 0;
+	chunk = atomic_load_explicit(&preload_fdtab[fd / FDTAB_CHUNK],
+	    memory_order_acquire);
+	if (chunk == NULL)
+		return 0;
+	return atomic_load_explicit(&chunk[fd % FDTAB_CHUNK],
+	    memory_order_relaxed);
+}
+
+/* Set the entry of fd; preload_lock is held. Returns 0, or -1. */
+static int
+fdtab_set(int fd, uint64_t v)
+{
+	_Atomic uint64_t	*chunk;
+	size_t			 i;
+
+	if (fd < 0 || fd >= FDTAB_MAX)
+		return -1;
+	chunk = atomic_load_explicit(&preload_fdtab[fd / FDTAB_CHUNK],
+	    memory_order_relaxed);
+	if (chunk == NULL) {
+		if (v == 0)
+			return 0;
+		if ((chunk = malloc(FDTAB_CHUNK * sizeof(*chunk))) == NULL)
+			return -1;
+		for (i = 0; i < FDTAB_CHUNK; i++)
+			atomic_init(&chunk[i], 0);
+		atomic_store_explicit(&preload_fdtab[fd / FDTAB_CHUNK], chunk,
+		    memory_order_release);
+	}
+	atomic_store_explicit(&chunk[fd % FDTAB_CHUNK], v,
+	    memory_order_relaxed);
+	if (v != 0 && fd >= preload_fdtab_end)
+		preload_fdtab_end = fd + 1;
+	return 0;
+}
+
+static struct preload_held *
+held_find(int fd)
+{
+	size_t	 i;
+
+	for (i = 0; i < preload_nheld; i++) {
+		if (preload_held[i].fd == fd)
+			return &preload_held[i];
+	}
+	return NULL;
+}
+
+static void
+held_remove(struct preload_held *h)
+{
+	free(h->regs);
+	*h = preload_held[--preload_nheld];
+}
+
+/*
+ * The held entry of fd, if fd still is what was installed there: an
+ * application may close one with a raw system call and reuse the number.
+ * A stale entry is dropped.
+ */
+static struct preload_held *
+held_find_checked(int fd)
+{
+	struct preload_held	*h;
+
+	if ((h = held_find(fd)) == NULL)
+		return NULL;
+	if (preload_ino(fd) != h->ino) {
+		if (fdtab_get(fd) & FD_HELD)
+			fdtab_set(fd, 0);
+		held_remove(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* Forget what fd was (entry e), now that it was closed or replaced. */
+static void
+preload_forget_locked(int fd, uint64_t e)
+{
+	struct preload_held	*h;
+
+	if ((e & FD_HELD) && (h = held_find(fd)) != NULL)
+		held_remove(h);
+	/* Unless an accept() in another thread got the number meanwhile. */
+	if (fdtab_get(fd) == e) {
+		fdtab_set(fd, 0);
+		if (e & FD_CONN)
+			preload_nconn--;
+	}
+}
+
+/* Should IDLE=1 go now? preload_lock is held; says yes once. */
+static int
+preload_idle_locked(void)
+{
+	long long	 now;
+
+	if (!preload_draining || preload_idle_sent)
+		return 0;
+	now = preload_now_ms();
+	if (preload_idle_deadline == 0 || now < preload_idle_deadline) {
+		if (preload_nconn > 0)
+			return 0;
+		if (preload_accepting > 0 &&
+		    now - preload_drain_start < ACCEPT_GRACE_MS)
+			return 0;
+	}
+	preload_idle_sent = 1;
+	return 1;
+}
+
+static void
+preload_send_idle(void)
+{
+	if (baton_notify("IDLE=1") != 1)
+		preload_log("cannot say IDLE=1 to baton: %s", strerror(errno));
+}
+
+/* Count the connections still open: some may have escaped close(). */
+static void
+preload_scan_locked(void)
+{
+	uint64_t	 e;
+	int		 fd;
+
+	for (fd = 0; fd < preload_fdtab_end; fd++) {
+		e = fdtab_get(fd);
+		if ((e & FD_CONN) && preload_ino(fd) != (e & FD_INO)) {
+			fdtab_set(fd, 0);
+			preload_nconn--;
+		}
+	}
+}
+
+/* A new connection from a held socket; preload_lock is held. */
+static void
+preload_track_conn_locked(int fd)
+{
+	struct preload_held	*h;
+	uint64_t		 old = fdtab_get(fd);
+
+	/* What the number was before escaped close(): it is gone now. */
+	if ((old & FD_HELD) && (h = held_find(fd)) != NULL)
+		held_remove(h);
+	if (fdtab_set(fd, FD_CONN | preload_ino(fd)) == -1) {
+		/* Not counted: draining will not wait for it. */
+		if (old & FD_CONN)
+			preload_nconn--;
+		return;
+	}
+	if (!(old & FD_CONN))
+		preload_nconn++;
+}
+
+static void
+preload_atfork_child(void)
+{
+	/*
+	 * The parent alone acts for the worker: it alone has the reader
+	 * thread. A lock another thread held at fork is held for ever.
+	 */
+	pthread_mutex_init(&preload_lock, NULL);
+	preload_draining = 0;
+	preload_idle_sent = 1;
+	atomic_store(&preload_listening_sent, 1);
+	atomic_store(&preload_mode, PRELOAD_CHILD);
+}
+
+static void
+preload_learn(int n)
+{
+	struct preload_sock	*s;
+	const char		*names, *p, *colon;
+	socklen_t		 len;
+	size_t			 nlen;
+	int			 i;
+
+	names = getenv("LISTEN_FDNAMES");
+	p = names;
+	for (i = 0; i < n && i < PRELOAD_SOCKETS_MAX; i++) {
+		s = &preload_socks[preload_nsocks];
+		memset(s, 0, sizeof(*s));
+		nlen = 0;
+		if (p != NULL) {
+			colon = strchr(p, ':');
+			nlen = colon != NULL ? (size_t)(colon - p) : strlen(p);
+			if (nlen >= sizeof(s->name))
+				nlen = 0;
+			memcpy(s->name, p, nlen);
+			p = colon != NULL ? colon + 1 : NULL;
+		}
+		/* Without a name baton cannot be asked for it. */
+		if (nlen == 0)
+			continue;
+		s->addrlen = sizeof(s->addr);
+		len = sizeof(s->type);
+		if (getsockname(BATON_LISTEN_FDS_START + i,
+		    (struct sockaddr *)&s->addr, &s->addrlen) == -1 ||
+		    getsockopt(BATON_LISTEN_FDS_START + i, SOL_SOCKET, SO_TYPE,
+		    &s->type, &len) == -1)
+			continue;
+		if (s->addr.ss_family == AF_UNIX)
+			preload_has_unix = 1;
+		preload_nsocks++;
+	}
+}
+
+static void
+preload_setup(void)
+{
+	int	 n, ch, own;
+
+	real_bind = dlsym(RTLD_NEXT, "bind");
+	real_listen = dlsym(RTLD_NEXT, "listen");
+	real_accept = dlsym(RTLD_NEXT, "accept");
+	real_accept4 = dlsym(RTLD_NEXT, "accept4");
+	real_close = dlsym(RTLD_NEXT, "close");
+	real_dup2 = dlsym(RTLD_NEXT, "dup2");
+	real_dup3 = dlsym(RTLD_NEXT, "dup3");
+	real_epoll_ctl = dlsym(RTLD_NEXT, "epoll_ctl");
+	real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
+	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
+	real_fcntl64 = dlsym(RTLD_NEXT, "fcntl64");
+	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
+	real_unlink = dlsym(RTLD_NEXT, "unlink");
+	real_unlinkat = dlsym(RTLD_NEXT, "unlinkat");
+	if (real_bind == NULL || real_listen == NULL || real_accept == NULL ||
+	    real_accept4 == NULL || real_close == NULL || real_dup2 == NULL ||
+	    real_dup3 == NULL || real_epoll_ctl == NULL ||
+	    real_setsockopt == NULL || real_unlink == NULL ||
+	    real_unlinkat == NULL || real_fcntl == NULL || real_ioctl == NULL) {
+		preload_log("dlsym: %s", dlerror());
+		abort();	/* nothing could be passed through */
+	}
+	if (real_fcntl64 == NULL)	/* before glibc 2.28 */
+		real_fcntl64 = real_fcntl;
+
+	/* Not baton's worker (LISTEN_PID is another's): never act. */
+	if ((n = baton_listen_fds()) <= 0 || (ch = baton_channel()) == -1)
+		return;
+	preload_learn(n);
+	if (preload_nsocks == 0)
+		return;
+	/*
+	 * Our own copy of the channel, safe from an application that closes
+	 * descriptors it does not know, such as BATON_FD.
+	 */
+	if ((own = real_fcntl(ch, F_DUPFD_CLOEXEC, CHANNEL_FD_MIN)) == -1 &&
+	    (own = real_fcntl(ch, F_DUPFD_CLOEXEC, 0)) == -1) {
+		preload_log("fcntl F_DUPFD_CLOEXEC %d: %s", ch,
+		    strerror(errno));
+		return;
+	}
+	baton_use_channel_fd(own);
+	pthread_atfork(NULL, NULL, preload_atfork_child);
+	atomic_store(&preload_mode, PRELOAD_WORKER);
+}
+
+static void __attribute__((constructor))
+preload_constructor(void)
+{
+	/* Before main() closes or reuses descriptors 3, 4, ... */
+	pthread_once(&preload_once, preload_setup);
+}
+
+/* Resolve the real functions; say how this process is served. */
+static int
+preload_active(void)
+{
+	pthread_once(&preload_once, preload_setup);
+	return atomic_load_explicit(&preload_mode, memory_order_relaxed);
+}
+
+static int
+preload_inet_any(const struct sockaddr *sa)
+{
+	const struct sockaddr_in6	*sin6;
+
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		    htonl(INADDR_ANY);
+	sin6 = (const struct sockaddr_in6 *)sa;
+	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+static in_port_t
+preload_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_port;
+	return ((const struct sockaddr_in6 *)sa)->sin6_port;
+}
+
+/* Does the application's address a (normalized) name held socket s? */
+static int
+preload_same(const struct sockaddr *a, socklen_t alen,
+    const struct preload_sock *s)
+{
+	const struct sockaddr		*b = (const struct sockaddr *)&s->addr;
+	const struct sockaddr_in6	*a6, *b6;
+	const struct sockaddr_un	*au, *bu;
+	size_t				 al, bl;
+
+	if (a->sa_family != b->sa_family)
+		return 0;
+	switch (a->sa_family) {
+	case AF_INET:
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		    ((const struct sockaddr_in *)b)->sin_port &&
+		    ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	case AF_INET6:
+		a6 = (const struct sockaddr_in6 *)a;
+		b6 = (const struct sockaddr_in6 *)b;
+		return a6->sin6_port == b6->sin6_port &&
+		    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) &&
+		    (!IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) ||
+		    a6->sin6_scope_id == b6->sin6_scope_id);
+	case AF_UNIX:
+		au = (const struct sockaddr_un *)a;
+		bu = (const struct sockaddr_un *)b;
+		al = alen - offsetof(struct sockaddr_un, sun_path);
+		bl = s->addrlen - offsetof(struct sockaddr_un, sun_path);
+		/* A path stops at its NUL; an abstract name has its length. */
+		if (al > 0 && au->sun_path[0] != '\0')
+			al = strnlen(au->sun_path, al);
+		if (bl > 0 && bu->sun_path[0] != '\0')
+			bl = strnlen(bu->sun_path, bl);
+		return al > 0 && al == bl &&
+		    memcmp(au->sun_path, bu->sun_path, al) == 0;
+	}
+	return 0;
+}
+
+/*
+ * The held socket that a bind() of fd to sa names, or -1: the same type
+ * and address, else a wildcard address on the port of a TCP or UDP one.
+ */
+static int
+preload_match(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct sockaddr_in	 v4;
+	const struct sockaddr_in6 *sin6;
+	socklen_t		 tlen;
+	int			 i, type, fam;
+
+	if (sa == NULL || len < sizeof(sa_family_t))
+		return -1;
+	switch (sa->sa_family) {
+	case AF_INET:
+		if (len < sizeof(struct sockaddr_in))
+			return -1;
+		break;
+	case AF_INET6:
+		if (len < sizeof(struct sockaddr_in6))
+			return -1;
+		sin6 = (const struct sockaddr_in6 *)sa;
+		/* ::ffff:a.b.c.d is a.b.c.d to a dual-stack socket. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			memset(&v4, 0, sizeof(v4));
+			v4.sin_family = AF_INET;
+			v4.sin_port = sin6->sin6_port;
+			memcpy(&v4.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+			sa = (const struct sockaddr *)&v4;
+			len = sizeof(v4);
+		}
+		break;
+	case AF_UNIX:
+		if (!preload_has_unix)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	/* Port 0 asks the kernel for one: never one of ours. */
+	if (sa->sa_family != AF_UNIX && preload_port(sa) == 0)
+		return -1;
+	tlen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
+		return -1;
+	for (i = 0; i < preload_nsocks; i++) {
+		if (preload_socks[i].type == type &&
+		    preload_same(sa, len, &preload_socks[i]))
+			return i;
+	}
+	if (sa->sa_family == AF_UNIX || !preload_inet_any(sa))
+		return -1;
+	for (i = 0; i < preload_nsocks; i++) {
+		fam = preload_socks[i].addr.ss_family;
+		if (preload_socks[i].type == type &&
+		    (fam == AF_INET || fam == AF_INET6) &&
+		    preload_port((struct sockaddr *)&preload_socks[i].addr) ==
+		    preload_port(sa))
+			return i;
+	}
+	return -1;
+}
+
+static void	preload_drain(int);
+static int	preload_tick(void);
+
+static int
+preload_start_reader(void)
+{
+	/* Not preload_lock: the reader takes it under libbaton's lock. */
+	static pthread_mutex_t	 lock = PTHREAD_MUTEX_INITIALIZER;
+	static int		 started;
+	int			 rc = 0;
+
+	pthread_mutex_lock(&lock);
+	if (!started && (rc = baton_reader_start(preload_drain,
+	    preload_tick)) == 0)
+		started = 1;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/*
+ * Make fd baton's socket number i, keeping its close-on-exec flag, and its
+ * O_NONBLOCK as the application sees it. Returns 0, or -1 with errno.
+ */
+static int
+preload_take(int fd, int i)
+{
+	struct preload_held	*h, *v;
+	uint64_t		 old;
+	int			 fdfl, fl, gfl, got, saved;
+
+	if ((fdfl = real_fcntl(fd, F_GETFD)) == -1 ||
+	    (fl = real_fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	if (preload_start_reader() == -1)
+		return -1;
+	if ((got = baton_socket(preload_socks[i].name)) == -1)
+		return -1;
+	/* Shared by every worker: see the file's comment. */
+	if ((gfl = real_fcntl(got, F_GETFL)) == -1 ||
+	    (!(gfl & O_NONBLOCK) &&
+	    real_fcntl(got, F_SETFL, gfl | O_NONBLOCK) == -1) ||
+	    real_dup3(got, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) == -1) {
+		saved = errno;
+		real_close(got);
+		errno = saved;
+		return -1;
+	}
+	real_close(got);
+
+	pthread_mutex_lock(&preload_lock);
+	old = fdtab_get(fd);
+	if (old & FD_CONN)
+		preload_nconn--;	/* a stale entry: that one is gone */
+	if ((h = held_find(fd)) == NULL) {
+		v = realloc(preload_held, (preload_nheld + 1) * sizeof(*v));
+		if (v != NULL) {
+			preload_held = v;
+			h = &preload_held[preload_nheld++];
+			memset(h, 0, sizeof(*h));
+		}
+	} else {
+		free(h->regs);
+		memset(h, 0, sizeof(*h));
+	}
+	if (h != NULL) {
+		h->fd = fd;
+		h->sock = i;
+		h->nonblock = (fl & O_NONBLOCK) != 0;
+		h->ino = preload_ino(fd);
+		if (fdtab_set(fd, FD_HELD | h->ino) == -1)
+			held_remove(h);
+	} else
+		fdtab_set(fd, 0);
+	pthread_mutex_unlock(&preload_lock);
+	/* Untracked, it still serves: only its drain is lost. */
+	if (h == NULL)
+		preload_log("fd %d: out of memory: it will not drain", fd);
+	return 0;
+}
+
+int
+bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	const struct sockaddr	*sa = SA_CONST(addr);
+	int			 i;
+
+	if (preload_active() != PRELOAD_WORKER ||
+	    (i = preload_match(fd, sa, len)) == -1)
+		return real_bind(fd, sa, len);
+	if (preload_take(fd, i) == 0)
+		return 0;
+	preload_log("cannot take socket '%s' from baton (%s): binding fd %d "
+	    "itself", preload_socks[i].name, strerror(errno), fd);
+	return real_bind(fd, sa, len);
+}
+
+int
+listen(int fd, int backlog)
+{
+	struct preload_held	*h;
+	int			 mode, found, drained = 0;
+
+	if ((mode = preload_active()) == PRELOAD_OFF ||
+	    !(fdtab_get(fd) & FD_HELD))
+		return real_listen(fd, backlog);
+	pthread_mutex_lock(&preload_lock);
+	if ((found = (h = held_find_checked(fd)) != NULL))
+		drained = h->drained;
+	pthread_mutex_unlock(&preload_lock);
+	if (!found)
+		return real_listen(fd, backlog);
+	/*
+	 * It listens already, with the backlog baton gave it; another
+	 * listen() would set the backlog of the socket every worker shares.
+	 */
+	if (mode == PRELOAD_WORKER && !drained &&
+	    atomic_exchange(&preload_listening_sent, 1) == 0 &&
+	    baton_notify("LISTENING=1") != 1)
+		preload_log("cannot say LISTENING=1 to baton: %s",
+		    strerror(errno));
+	return 0;
+}
+
+static int
+preload_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags,
+    int four)
+{
+	struct preload_held	*h;
+	struct pollfd		 pfd;
+	int			 r, saved, nonblock, counted, idle;
+
+	if (preload_active() == PRELOAD_OFF || !(fdtab_get(fd) & FD_HELD))
+		return four ? real_accept4(fd, sa, len, flags) :
+		    real_accept(fd, sa, len);
+	for (;;) {
+		pthread_mutex_lock(&preload_lock);
+		if ((h = held_find(fd)) == NULL) {
+			pthread_mutex_unlock(&preload_lock);
+			return four ? real_accept4(fd, sa, len, flags) :
+			    real_accept(fd, sa, len);
+		}
+		nonblock = h->nonblock;
+		/* Until it is counted, IDLE=1 must not go. */
+		if ((counted = !h->drained))
+			preload_accepting++;
+		pthread_mutex_unlock(&preload_lock);
+
+		r = four ? real_accept4(fd, sa, len, flags) :
+		    real_accept(fd, sa, len);
+		saved = errno;
+		idle = 0;
+		pthread_mutex_lock(&preload_lock);
+		if (counted) {
+			preload_accepting--;
+			if (r != -1)
+				preload_track_conn_locked(r);
+			idle = preload_idle_locked();
+		}
+		/* A blocking accept() waits; a stale entry does not. */
+		if (r == -1 && (saved == EAGAIN || saved == EWOULDBLOCK) &&
+		    !nonblock && held_find_checked(fd) == NULL)
+			nonblock = 1;
+		pthread_mutex_unlock(&preload_lock);
+		if (idle)
+			preload_send_idle();
+		if (r != -1 || nonblock ||
+		    (saved != EAGAIN && saved != EWOULDBLOCK)) {
+			errno = saved;
+			return r;
+		}
+		/*
+		 * Another worker took the connection. A signal ends the
+		 * wait with EINTR, as it would end a blocking accept().
+		 */
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, -1) == -1)
+			return -1;
+	}
+}
+
+int
+accept(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	return preload_accept(fd, SA(addr), len, 0, 0);
+}
+
+int
+accept4(int fd, __SOCKADDR_ARG addr, socklen_t *len, int flags)
+{
+	return preload_accept(fd, SA(addr), len, flags, 1);
+}
+
+/* After fd (entry e) was closed or replaced: forget it, maybe say IDLE=1. */
+static void
+preload_gone(int fd, uint64_t e)
+{
+	int	 idle;
+
+	pthread_mutex_lock(&preload_lock);
+	preload_forget_locked(fd, e);
+	idle = preload_idle_locked();
+	pthread_mutex_unlock(&preload_lock);
+	if (idle)
+		preload_send_idle();
+}
+
+int
+close(int fd)
+{
+	uint64_t	 e;
+	int		 r, saved;
+
+	/* The common case: one load for a descriptor never tracked. */
+	if (preload_active() == PRELOAD_OFF || (e = fdtab_get(fd)) == 0)
+		return real_close(fd);
+	/* Closed first: IDLE=1 must not go while it is still open. */
+	r = real_close(fd);
+	saved = errno;
+	preload_gone(fd, e);
+	errno = saved;
+	return r;
+}
+
+int
+dup2(int oldfd, int newfd)
+{
+	uint64_t	 e;
+	int		 r, saved;
+
+	if (preload_active() == PRELOAD_OFF || oldfd == newfd ||
+	    (e = fdtab_get(newfd)) == 0)
+		return real_dup2(oldfd, newfd);
+	if ((r = real_dup2(oldfd, newfd)) == -1)
+		return -1;
+	saved = errno;
+	preload_gone(newfd, e);
+	errno = saved;
+	return r;
+}
+
+int
+dup3(int oldfd, int newfd, int flags)
+{
+	uint64_t	 e;
+	int		 r, saved;
+
+	if (preload_active() == PRELOAD_OFF || oldfd == newfd ||
+	    (e = fdtab_get(newfd)) == 0)
+		return real_dup3(oldfd, newfd, flags);
+	if ((r = real_dup3(oldfd, newfd, flags)) == -1)
+		return -1;
+	saved = errno;
+	preload_gone(newfd, e);
+	errno = saved;
+	return r;
+}
+
+/* Remember (op on epfd) for held fd; preload_lock is held. */
+static void
+preload_epoll_locked(struct preload_held *h, int epfd, int op,
+    const struct epoll_event *ev)
+{
+	struct preload_reg	*v;
+	size_t			 i;
+
+	for (i = 0; i < h->nregs; i++) {
+		if (h->regs[i].epfd == epfd)
+			break;
+	}
+	if (op == EPOLL_CTL_DEL) {
+		if (i < h->nregs)
+			h->regs[i] = h->regs[--h->nregs];
+		return;
+	}
+	if (ev == NULL)
+		return;
+	if (i == h->nregs) {
+		if ((v = realloc(h->regs, (h->nregs + 1) * sizeof(*v))) ==
+		    NULL)
+			return;		/* a busy loop after the drain, at worst */
+		h->regs = v;
+		h->nregs++;
+	}
+	h->regs[i].epfd = epfd;
+	h->regs[i].ev = *ev;
+}
+
+int
+epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct preload_held	*h;
+	int			 on, r, saved;
+
+	on = preload_active() == PRELOAD_WORKER;
+	if ((r = real_epoll_ctl(epfd, op, fd, ev)) == -1 || !on ||
+	    !(fdtab_get(fd) & FD_HELD))
+		return r;
+	saved = errno;
+	pthread_mutex_lock(&preload_lock);
+	if ((h = held_find(fd)) != NULL)
+		preload_epoll_locked(h, epfd, op, ev);
+	pthread_mutex_unlock(&preload_lock);
+	errno = saved;
+	return r;
+}
+
+int
+setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int	 on, r;
+
+	on = preload_active();
+	if ((r = real_setsockopt(fd, level, name, val, len)) == 0 ||
+	    !on || (level != IPPROTO_IP && level != IPPROTO_IPV6) ||
+	    !(fdtab_get(fd) & FD_HELD))
+		return r;
+	/*
+	 * The socket baton gave may be of the other family (an IPv6 server
+	 * on baton's IPv4 socket), and IPV6_V6ONLY cannot change after bind:
+	 * baton chose both, so the application's wish is moot, not an error.
+	 */
+	return 0;
+}
+
+/*
+ * O_NONBLOCK of a held descriptor as the application set it: remembered
+ * for accept(), never cleared on the file every worker shares.
+ */
+static int
+preload_fcntl(int is64, int fd, int cmd, void *arg)
+{
+	int			(*fn)(int, int, ...);
+	struct preload_held	*h;
+	int			 mode, found, nonblock = 0, r;
+
+	mode = preload_active();
+	fn = is64 ? real_fcntl64 : real_fcntl;
+	if (mode == PRELOAD_OFF || (cmd != F_GETFL && cmd != F_SETFL) ||
+	    !(fdtab_get(fd) & FD_HELD))
+		return fn(fd, cmd, arg);
+	pthread_mutex_lock(&preload_lock);
+	if ((found = (h = held_find_checked(fd)) != NULL))
+		nonblock = h->nonblock;
+	pthread_mutex_unlock(&preload_lock);
+	if (!found)
+		return fn(fd, cmd, arg);
+	if (cmd == F_GETFL) {
+		if ((r = fn(fd, F_GETFL)) == -1)
+			return -1;
+		return nonblock ? r | O_NONBLOCK : r & ~O_NONBLOCK;
+	}
+	nonblock = ((int)(intptr_t)arg & O_NONBLOCK) != 0;
+	if ((r = fn(fd, F_SETFL, (int)(intptr_t)arg | O_NONBLOCK)) == -1)
+		return -1;
+	pthread_mutex_lock(&preload_lock);
+	if ((h = held_find(fd)) != NULL)
+		h->nonblock = nonblock;
+	pthread_mutex_unlock(&preload_lock);
+	return r;
+}
+
+/* The third argument is read as a pointer, as glibc's own fcntl() does. */
+int
+fcntl(int fd, int cmd, ...)
+{
+	va_list	 ap;
+	void	*arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return preload_fcntl(0, fd, cmd, arg);
+}
+
+int
+fcntl64(int fd, int cmd, ...)
+{
+	va_list	 ap;
+	void	*arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return preload_fcntl(1, fd, cmd, arg);
+}
+
+/* ioctl(FIONBIO) is how CPython and others set O_NONBLOCK: as fcntl(). */
+int
+ioctl(int fd, unsigned long req, ...)
+{
+	struct preload_held	*h;
+	va_list			 ap;
+	void			*arg;
+	int			 found, nonblock;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (preload_active() == PRELOAD_OFF || req != FIONBIO || arg == NULL ||
+	    !(fdtab_get(fd) & FD_HELD))
+		return real_ioctl(fd, req, arg);
+	pthread_mutex_lock(&preload_lock);
+	found = held_find_checked(fd) != NULL;
+	pthread_mutex_unlock(&preload_lock);
+	if (!found)
+		return real_ioctl(fd, req, arg);
+	nonblock = *(int *)arg != 0;
+	if (nonblock && real_ioctl(fd, req, arg) == -1)
+		return -1;
+	pthread_mutex_lock(&preload_lock);
+	if ((h = held_find(fd)) != NULL)
+		h->nonblock = nonblock;
+	pthread_mutex_unlock(&preload_lock);
+	return 0;
+}
+
+/* Is path that of a held unix socket? */
+static int
+preload_held_path(const char *path)
+{
+	const struct sockaddr_un	*sun;
+	size_t				 len;
+	int				 i;
+
+	if (path == NULL)
+		return 0;	/* the real call says EFAULT */
+	for (i = 0; i < preload_nsocks; i++) {
+		if (preload_socks[i].addr.ss_family != AF_UNIX)
+			continue;
+		sun = (const struct sockaddr_un *)&preload_socks[i].addr;
+		len = preload_socks[i].addrlen -
+		    offsetof(struct sockaddr_un, sun_path);
+		if (len == 0 || sun->sun_path[0] == '\0')
+			continue;
+		len = strnlen(sun->sun_path, len);
+		if (strlen(path) == len && memcmp(path, sun->sun_path, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Servers unlink their socket's path before bind() or at exit; the path
+ * of a socket baton holds is baton's to remove, at its final stop.
+ */
+int
+unlink(const char *path)
+{
+	if (preload_active() != PRELOAD_OFF && preload_has_unix &&
+	    preload_held_path(path))
+		return 0;
+	return real_unlink(path);
+}
+
+int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	if (preload_active() != PRELOAD_OFF && preload_has_unix &&
+	    (flags & AT_REMOVEDIR) == 0 && preload_held_path(path) &&
+	    (dirfd == AT_FDCWD || path[0] == '/'))
+		return 0;
+	return real_unlinkat(dirfd, path, flags);
+}
+
+/*
+ * A listening socket that never delivers a connection: bound to loopback,
+ * port 0, with a filter that drops every packet, SYNs included.
+ */
+static int
+preload_decoy(int family, int type)
+{
+	struct sock_filter	 drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog	 prog = { 1, &drop };
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t		 len;
+	int			 s, saved;
+
+	s = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s == -1)
+		return -1;
+	/* Best effort: the address alone keeps all but local peers out. */
+	(void)real_setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+	    sizeof(prog));
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = family;
+	switch (family) {
+	case AF_INET:
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(*sin);
+		break;
+	case AF_INET6:
+		sin6->sin6_addr = in6addr_loopback;
+		len = sizeof(*sin6);
+		break;
+	default:
+		len = sizeof(sa_family_t);	/* unix: an abstract name */
+		break;
+	}
+	/* With no IPv6 loopback, listen() binds a wildcard port itself. */
+	if (real_bind(s, (struct sockaddr *)&ss, len) == -1 &&
+	    family != AF_INET6)
+		goto fail;
+	if (type != SOCK_DGRAM && real_listen(s, 1) == -1)
+		goto fail;
+	return s;
+fail:
+	saved = errno;
+	real_close(s);
+	errno = saved;
+	return -1;
+}
+
+/* Replace held descriptor h by a decoy; preload_lock is held. */
+static int
+preload_replace_locked(struct preload_held *h)
+{
+	struct preload_sock	*s = &preload_socks[h->sock];
+	size_t			 i;
+	int			 fdfl, decoy, saved;
+	char			*deleted;
+
+	/* Non-blocking like every held socket; accept() emulates the rest. */
+	if ((fdfl = real_fcntl(h->fd, F_GETFD)) == -1 ||
+	    (decoy = preload_decoy(s->addr.ss_family, s->type)) == -1)
+		return -1;
+	/*
+	 * epoll keys on the open file, which baton still holds: left
+	 * registered, the old socket would wake a level-triggered loop for
+	 * ever with connections it can no longer accept.
+	 */
+	if ((deleted = calloc(h->nregs + 1, 1)) == NULL) {
+		saved = errno;
+		real_close(decoy);
+		errno = saved;
+		return -1;
+	}
+	for (i = 0; i < h->nregs; i++)
+		deleted[i] = real_epoll_ctl(h->regs[i].epfd, EPOLL_CTL_DEL,
+		    h->fd, NULL) == 0;
+	if (real_dup3(decoy, h->fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) ==
+	    -1) {
+		saved = errno;
+		real_close(decoy);
+		errno = saved;
+		free(deleted);
+		return -1;
+	}
+	real_close(decoy);
+	/* Only where it was: a number reused since may be another set. */
+	for (i = 0; i < h->nregs; i++) {
+		if (deleted[i])
+			(void)real_epoll_ctl(h->regs[i].epfd, EPOLL_CTL_ADD,
+			    h->fd, &h->regs[i].ev);
+	}
+	free(deleted);
+	h->drained = 1;
+	h->ino = preload_ino(h->fd);
+	fdtab_set(h->fd, FD_HELD | h->ino);
+	return 0;
+}
+
+/*
+ * DRAIN=1, in the reader thread: stop accepting, then wait to be idle, or
+ * wait ms at most when baton gave IDLE_WAIT_MS.
+ */
+static void
+preload_drain(int wait)
+{
+	struct preload_held	*h;
+	size_t			 i;
+	int			 idle;
+
+	pthread_mutex_lock(&preload_lock);
+	if (preload_draining) {
+		pthread_mutex_unlock(&preload_lock);
+		return;
+	}
+	preload_draining = 1;
+	preload_drain_start = preload_now_ms();
+	if (wait >= 0)
+		preload_idle_deadline = preload_drain_start + wait;
+	for (i = 0; i < preload_nheld; ) {
+		h = &preload_held[i];
+		if (h->drained) {
+			i++;
+			continue;
+		}
+		if (preload_ino(h->fd) != h->ino) {
+			held_remove(h);	/* closed behind our back */
+			continue;
+		}
+		if (preload_replace_locked(h) == -1)
+			preload_log("fd %d: cannot stop accepting on it: %s",
+			    h->fd, strerror(errno));
+		i++;
+	}
+	preload_scan_locked();
+	idle = preload_idle_locked();
+	pthread_mutex_unlock(&preload_lock);
+	if (idle)
+		preload_send_idle();
+}
+
+/* Before each wait of the reader: while draining, look again every SCAN_MS. */
+static int
+preload_tick(void)
+{
+	int	 idle, wait;
+
+	pthread_mutex_lock(&preload_lock);
+	if (!preload_draining || preload_idle_sent) {
+		pthread_mutex_unlock(&preload_lock);
+		return -1;
+	}
+	preload_scan_locked();
+	idle = preload_idle_locked();
+	wait = preload_idle_sent ? -1 : SCAN_MS;
+	pthread_mutex_unlock(&preload_lock);
+	if (idle)
+		preload_send_idle();
+	return wait;
+}

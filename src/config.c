@@ -1392,15 +1392,29 @@ config_print_value(FILE *fp, const char *key, const char *value)
 		fprintf(fp, "%s =\n", key);
 		return;
 	}
-	fprintf(fp, "%s = ", key);
-	room = CONFIG_MAX_LINE - strlen(key) - 3;
+	/*
+	 * " ;" starts a comment, and a line may hold 199 characters: a value
+	 * that starts with ';', or one word too long for "key = ", is written
+	 * "key=value", as the file it came from must have had it.
+	 */
+	if (*value == ';' || (strlen(key) + 3 + strcspn(value, " ") >
+	    CONFIG_MAX_LINE && strlen(key) + 1 + strcspn(value, " ") <=
+	    CONFIG_MAX_LINE)) {
+		fprintf(fp, "%s=", key);
+		room = CONFIG_MAX_LINE - strlen(key) - 1;
+	} else {
+		fprintf(fp, "%s = ", key);
+		room = CONFIG_MAX_LINE - strlen(key) - 3;
+	}
 	start = value;
 	while (strlen(start) > room) {
 		brk = NULL;
 		for (p = start + 1; p[1] != '\0' && (size_t)(p - start) <= room;
 		    p++) {
-			if (*p != ' ' || p[-1] == ' ' || isspace((unsigned
-			    char)p[1]) || strchr(";#[", p[1]) != NULL ||
+			/* A lone space between two words: the join gives it back. */
+			if (*p != ' ' || isspace((unsigned char)p[-1]) ||
+			    isspace((unsigned char)p[1]) ||
+			    strchr(";#[", p[1]) != NULL ||
 			    config_looks_like_key(p + 1, 0))
 				continue;
 			brk = p;

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct conn {
 struct control {
 	struct supervisor	*sup;
 	struct evconnlistener	*listener;
+	struct event		*resume;	/* re-enables the listener */
 	char			*path;
 	ino_t			 ino;		/* ours, to unlink only ours */
 	TAILQ_HEAD(, conn)	 conns;
@@ -363,6 +365,31 @@ control_clear(const char *path, char **error)
 	return 0;
 }
 
+static void
+control_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct control	*ctl = arg;
+
+	evconnlistener_enable(ctl->listener);
+}
+
+/*
+ * accept() fails while descriptors run out, and the connection stays
+ * queued: retrying at once would spin. Pause the listener for a second.
+ */
+static void
+control_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct control	*ctl = arg;
+	struct timeval	 tv = { 1, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	log_warn("control socket: accept: %s; pausing it for 1 s",
+	    evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	evtimer_add(ctl->resume, &tv);
+}
+
 struct control *
 control_new(struct event_base *base, struct supervisor *sup, const char *path,
     char **error)
@@ -403,7 +430,8 @@ control_new(struct event_base *base, struct supervisor *sup, const char *path,
 	TAILQ_INIT(&ctl->conns);
 	if (stat(path, &st) == 0)
 		ctl->ino = st.st_ino;
-	if (chmod(path, 0600) == -1)
+	/* Born 0600 already; this only guards against an odd umask. */
+	if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1)
 		log_warn("control socket %s: chmod: %s", path, strerror(errno));
 	ctl->listener = evconnlistener_new(base, control_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
@@ -414,6 +442,12 @@ control_new(struct event_base *base, struct supervisor *sup, const char *path,
 		control_free(ctl);
 		return NULL;
 	}
+	if ((ctl->resume = evtimer_new(base, control_resume, ctl)) == NULL) {
+		*error = xstrdup("control socket: evtimer_new failed");
+		control_free(ctl);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(ctl->listener, control_accept_error);
 	log_set_tap(control_tap, ctl);
 	return ctl;
 }
@@ -432,6 +466,8 @@ control_free(struct control *ctl)
 		conn_flush(c);
 		conn_free(c);
 	}
+	if (ctl->resume != NULL)
+		event_free(ctl->resume);
 	if (ctl->listener != NULL)
 		evconnlistener_free(ctl->listener);
 	if (lstat(ctl->path, &st) == 0 && st.st_ino == ctl->ino &&

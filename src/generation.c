@@ -167,6 +167,8 @@ generation_deadline(evutil_socket_t fd, short what, void *arg)
 		g->killed++;
 		supervisor_count_killed(g->sup);
 	}
+	/* Members that were not baton's children leave no SIGCHLD: look. */
+	generation_recheck(g);
 }
 
 /* Drain signal to every process, then a deadline; shared by both stops. */
@@ -226,6 +228,8 @@ generation_find_pid(struct generation *g, pid_t pid)
 {
 	size_t	 i;
 
+	if (pid <= 0)		/* an empty slot has pid 0 */
+		return NULL;
 	for (i = 0; i < g->nworkers; i++)
 		if (worker_pid(g->workers[i]) == pid)
 			return g->workers[i];
@@ -270,6 +274,22 @@ generation_worker_not_ready(struct generation *g, struct worker *w)
 }
 
 void
+generation_recheck(struct generation *g)
+{
+	if (g->state != GENERATION_DRAINING &&
+	    g->state != GENERATION_ROLLED_BACK)
+		return;
+	/* Gone only once every process group is empty, leaders or not. */
+	if (generation_alive(g))
+		return;
+	if (g->deadline != NULL)
+		evtimer_del(g->deadline);
+	log_info("generation %d: exited after %lld ms", g->number,
+	    clock_ms() - g->started);
+	generation_set_state(g, GENERATION_GONE);
+}
+
+void
 generation_worker_exited(struct generation *g, struct worker *w)
 {
 	char	*why;
@@ -288,13 +308,7 @@ generation_worker_exited(struct generation *g, struct worker *w)
 		break;
 	case GENERATION_DRAINING:
 	case GENERATION_ROLLED_BACK:
-		if (!generation_alive(g)) {
-			if (g->deadline != NULL)
-				evtimer_del(g->deadline);
-			log_info("generation %d: exited after %lld ms",
-			    g->number, clock_ms() - g->started);
-			generation_set_state(g, GENERATION_GONE);
-		}
+		generation_recheck(g);
 		break;
 	case GENERATION_GONE:
 		break;

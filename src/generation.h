@@ -47,6 +47,8 @@ void			 generation_roll_back(struct generation *,
 void			 generation_kill(struct generation *);
 
 struct worker		*generation_find_pid(struct generation *, pid_t);
+/* A draining generation whose process groups are all empty is gone. */
+void			 generation_recheck(struct generation *);
 
 /* Called by worker.c. */
 void			 generation_worker_ready(struct generation *,

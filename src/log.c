@@ -144,6 +144,28 @@ log_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+int
+log_limit_allow(struct log_limit *l)
+{
+	struct timespec	 ts;
+	long long	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec;
+	if (now != l->second) {
+		if (l->dropped > 0)
+			log_warn("%s: %d more not logged in the last second",
+			    l->what, l->dropped);
+		l->second = now;
+		l->count = 0;
+		l->dropped = 0;
+	}
+	if (l->count++ < LOG_LIMIT_BURST)
+		return 1;
+	l->dropped++;
+	return 0;
+}
+
 void
 log_worker(enum log_level level, int generation, int slot, pid_t pid,
     const char *fmt, ...)

@@ -34,6 +34,20 @@ void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* A worker event: "gen 3 worker 1 pid 4242: message". */
 void	log_worker(enum log_level, int, int, pid_t, const char *, ...)
 	    __attribute__((format(printf, 5, 6)));
+/*
+ * For events a peer can cause at will (junk datagrams): at most
+ * LOG_LIMIT_BURST lines a second; the rest are counted and reported in
+ * one line when the next second allows again.
+ */
+#define LOG_LIMIT_BURST	10
+struct log_limit {
+	const char	*what;		/* "notify socket: datagrams" */
+	long long	 second;
+	int		 count;
+	int		 dropped;
+};
+int	log_limit_allow(struct log_limit *);
+
 /* A broken invariant or a failure at start-up: log and exit(code). */
 void	fatal(int, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));

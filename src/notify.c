@@ -15,6 +15,7 @@
 #include "xmalloc.h"
 
 struct notify {
+	struct log_limit limit;		/* a flood of junk is not a log flood */
 	int		 fd;
 	struct event	*ev;
 	char		*path;
@@ -78,19 +79,22 @@ notify_read(evutil_socket_t fd, short what, void *arg)
 			}
 		}
 		if (!have_cred) {
-			log_warn("notify socket: datagram without credentials "
-			    "dropped");
+			if (log_limit_allow(&n->limit))
+				log_warn("notify socket: datagram without "
+				    "credentials dropped");
 			continue;
 		}
 		if ((mh.msg_flags & MSG_TRUNC) != 0) {
-			log_warn("notify socket: datagram from pid %ld longer "
-			    "than %d bytes dropped", (long)cred.pid,
-			    BATON_MSG_MAX);
+			if (log_limit_allow(&n->limit))
+				log_warn("notify socket: datagram from pid "
+				    "%ld longer than %d bytes dropped",
+				    (long)cred.pid, BATON_MSG_MAX);
 			continue;
 		}
 		if (channel_parse(buf, r, &msg) == -1) {
-			log_warn("notify socket: malformed datagram from pid "
-			    "%ld dropped", (long)cred.pid);
+			if (log_limit_allow(&n->limit))
+				log_warn("notify socket: malformed datagram "
+				    "from pid %ld dropped", (long)cred.pid);
 			continue;
 		}
 		n->cb(cred.pid, &msg, n->arg);
@@ -106,6 +110,7 @@ notify_new(struct event_base *base, notify_cb cb, void *arg)
 	int			 one = 1, saved;
 
 	n = xcalloc(1, sizeof(*n));
+	n->limit.what = "notify socket: dropped datagrams";
 	n->cb = cb;
 	n->arg = arg;
 	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

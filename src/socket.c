@@ -25,6 +25,8 @@ struct socket {
 	char		*owner;
 	char		*group;
 	int		 unlink_path;	/* baton created the unix path */
+	dev_t		 dev;		/* ...and this is what it created */
+	ino_t		 ino;
 };
 
 static int
@@ -98,7 +100,12 @@ socket_set_owner(const struct config_socket *cs, char **why)
 	struct passwd	*pw;
 	struct group	*gr;
 
-	if (cs->mode >= 0 && chmod(cs->addr.path, cs->mode) == -1) {
+	/*
+	 * Never through a symlink: whoever can write to the folder could
+	 * swap one in, and root would change its target.
+	 */
+	if (cs->mode >= 0 && fchmodat(AT_FDCWD, cs->addr.path, cs->mode,
+	    AT_SYMLINK_NOFOLLOW) == -1) {
 		*why = xprintf("chmod %04o: %s", cs->mode, strerror(errno));
 		return -1;
 	}
@@ -117,7 +124,7 @@ socket_set_owner(const struct config_socket *cs, char **why)
 		gid = gr->gr_gid;
 	}
 	if ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    chown(cs->addr.path, uid, gid) == -1) {
+	    lchown(cs->addr.path, uid, gid) == -1) {
 		*why = xprintf("chown: %s", strerror(errno));
 		return -1;
 	}
@@ -129,6 +136,7 @@ socket_bind_unix(struct socket *s, const struct config_socket *cs,
     char **why)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
 	mode_t			 mask = 0;
 
 	if (socket_clear_path(cs->addr.path, why) == -1)
@@ -151,7 +159,11 @@ socket_bind_unix(struct socket *s, const struct config_socket *cs,
 	}
 	if (cs->mode >= 0)
 		umask(mask);
-	s->unlink_path = 1;
+	if (lstat(cs->addr.path, &st) == 0) {
+		s->unlink_path = 1;
+		s->dev = st.st_dev;
+		s->ino = st.st_ino;
+	}
 	return socket_set_owner(cs, why);
 }
 
@@ -276,9 +288,14 @@ socket_ref(struct socket *s)
 void
 socket_unref(struct socket *s)
 {
+	struct stat	 st;
+
 	if (s == NULL || --s->refs > 0)
 		return;
-	if (s->unlink_path && unlink(s->addr.path) == -1 && errno != ENOENT)
+	/* Only the socket baton made: never what someone put there since. */
+	if (s->unlink_path && lstat(s->addr.path, &st) == 0 &&
+	    S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
+	    st.st_ino == s->ino && unlink(s->addr.path) == -1)
 		log_warn("socket %s: unlink %s: %s", s->name, s->addr.path,
 		    strerror(errno));
 	if (s->fd != -1)

@@ -49,6 +49,7 @@ struct supervisor {
 	enum supervisor_state	 state;
 	int			 exit_code;
 	struct notify		*notify;
+	struct log_limit	 notify_limit;
 	struct event		*signals[6];
 	size_t			 nsignals;
 	struct event		*cleanup;	/* frees gone generations */
@@ -466,26 +467,42 @@ supervisor_stop(struct supervisor *sup, int code)
 	event_active(sup->cleanup, EV_TIMEOUT, 0);
 }
 
-static void
+/*
+ * Reap every child that has exited (with block, wait for one). Returns
+ * how many, or -1 when baton has no child left to wait for.
+ */
+static int
 supervisor_reap(struct supervisor *sup, int block)
 {
 	struct worker	*w;
 	pid_t		 pid;
-	int		 status;
+	size_t		 i;
+	int		 status, n = 0, others = 0;
 
 	for (;;) {
 		pid = waitpid(-1, &status, block ? 0 : WNOHANG);
 		if (pid == -1 && errno == EINTR)
 			continue;
+		if (pid == -1 && errno == ECHILD && n == 0 && block)
+			return -1;
 		if (pid <= 0)
-			return;
+			break;
+		n++;
 		if ((w = supervisor_find_worker(sup, pid)) != NULL)
 			worker_exited(w, status);
-		else
+		else {
+			/* A server's own child, left to baton (subreaper). */
 			log_debug("reaped pid %ld, not a worker", (long)pid);
+			others++;
+		}
 		if (block)
-			return;
+			break;
 	}
+	/* Its group may have been all that kept a generation draining. */
+	if (others > 0)
+		for (i = 0; i < sup->ngens; i++)
+			generation_recheck(sup->gens[i]);
+	return n;
 }
 
 /* Fast stop: SIGKILL every group, reap them, and leave. */
@@ -509,8 +526,14 @@ supervisor_kill_all(struct supervisor *sup)
 			    GENERATION_GONE;
 		if (alive == 0)
 			break;
-		supervisor_reap(sup, 1);
+		/* Nothing left to wait for: what remains is not ours to reap. */
+		if (supervisor_reap(sup, 1) == -1)
+			break;
 	}
+	/* Everything was sent SIGKILL: forget what has not been reaped. */
+	for (i = 0; i < sup->ngens; i++)
+		generation_free(sup->gens[i]);
+	sup->ngens = 0;
 	supervisor_cleanup(-1, 0, sup);
 }
 
@@ -553,15 +576,47 @@ supervisor_notified(pid_t sender, const struct channel_msg *msg, void *arg)
 	struct worker		*w;
 	pid_t			 pgid;
 
+	/* Pid 0: a sender outside our pid namespace; it is nobody's. */
+	if (sender <= 0) {
+		if (log_limit_allow(&sup->notify_limit))
+			log_warn("notify socket: datagram from outside baton's "
+			    "pid namespace ignored");
+		return;
+	}
 	/* The worker itself, or any process of its group. */
 	if ((w = supervisor_find_worker(sup, sender)) == NULL &&
 	    ((pgid = getpgid(sender)) <= 0 ||
 	    (w = supervisor_find_worker(sup, pgid)) == NULL)) {
-		log_warn("notify socket: datagram from pid %ld, not a worker, "
-		    "ignored", (long)sender);
+		if (log_limit_allow(&sup->notify_limit))
+			log_warn("notify socket: datagram from pid %ld, not a "
+			    "worker, ignored", (long)sender);
 		return;
 	}
 	worker_message(w, msg);
+}
+
+/* libevent's own complaints, as baton's log lines (and never a flood). */
+static void
+supervisor_libevent_log(int severity, const char *msg)
+{
+	static long long	 last;
+	static int		 dropped;
+	long long		 now = clock_ms();
+
+	if (now - last < 1000 && severity != EVENT_LOG_ERR) {
+		dropped++;
+		return;
+	}
+	if (dropped > 0)
+		log_warn("libevent: %d more messages dropped", dropped);
+	last = now;
+	dropped = 0;
+	if (severity == EVENT_LOG_ERR)
+		log_error("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }
 
 struct supervisor *
@@ -573,7 +628,9 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	struct supervisor	*sup;
 	size_t			 i;
 
+	event_set_log_callback(supervisor_libevent_log);
 	sup = xcalloc(1, sizeof(*sup));
+	sup->notify_limit.what = "notify socket: ignored datagrams";
 	sup->load = load;
 	sup->load_arg = arg;
 	sup->started = time(NULL);

@@ -29,6 +29,7 @@ struct worker {
 	int			 slot;
 	enum worker_state	 state;
 	pid_t			 pid;		/* 0: no process */
+	pid_t			 pgid;		/* its group, which may outlive it */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
 	struct event		*timer;		/* ready, or restart */
@@ -43,6 +44,7 @@ struct worker {
 	char			 exit_reason[CHANNEL_TEXT_MAX + 64];
 	char			 spawn_error[CHANNEL_TEXT_MAX];
 	char			*status_text;
+	struct log_limit	 limit;		/* junk on the channel */
 };
 
 static const char *const worker_state_names[] = {
@@ -81,6 +83,7 @@ worker_new(struct generation *g, int slot)
 	w->state = WORKER_EXITED;
 	w->channel = -1;
 	w->backoff = BACKOFF_MIN;
+	w->limit.what = "channel: dropped messages";
 	return w;
 }
 
@@ -195,9 +198,10 @@ worker_channel_read(evutil_socket_t fd, short what, void *arg)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EMSGSIZE) {
-				WLOG(w, LOG_LEVEL_WARN, "channel: message "
-				    "longer than %d bytes dropped",
-				    BATON_MSG_MAX);
+				if (log_limit_allow(&w->limit))
+					WLOG(w, LOG_LEVEL_WARN, "channel: "
+					    "message longer than %d bytes "
+					    "dropped", BATON_MSG_MAX);
 				continue;
 			}
 			WLOG(w, LOG_LEVEL_WARN, "channel: %s", strerror(errno));
@@ -205,8 +209,9 @@ worker_channel_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		if (channel_parse(buf, r, &msg) == -1) {
-			WLOG(w, LOG_LEVEL_WARN, "channel: malformed message "
-			    "dropped");
+			if (log_limit_allow(&w->limit))
+				WLOG(w, LOG_LEVEL_WARN, "channel: malformed "
+				    "message dropped");
 			continue;
 		}
 		if (msg.has_socket)
@@ -251,6 +256,7 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	if ((pid = spawn_worker(sp, &ch)) == -1)
 		return -1;
 	w->pid = pid;
+	w->pgid = pid;		/* setsid() in the child */
 	w->channel = ch;
 	w->started = clock_ms();
 	w->drain_signal = 0;
@@ -292,7 +298,7 @@ worker_signal(struct worker *w, int sig, const char *why)
 	w->drain_signal = sig;
 	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s)", config_signal_name(sig),
 	    why != NULL ? ", " : "", why != NULL ? why : "");
-	if (kill(-w->pid, sig) == -1 && errno != ESRCH)
+	if (kill(-w->pgid, sig) == -1 && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
 		    strerror(errno));
 }
@@ -307,7 +313,7 @@ worker_drain(struct worker *w, int sig)
 
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
-	if (w->pid == 0 || w->state == WORKER_DRAINING)
+	if (!worker_alive(w) || w->state == WORKER_DRAINING)
 		return;
 	worker_set_state(w, WORKER_DRAINING);
 	/*
@@ -334,11 +340,11 @@ worker_drain(struct worker *w, int sig)
 void
 worker_kill(struct worker *w)
 {
-	if (w->pid == 0)
+	if (!worker_alive(w))
 		return;
 	w->killed = 1;
-	if (kill(-w->pid, SIGKILL) == -1 && errno != ESRCH &&
-	    kill(w->pid, SIGKILL) == -1 && errno != ESRCH)
+	if (kill(-w->pgid, SIGKILL) == -1 && errno != ESRCH &&
+	    (w->pid == 0 || kill(w->pid, SIGKILL) == -1) && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
 }
 
@@ -417,7 +423,8 @@ worker_slot(const struct worker *w)
 int
 worker_alive(const struct worker *w)
 {
-	return w->pid != 0;
+	/* A server's own children keep its process group, and the socket. */
+	return w->pid != 0 || (w->pgid != 0 && kill(-w->pgid, 0) == 0);
 }
 
 int

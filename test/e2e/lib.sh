@@ -118,7 +118,8 @@ http_get() {
 start_baton() {
 	local log=$1
 	shift
-	"$BATON" "$@" >"$log" 2>&1 &
+	# BATON_WRAPPER runs baton under a tool: "valgrind --leak-check=full".
+	${BATON_WRAPPER:-} "$BATON" "$@" >"$log" 2>&1 &
 	BATON_PID=$!
 	T_PIDS="$T_PIDS $BATON_PID"
 }

@@ -1,0 +1,746 @@
+#!/usr/bin/env python3
+"""baton's benchmarks against PM2, Server::Starter and a naive restart.
+
+Run by bench/run (make bench), which installs the peers first. Writes raw
+results under bench/results/raw/RUN/ and what the report needs to
+bench/results/report/ (summary.json and the plots' data), then
+bench/report.py writes docs/benchmarks.md and docs/bench-*.png.
+
+BENCH_QUICK=1: one round, shorter loads, fewer reloads (a few minutes).
+BENCH_SMOKE=1: a few seconds of load at -c 4 per scenario, to check the
+machinery (not for figures).
+BENCH_ONLY=1,3: only these scenarios (the report keeps the others' last
+figures).
+BENCH_ROUNDS=N: N rounds instead of 3 (or 1 with BENCH_QUICK).
+"""
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import *  # noqa: E402,F403
+
+QUICK = os.environ.get('BENCH_QUICK') == '1'
+SMOKE = os.environ.get('BENCH_SMOKE') == '1'
+ONLY = set(os.environ.get('BENCH_ONLY', '1,2,3,4,5,6').split(','))
+
+P = {
+    'rounds': 3,
+    's1_conc': [32, 256], 's1_reloads': 10, 's1_interval': 2.0,
+    's1_lead': 3.0, 's1_tail': 3.0,
+    's2_reloads': 10,
+    's3_secs': 10, 's3_close_secs': 5, 's3_conc': 64, 's3_warm': 1,
+    's4_idle': 10, 's6_secs': 10,
+    's5_reloads': 10, 's5_many': 1000,
+}
+if QUICK:
+    P.update(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0, s2_reloads=5,
+             s3_secs=4, s3_close_secs=3, s5_reloads=5, s5_many=200, s6_secs=5)
+if SMOKE:
+    P.update(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
+             s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2, s3_close_secs=2, s3_conc=4,
+             s3_warm=0, s4_idle=2, s5_reloads=2, s5_many=20, s6_secs=2)
+
+if os.environ.get('BENCH_ROUNDS'):
+    P['rounds'] = max(1, int(os.environ['BENCH_ROUNDS']))
+
+RUN = datetime.now().strftime('%Y%m%dT%H%M%S')
+RAW = os.path.join(BENCH, 'results', 'raw', RUN)
+REPORT = os.path.join(BENCH, 'results', 'report')
+os.makedirs(RAW, exist_ok=True)
+os.makedirs(REPORT, exist_ok=True)
+SUMMARY = os.path.join(REPORT, 'summary.json')
+
+
+def load_summary():
+    try:
+        with open(SUMMARY) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+summary = load_summary()
+
+
+def save():
+    dump(SUMMARY, summary)
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                              timeout=60).stdout.strip()
+    except Exception:
+        return ''
+
+
+def machine():
+    model = ''
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('model name'):
+                model = line.split(':', 1)[1].strip()
+                break
+    with open('/proc/meminfo') as f:
+        mem_kb = int(f.readline().split()[1])
+    env = dict(os.environ, PM2_HOME=os.path.join(RAW, 'pm2-version'))
+    pm2v = sh(f"node -p \"require('{BENCH}/node_modules/pm2/package.json').version\"")
+    return {
+        'date': datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        'run': RUN,
+        'nproc': os.cpu_count(),
+        'cpu': model,
+        'mem_gib': round(mem_kb / 1048576, 1),
+        'kernel': platform.release(),
+        'os': sh(". /etc/os-release && echo $PRETTY_NAME"),
+        'baton': sh(f'{BATON} --version'),
+        'node': sh('node --version'),
+        'pm2': pm2v,
+        'express': sh(f"node -p \"require('{BENCH}/node_modules/express/package.json').version\""),
+        'server_starter': sh("dpkg-query -W -f='${Version}' libserver-starter-perl"),
+        'perl': sh("perl -e 'print $^V'"),
+        'wrk': sh('wrk -v 2>&1 | head -1').split(' [')[0],
+        'gnuplot': sh('gnuplot --version'),
+        'preload': preload_available(),
+        'quick': QUICK, 'smoke': SMOKE, 'params': P,
+        'app_env': {k: v for k, v in APP_ENV.items() if k != 'NODE_PATH'},
+    }
+
+
+# ------------------------------------------------------------ scenario 1
+
+def s1_tools():
+    """(key, label, factory(d, port, env)) for scenario 1, baton first."""
+    tools = []
+    if preload_available():
+        tools.append(('baton', 'baton (unmodified app, preload)',
+                      lambda d, p, e: Baton(d, p, e, 2, 'express-preload')))
+    tools.append(('baton-fd', 'baton (fd variant)',
+                  lambda d, p, e: Baton(d, p, e, 2, 'express-fd')))
+    tools.append(('pm2', 'PM2 cluster mode',
+                  lambda d, p, e: PM2(d, p, e, 2)))
+    tools.append(('starter', 'Server::Starter (fd variant)',
+                  lambda d, p, e: Starter(d, p, e, 2, 'express-fd')))
+    tools.append(('naive', 'naive stop-then-start',
+                  lambda d, p, e: Naive(d, p, e, 2)))
+    return tools
+
+
+def read_timeline(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            a = line.split()
+            if len(a) == 3:
+                out.append((int(a[0]) / 1e6, int(a[1]) / 1e3, int(a[2])))
+    return out
+
+
+KINDS = {-1: 'refused', -2: 'reset', -3: 'eof', -4: 'timeout', -5: 'other'}
+
+
+def window_stats(samples, dur):
+    lat = [l for _, l, s in samples if s == 200]
+    fails = {}
+    for _, _, s in samples:
+        if s != 200:
+            k = KINDS.get(s, 'bad_status')
+            fails[k] = fails.get(k, 0) + 1
+    return {'n': len(samples), 'ok': len(lat), 'failed': len(samples) - len(lat),
+            'fails': fails, 'p50': pct(lat, 50), 'p99': pct(lat, 99),
+            'max': max(lat) if lat else None,
+            'rps': len(lat) / dur if dur > 0 else None}
+
+
+def s1_run(key, label, factory, conc, rnd):
+    name = f's1-r{rnd}-{key}-c{conc}'
+    d = os.path.join(RAW, name)
+    port = free_port()
+    work = os.path.join(d, 'work.log')
+    os.makedirs(d, exist_ok=True)
+    open(work, 'w').close()
+    tool = factory(d, port, {'WORK_LOG': work})
+    ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
+    n, iv, lead, tail = P['s1_reloads'], P['s1_interval'], P['s1_lead'], P['s1_tail']
+    bound = lead + n * 6 + tail + 60       # loadgen's own limit; we stop it first
+    spans = []
+    try:
+        tool.start()
+        t0 = time.monotonic()
+        lg = subprocess.Popen([LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(conc),
+                               '-d', f'{int(bound)}s', '-n', '50000000', '-t', '5000',
+                               '-p', f'{key}{conc}r{rnd}-', '-o', ids, '-r', tl],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=dict(os.environ, BENCH_TAG=tool.tag))
+        for k in range(n):
+            target = t0 + lead + k * iv
+            time.sleep(max(0.0, target - time.monotonic()))
+            r = tool.reload()
+            spans.append({'start': r['start'] - t0, 'end': r['end'] - t0, 'ok': r['ok'],
+                          'lost_hups': r.get('lost_hups', 0)})
+        time.sleep(max(0.0, (t0 + lead + (n - 1) * iv + tail) - time.monotonic()))
+        time.sleep(max(0.0, spans[-1]['end'] + t0 + tail - time.monotonic()))
+        lg.send_signal(signal.SIGINT)
+        out, err = lg.communicate(timeout=60)
+        t_end = time.monotonic() - t0
+    finally:
+        tool.stop()
+    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
+        f.write(out.decode() + err.decode())
+    rep = parse_kv(out.decode())
+    # Lost work: ids answered 200 that never reached WORK_LOG, now that
+    # every generation has drained and exited.
+    with open(ids) as f:
+        answered = set(f.read().split())
+    with open(work) as f:
+        done = {line.split()[0] for line in f if line.strip()}
+    lost = len(answered - done)
+    # Steady state vs reload windows (a reload's window: from its trigger
+    # until its old generation has exited), by request start time.
+    samples = read_timeline(tl)
+    warm = 1.0
+    in_rel, steady = [], []
+    for smp in samples:
+        t = smp[0]
+        if any(s['start'] <= t <= s['end'] for s in spans):
+            in_rel.append(smp)
+        elif t >= warm:
+            steady.append(smp)
+    rel_time = sum(s['end'] - s['start'] for s in spans)
+    end_t = max((s[0] for s in samples), default=t_end)
+    steady_time = max(0.001, end_t - warm - sum(
+        max(0.0, min(s['end'], end_t) - max(s['start'], warm)) for s in spans))
+    res = {
+        'tool': key, 'label': label, 'conc': conc, 'round': rnd, 'dir': name, 'run': RUN,
+        'loadgen': rep, 'lost': lost, 'answered': len(answered),
+        'work_done': len(done), 'spans': spans,
+        'reload_s': [s['end'] - s['start'] for s in spans],
+        'reloads_ok': sum(1 for s in spans if s['ok']),
+        'lost_hups': sum(s['lost_hups'] for s in spans),
+        'steady': window_stats(steady, steady_time),
+        'reload': window_stats(in_rel, rel_time),
+        'all': window_stats(samples, end_t),
+    }
+    # Bins of 100 ms for the latency plot.
+    bins = {}
+    for t, l, s in samples:
+        bins.setdefault(int(t * 10), []).append((l, s))
+    with open(os.path.join(d, 'bins.dat'), 'w') as f:
+        for b in sorted(bins):
+            v = bins[b]
+            lat = [l for l, s in v if s == 200]
+            nf = sum(1 for _, s in v if s != 200)
+            f.write(f'{b / 10:.1f} {pct(lat, 50) or 0:.3f} {pct(lat, 99) or 0:.3f} '
+                    f'{max(lat) if lat else 0:.3f} {nf}\n')
+    progress(f'  {label:32s} c={conc:<3d} round {rnd}: {int(rep.get("ok", 0))} ok, '
+             f'{int(rep.get("failed", 0))} failed, lost {lost}, '
+             f'p99 steady {fmt(res["steady"]["p99"])} / reload {fmt(res["reload"]["p99"])} ms, '
+             f'{res["reloads_ok"]}/{n} reloads ok, mean reload {sum(res["reload_s"]) / n:.2f} s'
+             + (f', {res["lost_hups"]} SIGHUP(s) not acted on (sent again after 5 s)'
+                if res['lost_hups'] else ''))
+    return res
+
+
+def turn(items, rnd):
+    """The list in the order for round rnd: it turns by one each round."""
+    k = (rnd - 1) % len(items) if items else 0
+    return items[k:] + items[:k]
+
+
+def fmt(x):
+    return '-' if x is None else f'{x:.1f}'
+
+
+def scenario1():
+    progress('scenario 1: reload under load (the seed\'s Express app, 2 workers)')
+    runs = []
+    tools = s1_tools()
+    for rnd in range(1, P['rounds'] + 1):
+        for conc in P['s1_conc']:
+            # baton and the peers alternate; the order turns each round.
+            for key, label, factory in turn(tools, rnd):
+                try:
+                    runs.append(s1_run(key, label, factory, conc, rnd))
+                except Exception as e:
+                    progress(f'  {label} c={conc} round {rnd}: FAILED: {e}')
+                    runs.append({'tool': key, 'label': label, 'conc': conc,
+                                 'round': rnd, 'error': str(e)})
+                summary['s1'] = {'runs': runs, 'tools': [(k, l) for k, l, _ in tools]}
+                save()
+
+
+# ------------------------------------------------------------ scenario 2
+
+class Prober:
+    """Asks GET / with a new connection every 2 ms; keeps (time of the
+    answer, pid of the worker that answered)."""
+
+    def __init__(self, port):
+        import threading
+        self.port, self.seen, self.stopping = port, [], False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stopping:
+            r = http_get(self.port, timeout=5)
+            t = time.monotonic()        # when the answer came
+            if r and r[0] == 200:
+                m = re.match(r'ok (\d+)', r[1])
+                if m:
+                    self.seen.append((t, int(m.group(1))))
+            time.sleep(0.002)
+
+    def pids_before(self, t):
+        return {p for tt, p in self.seen if tt < t}
+
+    def first_new(self, t, known):
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            for tt, p in list(self.seen):
+                if tt >= t and p not in known:
+                    return tt - t
+            time.sleep(0.01)
+        return None
+
+    def stop(self):
+        self.stopping = True
+        self.t.join(5)
+
+
+def s2_row(row, label, tool, kind, rnd):
+    res = []
+    prober = None
+    try:
+        tool.start()
+        prober = Prober(tool.port)
+        time.sleep(0.5)
+        for i in range(P['s2_reloads']):
+            known = prober.pids_before(time.monotonic()) | set(tool.worker_pids())
+            if kind == 'baton':
+                r = tool.reload_hup()
+                t0 = r['start']
+                ev = {k: r[k] for k in ('first_ready', 'all_ready', 'active',
+                                        'signalled', 'done')}
+                ev['all_signalled'] = r['signalled']
+                ev['startup'] = r['startup_ms'] / 1000
+                ev['own'] = r['signalled'] - ev['startup']
+            elif kind == 'pm2':
+                r = tool.reload()
+                t0 = r['start']
+                lines = tool.log_events(r['wall'])
+                starts = [t for t, x in lines if 'starting in -cluster mode-' in x]
+                listen = [t for t, x in lines if 'New worker listening' in x]
+                stops = [t for t, x in lines if re.search(r'Stopping app:\S+ id:_old_', x)]
+                ev = {'first_ready': listen[0] if listen else None,
+                      'all_ready': listen[-1] if listen else None,
+                      'active': listen[-1] if listen else None,
+                      'signalled': stops[0] if stops else None,
+                      'all_signalled': stops[-1] if stops else None,
+                      'done': r['end'] - t0}
+                ev['startup'] = (listen[0] - starts[0]) if listen and starts else None
+                ev['own'] = (ev['signalled'] - ev['startup']
+                             if ev['signalled'] is not None and ev['startup'] is not None else None)
+            else:       # starter
+                r = tool.reload()
+                t0 = r['start']
+                ev = {'first_ready': r['running'], 'all_ready': r['running'],
+                      'active': r['running'], 'signalled': r['signalled'],
+                      'all_signalled': r['signalled'], 'done': r['done'],
+                      'lost_hups': r['lost_hups']}
+            ev['first_answer'] = prober.first_new(t0, known)
+            if kind == 'starter':
+                # Start-up: from the spawn to the app's "listening" line
+                # (Express), or to the new worker's first answer (test server).
+                if r['listening'] is not None:
+                    ev['startup'] = r['listening'] - r['spawned']
+                    ev['listening'] = r['listening']
+                else:
+                    ev['startup'] = (ev['first_answer'] - r['spawned']
+                                     if ev['first_answer'] is not None else None)
+                ev['own'] = (ev['signalled'] - ev['startup']
+                             if ev['startup'] is not None else None)
+            res.append(ev)
+            time.sleep(0.3)
+        cmd = []
+        if kind == 'baton':
+            # The same through the control socket: until `baton reload` returns.
+            for i in range(P['s2_reloads']):
+                r = tool.reload()
+                cmd.append(r['end'] - r['start'])
+                time.sleep(0.2)
+        elif kind == 'pm2':
+            cmd = [e['done'] for e in res]
+            # The pm2 client's own start-up: an empty round trip.
+            ping = []
+            for i in range(3):
+                t = time.monotonic()
+                tool.run([PM2_BIN, 'ping'], 'pm2')
+                ping.append(time.monotonic() - t)
+            return {'row': row, 'label': label, 'round': rnd, 'reloads': res,
+                    'command': cmd, 'cli_ping': ping}
+        return {'row': row, 'label': label, 'round': rnd, 'reloads': res,
+                'command': cmd}
+    finally:
+        if prober:
+            prober.stop()
+        tool.stop()
+
+
+def scenario2():
+    progress('scenario 2: reload latency (no load)')
+    rows = [
+        ('baton-ts', 'baton, C test server (notify), 2 workers', 'baton',
+         lambda d, p: Baton(d, p, {}, 2, 'testserver')),
+        ('starter-ts', 'Server::Starter, C test server (1 process)', 'starter',
+         lambda d, p: Starter(d, p, {}, 1, 'testserver')),
+        ('baton-ex', 'baton, Express fd variant (notify), 2 workers', 'baton',
+         lambda d, p: Baton(d, p, {}, 2, 'express-fd')),
+    ]
+    if preload_available():
+        rows.append(('baton-pre', 'baton, Express unmodified (preload, listen), 2 workers',
+                     'baton', lambda d, p: Baton(d, p, {}, 2, 'express-preload')))
+    rows += [
+        ('pm2-ex', 'PM2 cluster mode, Express, -i 2', 'pm2',
+         lambda d, p: PM2(d, p, {}, 2)),
+        ('starter-ex', 'Server::Starter, Express fd variant (prefork 2)', 'starter',
+         lambda d, p: Starter(d, p, {}, 2, 'express-fd')),
+    ]
+    out = []
+    for rnd in range(1, P['rounds'] + 1):
+        for row, label, kind, factory in turn(rows, rnd):
+            d = os.path.join(RAW, f's2-r{rnd}-{row}')
+            try:
+                r = s2_row(row, label, factory(d, free_port()), kind, rnd)
+                out.append(r)
+                med = median([e['signalled'] for e in r['reloads']])
+                progress(f'  {label:55s} round {rnd}: trigger -> old signalled '
+                         f'median {med * 1000:.0f} ms')
+            except Exception as e:
+                progress(f'  {label} round {rnd}: FAILED: {e}')
+                out.append({'row': row, 'label': label, 'round': rnd, 'error': str(e)})
+            summary['s2'] = {'runs': out, 'rows': [(r, l) for r, l, _, _ in rows]}
+            save()
+
+
+# ------------------------------------------------------------ scenario 3
+
+def parse_wrk(text):
+    def ms(v):
+        m = re.match(r'([\d.]+)(us|ms|s)', v)
+        if not m:
+            return None
+        x = float(m.group(1))
+        return x / 1000 if m.group(2) == 'us' else x * 1000 if m.group(2) == 's' else x
+    r = {}
+    m = re.search(r'Requests/sec:\s+([\d.]+)', text)
+    r['rps'] = float(m.group(1)) if m else None
+    for p in ('50', '90', '99'):
+        m = re.search(rf'^\s+{p}%\s+(\S+)', text, re.M)
+        r[f'p{p}'] = ms(m.group(1)) if m else None
+    m = re.search(r'Latency\s+\S+\s+\S+\s+(\S+)', text)
+    r['max'] = ms(m.group(1)) if m else None
+    m = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)', text)
+    r['errors'] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r'Non-2xx or 3xx responses: (\d+)', text)
+    r['non2xx'] = int(m.group(1)) if m else 0
+    return r
+
+
+def s3_configs():
+    pre = preload_available()
+    bw = 'express-preload' if pre else 'express-fd'
+    bl = 'baton (unmodified app, preload)' if pre else 'baton (fd variant)'
+    return [
+        ('ts', 'alone', 'C test server alone',
+         lambda d, p: Alone(d, p, {}, [TESTSERVER, '--bind', f'127.0.0.1:{p}', '--quiet'])),
+        ('ts', 'baton', 'under baton (1 worker)',
+         lambda d, p: Baton(d, p, {}, 1, 'testserver')),
+        ('ex1', 'alone', 'Express alone (node app.js)',
+         lambda d, p: Alone(d, p, {}, ['node', APP])),
+        ('ex1', 'baton', f'under {bl}, 1 worker', lambda d, p: Baton(d, p, {}, 1, bw)),
+        ('ex1', 'pm2', 'under PM2 cluster mode, -i 1', lambda d, p: PM2(d, p, {}, 1)),
+        ('ex1', 'starter', 'under Server::Starter (fd variant)',
+         lambda d, p: Starter(d, p, {}, 1, 'express-fd')),
+        ('ex2', 'alone', 'Express alone, 2 processes on one socket (fd variant)',
+         lambda d, p: Alone(d, p, {}, ['node', FD_APP, APP], workers=2, bind_fd=True)),
+        ('ex2', 'cluster', 'Node cluster module, 2 workers (no PM2)',
+         lambda d, p: Naive(d, p, {}, 2)),
+        ('ex2', 'baton', f'under {bl}, 2 workers', lambda d, p: Baton(d, p, {}, 2, bw)),
+        ('ex2', 'pm2', 'under PM2 cluster mode, -i 2', lambda d, p: PM2(d, p, {}, 2)),
+    ]
+
+
+def scenario3():
+    progress(f'scenario 3: data path (wrk -t2 -c{P["s3_conc"]} -d{P["s3_secs"]}s; '
+             f'loadgen -c{P["s3_conc"]} -d{P["s3_close_secs"]}s, a new connection per request)')
+    out = []
+    cfgs = s3_configs()
+    for rnd in range(1, P['rounds'] + 1):
+        for grp, key, label, factory in turn(cfgs, rnd):
+            d = os.path.join(RAW, f's3-r{rnd}-{grp}-{key}')
+            port = free_port()
+            tool = factory(d, port)
+            url = f'http://127.0.0.1:{port}/'
+            try:
+                tool.start()
+                if P['s3_warm']:
+                    subprocess.run([LOADGEN, '-u', url, '-c', '8', '-d', f'{P["s3_warm"]}s', '-q'],
+                                   capture_output=True, timeout=60)
+                w = subprocess.run(['wrk', '-t2', f'-c{P["s3_conc"]}', f'-d{P["s3_secs"]}s',
+                                    '--latency', url], capture_output=True, text=True,
+                                   timeout=P['s3_secs'] + 60)
+                with open(os.path.join(d, 'wrk.out'), 'w') as f:
+                    f.write(w.stdout + w.stderr)
+                lg = subprocess.run([LOADGEN, '-u', url, '-c', str(P['s3_conc']),
+                                     '-d', f'{P["s3_close_secs"]}s', '-t', '5000'],
+                                    capture_output=True, text=True, timeout=P['s3_secs'] + 60)
+                with open(os.path.join(d, 'loadgen.out'), 'w') as f:
+                    f.write(lg.stdout + lg.stderr)
+                r = {'grp': grp, 'key': key, 'label': label, 'round': rnd,
+                     'wrk': parse_wrk(w.stdout), 'close': parse_kv(lg.stdout)}
+                r['idx'] = [c[:2] for c in cfgs].index((grp, key))
+                progress(f'  {label:55s} round {rnd}: wrk {r["wrk"]["rps"] or 0:.0f} req/s '
+                         f'p99 {fmt(r["wrk"]["p99"])} ms; new connections '
+                         f'{r["close"].get("rps", 0):.0f} req/s p99 {fmt(r["close"].get("p99_ms"))} ms')
+            except Exception as e:
+                progress(f'  {label} round {rnd}: FAILED: {e}')
+                r = {'grp': grp, 'key': key, 'label': label, 'round': rnd, 'error': str(e)}
+            finally:
+                tool.stop()
+            out.append(r)
+            summary['s3'] = {'runs': out}
+            save()
+
+
+# ------------------------------------------------------------ scenario 4
+
+def scenario4():
+    progress(f'scenario 4: footprint of the supervisor, idle {P["s4_idle"]} s')
+    pre = preload_available()
+    cfgs = [
+        ('baton', 'baton', lambda d, p: Baton(d, p, {}, 2, 'express-preload' if pre else 'express-fd')),
+        ('pm2', 'PM2 daemon (God)', lambda d, p: PM2(d, p, {}, 2)),
+        ('starter', 'start_server (perl)', lambda d, p: Starter(d, p, {}, 2, 'express-fd')),
+        ('cluster', 'Node cluster primary (no supervisor)', lambda d, p: Naive(d, p, {}, 2)),
+    ]
+    out = []
+    for rnd in range(1, P['rounds'] + 1):
+        for key, label, factory in turn(cfgs, rnd):
+            d = os.path.join(RAW, f's4-r{rnd}-{key}')
+            tool = factory(d, free_port())
+            try:
+                tool.start()
+                time.sleep(3)
+                pid = tool.sup_pid()
+                a = proc_sample(pid)
+                t = time.monotonic()
+                time.sleep(P['s4_idle'])
+                b = proc_sample(pid)
+                dt = time.monotonic() - t
+                kids = tool.worker_pids()
+                wrss = 0
+                for k in kids:
+                    try:
+                        wrss += proc_sample(k)['rss_kb']
+                    except OSError:
+                        pass
+                r = {'key': key, 'label': label, 'round': rnd, 'rss_kb': b['rss_kb'],
+                     'idx': [c[0] for c in cfgs].index(key),
+                     'cpu_ms': (b['ticks'] - a['ticks']) * 1000 / CLK_TCK,
+                     'wakeups': b['ctx'] - a['ctx'], 'secs': dt,
+                     'threads': b['threads'],
+                     'workers_rss_kb': wrss, 'nworkers': len(kids)}
+                progress(f'  {label:40s} round {rnd}: RSS {b["rss_kb"] / 1024:.1f} MiB, '
+                         f'CPU {r["cpu_ms"]:.0f} ms, {r["wakeups"]} context switches in {dt:.1f} s')
+            except Exception as e:
+                progress(f'  {label} round {rnd}: FAILED: {e}')
+                r = {'key': key, 'label': label, 'round': rnd, 'error': str(e)}
+            finally:
+                tool.stop()
+            out.append(r)
+            summary['s4'] = {'runs': out}
+            save()
+
+
+# ------------------------------------------------------------ scenario 5
+
+def scenario5():
+    progress('scenario 5: scale (C test server, ready = notify)')
+    out = {'workers': [], 'sockets': [], 'many': None}
+    series = [('workers', w, 1) for w in (1, 8, 64)] + [('sockets', 1, s) for s in (16, 64)]
+    for rnd in range(1, P['rounds'] + 1):
+        for what, w, s in series:
+            d = os.path.join(RAW, f's5-r{rnd}-w{w}-s{s}')
+            tool = Baton(d, free_port(), {}, w, 'testserver', sockets=s)
+            try:
+                tool.start()
+                rs = []
+                for i in range(P['s5_reloads']):
+                    rs.append(tool.reload_hup())
+                    time.sleep(0.1)
+                r = {'workers': w, 'sockets': s, 'round': rnd,
+                     'active': [x['active'] for x in rs],
+                     'active_ms': [x['active_ms'] for x in rs],
+                     'startup_ms': [x['startup_ms'] for x in rs],
+                     'signalled': [x['signalled'] for x in rs],
+                     'done': [x['done'] for x in rs]}
+                progress(f'  {w:2d} workers, {s:2d} sockets, round {rnd}: trigger -> active '
+                         f'median {median(r["active"]) * 1000:.1f} ms, -> old signalled '
+                         f'{median(r["signalled"]) * 1000:.1f} ms')
+            except Exception as e:
+                progress(f'  {w} workers {s} sockets round {rnd}: FAILED: {e}')
+                r = {'workers': w, 'sockets': s, 'round': rnd, 'error': str(e)}
+            finally:
+                tool.stop()
+            out['workers' if s == 1 else 'sockets'].append(r)
+            if w == 1 and s == 1:
+                out['sockets'].append(r)
+            summary['s5'] = out
+            save()
+    # Many reloads: baton's descriptors and memory stay flat.
+    n = P['s5_many']
+    progress(f'  {n} reloads in a row (baton reload, 2 workers)')
+    d = os.path.join(RAW, 's5-many')
+    tool = Baton(d, free_port(), {}, 2, 'testserver')
+    try:
+        tool.start()
+        pid = tool.sup_pid()
+        tool.reload()
+        pts = [{'reloads': 1, 'fds': nfds(pid), 'rss_kb': proc_sample(pid)['rss_kb']}]
+        durs = []
+        failed = 0
+        t = time.monotonic()
+        for i in range(2, n + 1):
+            r = tool.reload()
+            durs.append(r['end'] - r['start'])
+            failed += not r['ok']
+            if i in (10, 100) or i % max(1, n // 10) == 0:
+                pts.append({'reloads': i, 'fds': nfds(pid),
+                            'rss_kb': proc_sample(pid)['rss_kb']})
+        total = time.monotonic() - t
+        st = subprocess.run([BATON, 'status', '-c', tool.ini, '--json'],
+                            capture_output=True, text=True, timeout=30)
+        status = json.loads(st.stdout) if st.returncode == 0 else None
+        out['many'] = {'n': n, 'points': pts, 'failed': failed, 'secs': total,
+                       'reload_p50': pct(durs, 50), 'reload_p99': pct(durs, 99),
+                       'counters': status and status.get('counters'),
+                       'generations': status and len(status.get('generations', []))}
+        progress(f'  after {n} reloads: {pts[-1]["fds"]} fds (after 1: {pts[0]["fds"]}), '
+                 f'RSS {pts[-1]["rss_kb"]} kB (after 1: {pts[0]["rss_kb"]} kB), '
+                 f'{failed} failed, {total:.0f} s')
+    except Exception as e:
+        progress(f'  many reloads: FAILED: {e}')
+        out['many'] = {'n': n, 'error': str(e)}
+    finally:
+        tool.stop()
+    summary['s5'] = out
+    save()
+
+
+# ------------------------------------------------------------ scenario 6
+
+def scenario6():
+    """Steady state only, the high concurrency of scenario 1: baton, and
+    Server::Starter with its two children in start_server's session (as it
+    runs) and each in a session of its own (as baton starts its workers).
+    With the kernel's autogroup scheduling, a session is a scheduling group."""
+    try:
+        with open('/proc/sys/kernel/sched_autogroup_enabled') as fh:
+            autogroup = fh.read().strip()
+    except OSError:
+        autogroup = 'n/a'
+    c, secs = max(P['s1_conc']), P['s6_secs']
+    progress(f'scenario 6: steady state at c={c}, sessions and scheduling groups '
+             f'(sched_autogroup_enabled = {autogroup})')
+    pre = preload_available()
+    cfgs = [
+        ('baton', 'baton, 2 workers (each in its own session)',
+         lambda d, p: Baton(d, p, {}, 2, 'express-preload' if pre else 'express-fd')),
+        ('starter', 'Server::Starter, 2 children in its session',
+         lambda d, p: Starter(d, p, {}, 2, 'express-fd')),
+        ('starter-setsid', 'Server::Starter, each child in its own session',
+         lambda d, p: Starter(d, p, {'BENCH_PREFORK_SETSID': '1'}, 2, 'express-fd')),
+    ]
+    out = []
+    for rnd in range(1, P['rounds'] + 1):
+        for key, label, factory in turn(cfgs, rnd):
+            d = os.path.join(RAW, f's6-r{rnd}-{key}')
+            port = free_port()
+            tool = factory(d, port)
+            url = f'http://127.0.0.1:{port}/'
+            try:
+                tool.start()
+                subprocess.run([LOADGEN, '-u', url, '-c', '8', '-d', '1s', '-q'],
+                               capture_output=True, timeout=60)
+                lg = subprocess.run([LOADGEN, '-u', url, '-c', str(c), '-d', f'{secs}s',
+                                     '-t', '5000'], capture_output=True, text=True,
+                                    timeout=secs + 60)
+                with open(os.path.join(d, 'loadgen.out'), 'w') as fh:
+                    fh.write(lg.stdout + lg.stderr)
+                r = {'key': key, 'label': label, 'round': rnd,
+                     'idx': [x[0] for x in cfgs].index(key), 'lg': parse_kv(lg.stdout)}
+                progress(f'  {label:48s} round {rnd}: {r["lg"].get("rps", 0):.0f} req/s, '
+                         f'p50 {fmt(r["lg"].get("p50_ms"))} p99 {fmt(r["lg"].get("p99_ms"))} ms')
+            except Exception as e:
+                progress(f'  {label} round {rnd}: FAILED: {e}')
+                r = {'key': key, 'label': label, 'round': rnd, 'error': str(e)}
+            finally:
+                tool.stop()
+            out.append(r)
+            summary['s6'] = {'runs': out, 'autogroup': autogroup, 'conc': c, 'secs': secs}
+            save()
+
+
+def main():
+    for f in (BATON, TESTSERVER, LOADGEN, PM2_BIN):
+        if not os.access(f, os.X_OK):
+            sys.exit(f'bench: {f} is missing (build with make; bench/run installs PM2)')
+    t = time.monotonic()
+    full = ONLY >= {'1', '2', '3', '4', '5', '6'}
+    prev = summary.get('meta')
+    if full or not prev:
+        summary['meta'] = machine()
+    else:
+        # A partial run: the report keeps the full run's date and duration
+        # and says which scenarios were run again, when.
+        m = machine()
+        prev.setdefault('reruns', []).append({'only': sorted(ONLY), 'run': RUN,
+                                              'date': m['date']})
+        for k in ('baton', 'preload', 'node', 'pm2', 'express', 'server_starter', 'wrk'):
+            prev[k] = m[k]
+    save()
+    m = summary['meta']
+    progress(f'baton benchmarks, run {RUN}{" (quick)" if QUICK else ""}{" (smoke)" if SMOKE else ""}: '
+             f'{m["nproc"]} CPUs, {m["cpu"]}; raw results in {RAW}')
+    if not preload_available():
+        progress(f'note: {PRELOAD_LIB} is missing: baton runs the fd variant of the app only')
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    try:
+        for n, f in (('1', scenario1), ('6', scenario6), ('2', scenario2),
+                     ('3', scenario3), ('4', scenario4), ('5', scenario5)):
+            if n in ONLY:
+                f()
+    finally:
+        left = kill_all_tagged()
+        if left:
+            progress(f'killed {left} leftover process(es) of this run')
+    took = round(time.monotonic() - t)
+    if full or 'duration_s' not in summary['meta']:
+        summary['meta']['duration_s'] = took
+    else:
+        summary['meta']['reruns'][-1]['duration_s'] = took
+    save()
+    progress(f'done in {took // 60} min {took % 60} s')
+
+
+if __name__ == '__main__':
+    main()

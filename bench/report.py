@@ -1,0 +1,1091 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks.md, docs/bench-latency.png and docs/bench-scale.png
+from bench/results/report/ (summary.json and plot data, written by
+bench/bench.py).
+
+    python3 bench/report.py      (or: bench/run --report)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import BENCH, CLK_TCK, ROOT, median  # noqa: E402
+
+REPORT = os.path.join(BENCH, 'results', 'report')
+DOCS = os.path.join(ROOT, 'docs')
+S = json.load(open(os.path.join(REPORT, 'summary.json')))
+META = S.get('meta', {})
+P = META.get('params', {})
+R = P.get('rounds', 0)
+PRE = META.get('preload')
+
+NAMES = {
+    'baton': 'baton (preload)', 'baton-fd': 'baton (fd variant)',
+    'pm2': 'PM2 cluster mode', 'starter': 'Server::Starter', 'naive': 'naive restart',
+}
+PEERS = ['pm2', 'starter', 'naive']
+
+# Why a peer can come out ahead of baton on a figure. These hold by how the
+# tools work; the notes that use them quote the measured figures.
+WHY = {
+    ('s1', 'p99', 'pm2'):
+        'PM2 replaces one worker at a time, so only one Node process starts up '
+        'at any moment, while baton starts the whole new generation (2 processes) '
+        'at once: on 2 CPUs, which the load generator and the serving workers '
+        'already fill, the start-up of two Node processes slows the answers of the '
+        'old ones more. PM2 pays for it with reloads that take longer.',
+    ('s1', 'p99', 'starter'):
+        'Server::Starter works like baton here: it holds the socket, no proxy sits in '
+        'the data path, and it starts the new generation (one process with two children) '
+        'at once; the two should be close.',
+    ('s1', 'p99', 'naive'):
+        'The naive restart has fewer requests in its reload windows to be slow: '
+        'while nothing listens, connections are refused at once and counted as failed, '
+        'not as slow answers.',
+    ('s1', 'sp99', 'starter'):
+        'Between reloads baton is not involved at all (see scenario 4: it does not '
+        'wake up); what differs is that baton starts each worker in a session of its '
+        'own (its own process group, so that the drain signal and a SIGKILL at the '
+        'deadline reach everything the worker started), while Server::Starter\'s two '
+        'children share start_server\'s session. With the kernel\'s autogroup scheduling '
+        '(on here: see scenario 6) each session is a scheduling group that gets an '
+        'equal share of the CPUs; on 2 CPUs shared with the load generator that changes '
+        'who waits when. Scenario 6 runs Server::Starter\'s children both ways.',
+    ('s1', 'sp99', 'pm2'):
+        'Between reloads baton is not involved at all (see scenario 4); see scenario 6 '
+        'on sessions and scheduling groups.',
+    ('s1', 'sp99', 'naive'):
+        'Between restarts baton is not involved at all (see scenario 4); see scenario 6 '
+        'on sessions and scheduling groups.',
+    ('s1', 'rrps', 'pm2'):
+        'PM2 starts one new worker at a time, leaving more CPU to serving during a reload.',
+    ('s1', 'rrps', 'starter'):
+        'Both start two Node processes at once; Server::Starter has them in one session '
+        '(scheduling group), baton one session each (see scenario 6).',
+    ('s1', 'rps', 'pm2'):
+        'PM2 starts one new worker at a time, leaving more CPU to serving during a reload.',
+    ('s1', 'rps', 'starter'):
+        'Same data path as baton (the workers accept on the socket themselves); the '
+        'rounds vary a lot on this shared 2-CPU machine (compare the ranges), and the '
+        'sessions differ (see scenario 6).',
+    ('s1', 'rps', 'naive'):
+        'The naive restart serves fewer requests during its restarts (it refuses them), '
+        'which leaves the CPU to the processes that do serve.',
+    ('s1', 'time', 'pm2'): '',
+    ('s1', 'time', 'starter'):
+        'Server::Starter does not wait for the new worker to be ready: it signals the '
+        'old one a fixed `--interval` (1 s) after starting the new one, ready or not. '
+        'baton waits for READY=1 (or listen()), which under this load comes later than '
+        '1 s: its reloads are longer, but no moment is left with nobody accepting.',
+    ('s1', 'time', 'naive'):
+        'The naive restart stops the old processes first and starts the new ones after, '
+        'so it pays the same two waits (the drain and the start-up) as baton, without '
+        'the overlap; when it is faster, it is because a start-up on an idle port '
+        'competes with no serving workers for the CPU.',
+    ('s3', 'baton'):
+        'baton is not in the data path: the workers accept on the socket baton '
+        'holds and talk to the clients directly, exactly as when the server runs alone '
+        '(baton does not even wake up: see scenario 4).',
+}
+
+out = []
+notes = []
+
+
+def w(s=''):
+    out.append(s)
+
+
+def f(x, nd=1):
+    if x is None:
+        return 'n/a'
+    if nd == 0:
+        return f'{x:,.0f}'
+    return f'{x:,.{nd}f}'
+
+
+def ms(x, nd=1):
+    return 'n/a' if x is None else f'{x * 1000:,.{nd}f}'
+
+
+def ratio(a, b, nd=2):
+    if a is None or b is None:
+        return 'n/a'
+    if b == 0:
+        return '1× (both 0)' if a == 0 else 'n/a (÷0)'
+    return f'{a / b:.{nd}f}×'
+
+
+def table(head, rows):
+    w('| ' + ' | '.join(head) + ' |')
+    w('| --- |' + ' ---: |' * (len(head) - 1))
+    for r in rows:
+        w('| ' + ' | '.join(str(c) for c in r) + ' |')
+    w()
+
+
+def ok_runs(runs, what):
+    for r in runs:
+        if 'error' in r:
+            notes.append(f'{what}: "{r.get("label", "?")}" round {r.get("round")} did not '
+                         f'complete: {r["error"]}')
+    return [r for r in runs if 'error' not in r]
+
+
+def gnuplot(script, name):
+    path = os.path.join(REPORT, name)
+    with open(path, 'w') as fh:
+        fh.write(script)
+    r = subprocess.run(['gnuplot', path], capture_output=True, text=True, cwd=REPORT)
+    if r.returncode != 0:
+        print(f'report: gnuplot {name}: {r.stderr}', file=sys.stderr)
+
+
+# ---------------------------------------------------------------- header
+
+def header():
+    m = META
+    mode = ''
+    if m.get('quick'):
+        mode = ' with BENCH_QUICK=1 (one round, shorter loads: indicative only)'
+    if m.get('smoke'):
+        mode = ' with BENCH_SMOKE=1 (a machinery check at -c 4: not figures to quote)'
+    d = m.get('duration_s', 0)
+    w('# Benchmarks')
+    w()
+    w('baton against what the seed story uses, or could use, to reload the same '
+      'Express app: PM2 cluster mode (`pm2 reload`, as the post does), Server::Starter '
+      '(`start_server`, SIGHUP) and a naive stop-then-start restart. Every figure comes '
+      f'from one run of `make bench` (`bench/run`){mode}, written into this file by '
+      '`bench/report.py`: nothing here is typed in by hand, except the prose around the '
+      'tables.')
+    w()
+    w(f'- **Date**: {m.get("date")}; run `{m.get("run")}`; `make bench` took '
+      f'{d // 60} min {d % 60} s. {R} round{"s" if R != 1 else ""} of every scenario; '
+      'baton and its peers alternate within each round, in an order that turns from '
+      'round to round; the tables give medians over the rounds unless they say total.')
+    w(f'- **Machine**: {m.get("nproc")} CPUs ({m.get("cpu")}), {m.get("mem_gib")} GiB of '
+      f'memory, Linux {m.get("kernel")}, {m.get("os")}. The load generator, the supervisor '
+      'and the servers share these CPUs, and the machine may be shared with other work: '
+      'compare the tools within a table, not with figures from another machine.')
+    w(f'- **Versions**: {m.get("baton")}; Node {m.get("node")}; PM2 {m.get("pm2")} '
+      f'(`pm2 --version`); Express {m.get("express")}; Server::Starter '
+      f'{m.get("server_starter")} (`dpkg-query -W libserver-starter-perl`; perl '
+      f'{m.get("perl")}); {m.get("wrk")}; {m.get("gnuplot")}.')
+    for rr in m.get('reruns', []):
+        d_ = rr.get('duration_s', 0)
+        w(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
+          f'run again on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
+          f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
+    w('- Every load goes to 127.0.0.1 and is bounded in requests and time.')
+    w()
+    w('## How to reproduce')
+    w()
+    w('```sh')
+    w('make bench                  # = bench/run: installs what is missing, runs all, writes this file')
+    w('BENCH_QUICK=1 make bench    # one round, shorter loads (about 10 minutes)')
+    w('BENCH_ONLY=1,3 bench/run    # some scenarios only; the others keep their last figures')
+    w('bench/run --report          # rewrite this file and the plots from bench/results/report/')
+    w('```')
+    w()
+    w('`bench/run` installs what is missing: `apt-get install -y libserver-starter-perl '
+      'wrk gnuplot-nox` (and python3, nodejs, npm), then `npm ci` in `bench/` for PM2 and '
+      'Express from `bench/package-lock.json` into `bench/node_modules` (nothing global). '
+      'PM2 runs with a private `PM2_HOME` in each run\'s folder and is `pm2 kill`ed after '
+      'it. Raw results (logs, loadgen timelines, answered ids, work logs, wrk output) go to '
+      f'`bench/results/raw/RUN/` (this run: `{m.get("run")}`, not committed); '
+      '`bench/results/report/` keeps the summary and the plot data this file is made from.')
+    w()
+    ae = m.get('app_env', {})
+    w('**The same settings for every tool.** The app is the seed\'s, '
+      '`examples/express/app.js`: it answers, then does its asynchronous work `WORK_MS` '
+      'later (it appends the request id to `WORK_LOG`); on SIGINT it calls '
+      '`server.close`, waits `CLOSE_WAIT_MS` and exits (and forces an exit at '
+      '`FORCE_MS`). Everywhere: ' + ', '.join(f'`{k}={v}`' for k, v in sorted(ae.items()))
+      + ' (the post\'s 10 s wait shortened to 1 s; its 15 s force exit kept). Drain: '
+      'baton `drain_signal = SIGINT`, `drain_timeout = 15s`; PM2 `--kill-timeout 15000` '
+      'as in the post; Server::Starter `--signal-on-hup=INT --signal-on-term=INT` (it has '
+      'no deadline); naive: SIGINT, then wait for the exit.')
+    w()
+    w('**Which app each tool runs.**')
+    w()
+    w('- PM2 and the naive restart run the unmodified app, which binds its port itself: '
+      'PM2 cluster mode and `bench/cluster-app.js` (the naive restart) use Node\'s '
+      'cluster module, whose primary binds the port, accepts every connection and '
+      'hands it to a worker in turn.')
+    if PRE:
+        w('- baton runs the unmodified app with `preload = yes` (the bind() interposer, '
+          '`ready = listen`): **baton (preload)**; and the fd variant below with '
+          '`ready = notify`: **baton (fd variant)**.')
+    else:
+        w('- baton: the preload interposer (`.libs/libbaton-preload.so`) did not exist yet '
+          'when this run was made, so baton runs the fd variant below, with `ready = '
+          'notify` (`READY=1` written to `BATON_FD`): **baton (fd variant)**. Once the '
+          'interposer is built, the same `make bench` also measures the unmodified app '
+          'under baton (`preload = yes`, `ready = listen`).')
+    w('- Server::Starter passes its socket in `SERVER_STARTER_PORT`; the unmodified app '
+      'cannot use it (it calls `server.listen(3000)`), so it runs the **fd variant**, '
+      '`bench/fd-app.js`: a wrapper that loads the unchanged `app.js` and turns its '
+      '`listen(PORT)` into `listen({fd})`. Server::Starter starts one process per '
+      'generation, so for 2 workers that process (`BENCH_PREFORK=2`) starts two '
+      'children on the passed socket and relays the drain signal to them, as a prefork '
+      'server does. Server::Starter takes a new worker as ready when it is still alive '
+      '`--interval` (1 s by default) after it started: it has no readiness protocol.')
+    w()
+
+
+# ---------------------------------------------------------------- scenario 1
+
+HEAD = {}
+
+
+def s1_agg(runs, key, conc):
+    rs = [r for r in runs if r['tool'] == key and r['conc'] == conc]
+    if not rs:
+        return None
+    a = {'runs': rs, 'tool': key}
+    a['lost_hups'] = sum(r.get('lost_hups', 0) for r in rs)
+    a['reloads_ok'] = sum(r['reloads_ok'] for r in rs)
+    a['reloads'] = sum(len(r['spans']) for r in rs)
+    a['reload_s'] = median([median(r['reload_s']) for r in rs])
+    a['ok'] = median([r['loadgen'].get('ok') for r in rs])
+    a['failed'] = sum(int(r['loadgen'].get('failed', 0)) for r in rs)
+    a['fails'] = {}
+    for r in rs:
+        for k in ('refused', 'reset', 'eof', 'timeout', 'bad_status', 'other'):
+            a['fails'][k] = a['fails'].get(k, 0) + int(r['loadgen'].get(k, 0))
+    a['lost'] = sum(r['lost'] for r in rs)
+    a['answered'] = sum(r['answered'] for r in rs)
+    a['rps_all'] = median([r['all']['rps'] for r in rs])
+    a['rps'] = median([r['steady']['rps'] for r in rs])
+    a['rps_rel'] = median([r['reload']['rps'] for r in rs])
+    a['rps_range'] = (min(r['steady']['rps'] for r in rs), max(r['steady']['rps'] for r in rs))
+    a['sp99_range'] = (min(r['steady']['p99'] or 0 for r in rs),
+                       max(r['steady']['p99'] or 0 for r in rs))
+    for win in ('steady', 'reload'):
+        for q in ('p50', 'p99', 'max'):
+            a[f'{win}_{q}'] = median([r[win][q] for r in rs])
+    a['p99_range'] = (min(r['reload']['p99'] or 0 for r in rs),
+                      max(r['reload']['p99'] or 0 for r in rs))
+    return a
+
+
+def scenario1():
+    s1 = S.get('s1')
+    if not s1:
+        return
+    runs = ok_runs(s1['runs'], 'Scenario 1')
+    tools = [k for k, _ in s1['tools'] if any(r['tool'] == k for r in runs)]
+    if not runs:
+        return
+    bk = 'baton' if 'baton' in tools else 'baton-fd'
+    HEAD['bk'] = bk
+    concs = sorted({r['conc'] for r in runs})
+    w('## 1. Reload under load')
+    w()
+    w(f'The app with 2 workers; `test/loadgen` keeps {" and ".join(map(str, concs))} '
+      'connections busy (a new connection per request, `Connection: close`, 5 s '
+      f'timeout). After {P.get("s1_lead")} s of steady state come {P.get("s1_reloads")} '
+      f'reloads, one every {P.get("s1_interval")} s, or as soon as the previous one has '
+      'finished when it takes longer, then '
+      f'{P.get("s1_tail")} s of steady state. A reload has finished when its old workers '
+      'have exited: `baton reload` and `pm2 reload` return then; for Server::Starter, when '
+      'it logs that the old worker died; for the naive restart, when the new processes '
+      'answer. Then the tool is stopped gracefully, and **lost work** is the number of ids '
+      'answered 200 that never reached `WORK_LOG` once every process had exited. Latencies '
+      'are those of the requests answered 200, placed by the time the request started: '
+      '**during reloads** = between a trigger and the end of that reload; **steady** = '
+      'every other request after the first second. Throughput counts answers 200 in '
+      'each kind of window, per second of that window (a whole-run figure would depend '
+      'on how long each tool spends reloading).')
+    w()
+    w('Commands (PORT, FILE and DIR differ per run; see each run\'s folder):')
+    w()
+    w('```sh')
+    w('test/loadgen -u http://127.0.0.1:PORT/ -c C -d 120s -n 50000000 -t 5000 -p PREFIX -o ids -r timeline   # stopped with SIGINT')
+    if PRE:
+        w('BATON_PRELOAD_LIB=$PWD/.libs/libbaton-preload.so baton run -c FILE   # command = node examples/express/app.js; workers = 2; ready = listen; preload = yes')
+    w('baton run -c FILE     # command = node bench/fd-app.js examples/express/app.js; workers = 2; ready = notify')
+    w('baton reload -c FILE  # each reload')
+    w('PM2_HOME=DIR pm2 start examples/express/app.js -i 2 --kill-timeout 15000 --name express')
+    w('PM2_HOME=DIR pm2 reload express   # each reload; PM2_HOME=DIR pm2 kill at the end')
+    w('BENCH_PREFORK=2 start_server --port=127.0.0.1:PORT --signal-on-hup=INT --signal-on-term=INT -- node bench/fd-app.js examples/express/app.js')
+    w('kill -HUP $START_SERVER_PID      # each reload')
+    w('node bench/cluster-app.js examples/express/app.js   # naive: kill -INT, wait for the exit, start again')
+    w('```')
+    w()
+    A = {(k, c): s1_agg(runs, k, c) for k in tools for c in concs}
+    HEAD['s1'] = A
+    for c in concs:
+        cols = [k for k in tools if A[(k, c)]]
+        w(f'### {c} concurrent connections')
+        w()
+
+        def row(name, fn):
+            return [name] + [fn(A[(k, c)]) for k in cols]
+
+        def kinds(a):
+            parts = [f'{k} {v:,}' for k, v in a['fails'].items() if v]
+            return ', '.join(parts) if parts else '–'
+        nr = len(A[(cols[0], c)]['runs'])
+        table([''] + [f'**{NAMES[k]}**' for k in cols], [
+            row('reloads that succeeded', lambda a: f'{a["reloads_ok"]}/{a["reloads"]}'),
+            row(f'SIGHUPs not acted on (total of {nr} runs)',
+                lambda a: f'{a["lost_hups"]}' if a['tool'] == 'starter' else '–'),
+            row('time per reload (trigger → old workers gone), s', lambda a: f(a['reload_s'], 2)),
+            row(f'**failed requests** (total of {nr} runs)', lambda a: f'**{a["failed"]:,}**'),
+            row('… by kind', kinds),
+            row(f'**lost async work** (total of {nr} runs)',
+                lambda a: f'**{a["lost"]:,}** of {a["answered"]:,}'),
+            row('requests answered 200, per run', lambda a: f(a['ok'], 0)),
+            row('throughput steady, req/s', lambda a: f(a['rps'], 0)),
+            row('throughput during reloads, req/s', lambda a: f(a['rps_rel'], 0)),
+            row('steady p50 / p99 / max, ms',
+                lambda a: f'{f(a["steady_p50"])} / {f(a["steady_p99"])} / {f(a["steady_max"])}'),
+            row('**during reloads** p50 / **p99** / max, ms',
+                lambda a: f'{f(a["reload_p50"])} / **{f(a["reload_p99"])}** / {f(a["reload_max"])}'),
+        ])
+        b = A.get((bk, c))
+        peers = [k for k in cols if k in PEERS]
+        if b and peers:
+            rr = []
+            for k in peers:
+                p = A[(k, c)]
+                rr.append([f'{NAMES[bk]} / {NAMES[k]}',
+                           f'{b["failed"]:,} vs {p["failed"]:,}',
+                           f'{b["lost"]:,} vs {p["lost"]:,}',
+                           ratio(b['reload_p99'], p['reload_p99']),
+                           ratio(b['reload_max'], p['reload_max']),
+                           ratio(b['steady_p99'], p['steady_p99']),
+                           ratio(b['rps'], p['rps']),
+                           ratio(b['rps_rel'], p['rps_rel']),
+                           ratio(b['reload_s'], p['reload_s'])])
+            w('Ratios, baton over each peer (below 1× is better for baton, except '
+              'throughput):')
+            w()
+            table(['', 'failed requests', 'lost work', 'p99 during reloads',
+                   'max during reloads', 'steady p99', 'throughput steady',
+                   'throughput during reloads', 'time per reload'], rr)
+            for k in peers:
+                s1_notes(b, A[(k, c)], k, c)
+        if 'baton' in cols and 'baton-fd' in cols:
+            a1, a2 = A[('baton', c)], A[('baton-fd', c)]
+            w('The unmodified app under baton (preload) over the fd variant under baton: '
+              f'p99 during reloads {ratio(a1["reload_p99"], a2["reload_p99"])}, throughput '
+              f'{ratio(a1["rps"], a2["rps"])}, time per reload '
+              f'{ratio(a1["reload_s"], a2["reload_s"])}; failed requests {a1["failed"]:,} '
+              f'vs {a2["failed"]:,}, lost work {a1["lost"]:,} vs {a2["lost"]:,}.')
+            w()
+    lh = sum(r.get('lost_hups', 0) for r in runs)
+    if lh:
+        nst = sum(len(r['spans']) for r in runs if r['tool'] == 'starter')
+        w(f'**Server::Starter missed {lh} of {nst + lh} SIGHUPs** in this scenario. '
+          'start_server records a signal in its handler and acts on it in its main loop, '
+          'which blocks in wait3() until a child exits; a HUP that lands between its check '
+          'for pending signals and that call waits there until the next signal or child '
+          'exit. Here that is a HUP sent just as an old worker exits (the reload before '
+          'took longer than the interval, so the next one followed at once). The benchmark '
+          'sends a HUP that has not been acted on after 5 s again, and times the reload from '
+          'the one that worked; a user whose deploy script sends one HUP gets no reload at '
+          'all. baton receives signals as events of its event loop (libevent), so a SIGHUP '
+          'wakes it whatever it is waiting for; one that comes while a generation is '
+          'starting is coalesced into a reload that runs after it.')
+        w()
+    plot_latency(runs, tools, concs)
+    w('![Latency over time across reloads](bench-latency.png)')
+    w()
+    w(f'`docs/bench-latency.png`: one run per tool at {HEAD.get("plot_conc")} connections (the '
+      'round whose p99 during reloads is the median of its rounds), in 100 ms bins by '
+      'request start: the median (p50) and the maximum latency of the requests answered '
+      '200 in the bin (log scale), the failed requests per bin (red, right axis), and each '
+      'reload shaded from its trigger (dashed line) to its end.')
+    w()
+
+
+def s1_notes(b, p, k, c):
+    lbl = f'{c} connections, against {NAMES[k]}'
+    if b['failed'] > p['failed']:
+        notes.append(f'Scenario 1, {lbl}: baton failed {b["failed"]:,} requests, '
+                     f'{NAMES[k]} {p["failed"]:,}.')
+    if b['lost'] > p['lost']:
+        notes.append(f'Scenario 1, {lbl}: baton lost {b["lost"]:,} units of work, '
+                     f'{NAMES[k]} {p["lost"]:,}.')
+    if (b['reload_p99'] or 0) > (p['reload_p99'] or 0) * 1.05:
+        notes.append(
+            f'Scenario 1, {lbl}: p99 during reloads {f(b["reload_p99"])} ms for baton '
+            f'(rounds: {f(b["p99_range"][0])}–{f(b["p99_range"][1])}), '
+            f'{f(p["reload_p99"])} ms for {NAMES[k]} (rounds: {f(p["p99_range"][0])}–'
+            f'{f(p["p99_range"][1])}). ' + WHY.get(('s1', 'p99', k), ''))
+    if (b['rps'] or 0) < (p['rps'] or 0) * 0.97:
+        notes.append(
+            f'Scenario 1, {lbl}: steady throughput {f(b["rps"], 0)} req/s for baton '
+            f'(rounds: {f(b["rps_range"][0], 0)}–{f(b["rps_range"][1], 0)}), '
+            f'{f(p["rps"], 0)} for {NAMES[k]} (rounds: {f(p["rps_range"][0], 0)}–'
+            f'{f(p["rps_range"][1], 0)}). ' + WHY.get(('s1', 'rps', k), ''))
+    if (b['rps_rel'] or 0) < (p['rps_rel'] or 0) * 0.97:
+        notes.append(
+            f'Scenario 1, {lbl}: throughput during reloads {f(b["rps_rel"], 0)} req/s for '
+            f'baton, {f(p["rps_rel"], 0)} for {NAMES[k]}. ' + WHY.get(('s1', 'rrps', k), ''))
+    if (b['steady_p99'] or 0) > (p['steady_p99'] or 0) * 1.05:
+        notes.append(
+            f'Scenario 1, {lbl}: steady p99 {f(b["steady_p99"])} ms for baton (rounds: '
+            f'{f(b["sp99_range"][0])}–{f(b["sp99_range"][1])}), {f(p["steady_p99"])} ms for '
+            f'{NAMES[k]} (rounds: {f(p["sp99_range"][0])}–{f(p["sp99_range"][1])}). '
+            + WHY.get(('s1', 'sp99', k), ''))
+    if (b['reload_s'] or 0) > (p['reload_s'] or 0) * 1.05:
+        notes.append(
+            f'Scenario 1, {lbl}: a reload takes {f(b["reload_s"], 2)} s with baton, '
+            f'{f(p["reload_s"], 2)} s with {NAMES[k]}. ' + WHY.get(('s1', 'time', k), ''))
+
+
+def plot_latency(runs, tools, concs):
+    """docs/bench-latency.png from the bins of one run per tool."""
+    conc = max(concs)
+    HEAD['plot_conc'] = conc
+    order = [k for k in [HEAD['bk'], 'pm2', 'starter', 'naive'] if k in tools]
+    panels = []
+    for k in order:
+        rs = sorted([r for r in runs if r['tool'] == k and r['conc'] == conc],
+                    key=lambda r: r['reload']['p99'] or 0)
+        if not rs:
+            continue
+        r = rs[(len(rs) - 1) // 2]
+        dat = os.path.join(REPORT, f'latency-{k}.dat')
+        src = os.path.join(BENCH, 'results', 'raw', r.get('run', META.get('run', '')),
+                           r['dir'], 'bins.dat')
+        if os.path.exists(src):
+            shutil.copyfile(src, dat)
+            with open(os.path.join(REPORT, f'latency-{k}.json'), 'w') as fh:
+                json.dump({'round': r['round'], 'conc': conc, 'spans': r['spans']}, fh)
+        if not os.path.exists(dat):
+            continue
+        with open(os.path.join(REPORT, f'latency-{k}.json')) as fh:
+            spans = json.load(fh)['spans']
+        panels.append((k, dat, spans, r))
+    if not panels:
+        return
+    xmax = max(max(float(l.split()[0]) for l in open(d) if l.strip()) for _, d, _, _ in panels)
+    import math
+    vals = [float(x) for _, d, _, _ in panels for l in open(d) if l.strip()
+            for x in (l.split()[1], l.split()[3]) if float(x) > 0]
+    ymin = 10 ** math.floor(math.log10(min(vals))) if vals else 0.1
+    ymax = 10 ** math.ceil(math.log10(max(vals))) if vals else 10 ** 4
+    g = ['set terminal pngcairo size 1200,%d font "DejaVu Sans,10"' % (260 * len(panels) + 60),
+         f'set output "{os.path.relpath(os.path.join(DOCS, "bench-latency.png"), REPORT)}"',
+         f'set multiplot layout {len(panels)},1 title "Reload under load: the seed\'s '
+         f'Express app, 2 workers, {conc} connections, {P.get("s1_reloads")} reloads '
+         '(shaded: trigger to end of each reload)" font ",12"',
+         'set logscale y', f'set yrange [{ymin}:{ymax}]', f'set xrange [0:{xmax:.0f}]',
+         'set ylabel "latency, ms"', 'set y2label "failed / 100 ms"',
+         'set y2tics', 'set ytics nomirror', 'set y2range [0:*]',
+         'set grid ytics', 'set key top left horizontal opaque box',
+         'set lmargin 10', 'set rmargin 10', 'set style fill transparent solid 0.15 noborder']
+    for i, (k, dat, spans, r) in enumerate(panels):
+        g.append('unset object')
+        g.append('unset arrow')
+        for j, s in enumerate(spans):
+            g.append(f'set object {j + 1} rect from {s["start"]:.3f},{ymin} to {s["end"]:.3f},{ymax} '
+                     'behind fc rgb "#4060c0" fs transparent solid 0.13 noborder')
+            g.append(f'set arrow {j + 1} from {s["start"]:.3f},{ymin} to {s["start"]:.3f},{ymax} '
+                     'nohead dt 2 lc rgb "#203080"')
+        nf = int(r['loadgen'].get('failed', 0))
+        title = (f'{NAMES[k]} (round {r["round"]}): p99 during reloads '
+                 f'{f(r["reload"]["p99"])} ms, {nf:,} failed requests, lost work {r["lost"]}')
+        g.append(f'set title "{title}"')
+        g.append('set xlabel "seconds since the load started"' if i == len(panels) - 1
+                 else 'unset xlabel')
+        g.append(f'plot "{os.path.basename(dat)}" using 1:($2>0?$2:1/0) with lines lw 1.5 lc rgb "#1a7f37" title "p50", '
+                 f'"" using 1:($4>0?$4:1/0) with lines lw 1 lc rgb "#555555" title "max", '
+                 f'"" using 1:5 axes x1y2 with impulses lw 2 lc rgb "#d62728" title "failed"')
+    g.append('unset multiplot')
+    gnuplot('\n'.join(g) + '\n', 'latency.gp')
+
+
+# ---------------------------------------------------------------- scenario 2
+
+def scenario2():
+    s2 = S.get('s2')
+    if not s2:
+        return
+    runs = ok_runs(s2['runs'], 'Scenario 2')
+    if not runs:
+        return
+    n = P.get('s2_reloads')
+    w('## 2. Reload latency')
+    w()
+    w(f'No load; {n} reloads per round, one every ~0.3 s after the previous one has '
+      'finished. baton is triggered with SIGHUP and timed from its own log lines, read '
+      'from its stderr as they come (`generation N: starting`, `started`, `ready in`, '
+      '`active after`, `draining`, `exited`); the same number of reloads then go through '
+      '`baton reload` (the control socket), timed until the command returns. With the C '
+      'test server and `ready = notify` (`--notify`: READY=1 as soon as it listens), the '
+      'server\'s start-up is a few ms, so what is left is baton\'s own share. PM2 is timed '
+      'from `pm2 reload` until it returns, and from its daemon\'s log (`PM2_LOG_DATE_FORMAT` '
+      'with ms): `starting in -cluster mode-`, `New worker listening`, `Stopping app ... '
+      '_old_`. Server::Starter is timed from SIGHUP and its own stderr lines as they come '
+      '(`starting new worker`, `new worker is now running`, `killing old workers`, `old '
+      'worker ... died`), the app\'s own `Express is listening` line giving the new '
+      'worker\'s start-up. For every tool, a probe asks GET / on a new connection every '
+      '2 ms and notes when a process that was not serving before the trigger first '
+      'answers. Medians over all reloads of all rounds, in ms.')
+    w()
+    w('Definitions: **new workers ready** — all of them, as the supervisor sees it; '
+      '**start-up** — the server\'s own, from its spawn to its readiness (baton: the '
+      'largest `ready in`; PM2: spawn to listening, per worker; Server::Starter: spawn to '
+      'the app\'s listening line); **old signalled** — when the first and the last old '
+      'worker get the drain signal; **supervisor overhead** — trigger to the first old '
+      'worker signalled, less the start-up that had to happen before it; **done** — the '
+      'old workers have exited (baton, Server::Starter) or `pm2 reload` has returned.')
+    w()
+    rows_def = s2['rows']
+    rows = []
+    med = {}
+    for key, label in rows_def:
+        rs = [r for r in runs if r['row'] == key]
+        if not rs:
+            continue
+        ev = [e for r in rs for e in r['reloads']]
+
+        def md(k):
+            return median([e.get(k) for e in ev])
+        cmd = median([c for r in rs for c in r.get('command', [])])
+        med[key] = {k: md(k) for k in ('first_ready', 'all_ready', 'startup', 'signalled',
+                                       'all_signalled', 'own', 'first_answer', 'done')}
+        med[key]['command'] = cmd
+        ping = median([c for r in rs for c in r.get('cli_ping', [])])
+        med[key]['ping'] = ping
+        m_ = med[key]
+        rows.append([label, ms(m_['all_ready']), ms(m_['startup']),
+                     f'{ms(m_["signalled"])} / {ms(m_["all_signalled"])}',
+                     ms(m_['own']), ms(m_['first_answer']), ms(m_['done']),
+                     ms(cmd) if cmd else '–'])
+    table(['', 'new workers ready', 'start-up', 'old signalled (first / last)',
+           'supervisor overhead', 'first answer from a new worker', 'done',
+           'reload command returns'], rows)
+    HEAD['s2'] = med
+    if 'pm2-ex' in med and med['pm2-ex'].get('ping'):
+        w(f'Of PM2\'s figures, {ms(med["pm2-ex"]["ping"], 0)} ms is the `pm2` client\'s own '
+          'start-up (the median time of an empty `pm2 ping`): PM2\'s commands are Node '
+          'programs that connect to the daemon.')
+        w()
+    se = med.get('starter-ex')
+    if se and se['own'] is not None and se['own'] < 0:
+        w(f'Server::Starter\'s negative overhead with Express means that it signalled the old '
+          f'worker before the new one was listening: its `--interval` (1 s) is shorter than '
+          f'the Node start-up here ({ms(se["startup"], 0)} ms), and it has no other way to '
+          'know. The socket stays open, so no connection is refused, but connections wait in '
+          'the backlog until the new worker listens.')
+        w()
+    b, st = med.get('baton-ts'), med.get('starter-ts')
+    if b and st:
+        w(f'With the C test server, baton signals the old generation {ms(b["signalled"])} ms '
+          f'after the trigger, of which {ms(b["own"])} ms are its own (the rest is the '
+          f'server\'s start-up); Server::Starter signals it after {ms(st["signalled"])} ms, '
+          f'nearly all of it its fixed `--interval` wait (baton over Server::Starter: '
+          f'{ratio(b["signalled"], st["signalled"], 3)}).')
+        w()
+        if (b['first_answer'] or 0) > (st['first_answer'] or 0) * 1.05:
+            notes.append(
+                f'Scenario 2, C test server: the first answer from a new worker comes '
+                f'{ms(b["first_answer"])} ms after the trigger with baton and '
+                f'{ms(st["first_answer"])} ms with Server::Starter. Both pass the same kind '
+                'of held socket and the test server answers as soon as it runs; baton '
+                'starts 2 workers and passes each its sockets over its channel, '
+                'Server::Starter forks one process that inherits the socket.')
+    be = med.get('baton-pre') or med.get('baton-ex')
+    for key, name in (('pm2-ex', 'PM2 cluster mode'), ('starter-ex', 'Server::Starter')):
+        p = med.get(key)
+        if not (be and p):
+            continue
+        w(f'Express, baton over {name}: new workers ready {ratio(be["all_ready"], p["all_ready"])}, '
+          f'last old worker signalled {ratio(be["all_signalled"], p["all_signalled"])}, '
+          f'done {ratio(be["done"], p["done"])}.')
+        w()
+        if (be['done'] or 0) > (p['done'] or 0) * 1.05:
+            notes.append(
+                f'Scenario 2, Express: a reload is done after {ms(be["done"])} ms with baton '
+                f'and {ms(p["done"])} ms with {name}. "Done" includes the old workers\' drain, '
+                f'the app\'s `server.close` and CLOSE_WAIT_MS = 1 s, the same for every tool; '
+                + ('Server::Starter signals the old worker after its fixed 1 s whatever the '
+                   'new one\'s state, so when the Node start-up takes less than 1 s it is not '
+                   'faster, and when it takes more, it signals too early.'
+                   if key == 'starter-ex' else ''))
+        if (be['all_ready'] or 0) > (p['all_ready'] or 0) * 1.05:
+            notes.append(
+                f'Scenario 2, Express: new workers ready after {ms(be["all_ready"])} ms with '
+                f'baton and {ms(p["all_ready"])} ms with {name}. '
+                + ('Server::Starter\'s "ready" is not readiness but its 1 s timer.'
+                   if key == 'starter-ex' else
+                   'PM2 starts one worker at a time, and the first is ready sooner than two '
+                   'started together on 2 CPUs.'))
+
+
+# ---------------------------------------------------------------- scenario 3
+
+def scenario3():
+    s3 = S.get('s3')
+    if not s3:
+        return
+    runs = ok_runs(s3['runs'], 'Scenario 3')
+    if not runs:
+        return
+    c, d = P.get('s3_conc'), P.get('s3_secs')
+    dc = P.get('s3_close_secs', d)
+    w('## 3. Data path')
+    w()
+    w(f'Throughput and latency of the server alone and under each supervisor, no '
+      f'reloads. `wrk -t2 -c{c} -d{d}s --latency` (keep-alive connections), then '
+      f'`test/loadgen -c {c} -d {dc}s` (a new connection per request, `Connection: '
+      'close`), after a 1 s warm-up. baton, like Server::Starter, only holds the socket: '
+      'the workers accept on it, so nothing of baton\'s is in the data path. PM2 cluster '
+      'mode (and Node\'s cluster module without PM2) has the primary accept every '
+      'connection and pass it to a worker over IPC (round robin); the bytes then flow '
+      'between the client and the worker directly, so the cost shows in new connections '
+      'more than in keep-alive ones. Medians over rounds; "vs alone" compares with the '
+      'first row of the group.')
+    w()
+    w('```sh')
+    w(f'wrk -t2 -c{c} -d{d}s --latency http://127.0.0.1:PORT/')
+    w(f'test/loadgen -u http://127.0.0.1:PORT/ -c {c} -d {dc}s -t 5000')
+    w('test/testserver --bind 127.0.0.1:PORT --quiet                   # C test server alone')
+    w('baton run -c FILE   # command = test/testserver --notify --quiet; workers = 1; ready = notify')
+    w('baton run -c FILE   # command = node bench/fd-app.js examples/express/app.js (or, with preload, node examples/express/app.js); workers = 1 or 2')
+    w('PORT=PORT node examples/express/app.js                           # Express alone')
+    w('PM2_HOME=DIR pm2 start examples/express/app.js -i N --kill-timeout 15000')
+    w('start_server --port=127.0.0.1:PORT -- node bench/fd-app.js examples/express/app.js')
+    w('node bench/cluster-app.js examples/express/app.js                # Node cluster, 2 workers')
+    w('```')
+    w()
+    groups = {'ts': 'C test server, 1 process', 'ex1': 'Express, 1 process',
+              'ex2': 'Express, 2 processes'}
+    rows = []
+    med = {}
+    for grp in ('ts', 'ex1', 'ex2'):
+        keys = []
+        for r in sorted(runs, key=lambda r: r.get('idx', 0)):
+            if r['grp'] == grp and (r['key'], r['label']) not in keys:
+                keys.append((r['key'], r['label']))
+        base = None
+        for key, label in keys:
+            rs = [r for r in runs if r['grp'] == grp and r['key'] == key]
+            m_ = {
+                'rps': median([r['wrk']['rps'] for r in rs]),
+                'p50': median([r['wrk']['p50'] for r in rs]),
+                'p99': median([r['wrk']['p99'] for r in rs]),
+                'err': sum((r['wrk']['errors'] or 0) + (r['wrk']['non2xx'] or 0) for r in rs),
+                'crps': median([r['close'].get('rps') for r in rs]),
+                'cp50': median([r['close'].get('p50_ms') for r in rs]),
+                'cp99': median([r['close'].get('p99_ms') for r in rs]),
+                'cfail': sum(int(r['close'].get('failed', 0)) for r in rs),
+                'range': (min(r['wrk']['rps'] or 0 for r in rs), max(r['wrk']['rps'] or 0 for r in rs)),
+                'crange': (min(r['close'].get('rps') or 0 for r in rs),
+                           max(r['close'].get('rps') or 0 for r in rs)),
+            }
+            med[(grp, key)] = m_
+            if base is None:
+                base = m_
+            rows.append([f'{groups[grp]}: {label}', f(m_['rps'], 0), f(m_['p50'], 2),
+                         f(m_['p99'], 2), ratio(m_['rps'], base['rps']),
+                         f(m_['crps'], 0), f(m_['cp50'], 2), f(m_['cp99'], 2),
+                         ratio(m_['crps'], base['crps']),
+                         f'{m_["err"]} / {m_["cfail"]}'])
+    table(['', 'keep-alive req/s', 'p50 ms', 'p99 ms', 'vs alone',
+           'new conn. req/s', 'p50 ms', 'p99 ms', 'vs alone', 'errors (wrk / loadgen)'], rows)
+    HEAD['s3'] = med
+    for grp in ('ex1', 'ex2'):
+        b, p = med.get((grp, 'baton')), med.get((grp, 'pm2'))
+        if b and p:
+            w(f'{groups[grp]}: baton over PM2 cluster mode: keep-alive throughput '
+              f'{ratio(b["rps"], p["rps"])}, p99 {ratio(b["p99"], p["p99"])}; new connections: '
+              f'throughput {ratio(b["crps"], p["crps"])}, p99 {ratio(b["cp99"], p["cp99"])}.')
+            w()
+    for (grp, key), m_ in med.items():
+        base = med.get((grp, 'alone'))
+        if key == 'baton' and base:
+            for what, k, rk in (('keep-alive', 'rps', 'range'), ('new-connection', 'crps', 'crange')):
+                if (m_[k] or 0) < (base[k] or 0) * 0.97:
+                    lo, hi = m_[rk]
+                    blo, bhi = base[rk]
+                    overlap = lo <= bhi and blo <= hi
+                    notes.append(
+                        f'Scenario 3, {groups[grp]}: {what} throughput under baton is '
+                        f'{f(m_[k], 0)} req/s, alone {f(base[k], 0)} req/s '
+                        f'({ratio(m_[k], base[k])}); over the rounds, {f(lo, 0)}–{f(hi, 0)} '
+                        f'under baton and {f(blo, 0)}–{f(bhi, 0)} alone. '
+                        + WHY[('s3', 'baton')]
+                        + (' The ranges overlap: the gap is within the noise.' if overlap else
+                           ' The ranges do not overlap in this run; with the same data '
+                           'path, the cause is outside it (other work on this shared '
+                           'machine during some runs, Node\'s JIT warming up differently).'))
+        if key in ('pm2', 'starter', 'cluster') and (grp, 'baton') in med:
+            b = med[(grp, 'baton')]
+            for what, k in (('keep-alive', 'rps'), ('new-connection', 'crps')):
+                if (b[k] or 0) < (m_[k] or 0) * 0.97:
+                    notes.append(
+                        f'Scenario 3, {groups[grp]}: {what} throughput {f(b[k], 0)} req/s '
+                        f'under baton, {f(m_[k], 0)} req/s under '
+                        f'{ {"pm2": "PM2", "starter": "Server::Starter", "cluster": "the Node cluster module"}[key] }. '
+                        + ('With keep-alive connections PM2\'s primary only accepts the '
+                           f'{c} connections once; after that the data path is the same '
+                           'as baton\'s (client to worker), so the two are equal up to noise.'
+                           if k == 'rps' and key in ('pm2', 'cluster') else
+                           'Server::Starter\'s data path is the same as baton\'s; the gap is '
+                           'noise.' if key == 'starter' else
+                           'In the new-connection test the cluster primary spreads the '
+                           'connections evenly over the workers (round robin) while with a '
+                           'shared socket the kernel wakes whichever worker is waiting; '
+                           'on 2 CPUs shared with the load generator the even spread can '
+                           'win.'))
+
+
+# ---------------------------------------------------------------- scenario 4
+
+def scenario4():
+    s4 = S.get('s4')
+    if not s4:
+        return
+    runs = ok_runs(s4['runs'], 'Scenario 4')
+    if not runs:
+        return
+    idle = P.get('s4_idle')
+    w('## 4. Footprint')
+    w()
+    w(f'Each supervisor with the Express app, 2 workers, idle: 3 s to settle, then '
+      f'{idle} s measured. Resident memory is VmRSS from `/proc/PID/status`; CPU is the '
+      'change of utime+stime in `/proc/PID/stat`; wake-ups are the change of '
+      'voluntary+nonvoluntary context switches, summed over all the process\'s threads '
+      '(`/proc/PID/task/*/status`); CPU time is counted in ticks of '
+      f'{1000 // CLK_TCK} ms. The supervisor process only: baton; the PM2 daemon '
+      '(God, `PM2_HOME/pm2.pid`); `start_server` (perl); and for reference the primary of '
+      'Node\'s cluster module, which is what the naive setup runs. Its descendants are '
+      'the app\'s processes (for start_server, the prefork parent and its two children). '
+      'Medians over rounds.')
+    w()
+    keys = []
+    for r in sorted(runs, key=lambda r: r.get('idx', 0)):
+        if (r['key'], r['label']) not in keys:
+            keys.append((r['key'], r['label']))
+    med = {}
+    rows = []
+    for key, label in keys:
+        rs = [r for r in runs if r['key'] == key]
+        m_ = {k: median([r.get(k) for r in rs]) for k in ('rss_kb', 'cpu_ms', 'wakeups',
+                                                       'threads', 'workers_rss_kb')}
+        med[key] = m_
+        rows.append([label, f(m_['rss_kb'] / 1024, 1), f(m_['cpu_ms'], 0),
+                     f(m_['wakeups'], 0), f(m_['threads'], 0),
+                     f(m_['workers_rss_kb'] / 1024, 1)])
+    table(['supervisor', 'RSS, MiB', f'CPU in {idle} s, ms', f'wake-ups in {idle} s',
+           'threads', 'its descendants\' RSS, MiB (sum)'], rows)
+    HEAD['s4'] = med
+    b = med.get('baton')
+    if b:
+        parts = []
+        for key, name in (('pm2', 'PM2 daemon'), ('starter', 'start_server')):
+            if key in med:
+                parts.append(f'{name}: RSS {ratio(b["rss_kb"], med[key]["rss_kb"])}, '
+                             f'wake-ups {b["wakeups"]:.0f} vs {med[key]["wakeups"]:.0f}')
+        w('baton over ' + '; '.join(parts) + '.')
+        w()
+        for key, name in (('pm2', 'the PM2 daemon'), ('starter', 'start_server')):
+            p = med.get(key)
+            if not p:
+                continue
+            if b['rss_kb'] > p['rss_kb']:
+                notes.append(f'Scenario 4: baton\'s RSS ({f(b["rss_kb"] / 1024)} MiB) is above '
+                             f'{name}\'s ({f(p["rss_kb"] / 1024)} MiB).')
+            if b['wakeups'] > p['wakeups'] or b['cpu_ms'] > p['cpu_ms']:
+                notes.append(f'Scenario 4: while idle, baton woke {b["wakeups"]:.0f} times and used '
+                             f'{b["cpu_ms"]:.0f} ms of CPU, {name} {p["wakeups"]:.0f} times and '
+                             f'{p["cpu_ms"]:.0f} ms.'
+                             + (' start_server blocks in wait() until a signal or a child\'s '
+                                'exit, so it never wakes while idle; baton waits in its event '
+                                'loop for its sockets, signals and timers.'
+                                if key == 'starter' else ''))
+
+
+# ---------------------------------------------------------------- scenario 5
+
+def scenario5():
+    s5 = S.get('s5')
+    if not s5:
+        return
+    n = P.get('s5_reloads')
+    w('## 5. Scale')
+    w()
+    w(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP, '
+      'timed from baton\'s log lines as they arrive: to the new generation **active** '
+      '(every worker ready) and to the old one **signalled**, and baton\'s own `active '
+      'after` figure. Workers: 1, 8 and 64 with one socket; sockets: 1, 16 and 64 with '
+      'one worker (the extra sockets are unix sockets). Medians over all reloads of all '
+      'rounds, with the 90th percentile; ms.')
+    w()
+    rows = []
+    pts = {'workers': [], 'sockets': []}
+    for series in ('workers', 'sockets'):
+        rs = ok_runs(s5.get(series, []), 'Scenario 5') if series == 'workers' else \
+            [r for r in s5.get(series, []) if 'error' not in r]
+        seen = []
+        for r in rs:
+            v = r[series]
+            if v in seen:
+                continue
+            seen.append(v)
+            same = [x for x in rs if x[series] == v]
+            act = [a for x in same for a in x['active']]
+            sig = [a for x in same for a in x['signalled']]
+            own = [a for x in same for a in x['active_ms']]
+            su = [a for x in same for a in x['startup_ms']]
+            from lib import pct
+            rows.append([f'{r["workers"]} worker{"s" if r["workers"] > 1 else ""}, '
+                         f'{r["sockets"]} socket{"s" if r["sockets"] > 1 else ""}',
+                         f'{ms(median(act))} ({ms(pct(act, 90))})',
+                         f'{ms(median(sig))} ({ms(pct(sig, 90))})',
+                         f'{f(median(own), 0)}', f'{f(median(su), 0)}'])
+            pts[series].append((v, median(act), pct(act, 90), min(act), max(act)))
+    seen_rows = []
+    uniq = []
+    for r in rows:
+        if r[0] not in seen_rows:
+            seen_rows.append(r[0])
+            uniq.append(r)
+    table(['', 'trigger → active, median (p90)', 'trigger → old signalled, median (p90)',
+           'baton\'s "active after", ms', 'slowest worker\'s "ready in", ms'], uniq)
+    HEAD['s5'] = pts
+    many = s5.get('many')
+    if many and 'error' not in many:
+        p = many['points']
+        w(f'**{many["n"]} reloads in a row** (`baton reload`, 2 workers; each returns once '
+          f'the old generation has exited): {many["failed"]} failed, '
+          f'{f(many["secs"], 0)} s in all, a reload took {ms(many["reload_p50"])} ms '
+          f'(median; p99 {ms(many["reload_p99"])} ms; that includes the test server\'s '
+          '100 ms of settling before it exits). baton\'s descriptors and memory:')
+        w()
+        table(['after reloads'] + [str(x['reloads']) for x in p],
+              [['open descriptors (entries of /proc/PID/fd)'] + [str(x['fds']) for x in p],
+               ['VmRSS, kB'] + [str(x['rss_kb']) for x in p]])
+        if many.get('counters'):
+            c = many['counters']
+            w(f'Counters at the end (`baton status --json`): {c.get("reloads")} reloads, '
+              f'{c.get("rollbacks")} rollbacks, {c.get("crashes")} crashes, '
+              f'{c.get("killed")} killed at the drain deadline; {many.get("generations")} '
+              'generation(s) left.')
+            w()
+        if p[-1]['fds'] > p[0]['fds'] or p[-1]['rss_kb'] > p[0]['rss_kb'] * 1.1:
+            notes.append(f'Scenario 5: after {many["n"]} reloads baton holds {p[-1]["fds"]} '
+                         f'descriptors and {p[-1]["rss_kb"]} kB (after one: {p[0]["fds"]}, '
+                         f'{p[0]["rss_kb"]} kB).')
+    elif many:
+        notes.append(f'Scenario 5: the {many.get("n")} reloads did not complete: {many.get("error")}')
+    plot_scale(pts)
+    w('![Reload latency by worker count](bench-scale.png)')
+    w()
+    w('`docs/bench-scale.png`: trigger to the new generation active, by number of workers '
+      '(left) and of sockets (right); median, with the range over all reloads.')
+    w()
+
+
+def plot_scale(pts):
+    for series in ('workers', 'sockets'):
+        with open(os.path.join(REPORT, f'scale-{series}.dat'), 'w') as fh:
+            for v, m_, p90, lo, hi in sorted(pts[series]):
+                fh.write(f'{v} {m_ * 1000:.3f} {p90 * 1000:.3f} {lo * 1000:.3f} {hi * 1000:.3f}\n')
+    g = ['set terminal pngcairo size 1100,480 font "DejaVu Sans,10"',
+         f'set output "{os.path.relpath(os.path.join(DOCS, "bench-scale.png"), REPORT)}"',
+         'set multiplot layout 1,2 title "baton reload latency (C test server, ready = notify): '
+         'trigger to the new generation active" font ",12"',
+         'set logscale x 2', 'set grid', 'set ylabel "ms"', 'set key top left',
+         'set yrange [0:*]', 'set offsets graph 0.05, graph 0.05, 0, 0',
+         'set xtics (1, 2, 4, 8, 16, 32, 64)',
+         'set title "by workers (1 socket)"', 'set xlabel "workers"',
+         f'plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
+         'lc rgb "#1f4e9c" title "median (bars: min-max)", '
+         '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
+         'set title "by sockets (1 worker)"', 'set xlabel "sockets"',
+         f'plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
+         'lc rgb "#1a7f37" title "median (bars: min-max)", '
+         '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
+         'unset multiplot']
+    gnuplot('\n'.join(g) + '\n', 'scale.gp')
+
+
+# ---------------------------------------------------------------- scenario 6
+
+def scenario6():
+    s6 = S.get('s6')
+    if not s6:
+        return
+    runs = ok_runs(s6['runs'], 'Scenario 6')
+    if not runs:
+        return
+    c, secs, ag = s6.get('conc'), s6.get('secs'), s6.get('autogroup')
+    w('## 6. Sessions and scheduling groups')
+    w()
+    w(f'Steady state only, no reloads: `test/loadgen -c {c} -d {secs}s` (a new connection '
+      'per request), after a 1 s warm-up, against the Express app with 2 workers under '
+      'baton, and under Server::Starter run two ways: its two children in start_server\'s '
+      'session, as it runs them, and each child in a session of its own '
+      '(`BENCH_PREFORK_SETSID=1`: `setsid`), as baton starts its workers. This kernel\'s '
+      f'`sched_autogroup_enabled` is {ag}: each session is then a scheduling group, and '
+      'the groups share the CPUs equally. Medians over rounds (with the range).')
+    w()
+    keys = []
+    for r_ in sorted(runs, key=lambda r_: r_.get('idx', 0)):
+        if (r_['key'], r_['label']) not in keys:
+            keys.append((r_['key'], r_['label']))
+    med = {}
+    rows = []
+    for key, label in keys:
+        rs = [r_ for r_ in runs if r_['key'] == key]
+
+        def col(k):
+            v = [r_['lg'].get(k) for r_ in rs]
+            return median(v), min(v), max(v)
+        m_ = {k: col(k) for k in ('rps', 'p50_ms', 'p99_ms', 'max_ms')}
+        m_['failed'] = sum(int(r_['lg'].get('failed', 0)) for r_ in rs)
+        med[key] = m_
+        rows.append([label] + [f'{f(m_[k][0], 0 if k == "rps" else 1)} '
+                               f'({f(m_[k][1], 0 if k == "rps" else 1)}–'
+                               f'{f(m_[k][2], 0 if k == "rps" else 1)})'
+                               for k in ('rps', 'p50_ms', 'p99_ms', 'max_ms')]
+                    + [str(m_['failed'])])
+    table(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'failed'], rows)
+    b, s, ss = med.get('baton'), med.get('starter'), med.get('starter-setsid')
+    if b and s and ss:
+        w(f'p99: baton over Server::Starter {ratio(b["p99_ms"][0], s["p99_ms"][0])}; '
+          f'Server::Starter with a session per child over Server::Starter as it runs '
+          f'{ratio(ss["p99_ms"][0], s["p99_ms"][0])}; baton over Server::Starter with a '
+          f'session per child {ratio(b["p99_ms"][0], ss["p99_ms"][0])}. Throughput: '
+          f'{ratio(b["rps"][0], s["rps"][0])}, {ratio(ss["rps"][0], s["rps"][0])}, '
+          f'{ratio(b["rps"][0], ss["rps"][0])}.')
+        w()
+        if b['p99_ms'][0] <= s['p99_ms'][0] * 1.05:
+            w('baton\'s tail here is no worse than Server::Starter\'s.')
+        elif ss['p99_ms'][0] > s['p99_ms'][0] * 1.05:
+            w('Putting Server::Starter\'s children in sessions of their own moves its tail '
+              'latency towards baton\'s: the difference in scenario 1\'s steady p99 comes '
+              'from how the kernel groups the processes for scheduling, not from the data '
+              'path, which is the same. baton keeps a session per worker on purpose (the '
+              'drain signal and the deadline\'s SIGKILL go to the worker\'s whole process '
+              'group, so nothing it started survives). Autogroups apply only to processes '
+              'in the root CPU cgroup: a service whose unit uses the cpu controller (say '
+              '`CPUWeight=`) is scheduled as one group whatever its sessions.')
+        else:
+            w('Here the sessions make no clear difference to Server::Starter\'s tail: the '
+              'gap to baton in scenario 1 is within what varies between runs on this '
+              'shared machine.')
+        w()
+        HEAD['s6'] = med
+
+
+# ---------------------------------------------------------------- headline
+
+def headline():
+    """The few ratios worth a sentence, at the top."""
+    h = []
+    A = HEAD.get('s1')
+    bk = HEAD.get('bk')
+    if A and bk:
+        concs = sorted({c for (_, c) in A})
+        for c in concs:
+            b = A.get((bk, c))
+            if not b:
+                continue
+            parts = []
+            for k in PEERS:
+                p = A.get((k, c))
+                if p:
+                    parts.append(f'{NAMES[k]} {p["failed"]:,} failed / {p["lost"]:,} lost, '
+                                 f'p99 during reloads ×{ratio(b["reload_p99"], p["reload_p99"])[:-1]}')
+            h.append(f'Reloads under load, {c} connections: {NAMES[bk]} '
+                     f'{b["failed"]:,} failed requests and {b["lost"]:,} units of lost work '
+                     f'in {b["reloads"]} reloads; ' + '; '.join(parts)
+                     + ' (baton\'s p99 during reloads over the peer\'s).')
+    m2 = HEAD.get('s2')
+    if m2 and 'baton-ts' in m2:
+        b = m2['baton-ts']
+        s = f'Reload latency: baton\'s own share is {ms(b["own"])} ms (C test server: trigger to old generation signalled in {ms(b["signalled"])} ms)'
+        if 'starter-ts' in m2:
+            s += f'; Server::Starter takes {ms(m2["starter-ts"]["signalled"])} ms (its 1 s timer)'
+        if 'pm2-ex' in m2:
+            s += (f'; PM2 takes {ms(m2["pm2-ex"]["done"], 0)} ms for `pm2 reload` of 2 '
+                  'Express workers')
+            be = m2.get('baton-pre') or m2.get('baton-ex')
+            if be:
+                s += f' against {ms(be["command"] or be["done"], 0)} ms for `baton reload`'
+        h.append(s + '.')
+    m3 = HEAD.get('s3')
+    if m3:
+        parts = []
+        for grp, name in (('ts', 'C test server'), ('ex2', 'Express ×2')):
+            b, a = m3.get((grp, 'baton')), m3.get((grp, 'alone'))
+            if b and a:
+                parts.append(f'{name} under baton {ratio(b["rps"], a["rps"])} of alone '
+                             f'(keep-alive), {ratio(b["crps"], a["crps"])} (new connections)')
+        b, p = m3.get(('ex2', 'baton')), m3.get(('ex2', 'pm2'))
+        if b and p:
+            parts.append(f'baton over PM2 cluster mode {ratio(b["rps"], p["rps"])} (keep-alive), '
+                         f'{ratio(b["crps"], p["crps"])} (new connections)')
+        if parts:
+            h.append('Data path: ' + '; '.join(parts) + '.')
+    m4 = HEAD.get('s4')
+    if m4 and 'baton' in m4:
+        b = m4['baton']
+        s = f'Footprint: baton {f(b["rss_kb"] / 1024)} MiB RSS, {b["wakeups"]:.0f} wake-ups idle'
+        if 'pm2' in m4:
+            s += (f'; PM2 daemon {f(m4["pm2"]["rss_kb"] / 1024)} MiB '
+                  f'({ratio(m4["pm2"]["rss_kb"], b["rss_kb"], 0)} baton), '
+                  f'{m4["pm2"]["wakeups"]:.0f} wake-ups')
+        if 'starter' in m4:
+            s += (f'; start_server {f(m4["starter"]["rss_kb"] / 1024)} MiB, '
+                  f'{m4["starter"]["wakeups"]:.0f} wake-ups')
+        h.append(s + f' in {P.get("s4_idle")} s.')
+    return h
+
+
+def main():
+    header()
+    body_start = len(out)
+    scenario1()
+    scenario2()
+    scenario3()
+    scenario4()
+    scenario5()
+    scenario6()
+    body = out[body_start:]
+    del out[body_start:]
+    h = headline()
+    if h:
+        w('## Headline')
+        w()
+        for s in h:
+            w(f'- {s}')
+        w()
+    out.extend(body)
+    w('## Where baton is not ahead')
+    w()
+    if notes:
+        w('Each figure on which a peer comes out ahead of baton (or level with it where '
+          'baton should lead), with the reason:')
+        w()
+        for n_ in notes:
+            w(f'- {n_}')
+    else:
+        w('On every figure of this run baton is ahead of, or level with, each peer.')
+    w()
+    w('Figures where baton and a peer are level by design: Server::Starter holds the '
+      'socket as baton does, so its data path (scenario 3) is the server\'s own, like '
+      'baton\'s; and neither refuses a connection during a reload. What separates them is '
+      'readiness (Server::Starter\'s fixed 1 s `--interval` against READY=1 or listen()), '
+      'workers per generation, the drain deadline, and rollback.')
+    w()
+    with open(os.path.join(DOCS, 'benchmarks.md'), 'w') as fh:
+        fh.write('\n'.join(out))
+    print(f'report: wrote docs/benchmarks.md, docs/bench-latency.png, docs/bench-scale.png')
+
+
+if __name__ == '__main__':
+    main()

@@ -27,36 +27,9 @@ listen = tcp://127.0.0.1:$PORT
 CONF
 }
 
-# ctl NAME ARGS...: run a baton client, bounded; its output in
-# $T_DIR/NAME.out and $T_DIR/NAME.err, its exit status in T_STATUS.
-ctl() {
-	local name=$1
-	shift
-	timeout 30 "$BATON" "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err"
-	T_STATUS=$?
-}
-
-# out NAME: what a client printed, for diagnostics.
-out() {
-	cat "$T_DIR/$1.out" "$T_DIR/$1.err"
-}
-
-alive() {
-	local p n=0
-	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # gone PID: the process has exited (a zombie waiting for us counts).
 gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
-}
-
-# gen_pids LOG N: the pids of generation N's workers.
-gen_pids() {
-	grep -oE "gen $2 worker [0-9]+ pid [0-9]+: started" "$1" | awk '{print $6}' | tr -d ':'
 }
 
 # answers_from "ok PID" PIDS...: the answer came from one of PIDS.

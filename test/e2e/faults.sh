@@ -7,34 +7,9 @@
 # serves on, and baton stays responsive.
 . "$(dirname "$0")/lib.sh"
 
-# ctl NAME ARGS...: a bounded baton client; output in NAME.out and
-# NAME.err, exit status in T_STATUS.
-ctl() {
-	local name=$1
-	shift
-	timeout 30 "$BATON" "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err"
-	T_STATUS=$?
-}
-
-out() {
-	cat "$T_DIR/$1.out" "$T_DIR/$1.err" 2>/dev/null
-}
-
-alive() {
-	local p n=0
-	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # none_alive PIDS...: for wait_until.
 none_alive() {
 	[ "$(alive "$@")" = 0 ]
-}
-
-gen_pids() {	# gen_pids LOG N: the pids generation N started with
-	grep -oE "gen $2 worker [0-9]+ pid [0-9]+: started" "$1" | awk '{print $6}' | tr -d ':'
 }
 
 # answers_from "ok PID" PIDS...: the answer came from one of PIDS.

@@ -163,3 +163,33 @@ worker_pids() {
 write_conf() {
 	cat >"$1"
 }
+
+# ctl NAME ARGS...: a bounded baton client; its output in NAME.out and
+# NAME.err, its exit status in T_STATUS.
+ctl() {
+	local name=$1
+	shift
+	timeout 30 "$BATON" "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.err"
+	T_STATUS=$?
+}
+
+# out NAME: what ctl NAME printed, both streams.
+out() {
+	cat "$T_DIR/$1.out" "$T_DIR/$1.err" 2>/dev/null
+}
+
+# alive PID...: how many of them still run (zombies do not count).
+alive() {
+	local p n=0
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null &&
+		    [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# gen_pids LOG N: the pids generation N's workers started with.
+gen_pids() {
+	grep -oE "gen $2 worker [0-9]+ pid [0-9]+: started" "$1" |
+	    awk '{print $6}' | tr -d ':'
+}

@@ -17,14 +17,6 @@ listen = tcp://127.0.0.1:$2
 CONF
 }
 
-alive() {
-	local p n=0
-	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # Graceful stop, with requests in flight that must finish.
 PORT=$(free_port)
 conf graceful "$PORT" "" 10s

@@ -43,14 +43,6 @@ status_of() {
 	grep -E '(^| )READY=1( |$)' "$1" | sed -n "$2p" | sed -n 's/.*STATUS=//p'
 }
 
-alive() {
-	local p n=0
-	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # has TEXT REGEX: grep -E in a string.
 has() {
 	printf '%s\n' "$1" | grep -qE -- "$2"

@@ -34,7 +34,7 @@ ONLY = set(os.environ.get('BENCH_ONLY', '1,2,3,4,5,6').split(','))
 P = {
     'rounds': 3,
     's1_conc': [32, 256], 's1_reloads': 10, 's1_interval': 2.0,
-    's1_lead': 3.0, 's1_tail': 3.0,
+    's1_lead': 5.0, 's1_tail': 3.0,
     's2_reloads': 10,
     's3_secs': 10, 's3_close_secs': 5, 's3_conc': 64, 's3_warm': 1,
     's4_idle': 10, 's6_secs': 10,
@@ -54,7 +54,6 @@ if os.environ.get('BENCH_ROUNDS'):
 RUN = datetime.now().strftime('%Y%m%dT%H%M%S')
 RAW = os.path.join(BENCH, 'results', 'raw', RUN)
 REPORT = os.path.join(BENCH, 'results', 'report')
-os.makedirs(RAW, exist_ok=True)
 os.makedirs(REPORT, exist_ok=True)
 SUMMARY = os.path.join(REPORT, 'summary.json')
 
@@ -160,6 +159,49 @@ def window_stats(samples, dur):
             'rps': len(lat) / dur if dur > 0 else None}
 
 
+WARM = 1.0      # the first second of load warms the JIT up: not counted
+
+
+def s1_windows(samples, spans, t_end):
+    """Steady state and reload windows, by request start time. A reload's
+    window: from its trigger until its old generation has exited. Steady:
+    from WARM to the first trigger, the same stretch for every tool (later
+    gaps between reloads follow a fresh start of the workers, and how many
+    there are depends on each tool's reload time). Requests between
+    reloads are in neither window, but in 'all'."""
+    first = spans[0]['start'] if spans else t_end
+    in_rel, steady = [], []
+    for smp in samples:
+        t = smp[0]
+        if any(s['start'] <= t <= s['end'] for s in spans):
+            in_rel.append(smp)
+        elif WARM <= t < first:
+            steady.append(smp)
+    rel_time = sum(s['end'] - s['start'] for s in spans)
+    end_t = max((s[0] for s in samples), default=t_end)
+    return {'steady': window_stats(steady, max(0.001, first - WARM)),
+            'reload': window_stats(in_rel, rel_time),
+            'all': window_stats(samples, end_t)}
+
+
+def reanalyze():
+    """Recompute scenario 1's windows from the raw timelines of the runs in
+    the summary (bench.py --reanalyze), e.g. after changing s1_windows."""
+    n = 0
+    for r in summary.get('s1', {}).get('runs', []):
+        if 'error' in r:
+            continue
+        tl = os.path.join(BENCH, 'results', 'raw', r['run'], r['dir'], 'timeline')
+        if not os.path.exists(tl):
+            progress(f'  {tl} is missing: {r["dir"]} keeps its figures')
+            continue
+        samples = read_timeline(tl)
+        r.update(s1_windows(samples, r['spans'], max(s['end'] for s in r['spans'])))
+        n += 1
+    save()
+    progress(f'scenario 1: {n} runs reanalyzed from their timelines')
+
+
 def s1_run(key, label, factory, conc, rnd):
     name = f's1-r{rnd}-{key}-c{conc}'
     d = os.path.join(RAW, name)
@@ -203,21 +245,8 @@ def s1_run(key, label, factory, conc, rnd):
     with open(work) as f:
         done = {line.split()[0] for line in f if line.strip()}
     lost = len(answered - done)
-    # Steady state vs reload windows (a reload's window: from its trigger
-    # until its old generation has exited), by request start time.
     samples = read_timeline(tl)
-    warm = 1.0
-    in_rel, steady = [], []
-    for smp in samples:
-        t = smp[0]
-        if any(s['start'] <= t <= s['end'] for s in spans):
-            in_rel.append(smp)
-        elif t >= warm:
-            steady.append(smp)
-    rel_time = sum(s['end'] - s['start'] for s in spans)
-    end_t = max((s[0] for s in samples), default=t_end)
-    steady_time = max(0.001, end_t - warm - sum(
-        max(0.0, min(s['end'], end_t) - max(s['start'], warm)) for s in spans))
+    windows = s1_windows(samples, spans, t_end)
     res = {
         'tool': key, 'label': label, 'conc': conc, 'round': rnd, 'dir': name, 'run': RUN,
         'loadgen': rep, 'lost': lost, 'answered': len(answered),
@@ -225,10 +254,8 @@ def s1_run(key, label, factory, conc, rnd):
         'reload_s': [s['end'] - s['start'] for s in spans],
         'reloads_ok': sum(1 for s in spans if s['ok']),
         'lost_hups': sum(s['lost_hups'] for s in spans),
-        'steady': window_stats(steady, steady_time),
-        'reload': window_stats(in_rel, rel_time),
-        'all': window_stats(samples, end_t),
     }
+    res.update(windows)
     # Bins of 100 ms for the latency plot.
     bins = {}
     for t, l, s in samples:
@@ -701,9 +728,13 @@ def scenario6():
 
 
 def main():
+    if sys.argv[1:] == ['--reanalyze']:
+        reanalyze()
+        return
     for f in (BATON, TESTSERVER, LOADGEN, PM2_BIN):
         if not os.access(f, os.X_OK):
             sys.exit(f'bench: {f} is missing (build with make; bench/run installs PM2)')
+    os.makedirs(RAW, exist_ok=True)
     t = time.monotonic()
     full = ONLY >= {'1', '2', '3', '4', '5', '6'}
     prev = summary.get('meta')

@@ -46,31 +46,29 @@ WHY = {
         'while nothing listens, connections are refused at once and counted as failed, '
         'not as slow answers.',
     ('s1', 'sp99', 'starter'):
-        'Between reloads baton is not involved at all (see scenario 4: it does not '
-        'wake up); what differs is that baton starts each worker in a session of its '
-        'own (its own process group, so that the drain signal and a SIGKILL at the '
-        'deadline reach everything the worker started), while Server::Starter\'s two '
-        'children share start_server\'s session. With the kernel\'s autogroup scheduling '
-        '(on here: see scenario 6) each session is a scheduling group that gets an '
-        'equal share of the CPUs; on 2 CPUs shared with the load generator that changes '
-        'who waits when. Scenario 6 runs Server::Starter\'s children both ways.',
+        'Between reloads baton is not involved at all (scenario 4: it does not even '
+        'wake up), and Server::Starter\'s data path is the same as baton\'s: the steady '
+        'window is short (from 1 s to the first trigger). Scenario 6 measures this steady state alone, for '
+        'longer, and Server::Starter also the way baton starts its workers (a session '
+        'each).',
     ('s1', 'sp99', 'pm2'):
-        'Between reloads baton is not involved at all (see scenario 4); see scenario 6 '
-        'on sessions and scheduling groups.',
+        'Between reloads baton is not involved at all (scenario 4); see scenario 6 for a '
+        'longer steady-state measurement.',
     ('s1', 'sp99', 'naive'):
-        'Between restarts baton is not involved at all (see scenario 4); see scenario 6 '
-        'on sessions and scheduling groups.',
+        'Between restarts baton is not involved at all (scenario 4); see scenario 6 for a '
+        'longer steady-state measurement.',
     ('s1', 'rrps', 'pm2'):
         'PM2 starts one new worker at a time, leaving more CPU to serving during a reload.',
     ('s1', 'rrps', 'starter'):
-        'Both start two Node processes at once; Server::Starter has them in one session '
-        '(scheduling group), baton one session each (see scenario 6).',
+        'Both start two Node processes at once and drain the old ones the same way; '
+        'Server::Starter does not wait for the new ones to be ready (it signals the old '
+        'worker after its fixed 1 s), baton does. Compare the ranges over the rounds.',
     ('s1', 'rps', 'pm2'):
         'PM2 starts one new worker at a time, leaving more CPU to serving during a reload.',
     ('s1', 'rps', 'starter'):
-        'Same data path as baton (the workers accept on the socket themselves); the '
-        'rounds vary a lot on this shared 2-CPU machine (compare the ranges), and the '
-        'sessions differ (see scenario 6).',
+        'Same data path as baton (the workers accept on the socket themselves), and '
+        'baton is idle between reloads; the rounds vary a lot on this shared 2-CPU '
+        'machine (compare the ranges; scenario 6 measures the steady state for longer).',
     ('s1', 'rps', 'naive'):
         'The naive restart serves fewer requests during its restarts (it refuses them), '
         'which leaves the CPU to the processes that do serve.',
@@ -172,13 +170,13 @@ def header():
       'and the servers share these CPUs, and the machine may be shared with other work: '
       'compare the tools within a table, not with figures from another machine.')
     w(f'- **Versions**: {m.get("baton")}; Node {m.get("node")}; PM2 {m.get("pm2")} '
-      f'(`pm2 --version`); Express {m.get("express")}; Server::Starter '
+      f'(from `bench/package-lock.json`; `pm2 --version` would start a daemon); Express {m.get("express")}; Server::Starter '
       f'{m.get("server_starter")} (`dpkg-query -W libserver-starter-perl`; perl '
       f'{m.get("perl")}); {m.get("wrk")}; {m.get("gnuplot")}.')
     for rr in m.get('reruns', []):
         d_ = rr.get('duration_s', 0)
         w(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
-          f'run again on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
+          f'were run (again) on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
           f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
     w('- Every load goes to 127.0.0.1 and is bounded in requests and time.')
     w()
@@ -263,6 +261,7 @@ def s1_agg(runs, key, conc):
     a['rps'] = median([r['steady']['rps'] for r in rs])
     a['rps_rel'] = median([r['reload']['rps'] for r in rs])
     a['rps_range'] = (min(r['steady']['rps'] for r in rs), max(r['steady']['rps'] for r in rs))
+    a['rrps_range'] = (min(r['reload']['rps'] for r in rs), max(r['reload']['rps'] for r in rs))
     a['sp99_range'] = (min(r['steady']['p99'] or 0 for r in rs),
                        max(r['steady']['p99'] or 0 for r in rs))
     for win in ('steady', 'reload'):
@@ -298,9 +297,12 @@ def scenario1():
       'answered 200 that never reached `WORK_LOG` once every process had exited. Latencies '
       'are those of the requests answered 200, placed by the time the request started: '
       '**during reloads** = between a trigger and the end of that reload; **steady** = '
-      'every other request after the first second. Throughput counts answers 200 in '
-      'each kind of window, per second of that window (a whole-run figure would depend '
-      'on how long each tool spends reloading).')
+      f'from the end of the first second to the first trigger ({P.get("s1_lead", 1) - 1:g} s, '
+      'the same stretch for every tool: the gaps between later reloads follow a fresh '
+      'start of the workers, and how many there are depends on how long each tool takes '
+      'to reload). Throughput counts answers 200 in each kind of window, per second of '
+      'that window (a whole-run figure would depend on how long each tool spends '
+      'reloading).')
     w()
     w('Commands (PORT, FILE and DIR differ per run; see each run\'s folder):')
     w()
@@ -340,7 +342,6 @@ def scenario1():
             row('… by kind', kinds),
             row(f'**lost async work** (total of {nr} runs)',
                 lambda a: f'**{a["lost"]:,}** of {a["answered"]:,}'),
-            row('requests answered 200, per run', lambda a: f(a['ok'], 0)),
             row('throughput steady, req/s', lambda a: f(a['rps'], 0)),
             row('throughput during reloads, req/s', lambda a: f(a['rps_rel'], 0)),
             row('steady p50 / p99 / max, ms',
@@ -428,7 +429,9 @@ def s1_notes(b, p, k, c):
     if (b['rps_rel'] or 0) < (p['rps_rel'] or 0) * 0.97:
         notes.append(
             f'Scenario 1, {lbl}: throughput during reloads {f(b["rps_rel"], 0)} req/s for '
-            f'baton, {f(p["rps_rel"], 0)} for {NAMES[k]}. ' + WHY.get(('s1', 'rrps', k), ''))
+            f'baton (rounds: {f(b["rrps_range"][0], 0)}–{f(b["rrps_range"][1], 0)}), '
+            f'{f(p["rps_rel"], 0)} for {NAMES[k]} (rounds: {f(p["rrps_range"][0], 0)}–'
+            f'{f(p["rrps_range"][1], 0)}). ' + WHY.get(('s1', 'rrps', k), ''))
     if (b['steady_p99'] or 0) > (p['steady_p99'] or 0) * 1.05:
         notes.append(
             f'Scenario 1, {lbl}: steady p99 {f(b["steady_p99"])} ms for baton (rounds: '
@@ -687,13 +690,20 @@ def scenario3():
             med[(grp, key)] = m_
             if base is None:
                 base = m_
-            rows.append([f'{groups[grp]}: {label}', f(m_['rps'], 0), f(m_['p50'], 2),
-                         f(m_['p99'], 2), ratio(m_['rps'], base['rps']),
-                         f(m_['crps'], 0), f(m_['cp50'], 2), f(m_['cp99'], 2),
+            rows.append([f'{groups[grp]}: {label}',
+                         f'{f(m_["rps"], 0)} ({f(m_["range"][0], 0)}–{f(m_["range"][1], 0)})',
+                         f(m_['p50'], 2), f(m_['p99'], 2), ratio(m_['rps'], base['rps']),
+                         f'{f(m_["crps"], 0)} ({f(m_["crange"][0], 0)}–{f(m_["crange"][1], 0)})',
+                         f(m_['cp50'], 2), f(m_['cp99'], 2),
                          ratio(m_['crps'], base['crps']),
                          f'{m_["err"]} / {m_["cfail"]}'])
-    table(['', 'keep-alive req/s', 'p50 ms', 'p99 ms', 'vs alone',
-           'new conn. req/s', 'p50 ms', 'p99 ms', 'vs alone', 'errors (wrk / loadgen)'], rows)
+    table(['', 'keep-alive req/s (range)', 'p50 ms', 'p99 ms', 'vs alone',
+           'new conn. req/s (range)', 'p50 ms', 'p99 ms', 'vs alone',
+           'errors (wrk / loadgen)'], rows)
+    w('The ranges are wide: this machine\'s other work came and went during the run, '
+      'and one slow round moves a median of three. Read a ratio together with the '
+      'ranges of its two rows.')
+    w()
     HEAD['s3'] = med
     for grp in ('ex1', 'ex2'):
         b, p = med.get((grp, 'baton')), med.get((grp, 'pm2'))
@@ -722,23 +732,31 @@ def scenario3():
                            'machine during some runs, Node\'s JIT warming up differently).'))
         if key in ('pm2', 'starter', 'cluster') and (grp, 'baton') in med:
             b = med[(grp, 'baton')]
-            for what, k in (('keep-alive', 'rps'), ('new-connection', 'crps')):
+            peer = {'pm2': 'PM2', 'starter': 'Server::Starter',
+                    'cluster': 'the Node cluster module'}[key]
+            for what, k, rk in (('keep-alive', 'rps', 'range'), ('new-connection', 'crps', 'crange')):
                 if (b[k] or 0) < (m_[k] or 0) * 0.97:
+                    lo, hi = b[rk]
+                    plo, phi = m_[rk]
+                    overlap = lo <= phi and plo <= hi
+                    if key == 'starter':
+                        why = 'Server::Starter\'s data path is the same as baton\'s.'
+                    elif k == 'rps':
+                        why = ('With keep-alive connections the cluster primary (PM2\'s daemon, '
+                               f'or Node\'s) accepts the {c} connections once; after that the '
+                               'data path is the same as baton\'s, client to worker.')
+                    else:
+                        why = ('For new connections the cluster primary spreads them evenly '
+                               'over the workers (round robin), while on a shared socket the '
+                               'kernel hands each to whichever worker is waiting; on 2 CPUs '
+                               'shared with the load generator an even spread can pay for the '
+                               'extra hop.')
                     notes.append(
                         f'Scenario 3, {groups[grp]}: {what} throughput {f(b[k], 0)} req/s '
-                        f'under baton, {f(m_[k], 0)} req/s under '
-                        f'{ {"pm2": "PM2", "starter": "Server::Starter", "cluster": "the Node cluster module"}[key] }. '
-                        + ('With keep-alive connections PM2\'s primary only accepts the '
-                           f'{c} connections once; after that the data path is the same '
-                           'as baton\'s (client to worker), so the two are equal up to noise.'
-                           if k == 'rps' and key in ('pm2', 'cluster') else
-                           'Server::Starter\'s data path is the same as baton\'s; the gap is '
-                           'noise.' if key == 'starter' else
-                           'In the new-connection test the cluster primary spreads the '
-                           'connections evenly over the workers (round robin) while with a '
-                           'shared socket the kernel wakes whichever worker is waiting; '
-                           'on 2 CPUs shared with the load generator the even spread can '
-                           'win.'))
+                        f'under baton (rounds: {f(lo, 0)}–{f(hi, 0)}), {f(m_[k], 0)} req/s '
+                        f'under {peer} (rounds: {f(plo, 0)}–{f(phi, 0)}). {why}'
+                        + (' The ranges overlap: within the noise.' if overlap else
+                           ' The ranges do not overlap in this run.'))
 
 
 # ---------------------------------------------------------------- scenario 4
@@ -845,7 +863,7 @@ def scenario5():
                          f'{ms(median(act))} ({ms(pct(act, 90))})',
                          f'{ms(median(sig))} ({ms(pct(sig, 90))})',
                          f'{f(median(own), 0)}', f'{f(median(su), 0)}'])
-            pts[series].append((v, median(act), pct(act, 90), min(act), max(act)))
+            pts[series].append((v, median(act), pct(act, 90), pct(act, 10), pct(act, 90)))
     seen_rows = []
     uniq = []
     for r in rows:
@@ -884,7 +902,8 @@ def scenario5():
     w('![Reload latency by worker count](bench-scale.png)')
     w()
     w('`docs/bench-scale.png`: trigger to the new generation active, by number of workers '
-      '(left) and of sockets (right); median, with the range over all reloads.')
+      '(left) and of sockets (right): the median over all reloads of all rounds, the bars from '
+      'the 10th to the 90th percentile.')
     w()
 
 
@@ -902,11 +921,11 @@ def plot_scale(pts):
          'set xtics (1, 2, 4, 8, 16, 32, 64)',
          'set title "by workers (1 socket)"', 'set xlabel "workers"',
          f'plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
-         'lc rgb "#1f4e9c" title "median (bars: min-max)", '
+         'lc rgb "#1f4e9c" title "median (bars: p10-p90)", '
          '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
          'set title "by sockets (1 worker)"', 'set xlabel "sockets"',
          f'plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
-         'lc rgb "#1a7f37" title "median (bars: min-max)", '
+         'lc rgb "#1a7f37" title "median (bars: p10-p90)", '
          '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
          'unset multiplot']
     gnuplot('\n'.join(g) + '\n', 'scale.gp')

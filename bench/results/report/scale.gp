@@ -10,8 +10,8 @@ set offsets graph 0.05, graph 0.05, 0, 0
 set xtics (1, 2, 4, 8, 16, 32, 64)
 set title "by workers (1 socket)"
 set xlabel "workers"
-plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: min-max)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle
+plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle
 set title "by sockets (1 worker)"
 set xlabel "sockets"
-plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: min-max)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle
+plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle
 unset multiplot

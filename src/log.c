@@ -98,19 +98,13 @@ log_vwrite(enum log_level level, const char *who, const char *fmt, va_list ap)
 	}
 }
 
-static void
-log_level_v(enum log_level level, const char *fmt, va_list ap)
-{
-	log_vwrite(level, NULL, fmt, ap);
-}
-
 void
 log_debug(const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_level_v(LOG_LEVEL_DEBUG, fmt, ap);
+	log_vwrite(LOG_LEVEL_DEBUG, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -120,7 +114,7 @@ log_info(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_level_v(LOG_LEVEL_INFO, fmt, ap);
+	log_vwrite(LOG_LEVEL_INFO, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -130,7 +124,7 @@ log_warn(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_level_v(LOG_LEVEL_WARN, fmt, ap);
+	log_vwrite(LOG_LEVEL_WARN, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -140,7 +134,7 @@ log_error(const char *fmt, ...)
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_level_v(LOG_LEVEL_ERROR, fmt, ap);
+	log_vwrite(LOG_LEVEL_ERROR, NULL, fmt, ap);
 	va_end(ap);
 }
 

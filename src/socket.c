@@ -205,6 +205,24 @@ socket_bind_inet(struct socket *s, const struct config_socket *cs,
 	return 0;
 }
 
+/* A socket object for cs around fd, with one reference. */
+static struct socket *
+socket_new(const struct config_socket *cs, int fd)
+{
+	struct socket	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->refs = 1;
+	s->fd = fd;
+	s->name = xstrdup(cs->name);
+	address_copy(&s->addr, &cs->addr);
+	s->backlog = cs->backlog;
+	s->mode = cs->mode;
+	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
+	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	return s;
+}
+
 struct socket *
 socket_open(const struct config_socket *cs, char **error)
 {
@@ -212,15 +230,7 @@ socket_open(const struct config_socket *cs, char **error)
 	char		*why = NULL;
 	int		 r;
 
-	s = xcalloc(1, sizeof(*s));
-	s->refs = 1;
-	s->fd = -1;
-	s->name = xstrdup(cs->name);
-	address_copy(&s->addr, &cs->addr);
-	s->backlog = cs->backlog;
-	s->mode = cs->mode;
-	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
-	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	s = socket_new(cs, -1);
 
 	if (cs->addr.kind == ADDRESS_UNIX)
 		r = socket_bind_unix(s, cs, &why);
@@ -266,15 +276,7 @@ socket_adopt(const struct config_socket *cs, int fd, char **error)
 		close(fd);
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->refs = 1;
-	s->fd = fd;
-	s->name = xstrdup(cs->name);
-	address_copy(&s->addr, &cs->addr);
-	s->backlog = cs->backlog;
-	s->mode = cs->mode;
-	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
-	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	s = socket_new(cs, fd);
 	return s;
 }
 

@@ -304,7 +304,8 @@ CONF=$T_DIR/child.ini
 LOG=$T_DIR/child.log
 write_conf "$CONF" <<CONF
 [baton]
-command = /bin/sh -c '$TESTSERVER --protocol einhorn --ignore-drain --quiet & exec $TESTSERVER --notify --quiet'
+command = /bin/sh -c '$TESTSERVER --protocol einhorn --ignore-drain --quiet &
+	exec $TESTSERVER --notify --quiet'
 ready = notify
 ready_timeout = 5s
 drain_timeout = 1500ms
@@ -313,7 +314,7 @@ drain_timeout = 1500ms
 listen = tcp://127.0.0.1:$PORT
 CONF
 start_baton "$LOG" run -c "$CONF"
-wait_log 10 "$LOG" 'generation 1: active'
+t_ok "child: generation 1 starts" wait_log 10 "$LOG" 'generation 1: active'
 # group_child LEADER: the other process of the leader's group, once it runs.
 group_child() {
 	local p

@@ -8,6 +8,7 @@
 
 #include <event2/event.h>
 
+#include "backoff.h"
 #include "baton.h"
 #include "channel.h"
 #include "clock.h"
@@ -19,9 +20,6 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-#define BACKOFF_MIN	100		/* ms */
-#define BACKOFF_MAX	30000		/* ms */
-#define BACKOFF_RESET	60000		/* ms of health that forgive */
 #define WORKER_IDLE_WAIT_MAX 10000	/* ms a drain waits for IDLE=1 */
 
 struct worker {
@@ -384,8 +382,7 @@ worker_exited(struct worker *w, int status)
 	}
 	WLOG(w, w->exit_kind == WORKER_EXIT_CRASHED ? LOG_LEVEL_WARN :
 	    LOG_LEVEL_INFO, "%s after %lld ms", w->exit_reason, ran);
-	if (ran >= BACKOFF_RESET)
-		w->backoff = BACKOFF_MIN;
+	w->backoff = backoff_exited(w->backoff, ran);
 	w->pid = 0;
 	worker_set_state(w, WORKER_EXITED);
 	generation_worker_exited(w->gen, w);
@@ -404,8 +401,7 @@ worker_restart_later(struct worker *w)
 	    w->backoff, w->restarts);
 	tv = clock_tv(w->backoff);
 	evtimer_add(w->timer, &tv);
-	w->backoff = w->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
-	    w->backoff * 2;
+	w->backoff = backoff_next(w->backoff);
 }
 
 pid_t

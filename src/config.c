@@ -204,7 +204,7 @@ static char    *config_path(const char *, const char *);
 static char    *config_folder(const char *);
 static char    *config_where(const struct config *, int);
 static int	config_check_sockets(const struct config *, char **);
-static void	config_print_value(FILE *, const char *, const char *);
+static void	config_print_value(FILE *, const char *, const char *, int);
 
 struct config *
 config_new(void)
@@ -1380,13 +1380,14 @@ config_folder(const char *file)
  * "key = value", continued on indented lines when longer than inih reads.
  * A break goes only where one space stands between two words, since the
  * continuation is joined back with exactly one space, and never before
- * what would read as a comment, a section or another key.
+ * what would read as a comment, a section or another key: in [baton]
+ * (BATON set) one of its keys, in [env] any variable name.
  */
 static void
-config_print_value(FILE *fp, const char *key, const char *value)
+config_print_value(FILE *fp, const char *key, const char *value, int baton)
 {
 	const char	*start, *p, *brk;
-	size_t		 room;
+	size_t		 room, klen;
 
 	if (*value == '\0') {
 		fprintf(fp, "%s =\n", key);
@@ -1394,17 +1395,21 @@ config_print_value(FILE *fp, const char *key, const char *value)
 	}
 	/*
 	 * " ;" starts a comment, and a line may hold 199 characters: a value
-	 * that starts with ';', or one word too long for "key = ", is written
-	 * "key=value", as the file it came from must have had it.
+	 * that starts with ';', or a line or a first word too long for
+	 * "key = " only, is written "key=value", as the file it came from
+	 * must have had it.
 	 */
-	if (*value == ';' || (strlen(key) + 3 + strcspn(value, " ") >
-	    CONFIG_MAX_LINE && strlen(key) + 1 + strcspn(value, " ") <=
-	    CONFIG_MAX_LINE)) {
+	klen = strlen(key);
+	if (*value == ';' ||
+	    (klen + 3 + strlen(value) > CONFIG_MAX_LINE &&
+	    klen + 1 + strlen(value) <= CONFIG_MAX_LINE) ||
+	    (klen + 3 + strcspn(value, " ") > CONFIG_MAX_LINE &&
+	    klen + 1 + strcspn(value, " ") <= CONFIG_MAX_LINE)) {
 		fprintf(fp, "%s=", key);
-		room = CONFIG_MAX_LINE - strlen(key) - 1;
+		room = CONFIG_MAX_LINE - klen - 1;
 	} else {
 		fprintf(fp, "%s = ", key);
-		room = CONFIG_MAX_LINE - strlen(key) - 3;
+		room = CONFIG_MAX_LINE - klen - 3;
 	}
 	start = value;
 	while (strlen(start) > room) {
@@ -1415,7 +1420,7 @@ config_print_value(FILE *fp, const char *key, const char *value)
 			if (*p != ' ' || isspace((unsigned char)p[-1]) ||
 			    isspace((unsigned char)p[1]) ||
 			    strchr(";#[", p[1]) != NULL ||
-			    config_looks_like_key(p + 1, 0))
+			    config_looks_like_key(p + 1, baton))
 				continue;
 			brk = p;
 		}
@@ -1441,7 +1446,7 @@ config_print(const struct config *c, FILE *fp)
 	else if (c->argv != NULL)
 		cmd = command_join(c->argv);
 	if (cmd != NULL)
-		config_print_value(fp, "command", cmd);
+		config_print_value(fp, "command", cmd, 1);
 	free(cmd);
 	if (c->directory != NULL)
 		fprintf(fp, "directory = %s\n", c->directory);
@@ -1482,5 +1487,5 @@ config_print(const struct config *c, FILE *fp)
 	if (c->nenv > 0)
 		fprintf(fp, "\n[env]\n");
 	for (i = 0; i < c->nenv; i++)
-		config_print_value(fp, c->env[i].key, c->env[i].value);
+		config_print_value(fp, c->env[i].key, c->env[i].value, 0);
 }

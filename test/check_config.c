@@ -745,6 +745,8 @@ static const char *const printable[] = {
 	"good-crlf.ini",
 	"good-continuation.ini",
 	"good-line199.ini",
+	"good-print-env-full-line.ini",
+	"good-print-key-like.ini",
 	"good-relative.ini",
 	"good-values.ini",
 };

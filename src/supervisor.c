@@ -146,6 +146,7 @@ supervisor_sockets(struct supervisor *sup, const struct config *cfg,
     char **error)
 {
 	struct socket	**out, *s;
+	const char	 *how;
 	size_t		  i, j, k;
 	int		  fd;
 
@@ -161,11 +162,12 @@ supervisor_sockets(struct supervisor *sup, const struct config *cfg,
 			}
 		}
 		if (out[i] == NULL &&
-		    (fd = systemd_take_fd(cfg->sockets[i].name)) != -1) {
+		    (fd = systemd_take_fd(cfg, i, &how)) != -1) {
 			if ((out[i] = socket_adopt(&cfg->sockets[i], fd,
 			    error)) != NULL)
 				log_info("socket %s: adopted from the service "
-				    "manager (fd %d)", cfg->sockets[i].name, fd);
+				    "manager (fd %d, %s)", cfg->sockets[i].name,
+				    fd, how);
 		} else if (out[i] == NULL)
 			out[i] = socket_open(&cfg->sockets[i], error);
 		if (out[i] == NULL) {

@@ -7,8 +7,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include "address.h"
+#include "config.h"
 #include "log.h"
 #include "systemd.h"
 #include "xmalloc.h"
@@ -96,20 +99,105 @@ systemd_notify(const char *fmt, ...)
 	close(fd);
 }
 
-int
-systemd_take_fd(const char *name)
+/*
+ * Whether fd is bound where addr says: the same socket type, and the same
+ * path, or the same family, address and port as binding addr would give.
+ */
+static int
+systemd_fd_at(int fd, const struct address *addr)
+{
+	struct sockaddr_storage	 have, want;
+	struct sockaddr_un	*hu, *wu;
+	struct sockaddr_in	*h4, *w4;
+	struct sockaddr_in6	*h6, *w6;
+	socklen_t		 hlen, wlen, tlen;
+	char			*error = NULL;
+	int			 type;
+
+	tlen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != (addr->kind == ADDRESS_UDP ? SOCK_DGRAM : SOCK_STREAM))
+		return 0;
+	memset(&have, 0, sizeof(have));
+	hlen = sizeof(have);
+	if (getsockname(fd, (struct sockaddr *)&have, &hlen) == -1)
+		return 0;
+	if (address_resolve(addr, &want, &wlen, &error) == -1) {
+		log_debug("%s", error);
+		free(error);
+		return 0;
+	}
+	if (have.ss_family != want.ss_family)
+		return 0;
+	switch (want.ss_family) {
+	case AF_UNIX:
+		hu = (struct sockaddr_un *)&have;
+		wu = (struct sockaddr_un *)&want;
+		return hlen > offsetof(struct sockaddr_un, sun_path) &&
+		    hu->sun_path[0] != '\0' &&
+		    strncmp(hu->sun_path, wu->sun_path,
+		    sizeof(hu->sun_path)) == 0;
+	case AF_INET:
+		h4 = (struct sockaddr_in *)&have;
+		w4 = (struct sockaddr_in *)&want;
+		return h4->sin_port == w4->sin_port &&
+		    h4->sin_addr.s_addr == w4->sin_addr.s_addr;
+	case AF_INET6:
+		h6 = (struct sockaddr_in6 *)&have;
+		w6 = (struct sockaddr_in6 *)&want;
+		return h6->sin6_port == w6->sin6_port &&
+		    memcmp(&h6->sin6_addr, &w6->sin6_addr,
+		    sizeof(h6->sin6_addr)) == 0;
+	}
+	return 0;
+}
+
+/* Whether some [socket:NAME] of cfg has this name. */
+static int
+systemd_name_used(const struct config *cfg, const char *name)
 {
 	size_t	 i;
-	int	 fd;
 
-	for (i = 0; i < npassed; i++) {
-		if (passed_fds[i] != -1 && strcmp(passed_names[i], name) == 0) {
-			fd = passed_fds[i];
-			passed_fds[i] = -1;
-			return fd;
+	for (i = 0; i < cfg->nsockets; i++) {
+		if (strcmp(cfg->sockets[i].name, name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+systemd_take_fd(const struct config *cfg, size_t i, const char **how)
+{
+	const struct config_socket	*cs = &cfg->sockets[i];
+	size_t				 j;
+	int				 fd;
+
+	for (j = 0; j < npassed; j++) {
+		if (passed_fds[j] != -1 &&
+		    strcmp(passed_names[j], cs->name) == 0) {
+			*how = "by name";
+			goto take;
+		}
+	}
+	/*
+	 * Unit files name their sockets after the unit unless told
+	 * otherwise (FileDescriptorName=); one whose name is no socket's
+	 * here is matched by where it listens, or binding the same address
+	 * would only find it in use.
+	 */
+	for (j = 0; j < npassed; j++) {
+		if (passed_fds[j] != -1 &&
+		    !systemd_name_used(cfg, passed_names[j]) &&
+		    systemd_fd_at(passed_fds[j], &cs->addr)) {
+			*how = "by address";
+			goto take;
 		}
 	}
 	return -1;
+take:
+	fd = passed_fds[j];
+	passed_fds[j] = -1;
+	return fd;
 }
 
 void

@@ -1,7 +1,7 @@
 /*
  * baton as a service of systemd (or anything speaking its protocols):
  * sd_notify(3) messages about baton itself, and sockets passed to baton
- * by socket activation (sd_listen_fds(3)), adopted by name.
+ * by socket activation (sd_listen_fds(3)), adopted by name or by address.
  */
 #ifndef BATON_SYSTEMD_H
 #define BATON_SYSTEMD_H
@@ -14,8 +14,15 @@ void	systemd_init(void);
 /* Send one datagram to baton's NOTIFY_SOCKET; nothing if there is none. */
 void	systemd_notify(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
-/* The passed socket named name, or -1. The caller owns it from then on. */
-int	systemd_take_fd(const char *name);
+struct config;
+
+/*
+ * The passed socket for cfg's socket i: the one of its name, else one
+ * that no socket of cfg is named after and that listens at its address;
+ * -1 if none. *how says which ("by name", "by address"). The caller owns
+ * the descriptor from then on.
+ */
+int	systemd_take_fd(const struct config *cfg, size_t i, const char **how);
 /* Close what was passed but never taken, with a warning for each. */
 void	systemd_close_unused(void);
 

@@ -212,6 +212,46 @@ wait_exit "$BATON_PID" 15
 t_is "$T_STATUS" 0 "an activated baton stops: exit 0"
 t_ok "the port is closed" not_listening "$PORT"
 
+# --- Sockets named after their unit (no FileDescriptorName=): adopted by
+# address. One passed socket matches nothing and is closed with a warning.
+PORT=$(free_port)
+STRAY=$(free_port)
+CONF=$T_DIR/byaddr.ini
+LOG=$T_DIR/byaddr.log
+conf "$CONF" "$PORT" ""
+cat >>"$CONF" <<CONF
+
+[socket:admin]
+listen = unix://$T_DIR/byaddr-admin.sock
+CONF
+"$ACTIVATE" -l "app.socket=unix://$T_DIR/byaddr-admin.sock" \
+    -l "app.socket=tcp://127.0.0.1:$PORT" \
+    -l "other.socket=tcp://127.0.0.1:$STRAY" \
+    -- "$BATON" run -c "$CONF" >"$LOG" 2>&1 &
+BATON_PID=$!
+T_PIDS="$T_PIDS $BATON_PID"
+t_ok "by address: baton starts" wait_log 10 "$LOG" 'generation 1: active'
+t_diag "$(grep -iE 'adopt|passed' "$LOG")"
+t_ok "by address: the tcp socket is adopted" \
+    log_has "$LOG" 'socket http: adopted from the service manager \(fd 4, by address\)'
+t_ok "by address: the unix socket is adopted" \
+    log_has "$LOG" 'socket admin: adopted from the service manager \(fd 3, by address\)'
+t_ok "by address: the stray one is named and closed" \
+    log_has "$LOG" "passed socket 'other.socket' \\(fd 5\\) matches no"
+t_ok "by address: nothing listens on the stray port any more" not_listening "$STRAY"
+inode=$(listener_inode "$PORT")
+t_is "$(echo "$inode" | grep -c .)" 1 "by address: one socket listens on the port"
+fd3=$(http_get "http://127.0.0.1:$PORT/fds" | awk '$1 == 3 {print $2}')
+t_is "$fd3" "socket:[$inode]" "by address: the worker's fd 3 (http, first in the file) is the passed socket"
+kill -HUP "$BATON_PID"
+t_ok "by address: a reload keeps them" wait_log 10 "$LOG" 'generation 2: active'
+t_is "$(listener_inode "$PORT")" "$inode" "by address: still the same tcp socket"
+kill -TERM "$BATON_PID"
+wait_exit "$BATON_PID" 15
+t_is "$T_STATUS" 0 "by address: baton stops: exit 0"
+t_ok "by address: an adopted unix socket's path is left to its owner" \
+    test -S "$T_DIR/byaddr-admin.sock"
+
 # --- The pidfile: relative to the file's folder, held, removed at stop.
 mkdir "$T_DIR/etc"
 cd "$T_DIR" || exit 1

@@ -78,7 +78,7 @@ fuzz_setup(void)
 	log_set_level(LOG_LEVEL_ERROR);
 	if ((base = event_base_new()) == NULL)
 		abort();
-	if ((notify = notify_new(base, fuzz_notified, NULL)) == NULL) {
+	if ((notify = notify_new(base, fuzz_notified, NULL, -1)) == NULL) {
 		perror("notify_new");
 		abort();
 	}

@@ -392,31 +392,36 @@ control_accept_error(struct evconnlistener *l, void *arg)
 
 struct control *
 control_new(struct event_base *base, struct supervisor *sup, const char *path,
-    char **error)
+    int fd, char **error)
 {
 	struct control		*ctl;
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	mode_t			 mask;
-	int			 fd;
+	int			 inherited = fd != -1;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		*error = xprintf("control socket %s: path too long", path);
+		if (inherited)
+			close(fd);
 		return NULL;
 	}
 	strcpy(sun.sun_path, path);
-	if (control_clear(path, error) == -1)
+	if (inherited)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	else if (control_clear(path, error) == -1)
 		return NULL;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0)) == -1) {
+	if (!inherited && (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1) {
 		*error = xprintf("control socket: %s", strerror(errno));
 		return NULL;
 	}
 	/* Born 0600: never a moment when others could connect. */
 	mask = umask(0177);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (!inherited &&
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(mask);
 		*error = xprintf("control socket %s: bind: %s", path,
 		    strerror(errno));
@@ -428,10 +433,11 @@ control_new(struct event_base *base, struct supervisor *sup, const char *path,
 	ctl->sup = sup;
 	ctl->path = xstrdup(path);
 	TAILQ_INIT(&ctl->conns);
-	if (stat(path, &st) == 0)
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		ctl->ino = st.st_ino;
 	/* Born 0600 already; this only guards against an odd umask. */
-	if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1)
+	if (!inherited &&
+	    fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1)
 		log_warn("control socket %s: chmod: %s", path, strerror(errno));
 	ctl->listener = evconnlistener_new(base, control_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
@@ -450,6 +456,12 @@ control_new(struct event_base *base, struct supervisor *sup, const char *path,
 	evconnlistener_set_error_cb(ctl->listener, control_accept_error);
 	log_set_tap(control_tap, ctl);
 	return ctl;
+}
+
+int
+control_fd(const struct control *ctl)
+{
+	return evconnlistener_get_fd(ctl->listener);
 }
 
 void

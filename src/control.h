@@ -38,11 +38,14 @@ int		 control_parse(const char *line, size_t len,
 /*
  * Listen at path. A socket there with a live baton behind it is refused
  * ("another baton (pid N) is already running ..."); a stale one is
- * replaced; anything else there is left alone and refused. Returns NULL
- * with *error set.
+ * replaced; anything else there is left alone and refused. With fd >= 0,
+ * listen on that one instead: the socket baton held at path before it
+ * upgraded in place. Returns NULL with *error set.
  */
 struct control	*control_new(struct event_base *, struct supervisor *,
-		    const char *path, char **error);
+		    const char *path, int fd, char **error);
+/* The listening descriptor, for an upgrade in place. */
+int		 control_fd(const struct control *);
 /* Close every connection (a stop client sees end of file), unlink. */
 void		 control_free(struct control *);
 

@@ -73,6 +73,18 @@ generation_new(struct supervisor *sup, int number, struct config *c,
 	return g;
 }
 
+struct generation *
+generation_restore(struct supervisor *sup, int number, struct config *c,
+    struct socket **sockets, long long started)
+{
+	struct generation	*g;
+
+	g = generation_new(sup, number, c, sockets);
+	g->state = GENERATION_ACTIVE;
+	g->started = started;
+	return g;
+}
+
 void
 generation_free(struct generation *g)
 {

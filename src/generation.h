@@ -34,6 +34,14 @@ enum generation_state {
  */
 struct generation	*generation_new(struct supervisor *, int number,
 			    struct config *c, struct socket **sockets);
+/*
+ * The same, already active: the generation baton ran before it upgraded
+ * in place, started at started (clock_ms()); its workers are then taken
+ * over one by one (worker_restore()).
+ */
+struct generation	*generation_restore(struct supervisor *, int number,
+			    struct config *c, struct socket **sockets,
+			    long long started);
 void			 generation_free(struct generation *);
 
 /* Spawn every worker. Returns 0, or -1 (logged) if one cannot be. */

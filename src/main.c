@@ -21,6 +21,7 @@
 #include "log.h"
 #include "supervisor.h"
 #include "systemd.h"
+#include "upgrade.h"
 #include "xmalloc.h"
 
 #define EXIT_FAILED	1
@@ -222,18 +223,26 @@ cmd_run(int argc, char **argv)
 	struct run_options	 o;
 	struct supervisor	*sup;
 	char			*error = NULL;
-	int			 code;
+	int			 code, fd;
 
 	parse_run_options(argc, argv, &o);
 	signal(SIGPIPE, SIG_IGN);
 	systemd_init();
-	if ((sup = supervisor_new(run_load, &o, &error, &code)) == NULL) {
+	if ((fd = upgrade_inherited()) != -1) {
+		code = 1;
+		sup = supervisor_restore(run_load, &o, fd, &error);
+	} else
+		sup = supervisor_new(run_load, &o, &error, &code);
+	if (sup == NULL) {
 		log_error("%s", error);
 		free(error);
 		free(o.listens);
 		return code;
 	}
-	log_info("baton %s started", PACKAGE_VERSION);
+	if (fd != -1)
+		log_info("baton %s upgraded in place", PACKAGE_VERSION);
+	else
+		log_info("baton %s started", PACKAGE_VERSION);
 	code = supervisor_run(sup);
 	supervisor_free(sup);
 	free(o.listens);
@@ -449,6 +458,7 @@ main(int argc, char **argv)
 
 	open_stdio();
 	log_init();
+	upgrade_init(argc, argv);
 	if (argc < 2)
 		usage(NULL);
 	cmd = argv[1];

@@ -102,7 +102,7 @@ notify_read(evutil_socket_t fd, short what, void *arg)
 }
 
 struct notify *
-notify_new(struct event_base *base, notify_cb cb, void *arg)
+notify_new(struct event_base *base, notify_cb cb, void *arg, int fd)
 {
 	struct notify		*n;
 	struct sockaddr_un	 sun;
@@ -113,16 +113,22 @@ notify_new(struct event_base *base, notify_cb cb, void *arg)
 	n->limit.what = "notify socket: dropped datagrams";
 	n->cb = cb;
 	n->arg = arg;
-	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (n->fd == -1)
-		goto fail;
-	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1)
-		goto fail;
-	/* Binding with only the family asks the kernel for a unique name. */
+	if ((n->fd = fd) == -1) {
+		n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, 0);
+		if (n->fd == -1)
+			goto fail;
+		if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one,
+		    sizeof(one)) == -1)
+			goto fail;
+		/* Binding with only the family: the kernel picks a name. */
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		if (bind(n->fd, (struct sockaddr *)&sun,
+		    sizeof(sa_family_t)) == -1)
+			goto fail;
+	}
 	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (bind(n->fd, (struct sockaddr *)&sun, sizeof(sa_family_t)) == -1)
-		goto fail;
 	len = sizeof(sun);
 	if (getsockname(n->fd, (struct sockaddr *)&sun, &len) == -1)
 		goto fail;
@@ -164,4 +170,10 @@ const char *
 notify_path(const struct notify *n)
 {
 	return n->path;
+}
+
+int
+notify_fd(const struct notify *n)
+{
+	return n->fd;
 }

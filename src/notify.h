@@ -16,10 +16,14 @@ struct notify;
 typedef void	(*notify_cb)(pid_t sender, const struct channel_msg *,
 		    void *arg);
 
-/* Returns NULL with errno set. */
-struct notify	*notify_new(struct event_base *, notify_cb, void *arg);
+/*
+ * A new socket, or with fd >= 0 the one baton held before it upgraded in
+ * place (its workers know its name). Returns NULL with errno set.
+ */
+struct notify	*notify_new(struct event_base *, notify_cb, void *arg, int fd);
 void		 notify_free(struct notify *);
 /* The value for NOTIFY_SOCKET: "@" and the abstract name. */
 const char	*notify_path(const struct notify *);
+int		 notify_fd(const struct notify *);
 
 #endif

@@ -40,13 +40,15 @@ pidfile_locked(const char *path, long *pid)
 }
 
 struct pidfile *
-pidfile_new(const char *path, char **error)
+pidfile_new(const char *path, int fd, char **error)
 {
 	struct pidfile	*pf;
 	char		*tmp, buf[32];
 	long		 pid;
-	int		 fd, n;
+	int		 n;
 
+	if (fd != -1)
+		goto hold;	/* ours, locked, with our pid: same after exec */
 	if (pidfile_locked(path, &pid)) {
 		*error = xprintf("pidfile %s is locked by pid %ld (is another "
 		    "baton running?)", path, pid);
@@ -70,6 +72,7 @@ pidfile_new(const char *path, char **error)
 		return NULL;
 	}
 	free(tmp);
+hold:
 	pf = xcalloc(1, sizeof(*pf));
 	pf->path = xstrdup(path);
 	pf->fd = fd;
@@ -91,4 +94,10 @@ pidfile_free(struct pidfile *pf)
 	close(pf->fd);
 	free(pf->path);
 	free(pf);
+}
+
+int
+pidfile_fd(const struct pidfile *pf)
+{
+	return pf->fd;
 }

@@ -8,8 +8,13 @@
 
 struct pidfile;
 
-/* Returns NULL with *error set ("pidfile P is locked by pid N"). */
-struct pidfile	*pidfile_new(const char *path, char **error);
+/*
+ * Returns NULL with *error set ("pidfile P is locked by pid N"). With
+ * fd >= 0, hold that one: the locked file baton wrote before it upgraded
+ * in place (same pid, same lock).
+ */
+struct pidfile	*pidfile_new(const char *path, int fd, char **error);
 void		 pidfile_free(struct pidfile *);
+int		 pidfile_fd(const struct pidfile *);
 
 #endif

@@ -280,6 +280,27 @@ socket_adopt(const struct config_socket *cs, int fd, char **error)
 	return s;
 }
 
+void
+socket_save(const struct socket *s, struct socket_saved *ss)
+{
+	ss->fd = s->fd;
+	ss->unlink_path = s->unlink_path;
+	ss->dev = (unsigned long)s->dev;
+	ss->ino = (unsigned long)s->ino;
+}
+
+struct socket *
+socket_restore(const struct config_socket *cs, const struct socket_saved *ss)
+{
+	struct socket	*s;
+
+	s = socket_new(cs, ss->fd);
+	s->unlink_path = ss->unlink_path && cs->addr.kind == ADDRESS_UNIX;
+	s->dev = (dev_t)ss->dev;
+	s->ino = (ino_t)ss->ino;
+	return s;
+}
+
 struct socket *
 socket_ref(struct socket *s)
 {

@@ -29,6 +29,21 @@ struct socket		*socket_open(const struct config_socket *cs,
  */
 struct socket		*socket_adopt(const struct config_socket *cs, int fd,
 			    char **error);
+/*
+ * Upgrading in place: what the new image needs to hold s again (its
+ * descriptor, and whether baton made its unix path, which one), and the
+ * same turned back into a socket with one reference.
+ */
+struct socket_saved {
+	int		 fd;
+	int		 unlink_path;
+	unsigned long	 dev;
+	unsigned long	 ino;
+};
+void			 socket_save(const struct socket *,
+			    struct socket_saved *);
+struct socket		*socket_restore(const struct config_socket *cs,
+			    const struct socket_saved *);
 struct socket		*socket_ref(struct socket *);
 void			 socket_unref(struct socket *);
 int			 socket_fd(const struct socket *);

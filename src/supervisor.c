@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,6 +24,7 @@
 #include "socket.h"
 #include "supervisor.h"
 #include "systemd.h"
+#include "upgrade.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -84,10 +87,16 @@ struct supervisor {
 	int			 rollbacks;
 	int			 crashes;
 	int			 killed;
+	int			 upgrades;
+
+	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
+	int			 upgrade_pending;
+	struct event		*upgrade_timer;
 };
 
 static void	supervisor_reload(struct supervisor *);
 static void	supervisor_stop(struct supervisor *, int code);
+static void	supervisor_upgrade(struct supervisor *);
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -565,8 +574,8 @@ supervisor_signal(evutil_socket_t sig, short what, void *arg)
 		supervisor_kill_all(sup);
 		break;
 	case SIGUSR2:
-		log_warn("SIGUSR2: upgrading baton in place is not supported "
-		    "by this version; ignored");
+		log_info("SIGUSR2: upgrade baton in place");
+		supervisor_upgrade(sup);
 		break;
 	}
 }
@@ -621,14 +630,233 @@ supervisor_libevent_log(int severity, const char *msg)
 		log_debug("libevent: %s", msg);
 }
 
-struct supervisor *
-supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
+/* Upgrading in place (SIGUSR2). */
+
+#define UPGRADE_FORMAT	"baton-upgrade 1"
+
+/*
+ * Settled enough to hand over: one generation, active, and no worker of
+ * it on its way up. Else *why says what is under way.
+ */
+static int
+supervisor_upgrade_ready(struct supervisor *sup, const char **why)
+{
+	struct generation	*g;
+	enum worker_state	 ws;
+	size_t			 i;
+
+	if (sup->ngens != 1 || sup->reload_gen != 0 || sup->reload_pending ||
+	    generation_state(sup->gens[0]) != GENERATION_ACTIVE) {
+		*why = "a reload is under way";
+		return 0;
+	}
+	g = sup->gens[0];
+	for (i = 0; i < generation_nworkers(g); i++) {
+		ws = worker_state(generation_worker(g, i));
+		if (ws != WORKER_ACTIVE && ws != WORKER_EXITED) {
+			*why = "a worker is restarting";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* One line of text: the rest of a state line. */
+static void
+upgrade_put_text(FILE *fp, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
+	fputc('\n', fp);
+}
+
+/*
+ * Write what the new image needs into state (a memfd), and the active
+ * generation's configuration, as `baton check` prints it, into cfd.
+ * Collects every descriptor that must survive the exec into fds.
+ */
+static int
+supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
+    size_t *nfds)
+{
+	struct generation	*g = sup->gens[0];
+	const struct config	*c = generation_config(g);
+	struct socket_saved	 ss;
+	struct worker_saved	 ws;
+	FILE			*fp;
+	size_t			 i, n = 0;
+	int			 ok;
+
+	/* The config, notify, control and pidfile; sockets; channels. */
+	*fds = xcalloc(4 + c->nsockets + generation_nworkers(g),
+	    sizeof(**fds));
+	if ((fp = fdopen(dup(cfd), "w")) == NULL)
+		return -1;
+	config_print(c, fp);
+	ok = fflush(fp) == 0 && !ferror(fp);
+	if (fclose(fp) != 0 || !ok)
+		return -1;
+	(*fds)[n++] = cfd;
+
+	if ((fp = fdopen(dup(sfd), "w")) == NULL)
+		return -1;
+	fprintf(fp, "%s\n", UPGRADE_FORMAT);
+	fprintf(fp, "from %s\n", PACKAGE_VERSION);
+	fprintf(fp, "started %lld %lld\n", (long long)sup->started,
+	    sup->started_ms);
+	fprintf(fp, "counters %d %d %d %d %d\n", sup->reloads, sup->rollbacks,
+	    sup->crashes, sup->killed, sup->upgrades + 1);
+	fprintf(fp, "last %d %lld %lld ", (int)sup->last_outcome,
+	    sup->last_duration, (long long)sup->last_at);
+	upgrade_put_text(fp, sup->last_reason);
+	fprintf(fp, "next %d\n", sup->next_number);
+	fprintf(fp, "notify %d\n", notify_fd(sup->notify));
+	(*fds)[n++] = notify_fd(sup->notify);
+	if (sup->control != NULL) {
+		fprintf(fp, "control %d ", control_fd(sup->control));
+		upgrade_put_text(fp, sup->control_path);
+		(*fds)[n++] = control_fd(sup->control);
+	}
+	if (sup->pidfile != NULL) {
+		fprintf(fp, "pidfile %d ", pidfile_fd(sup->pidfile));
+		upgrade_put_text(fp, sup->pidfile_path);
+		(*fds)[n++] = pidfile_fd(sup->pidfile);
+	}
+	fprintf(fp, "config %d ", cfd);
+	upgrade_put_text(fp, c->file);
+	fprintf(fp, "generation %d %lld\n", generation_number(g),
+	    generation_started(g));
+	for (i = 0; i < c->nsockets; i++) {
+		socket_save(generation_socket(g, i), &ss);
+		fprintf(fp, "socket %d %d %lu %lu\n", ss.fd, ss.unlink_path,
+		    ss.dev, ss.ino);
+		(*fds)[n++] = ss.fd;
+	}
+	for (i = 0; i < generation_nworkers(g); i++) {
+		worker_save(generation_worker(g, i), &ws);
+		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d\n", (long)ws.pid,
+		    (long)ws.pgid, ws.channel, ws.restarts, ws.backoff,
+		    ws.started, ws.preload);
+		if (ws.channel != -1)
+			(*fds)[n++] = ws.channel;
+	}
+	fprintf(fp, "end\n");
+	ok = fflush(fp) == 0 && !ferror(fp);
+	if (fclose(fp) != 0 || !ok)
+		return -1;
+	*nfds = n;
+	return 0;
+}
+
+/* exec ourselves with the state; returns only if that failed. */
+static void
+supervisor_handover(struct supervisor *sup)
+{
+	const char	*notify_socket = systemd_socket_path();
+	char		*error = NULL;
+	size_t		 nfds = 0;
+	int		*fds = NULL, sfd = -1, cfd = -1;
+
+	if ((sfd = upgrade_memfd("baton-upgrade")) == -1 ||
+	    (cfd = upgrade_memfd("baton-config")) == -1) {
+		error = xprintf("memfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	if (supervisor_save(sup, sfd, cfd, &fds, &nfds) == -1) {
+		error = xprintf("writing the state: %s", strerror(errno));
+		goto fail;
+	}
+	log_info("upgrade: exec with generation %d and its %zu worker%s",
+	    generation_number(sup->gens[0]),
+	    generation_nworkers(sup->gens[0]),
+	    generation_nworkers(sup->gens[0]) == 1 ? "" : "s");
+	/* The new image reports to the service manager too. */
+	if (notify_socket != NULL)
+		setenv("NOTIFY_SOCKET", notify_socket, 1);
+	upgrade_exec(sfd, fds, nfds, &error);
+	unsetenv("NOTIFY_SOCKET");
+fail:
+	log_error("upgrade failed, baton carries on as it was: %s", error);
+	free(error);
+	free(fds);
+	if (sfd != -1)
+		close(sfd);
+	if (cfd != -1)
+		close(cfd);
+}
+
+static void
+supervisor_upgrade(struct supervisor *sup)
+{
+	struct timeval	 tv;
+	const char	*why;
+
+	if (sup->state != SUPERVISOR_RUNNING) {
+		if (sup->upgrade_pending)
+			log_info("upgrade: baton is stopping; not upgrading");
+		sup->upgrade_pending = 0;
+		return;
+	}
+	if (!supervisor_upgrade_ready(sup, &why)) {
+		if (!sup->upgrade_pending)
+			log_info("upgrade: %s; upgrading once it settles", why);
+		sup->upgrade_pending = 1;
+		tv = clock_tv(100);
+		evtimer_add(sup->upgrade_timer, &tv);
+		return;
+	}
+	sup->upgrade_pending = 0;
+	supervisor_handover(sup);
+}
+
+static void
+supervisor_upgrade_retry(evutil_socket_t fd, short what, void *arg)
+{
+	supervisor_upgrade(arg);
+}
+
+/* Signals, the cleanup event, the upgrade timer: every supervisor's. */
+static int
+supervisor_events(struct supervisor *sup, char **error)
 {
 	static const int	 sigs[] = {
 		SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2
 	};
-	struct supervisor	*sup;
 	size_t			 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sup->signals[i] = evsignal_new(sup->base, sigs[i],
+		    supervisor_signal, sup);
+		if (sup->signals[i] == NULL ||
+		    event_add(sup->signals[i], NULL) == -1) {
+			*error = xprintf("cannot watch %s",
+			    config_signal_name(sigs[i]));
+			return -1;
+		}
+		sup->nsignals++;
+	}
+	/*
+	 * Watched now: let them in. Held back across an upgrade's exec, or
+	 * blocked by whoever started baton, they would never arrive.
+	 */
+	upgrade_unblock_signals();
+	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
+	sup->upgrade_timer = evtimer_new(sup->base, supervisor_upgrade_retry,
+	    sup);
+	if (sup->cleanup == NULL || sup->upgrade_timer == NULL) {
+		*error = xstrdup("event_new failed");
+		return -1;
+	}
+	/* Workers that daemonize still come back to baton to be reaped. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	return 0;
+}
+
+struct supervisor *
+supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
+{
+	struct supervisor	*sup;
 
 	event_set_log_callback(supervisor_libevent_log);
 	sup = xcalloc(1, sizeof(*sup));
@@ -652,40 +880,239 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	}
 	/* Before the sockets: a second baton must say who runs, not EADDRINUSE. */
 	if (sup->initial->control != NULL && (sup->control = control_new(
-	    sup->base, sup, sup->initial->control, error)) == NULL)
+	    sup->base, sup, sup->initial->control, -1, error)) == NULL)
 		goto fail;
 	if (sup->initial->pidfile != NULL && (sup->pidfile = pidfile_new(
-	    sup->initial->pidfile, error)) == NULL)
+	    sup->initial->pidfile, -1, error)) == NULL)
 		goto fail;
 	if ((sup->initial_sockets = supervisor_sockets(sup, sup->initial,
 	    error)) == NULL)
 		goto fail;
 	systemd_close_unused();
 	if ((sup->notify = notify_new(sup->base, supervisor_notified,
-	    sup)) == NULL) {
+	    sup, -1)) == NULL) {
 		*error = xprintf("notify socket: %s", strerror(errno));
 		goto fail;
 	}
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sup->signals[i] = evsignal_new(sup->base, sigs[i],
-		    supervisor_signal, sup);
-		if (sup->signals[i] == NULL ||
-		    event_add(sup->signals[i], NULL) == -1) {
-			*error = xprintf("cannot watch %s",
-			    config_signal_name(sigs[i]));
-			goto fail;
+	if (supervisor_events(sup, error) == -1)
+		goto fail;
+	return sup;
+fail:
+	supervisor_free(sup);
+	return NULL;
+}
+
+/* The state, read whole from the start of its memfd. */
+static char *
+upgrade_read(int fd)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, size = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (size - len < 4096) {
+			size = size * 2 + 4096;
+			buf = xreallocarray(buf, size, 1);
 		}
-		sup->nsignals++;
+		n = pread(fd, buf + len, size - len - 1, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
 	}
-	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
-	if (sup->cleanup == NULL) {
-		*error = xstrdup("event_new failed");
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The rest of a line after n words, or "" . */
+static const char *
+upgrade_text(const char *line, int words)
+{
+	while (words-- > 0) {
+		line += strcspn(line, " ");
+		if (*line == ' ')
+			line++;
+	}
+	return line;
+}
+
+/* The configuration the old image ran its generation with. */
+static struct config *
+upgrade_config(int cfd, const char *file, char **error)
+{
+	struct config	*c;
+	char		*path;
+
+	c = config_new();
+	fcntl(cfd, F_SETFD, FD_CLOEXEC);
+	path = xprintf("/proc/self/fd/%d", cfd);
+	if (config_load(c, path, error) == -1) {
+		free(path);
+		config_free(c);
+		return NULL;
+	}
+	free(path);
+	free(c->file);
+	c->file = *file != '\0' ? xstrdup(file) : NULL;
+	if (config_finish(c, error) == -1) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * In the new image: take over what the old one held, as its state says,
+ * and carry on with no generation started and no socket bound. Returns
+ * NULL with *error set; baton then exits, and its workers get their drain
+ * signal from the kernel (PR_SET_PDEATHSIG).
+ */
+struct supervisor *
+supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
+{
+	struct supervisor	*sup;
+	struct generation	*g = NULL;
+	struct config		*cfg = NULL;
+	struct socket		**sockets = NULL;
+	struct socket_saved	 ss;
+	struct worker_saved	 ws;
+	char			*state, *line, *next, *bad = NULL;
+	long long		 a, b, gen_started = 0;
+	long			 pid, pgid;
+	size_t			 nsockets = 0, nworkers = 0;
+	int			 fd, number = 0, outcome, end = 0;
+
+	event_set_log_callback(supervisor_libevent_log);
+	sup = xcalloc(1, sizeof(*sup));
+	sup->notify_limit.what = "notify socket: ignored datagrams";
+	sup->load = load;
+	sup->load_arg = arg;
+	if ((state = upgrade_read(sfd)) == NULL) {
+		*error = xprintf("upgrade: reading the state: %s",
+		    strerror(errno));
+		close(sfd);
 		goto fail;
 	}
-	/* Workers that daemonize still come back to baton to be reaped. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-		log_warn("prctl PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	close(sfd);
+	if ((sup->base = event_base_new()) == NULL) {
+		*error = xstrdup("event_base_new failed");
+		goto fail_state;
+	}
+	for (line = state; line != NULL && *line != '\0' && !end;
+	    line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line == state) {
+			if (strcmp(line, UPGRADE_FORMAT) != 0)
+				goto bad;
+		} else if (strncmp(line, "from ", 5) == 0) {
+			log_info("upgrade: taking over from baton %s",
+			    line + 5);
+		} else if (sscanf(line, "started %lld %lld", &a, &b) == 2) {
+			sup->started = (time_t)a;
+			sup->started_ms = b;
+		} else if (sscanf(line, "counters %d %d %d %d %d",
+		    &sup->reloads, &sup->rollbacks, &sup->crashes,
+		    &sup->killed, &sup->upgrades) == 5) {
+			;
+		} else if (sscanf(line, "last %d %lld %lld", &outcome,
+		    &sup->last_duration, &a) == 3 && outcome >= RELOAD_NONE &&
+		    outcome <= RELOAD_FAILED) {
+			sup->last_outcome = outcome;
+			sup->last_at = (time_t)a;
+			if (*upgrade_text(line, 4) != '\0')
+				sup->last_reason = xstrdup(
+				    upgrade_text(line, 4));
+		} else if (sscanf(line, "next %d", &sup->next_number) == 1) {
+			;
+		} else if (sscanf(line, "notify %d", &fd) == 1 &&
+		    sup->notify == NULL) {
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+			if ((sup->notify = notify_new(sup->base,
+			    supervisor_notified, sup, fd)) == NULL) {
+				*error = xprintf("notify socket: %s",
+				    strerror(errno));
+				goto fail_state;
+			}
+		} else if (sscanf(line, "control %d", &fd) == 1 &&
+		    sup->control == NULL) {
+			sup->control_path = xstrdup(upgrade_text(line, 2));
+			if ((sup->control = control_new(sup->base, sup,
+			    sup->control_path, fd, error)) == NULL)
+				goto fail_state;
+		} else if (sscanf(line, "pidfile %d", &fd) == 1 &&
+		    sup->pidfile == NULL) {
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+			sup->pidfile_path = xstrdup(upgrade_text(line, 2));
+			sup->pidfile = pidfile_new(sup->pidfile_path, fd, error);
+		} else if (sscanf(line, "config %d", &fd) == 1 &&
+		    cfg == NULL) {
+			if ((cfg = upgrade_config(fd, upgrade_text(line, 2),
+			    error)) == NULL)
+				goto fail_state;
+			close(fd);
+			sockets = xcalloc(cfg->nsockets, sizeof(*sockets));
+		} else if (sscanf(line, "generation %d %lld", &number,
+		    &a) == 2) {
+			if (cfg == NULL || g != NULL || number < 1)
+				goto bad;
+			gen_started = a;
+		} else if (sscanf(line, "socket %d %d %lu %lu", &ss.fd,
+		    &ss.unlink_path, &ss.dev, &ss.ino) == 4) {
+			if (cfg == NULL || g != NULL ||
+			    nsockets == cfg->nsockets)
+				goto bad;
+			fcntl(ss.fd, F_SETFD, FD_CLOEXEC);
+			sockets[nsockets] = socket_restore(
+			    &cfg->sockets[nsockets], &ss);
+			nsockets++;
+		} else if (sscanf(line, "worker %ld %ld %d %d %ld %lld %d",
+		    &pid, &pgid, &ws.channel, &ws.restarts, &ws.backoff,
+		    &ws.started, &ws.preload) == 7) {
+			if (number == 0 || sockets == NULL ||
+			    (g == NULL && nsockets != cfg->nsockets) ||
+			    (g != NULL && nworkers == generation_nworkers(g)))
+				goto bad;
+			if (g == NULL) {
+				g = generation_restore(sup, number, cfg,
+				    sockets, gen_started);
+				cfg = NULL;	/* the generation's now */
+				sup->gens = xcalloc(1, sizeof(*sup->gens));
+				sup->gens[sup->ngens++] = g;
+			}
+			ws.pid = (pid_t)pid;
+			ws.pgid = (pid_t)pgid;
+			worker_restore(generation_worker(g, nworkers), &ws);
+			nworkers++;
+		} else if (strcmp(line, "end") == 0) {
+			end = 1;
+		} else
+			goto bad;
+	}
+	if (!end || g == NULL || sup->notify == NULL ||
+	    nworkers != generation_nworkers(g))
+		goto bad;
+	if (supervisor_events(sup, error) == -1)
+		goto fail_state;
+	/* Held by the generation now. */
+	supervisor_unref_sockets(sockets, nsockets);
+	free(state);
 	return sup;
+bad:
+	bad = line;
+	*error = xprintf("upgrade: the state makes no sense to baton %s "
+	    "(at '%s')", PACKAGE_VERSION, bad != NULL ? bad : "the end");
+fail_state:
+	if (sockets != NULL)
+		supervisor_unref_sockets(sockets, nsockets);
+	config_free(cfg);
+	free(state);
 fail:
 	supervisor_free(sup);
 	return NULL;
@@ -712,6 +1139,8 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->signals[i]);
 	if (sup->cleanup != NULL)
 		event_free(sup->cleanup);
+	if (sup->upgrade_timer != NULL)
+		event_free(sup->upgrade_timer);
 	notify_free(sup->notify);
 	if (sup->base != NULL)
 		event_base_free(sup->base);
@@ -730,8 +1159,14 @@ supervisor_run(struct supervisor *sup)
 
 	sup->initial = NULL;
 	sup->initial_sockets = NULL;
-	g = supervisor_add_generation(sup, cfg, sockets);
-	generation_start(g);
+	if (cfg != NULL) {
+		g = supervisor_add_generation(sup, cfg, sockets);
+		generation_start(g);
+	} else {
+		/* Upgraded in place: whoever exited meanwhile, reap now. */
+		supervisor_reap(sup, 0);
+		supervisor_notify_ready(sup);
+	}
 	if (sup->state != SUPERVISOR_DONE)
 		event_base_dispatch(sup->base);
 	return sup->exit_code;
@@ -853,8 +1288,8 @@ status_json(struct supervisor *sup, struct evbuffer *out)
 		evbuffer_add_printf(out, "}");
 	}
 	evbuffer_add_printf(out, ",\"counters\":{\"reloads\":%d,\"rollbacks\":%d,"
-	    "\"crashes\":%d,\"killed\":%d}}", sup->reloads, sup->rollbacks,
-	    sup->crashes, sup->killed);
+	    "\"crashes\":%d,\"killed\":%d,\"upgrades\":%d}}", sup->reloads,
+	    sup->rollbacks, sup->crashes, sup->killed, sup->upgrades);
 }
 
 static void
@@ -907,8 +1342,8 @@ status_text(struct supervisor *sup, struct evbuffer *out)
 		    sup->last_reason != NULL ? sup->last_reason : "");
 	}
 	evbuffer_add_printf(out, "counters: reloads %d, rollbacks %d, crashes %d, "
-	    "killed at the drain deadline %d\n", sup->reloads, sup->rollbacks,
-	    sup->crashes, sup->killed);
+	    "killed at the drain deadline %d, upgrades %d\n", sup->reloads,
+	    sup->rollbacks, sup->crashes, sup->killed, sup->upgrades);
 }
 
 void

@@ -23,6 +23,14 @@ typedef struct config	*(*supervisor_load_fn)(void *arg, char **error);
  */
 struct supervisor	*supervisor_new(supervisor_load_fn, void *arg,
 			    char **error, int *code);
+/*
+ * baton upgraded in place (SIGUSR2) and this is the new image: take over
+ * the sockets, the generation and its workers from the state the old
+ * image left in sfd, as if they had been this one's all along. Returns
+ * NULL with *error set.
+ */
+struct supervisor	*supervisor_restore(supervisor_load_fn, void *arg,
+			    int sfd, char **error);
 void			 supervisor_free(struct supervisor *);
 /* Start the first generation and run until stopped; the exit code. */
 int			 supervisor_run(struct supervisor *);

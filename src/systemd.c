@@ -200,6 +200,12 @@ take:
 	return fd;
 }
 
+const char *
+systemd_socket_path(void)
+{
+	return systemd_socket;
+}
+
 void
 systemd_close_unused(void)
 {

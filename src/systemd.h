@@ -23,6 +23,8 @@ struct config;
  * the descriptor from then on.
  */
 int	systemd_take_fd(const struct config *cfg, size_t i, const char **how);
+/* baton's own NOTIFY_SOCKET, or NULL: for an upgrade in place to pass on. */
+const char *systemd_socket_path(void);
 /* Close what was passed but never taken, with a warning for each. */
 void	systemd_close_unused(void);
 

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,11 +243,28 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Read the channel, if there is one, and have the slot's timer ready. */
+static void
+worker_watch(struct worker *w)
+{
+	struct event_base	*base = generation_base(w->gen);
+
+	if (w->channel != -1) {
+		w->channel_ev = event_new(base, w->channel,
+		    EV_READ | EV_PERSIST, worker_channel_read, w);
+		if (w->channel_ev == NULL ||
+		    event_add(w->channel_ev, NULL) == -1)
+			fatal(70, "event_add: cannot watch a worker channel");
+	}
+	if (w->timer == NULL && (w->timer = evtimer_new(base, worker_timer,
+	    w)) == NULL)
+		fatal(70, "evtimer_new failed");
+}
+
 int
 worker_start(struct worker *w, const struct spawn_params *sp)
 {
 	const struct config	*c = generation_config(w->gen);
-	struct event_base	*base = generation_base(w->gen);
 	struct timeval		 tv;
 	pid_t			 pid;
 	int			 ch;
@@ -266,13 +284,7 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->spawn_error[0] = '\0';
 	free(w->status_text);
 	w->status_text = NULL;
-	w->channel_ev = event_new(base, ch, EV_READ | EV_PERSIST,
-	    worker_channel_read, w);
-	if (w->channel_ev == NULL || event_add(w->channel_ev, NULL) == -1)
-		fatal(70, "event_add: cannot watch a worker channel");
-	if (w->timer == NULL && (w->timer = evtimer_new(base, worker_timer,
-	    w)) == NULL)
-		fatal(70, "evtimer_new failed");
+	worker_watch(w);
 	tv = clock_tv(c->ready == READY_DELAY ? c->ready_delay :
 	    c->ready_timeout);
 	evtimer_add(w->timer, &tv);
@@ -402,6 +414,42 @@ worker_restart_later(struct worker *w)
 	tv = clock_tv(w->backoff);
 	evtimer_add(w->timer, &tv);
 	w->backoff = backoff_next(w->backoff);
+}
+
+void
+worker_save(const struct worker *w, struct worker_saved *ws)
+{
+	ws->pid = w->pid;
+	ws->pgid = w->pgid;
+	ws->channel = w->channel;
+	ws->restarts = w->restarts;
+	ws->backoff = w->backoff;
+	ws->started = w->started;
+	ws->preload = w->preload;
+}
+
+void
+worker_restore(struct worker *w, const struct worker_saved *ws)
+{
+	struct timeval		 tv;
+
+	w->pid = ws->pid;
+	w->pgid = ws->pgid;
+	w->restarts = ws->restarts;
+	w->backoff = ws->backoff;
+	w->started = ws->started;
+	w->preload = ws->preload;
+	if ((w->channel = ws->channel) != -1)
+		fcntl(w->channel, F_SETFD, FD_CLOEXEC);
+	worker_watch(w);
+	if (w->pid != 0) {
+		worker_set_state(w, WORKER_ACTIVE);
+		return;
+	}
+	worker_set_state(w, WORKER_EXITED);
+	WLOG(w, LOG_LEVEL_INFO, "restarting in %d ms", BACKOFF_MIN);
+	tv = clock_tv(BACKOFF_MIN);
+	evtimer_add(w->timer, &tv);
 }
 
 pid_t

@@ -53,6 +53,25 @@ void			 worker_message(struct worker *,
 /* Restart after the slot's backoff (100 ms doubling to 30 s). */
 void			 worker_restart_later(struct worker *);
 
+/*
+ * Upgrading in place: what the new image needs to take a worker over,
+ * and taking it over, in a generation that is active. A process goes on
+ * as active; a slot without one (waiting for its restart) restarts after
+ * the shortest backoff.
+ */
+struct worker_saved {
+	pid_t		 pid;		/* 0: none */
+	pid_t		 pgid;
+	int		 channel;	/* baton's end, or -1 */
+	int		 restarts;
+	long		 backoff;
+	long long	 started;	/* clock_ms(), monotonic: same after exec */
+	int		 preload;
+};
+void			 worker_save(const struct worker *,
+			    struct worker_saved *);
+void			 worker_restore(struct worker *,
+			    const struct worker_saved *);
 pid_t			 worker_pid(const struct worker *);
 int			 worker_slot(const struct worker *);
 int			 worker_alive(const struct worker *);

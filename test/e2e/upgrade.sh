@@ -1,0 +1,194 @@
+#!/bin/bash
+# Upgrading baton in place (SIGUSR2): baton execs its binary, which may
+# have been replaced, with the same pid, workers, sockets, control socket
+# and pidfile; no request fails and no work is lost across upgrades, and
+# the new image reloads, restarts, reaps and stops as the old one did. A
+# binary that does not run is refused and baton carries on.
+. "$(dirname "$0")/lib.sh"
+
+# Its own copy of the binary, to replace under it, behind a symbolic link
+# as deployments do.
+mkdir "$T_DIR/bin"
+cp "$BATON" "$T_DIR/bin/baton-1"
+ln -s baton-1 "$T_DIR/bin/baton"
+BATON_BIN=$T_DIR/bin/baton
+PORT=$(free_port)
+WORK=$T_DIR/work.log
+CONF=$T_DIR/app.ini
+LOG=$T_DIR/baton.log
+write_conf "$CONF" <<CONF
+[baton]
+command = $TESTSERVER --notify --work-ms 300 --work-log $WORK
+workers = 2
+ready = notify
+ready_timeout = 10s
+drain_timeout = 5s
+pidfile = app.pid
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+
+[socket:admin]
+listen = unix://$T_DIR/admin.sock
+CONF
+
+# upgrades N: the "upgraded in place" lines so far.
+upgrades() {
+	grep -c 'upgraded in place' "$LOG"
+}
+
+# upgraded N: there have been N upgrades at least.
+upgraded() {
+	[ "$(upgrades)" -ge "$1" ]
+}
+
+# upgrade_to N: SIGUSR2, then wait for the Nth "upgraded in place".
+upgrade_to() {
+	kill -USR2 "$BATON_PID"
+	wait_until 10 upgraded "$1"
+}
+
+# fd_report PID: "N flags type" for each descriptor above stderr (the
+# type without its inode: a pipe made anew is the same pipe here).
+fd_report() {
+	local f
+	for f in /proc/$1/fd/*; do
+		f=${f##*/}
+		[ "$f" -gt 2 ] || continue
+		echo "$f $(awk '/^flags/ {print $2}' "/proc/$1/fdinfo/$f" 2>/dev/null) $(readlink "/proc/$1/fd/$f" | sed 's/:\[.*//')"
+	done
+}
+
+# leaky PID: the descriptors without close-on-exec (O_CLOEXEC is 02000000
+# in fdinfo's octal flags). What baton inherited (from make, say) is
+# listed too: compare with what it was before.
+leaky() {
+	local n flags what
+	fd_report "$1" | while read -r n flags what; do
+		[ $((0$flags & 02000000)) -eq 0 ] && echo "$n $what"
+	done
+}
+
+# Started the way a shell starts it: by its path.
+${BATON_WRAPPER:-} "$BATON_BIN" run -c "$CONF" >"$LOG" 2>&1 &
+BATON_PID=$!
+T_PIDS="$T_PIDS $BATON_PID"
+t_ok "baton starts" wait_log 10 "$LOG" 'generation 1: active'
+pids1=$(gen_pids "$LOG" 1 | sort | tr '\n' ' ')
+fds_before=$(fd_report "$BATON_PID" | awk '{print $1, $3}' | sort)
+leaky_before=$(leaky "$BATON_PID")
+t_diag "baton's descriptors before: $(echo "$fds_before" | tr '\n' ' ')"
+
+# --- Three upgrades under load: nothing refused, nothing lost.
+"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 -t 5000 \
+    -p u -o "$T_DIR/ids" >"$T_DIR/load.out" &
+LG=$!
+sleep 0.5
+ok=0
+for n in 1 2 3; do
+	upgrade_to "$n" && ok=$((ok + 1))
+	sleep 0.5
+done
+t_is "$ok" 3 "three upgrades, each to a running baton"
+t_ok "the same pid throughout" kill -0 "$BATON_PID"
+t_is "$(cat "$T_DIR/app.pid")" "$BATON_PID" "and the pidfile still names it"
+t_is "$(gen_pids "$LOG" 1 | sort | tr '\n' ' ')" "$pids1" "no worker was started anew"
+t_is "$(alive $pids1)" 2 "generation 1's workers run on"
+t_is "$(grep -c 'generation [0-9]*: starting' "$LOG")" 1 "no generation was started"
+ctl status status -c "$CONF" --json
+t_is "$T_STATUS" 0 "baton status answers after the upgrades"
+t_ok "and counts them (upgrades 3)" grep -q '"upgrades":3' "$T_DIR/status.out"
+t_ok "generation 1 is active, with the same pids" \
+    grep -qE "\"number\":1,\"state\":\"active\".*\"pid\":$(echo $pids1 | cut -d' ' -f1)," "$T_DIR/status.out"
+body=$(http_get "http://127.0.0.1:$PORT/")
+t_ok "the tcp socket serves ($body)" [ "${body#ok }" != "$body" ]
+t_ok "the unix socket is still there" test -S "$T_DIR/admin.sock"
+fds_after=$(fd_report "$BATON_PID" | awk '{print $1, $3}' | sort)
+t_is "$fds_after" "$fds_before" "the same descriptors, no more: the state and its memfds are gone"
+t_is "$(leaky "$BATON_PID")" "$leaky_before" "every descriptor of baton's is close-on-exec again"
+
+# --- A reload after upgrades: the new image drains and reaps the old
+# image's children.
+ctl reload reload -c "$CONF"
+t_is "$T_STATUS" 0 "baton reload after the upgrades: ok ($(tail -1 "$T_DIR/reload.out"))"
+t_ok "generation 1's workers exit and are reaped" \
+    wait_log 10 "$LOG" 'generation 1: exited after'
+t_is "$(alive $pids1)" 0 "none of them is left, not even as a zombie"
+sleep 0.5
+kill -INT "$LG"
+wait "$LG"
+t_diag "$(cat "$T_DIR/load.out")"
+t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed across 3 upgrades and a reload"
+answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
+t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 500 ]
+sleep 1	# the last work, 300 ms after its answers
+sort -u "$T_DIR/ids" >"$T_DIR/ids.sorted"
+awk '{print $1}' "$WORK" | sort -u >"$T_DIR/done.sorted"
+t_is "$(comm -23 "$T_DIR/ids.sorted" "$T_DIR/done.sorted" | wc -l)" 0 \
+    "no work lost: every answered id is in the completion log"
+
+# --- A crash after an upgrade: restarted in its slot, with backoff.
+upgrade_to 4
+victim=$(gen_pids "$LOG" 2 | head -n 1)
+kill -KILL "$victim"
+t_ok "a worker killed after an upgrade restarts in its slot" \
+    wait_log 5 "$LOG" 'gen 2 worker 0: restarting in 100 ms'
+t_ok "and is active again" wait_log 5 "$LOG" 'gen 2 worker 0 pid [0-9]+: ready'
+
+# --- SIGUSR2 during a reload waits for it to settle.
+sed -i "s|^command = .*|command = $TESTSERVER --notify --startup-ms 1500|" "$CONF"
+kill -HUP "$BATON_PID"
+wait_log 5 "$LOG" 'generation 3: starting'
+kill -USR2 "$BATON_PID"
+t_ok "SIGUSR2 during a reload waits" wait_log 5 "$LOG" 'upgrade: a reload is under way; upgrading once it settles'
+t_ok "the reload goes on to generation 3" wait_log 10 "$LOG" 'generation 3: active'
+t_ok "then baton upgrades" wait_until 15 upgraded 5
+gone_at=$(grep -n 'generation 2: exited after' "$LOG" | cut -d: -f1)
+up_at=$(grep -n 'upgraded in place' "$LOG" | sed -n 5p | cut -d: -f1)
+t_ok "only once generation 2 is gone (line $gone_at, then $up_at)" [ "${gone_at:-0}" -gt 0 -a "${up_at:-0}" -gt "${gone_at:-0}" ]
+
+# --- A new binary at the same path is the one that runs: a package
+# upgrade replaces the file, a deployment repoints the link.
+cp "$BATON" "$T_DIR/bin/baton-1.new"
+mv "$T_DIR/bin/baton-1.new" "$T_DIR/bin/baton-1"
+new_ino=$(stat -L -c %i "$BATON_BIN")
+t_ok "/proc/PID/exe is the old, replaced binary" sh -c "readlink /proc/$BATON_PID/exe | grep -q deleted"
+upgrade_to 6
+t_is "$(stat -L -c %i "/proc/$BATON_PID/exe")" "$new_ino" "after SIGUSR2 baton runs the file that replaced it"
+cp "$BATON" "$T_DIR/bin/baton-2"
+ln -sfn baton-2 "$BATON_BIN"
+upgrade_to 7
+t_is "$(readlink "/proc/$BATON_PID/exe")" "$T_DIR/bin/baton-2" "and the binary a repointed link names"
+
+# --- A binary that does not run is refused; baton carries on.
+mv "$BATON_BIN" "$T_DIR/bin/baton.good"
+printf '#!/bin/sh\nexit 3\n' >"$BATON_BIN"
+chmod +x "$BATON_BIN"
+kill -USR2 "$BATON_PID"
+t_ok "a broken binary is refused" \
+    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version: exit 3"
+rm -f "$BATON_BIN"
+kill -USR2 "$BATON_PID"
+t_ok "a missing binary is refused" \
+    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version: exit 127"
+body=$(http_get "http://127.0.0.1:$PORT/")
+t_ok "baton still serves ($body)" [ "${body#ok }" != "$body" ]
+ctl status2 status -c "$CONF" --json
+t_ok "and answers status (upgrades 7)" grep -q '"upgrades":7' "$T_DIR/status2.out"
+t_is "$(leaky "$BATON_PID")" "$leaky_before" "a refused upgrade leaves every descriptor close-on-exec"
+t_ok "and SIGHUP still reloads" sh -c "kill -HUP $BATON_PID"
+t_ok "to generation 4" wait_log 10 "$LOG" 'generation 4: active'
+mv "$T_DIR/bin/baton.good" "$BATON_BIN"
+
+# --- Stop after upgrades: everything cleaned up, exit 0.
+ctl stop stop -c "$CONF"
+t_is "$T_STATUS" 0 "baton stop after upgrades: exit 0"
+wait_exit "$BATON_PID" 15
+t_is "$T_STATUS" 0 "baton exits 0"
+t_ok "the unix socket's path is removed" test ! -e "$T_DIR/admin.sock"
+t_ok "the control socket is removed" test ! -e "$T_DIR/app.sock"
+t_ok "the pidfile is removed" test ! -e "$T_DIR/app.pid"
+t_ok "the port is closed" not_listening "$PORT"
+t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 "no worker was killed at a deadline"
+
+t_done

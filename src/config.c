@@ -1387,7 +1387,7 @@ static void
 config_print_value(FILE *fp, const char *key, const char *value, int baton)
 {
 	const char	*start, *p, *brk;
-	size_t		 room, klen;
+	size_t		 room, klen, word;
 
 	if (*value == '\0') {
 		fprintf(fp, "%s =\n", key);
@@ -1400,13 +1400,20 @@ config_print_value(FILE *fp, const char *key, const char *value, int baton)
 	 * must have had it.
 	 */
 	klen = strlen(key);
+	word = strcspn(value, " ");
 	if (*value == ';' ||
 	    (klen + 3 + strlen(value) > CONFIG_MAX_LINE &&
 	    klen + 1 + strlen(value) <= CONFIG_MAX_LINE) ||
-	    (klen + 3 + strcspn(value, " ") > CONFIG_MAX_LINE &&
-	    klen + 1 + strcspn(value, " ") <= CONFIG_MAX_LINE)) {
+	    (klen + 3 + word > CONFIG_MAX_LINE &&
+	    klen + 1 + word <= CONFIG_MAX_LINE)) {
 		fprintf(fp, "%s=", key);
 		room = CONFIG_MAX_LINE - klen - 1;
+	} else if (klen + 1 + word > CONFIG_MAX_LINE &&
+	    1 + word <= CONFIG_MAX_LINE && strchr(";#[", *value) == NULL &&
+	    !config_looks_like_key(value, baton)) {
+		/* A first word that only a line of its own can hold. */
+		fprintf(fp, "%s =\n\t", key);
+		room = CONFIG_MAX_LINE - 1;
 	} else {
 		fprintf(fp, "%s = ", key);
 		room = CONFIG_MAX_LINE - klen - 3;

@@ -747,6 +747,7 @@ static const char *const printable[] = {
 	"good-line199.ini",
 	"good-print-env-full-line.ini",
 	"good-print-key-like.ini",
+	"good-print-long-word.ini",
 	"good-relative.ini",
 	"good-values.ini",
 };

@@ -114,6 +114,9 @@ t_is "$T_STATUS" 0 "baton reload after the upgrades: ok ($(tail -1 "$T_DIR/reloa
 t_ok "generation 1's workers exit and are reaped" \
     wait_log 10 "$LOG" 'generation 1: exited after'
 t_is "$(alive $pids1)" 0 "none of them is left, not even as a zombie"
+wenv=$(http_get "http://127.0.0.1:$PORT/env")
+t_ok "a worker the new image started has its environment" grep -q '^BATON_GENERATION=2$' <<<"$wenv"
+t_is "$(grep -c '^BATON_UPGRADE_FD=' <<<"$wenv")" 0 "and nothing of the upgrade's"
 sleep 0.5
 kill -INT "$LG"
 wait "$LG"

@@ -734,9 +734,10 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 	}
 	for (i = 0; i < generation_nworkers(g); i++) {
 		worker_save(generation_worker(g, i), &ws);
-		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d\n", (long)ws.pid,
+		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d ", (long)ws.pid,
 		    (long)ws.pgid, ws.channel, ws.restarts, ws.backoff,
 		    ws.started, ws.preload);
+		upgrade_put_text(fp, ws.status);
 		if (ws.channel != -1)
 			(*fds)[n++] = ws.channel;
 	}
@@ -1088,6 +1089,8 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			}
 			ws.pid = (pid_t)pid;
 			ws.pgid = (pid_t)pgid;
+			ws.status = *upgrade_text(line, 8) != '\0' ?
+			    upgrade_text(line, 8) : NULL;
 			worker_restore(generation_worker(g, nworkers), &ws);
 			nworkers++;
 		} else if (strcmp(line, "end") == 0) {

@@ -426,6 +426,7 @@ worker_save(const struct worker *w, struct worker_saved *ws)
 	ws->backoff = w->backoff;
 	ws->started = w->started;
 	ws->preload = w->preload;
+	ws->status = w->status_text;
 }
 
 void
@@ -439,6 +440,8 @@ worker_restore(struct worker *w, const struct worker_saved *ws)
 	w->backoff = ws->backoff;
 	w->started = ws->started;
 	w->preload = ws->preload;
+	free(w->status_text);
+	w->status_text = ws->status != NULL ? xstrdup(ws->status) : NULL;
 	if ((w->channel = ws->channel) != -1)
 		fcntl(w->channel, F_SETFD, FD_CLOEXEC);
 	worker_watch(w);

@@ -67,6 +67,7 @@ struct worker_saved {
 	long		 backoff;
 	long long	 started;	/* clock_ms(), monotonic: same after exec */
 	int		 preload;
+	const char	*status;	/* its last STATUS=, or NULL */
 };
 void			 worker_save(const struct worker *,
 			    struct worker_saved *);

@@ -18,7 +18,7 @@ CONF=$T_DIR/app.ini
 LOG=$T_DIR/baton.log
 write_conf "$CONF" <<CONF
 [baton]
-command = $TESTSERVER --notify --work-ms 300 --work-log $WORK
+command = $TESTSERVER --notify --status "serving since gen 1" --work-ms 300 --work-log $WORK
 workers = 2
 ready = notify
 ready_timeout = 10s
@@ -98,6 +98,8 @@ t_is "$(grep -c 'generation [0-9]*: starting' "$LOG")" 1 "no generation was star
 ctl status status -c "$CONF" --json
 t_is "$T_STATUS" 0 "baton status answers after the upgrades"
 t_ok "and counts them (upgrades 3)" grep -q '"upgrades":3' "$T_DIR/status.out"
+t_ok "each worker's last STATUS= is kept" \
+    [ "$(grep -o '"status":"serving since gen 1"' "$T_DIR/status.out" | wc -l)" = 2 ]
 t_ok "generation 1 is active, with the same pids" \
     grep -qE "\"number\":1,\"state\":\"active\".*\"pid\":$(echo $pids1 | cut -d' ' -f1)," "$T_DIR/status.out"
 body=$(http_get "http://127.0.0.1:$PORT/")

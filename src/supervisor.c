@@ -663,11 +663,25 @@ supervisor_upgrade_ready(struct supervisor *sup, const char **why)
 
 /* One line of text: the rest of a state line. */
 static void
-upgrade_put_text(FILE *fp, const char *s)
+state_put_text(FILE *fp, const char *s)
 {
 	for (; s != NULL && *s != '\0'; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
 	fputc('\n', fp);
+}
+
+/* A stream that writes to fd, which stays open. */
+static FILE *
+state_stream(int fd)
+{
+	FILE	*fp;
+	int	 d;
+
+	if ((d = dup(fd)) == -1)
+		return NULL;
+	if ((fp = fdopen(d, "w")) == NULL)
+		close(d);
+	return fp;
 }
 
 /*
@@ -690,7 +704,7 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 	/* The config, notify, control and pidfile; sockets; channels. */
 	*fds = xcalloc(4 + c->nsockets + generation_nworkers(g),
 	    sizeof(**fds));
-	if ((fp = fdopen(dup(cfd), "w")) == NULL)
+	if ((fp = state_stream(cfd)) == NULL)
 		return -1;
 	config_print(c, fp);
 	ok = fflush(fp) == 0 && !ferror(fp);
@@ -698,7 +712,7 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 		return -1;
 	(*fds)[n++] = cfd;
 
-	if ((fp = fdopen(dup(sfd), "w")) == NULL)
+	if ((fp = state_stream(sfd)) == NULL)
 		return -1;
 	fprintf(fp, "%s\n", UPGRADE_FORMAT);
 	fprintf(fp, "from %s\n", PACKAGE_VERSION);
@@ -708,22 +722,22 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 	    sup->crashes, sup->killed, sup->upgrades + 1);
 	fprintf(fp, "last %d %lld %lld ", (int)sup->last_outcome,
 	    sup->last_duration, (long long)sup->last_at);
-	upgrade_put_text(fp, sup->last_reason);
+	state_put_text(fp, sup->last_reason);
 	fprintf(fp, "next %d\n", sup->next_number);
 	fprintf(fp, "notify %d\n", notify_fd(sup->notify));
 	(*fds)[n++] = notify_fd(sup->notify);
 	if (sup->control != NULL) {
 		fprintf(fp, "control %d ", control_fd(sup->control));
-		upgrade_put_text(fp, sup->control_path);
+		state_put_text(fp, sup->control_path);
 		(*fds)[n++] = control_fd(sup->control);
 	}
 	if (sup->pidfile != NULL) {
 		fprintf(fp, "pidfile %d ", pidfile_fd(sup->pidfile));
-		upgrade_put_text(fp, sup->pidfile_path);
+		state_put_text(fp, sup->pidfile_path);
 		(*fds)[n++] = pidfile_fd(sup->pidfile);
 	}
 	fprintf(fp, "config %d ", cfd);
-	upgrade_put_text(fp, c->file);
+	state_put_text(fp, c->file);
 	fprintf(fp, "generation %d %lld\n", generation_number(g),
 	    generation_started(g));
 	for (i = 0; i < c->nsockets; i++) {
@@ -737,7 +751,7 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d ", (long)ws.pid,
 		    (long)ws.pgid, ws.channel, ws.restarts, ws.backoff,
 		    ws.started, ws.preload);
-		upgrade_put_text(fp, ws.status);
+		state_put_text(fp, ws.status);
 		if (ws.channel != -1)
 			(*fds)[n++] = ws.channel;
 	}
@@ -905,7 +919,7 @@ fail:
 
 /* The state, read whole from the start of its memfd. */
 static char *
-upgrade_read(int fd)
+state_read(int fd)
 {
 	char	*buf = NULL;
 	size_t	 len = 0, size = 0;
@@ -933,7 +947,7 @@ upgrade_read(int fd)
 
 /* The rest of a line after n words, or "" . */
 static const char *
-upgrade_text(const char *line, int words)
+state_text(const char *line, int words)
 {
 	while (words-- > 0) {
 		line += strcspn(line, " ");
@@ -945,7 +959,7 @@ upgrade_text(const char *line, int words)
 
 /* The configuration the old image ran its generation with. */
 static struct config *
-upgrade_config(int cfd, const char *file, char **error)
+state_config(int cfd, const char *file, char **error)
 {
 	struct config	*c;
 	char		*path;
@@ -994,7 +1008,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	sup->notify_limit.what = "notify socket: ignored datagrams";
 	sup->load = load;
 	sup->load_arg = arg;
-	if ((state = upgrade_read(sfd)) == NULL) {
+	if ((state = state_read(sfd)) == NULL) {
 		*error = xprintf("upgrade: reading the state: %s",
 		    strerror(errno));
 		close(sfd);
@@ -1027,9 +1041,9 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 		    outcome <= RELOAD_FAILED) {
 			sup->last_outcome = outcome;
 			sup->last_at = (time_t)a;
-			if (*upgrade_text(line, 4) != '\0')
+			if (*state_text(line, 4) != '\0')
 				sup->last_reason = xstrdup(
-				    upgrade_text(line, 4));
+				    state_text(line, 4));
 		} else if (sscanf(line, "next %d", &sup->next_number) == 1) {
 			;
 		} else if (sscanf(line, "notify %d", &fd) == 1 &&
@@ -1043,18 +1057,18 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			}
 		} else if (sscanf(line, "control %d", &fd) == 1 &&
 		    sup->control == NULL) {
-			sup->control_path = xstrdup(upgrade_text(line, 2));
+			sup->control_path = xstrdup(state_text(line, 2));
 			if ((sup->control = control_new(sup->base, sup,
 			    sup->control_path, fd, error)) == NULL)
 				goto fail_state;
 		} else if (sscanf(line, "pidfile %d", &fd) == 1 &&
 		    sup->pidfile == NULL) {
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
-			sup->pidfile_path = xstrdup(upgrade_text(line, 2));
+			sup->pidfile_path = xstrdup(state_text(line, 2));
 			sup->pidfile = pidfile_new(sup->pidfile_path, fd, error);
 		} else if (sscanf(line, "config %d", &fd) == 1 &&
 		    cfg == NULL) {
-			if ((cfg = upgrade_config(fd, upgrade_text(line, 2),
+			if ((cfg = state_config(fd, state_text(line, 2),
 			    error)) == NULL)
 				goto fail_state;
 			close(fd);
@@ -1089,8 +1103,8 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			}
 			ws.pid = (pid_t)pid;
 			ws.pgid = (pid_t)pgid;
-			ws.status = *upgrade_text(line, 8) != '\0' ?
-			    upgrade_text(line, 8) : NULL;
+			ws.status = *state_text(line, 8) != '\0' ?
+			    state_text(line, 8) : NULL;
 			worker_restore(generation_worker(g, nworkers), &ws);
 			nworkers++;
 		} else if (strcmp(line, "end") == 0) {

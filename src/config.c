@@ -204,6 +204,7 @@ static char    *config_path(const char *, const char *);
 static char    *config_folder(const char *);
 static char    *config_where(const struct config *, int);
 static int	config_check_sockets(const struct config *, char **);
+static int	config_fold_at(const char *, int);
 static void	config_print_value(FILE *, const char *, const char *, int);
 
 struct config *
@@ -1377,41 +1378,53 @@ config_folder(const char *file)
 }
 
 /*
- * "key = value", continued on indented lines when longer than inih reads.
- * A break goes only where one space stands between two words, since the
- * continuation is joined back with exactly one space, and never before
- * what would read as a comment, a section or another key: in [baton]
- * (BATON set) one of its keys, in [env] any variable name.
+ * Whether a value may be folded at p, a character inside it: only at a
+ * lone space between two words, since the continuation is joined back
+ * with exactly one space, and never before what would read as a comment,
+ * a section or another key: in [baton] (BATON set) one of its keys, in
+ * [env] any variable name.
  */
+static int
+config_fold_at(const char *p, int baton)
+{
+	return *p == ' ' && !isspace((unsigned char)p[-1]) &&
+	    p[1] != '\0' && !isspace((unsigned char)p[1]) &&
+	    strchr(";#[", p[1]) == NULL && !config_looks_like_key(p + 1, baton);
+}
+
+/* "key = value", continued on indented lines when longer than inih reads. */
 static void
 config_print_value(FILE *fp, const char *key, const char *value, int baton)
 {
 	const char	*start, *p, *brk;
-	size_t		 room, klen, word;
+	size_t		 room, klen, len, seg;
 
 	if (*value == '\0') {
 		fprintf(fp, "%s =\n", key);
 		return;
 	}
+	/* What has to go on the first line: up to the first fold, or all. */
+	len = strlen(value);
+	for (seg = 1; seg < len && !config_fold_at(value + seg, baton); seg++)
+		;
 	/*
 	 * " ;" starts a comment, and a line may hold 199 characters: a value
-	 * that starts with ';', or a line or a first word too long for
-	 * "key = " only, is written "key=value", as the file it came from
-	 * must have had it.
+	 * that starts with ';', or one that fits "key=" and not "key = ",
+	 * whole or up to its first fold, is written "key=value", as the file
+	 * it came from must have had it. Too long even for that, it starts
+	 * on a line of its own, as it must have there too.
 	 */
 	klen = strlen(key);
-	word = strcspn(value, " ");
 	if (*value == ';' ||
-	    (klen + 3 + strlen(value) > CONFIG_MAX_LINE &&
-	    klen + 1 + strlen(value) <= CONFIG_MAX_LINE) ||
-	    (klen + 3 + word > CONFIG_MAX_LINE &&
-	    klen + 1 + word <= CONFIG_MAX_LINE)) {
+	    (klen + 3 + len > CONFIG_MAX_LINE &&
+	    klen + 1 + len <= CONFIG_MAX_LINE) ||
+	    (klen + 3 + seg > CONFIG_MAX_LINE &&
+	    klen + 1 + seg <= CONFIG_MAX_LINE)) {
 		fprintf(fp, "%s=", key);
 		room = CONFIG_MAX_LINE - klen - 1;
-	} else if (klen + 1 + word > CONFIG_MAX_LINE &&
-	    1 + word <= CONFIG_MAX_LINE && strchr(";#[", *value) == NULL &&
+	} else if (klen + 1 + seg > CONFIG_MAX_LINE &&
+	    1 + seg <= CONFIG_MAX_LINE && strchr(";#[", *value) == NULL &&
 	    !config_looks_like_key(value, baton)) {
-		/* A first word that only a line of its own can hold. */
 		fprintf(fp, "%s =\n\t", key);
 		room = CONFIG_MAX_LINE - 1;
 	} else {
@@ -1422,15 +1435,9 @@ config_print_value(FILE *fp, const char *key, const char *value, int baton)
 	while (strlen(start) > room) {
 		brk = NULL;
 		for (p = start + 1; p[1] != '\0' && (size_t)(p - start) <= room;
-		    p++) {
-			/* A lone space between two words: the join gives it back. */
-			if (*p != ' ' || isspace((unsigned char)p[-1]) ||
-			    isspace((unsigned char)p[1]) ||
-			    strchr(";#[", p[1]) != NULL ||
-			    config_looks_like_key(p + 1, baton))
-				continue;
-			brk = p;
-		}
+		    p++)
+			if (config_fold_at(p, baton))
+				brk = p;
 		if (brk == NULL)
 			break;
 		fprintf(fp, "%.*s\n\t", (int)(brk - start), start);

@@ -745,6 +745,7 @@ static const char *const printable[] = {
 	"good-crlf.ini",
 	"good-continuation.ini",
 	"good-line199.ini",
+	"good-print-double-space.ini",
 	"good-print-env-full-line.ini",
 	"good-print-key-like.ini",
 	"good-print-long-word.ini",

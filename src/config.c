@@ -206,6 +206,7 @@ static char    *config_where(const struct config *, int);
 static int	config_check_sockets(const struct config *, char **);
 static int	config_fold_at(const char *, int);
 static void	config_print_value(FILE *, const char *, const char *, int);
+static void	config_print_path(FILE *, const char *, const char *);
 
 struct config *
 config_new(void)
@@ -1447,6 +1448,24 @@ config_print_value(FILE *fp, const char *key, const char *value, int baton)
 	fprintf(fp, "%s\n", start);
 }
 
+/*
+ * A path, which config_path() made clean: one that ends in a space
+ * (a folder named " ") would lose it to inih's trimming, so it keeps a
+ * slash after it, which config_path() takes off again.
+ */
+static void
+config_print_path(FILE *fp, const char *key, const char *path)
+{
+	char	*slashed;
+
+	if (*path != '\0' && isspace((unsigned char)path[strlen(path) - 1])) {
+		slashed = xprintf("%s/", path);
+		config_print_value(fp, key, slashed, 1);
+		free(slashed);
+	} else
+		config_print_value(fp, key, path, 1);
+}
+
 void
 config_print(const struct config *c, FILE *fp)
 {
@@ -1463,7 +1482,7 @@ config_print(const struct config *c, FILE *fp)
 		config_print_value(fp, "command", cmd, 1);
 	free(cmd);
 	if (c->directory != NULL)
-		fprintf(fp, "directory = %s\n", c->directory);
+		config_print_path(fp, "directory", c->directory);
 	fprintf(fp, "workers = %d\n", c->workers);
 	fprintf(fp, "ready = %s\n", config_ready_name(c->ready));
 	fprintf(fp, "ready_delay = %ldms\n", c->ready_delay);
@@ -1475,9 +1494,9 @@ config_print(const struct config *c, FILE *fp)
 		fprintf(fp, "drain_signal = %d\n", c->drain_signal);
 	fprintf(fp, "drain_timeout = %ldms\n", c->drain_timeout);
 	if (c->control != NULL)
-		fprintf(fp, "control = %s\n", c->control);
+		config_print_path(fp, "control", c->control);
 	if (c->pidfile != NULL)
-		fprintf(fp, "pidfile = %s\n", c->pidfile);
+		config_print_path(fp, "pidfile", c->pidfile);
 	if (c->user != NULL)
 		fprintf(fp, "user = %s\n", c->user);
 	if (c->group != NULL)

@@ -749,6 +749,7 @@ static const char *const printable[] = {
 	"good-print-env-full-line.ini",
 	"good-print-key-like.ini",
 	"good-print-long-word.ini",
+	"good-print-space-folder.ini",
 	"good-relative.ini",
 	"good-values.ini",
 };

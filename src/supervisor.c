@@ -763,6 +763,115 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 	return 0;
 }
 
+/* The state, read whole from the start of its memfd. */
+static char *
+state_read(int fd)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, size = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (size - len < 4096) {
+			size = size * 2 + 4096;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = pread(fd, buf + len, size - len - 1, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+/* The rest of a line after n words, or "" . */
+static const char *
+state_text(const char *line, int words)
+{
+	while (words-- > 0) {
+		line += strcspn(line, " ");
+		if (*line == ' ')
+			line++;
+	}
+	return line;
+}
+
+/* The configuration the old image ran its generation with. */
+static struct config *
+state_config(int cfd, const char *file, char **error)
+{
+	struct config	*c;
+	char		*path;
+
+	c = config_new();
+	fcntl(cfd, F_SETFD, FD_CLOEXEC);
+	path = xprintf("/proc/self/fd/%d", cfd);
+	if (config_load(c, path, error) == -1) {
+		free(path);
+		config_free(c);
+		return NULL;
+	}
+	free(path);
+	free(c->file);
+	c->file = *file != '\0' ? xstrdup(file) : NULL;
+	if (config_finish(c, error) == -1) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* config_print()'s words for c, in memory. */
+static char *
+state_print(const struct config *c)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	config_print(c, fp);
+	if (fclose(fp) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/*
+ * Whether the new image will get the generation's configuration back
+ * as it is: loaded from cfd, it must print the same. Else *error says.
+ */
+static int
+state_check_config(const struct config *c, int cfd, char **error)
+{
+	struct config	*back;
+	char		*before, *after;
+	int		 same;
+
+	if ((back = state_config(cfd, c->file != NULL ? c->file : "",
+	    error)) == NULL)
+		return -1;
+	before = state_print(c);
+	after = state_print(back);
+	same = before != NULL && after != NULL && strcmp(before, after) == 0;
+	free(before);
+	free(after);
+	config_free(back);
+	if (!same)
+		*error = xstrdup("the running configuration does not load "
+		    "back as it is");
+	return same ? 0 : -1;
+}
+
 /* exec ourselves with the state; returns only if that failed. */
 static void
 supervisor_handover(struct supervisor *sup)
@@ -781,6 +890,9 @@ supervisor_handover(struct supervisor *sup)
 		error = xprintf("writing the state: %s", strerror(errno));
 		goto fail;
 	}
+	if (state_check_config(generation_config(sup->gens[0]), cfd,
+	    &error) == -1)
+		goto fail;
 	log_info("upgrade: exec with generation %d and its %zu worker%s",
 	    generation_number(sup->gens[0]),
 	    generation_nworkers(sup->gens[0]),
@@ -915,71 +1027,6 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 fail:
 	supervisor_free(sup);
 	return NULL;
-}
-
-/* The state, read whole from the start of its memfd. */
-static char *
-state_read(int fd)
-{
-	char	*buf = NULL;
-	size_t	 len = 0, size = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (size - len < 4096) {
-			size = size * 2 + 4096;
-			buf = xreallocarray(buf, size, 1);
-		}
-		n = pread(fd, buf + len, size - len - 1, (off_t)len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* The rest of a line after n words, or "" . */
-static const char *
-state_text(const char *line, int words)
-{
-	while (words-- > 0) {
-		line += strcspn(line, " ");
-		if (*line == ' ')
-			line++;
-	}
-	return line;
-}
-
-/* The configuration the old image ran its generation with. */
-static struct config *
-state_config(int cfd, const char *file, char **error)
-{
-	struct config	*c;
-	char		*path;
-
-	c = config_new();
-	fcntl(cfd, F_SETFD, FD_CLOEXEC);
-	path = xprintf("/proc/self/fd/%d", cfd);
-	if (config_load(c, path, error) == -1) {
-		free(path);
-		config_free(c);
-		return NULL;
-	}
-	free(path);
-	free(c->file);
-	c->file = *file != '\0' ? xstrdup(file) : NULL;
-	if (config_finish(c, error) == -1) {
-		config_free(c);
-		return NULL;
-	}
-	return c;
 }
 
 /*

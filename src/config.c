@@ -99,6 +99,13 @@ struct config_lines {
 	int	 key[KEY_NBATON];	/* 0: not in the file */
 };
 
+/* What config_print_value() may do with a long value. */
+enum print_how {
+	PRINT_COMMAND,	/* continue it; not before a [baton] key */
+	PRINT_ENV,	/* continue it; not before a variable name */
+	PRINT_LINE	/* one line: the key does not continue */
+};
+
 enum section {
 	SECTION_NONE,
 	SECTION_BATON,
@@ -205,7 +212,8 @@ static char    *config_folder(const char *);
 static char    *config_where(const struct config *, int);
 static int	config_check_sockets(const struct config *, char **);
 static int	config_fold_at(const char *, int);
-static void	config_print_value(FILE *, const char *, const char *, int);
+static void	config_print_value(FILE *, const char *, const char *,
+		    enum print_how);
 static void	config_print_path(FILE *, const char *, const char *);
 
 struct config *
@@ -1393,12 +1401,18 @@ config_fold_at(const char *p, int baton)
 	    strchr(";#[", p[1]) == NULL && !config_looks_like_key(p + 1, baton);
 }
 
-/* "key = value", continued on indented lines when longer than inih reads. */
+/*
+ * "key = value", continued on indented lines when longer than inih reads:
+ * HOW is PRINT_COMMAND or PRINT_ENV for the values that may continue, and
+ * the keys a continuation must not look like; PRINT_LINE for the others.
+ */
 static void
-config_print_value(FILE *fp, const char *key, const char *value, int baton)
+config_print_value(FILE *fp, const char *key, const char *value,
+    enum print_how how)
 {
 	const char	*start, *p, *brk;
 	size_t		 room, klen, len, seg;
+	int		 baton = how == PRINT_COMMAND;
 
 	if (*value == '\0') {
 		fprintf(fp, "%s =\n", key);
@@ -1423,7 +1437,7 @@ config_print_value(FILE *fp, const char *key, const char *value, int baton)
 	    klen + 1 + seg <= CONFIG_MAX_LINE)) {
 		fprintf(fp, "%s=", key);
 		room = CONFIG_MAX_LINE - klen - 1;
-	} else if (klen + 1 + seg > CONFIG_MAX_LINE &&
+	} else if (how != PRINT_LINE && klen + 1 + seg > CONFIG_MAX_LINE &&
 	    1 + seg <= CONFIG_MAX_LINE && strchr(";#[", *value) == NULL &&
 	    !config_looks_like_key(value, baton)) {
 		fprintf(fp, "%s =\n\t", key);
@@ -1433,7 +1447,7 @@ config_print_value(FILE *fp, const char *key, const char *value, int baton)
 		room = CONFIG_MAX_LINE - klen - 3;
 	}
 	start = value;
-	while (strlen(start) > room) {
+	while (how != PRINT_LINE && strlen(start) > room) {
 		brk = NULL;
 		for (p = start + 1; p[1] != '\0' && (size_t)(p - start) <= room;
 		    p++)
@@ -1460,10 +1474,10 @@ config_print_path(FILE *fp, const char *key, const char *path)
 
 	if (*path != '\0' && isspace((unsigned char)path[strlen(path) - 1])) {
 		slashed = xprintf("%s/", path);
-		config_print_value(fp, key, slashed, 1);
+		config_print_value(fp, key, slashed, PRINT_LINE);
 		free(slashed);
 	} else
-		config_print_value(fp, key, path, 1);
+		config_print_value(fp, key, path, PRINT_LINE);
 }
 
 void
@@ -1479,7 +1493,7 @@ config_print(const struct config *c, FILE *fp)
 	else if (c->argv != NULL)
 		cmd = command_join(c->argv);
 	if (cmd != NULL)
-		config_print_value(fp, "command", cmd, 1);
+		config_print_value(fp, "command", cmd, PRINT_COMMAND);
 	free(cmd);
 	if (c->directory != NULL)
 		config_print_path(fp, "directory", c->directory);
@@ -1520,5 +1534,6 @@ config_print(const struct config *c, FILE *fp)
 	if (c->nenv > 0)
 		fprintf(fp, "\n[env]\n");
 	for (i = 0; i < c->nenv; i++)
-		config_print_value(fp, c->env[i].key, c->env[i].value, 0);
+		config_print_value(fp, c->env[i].key, c->env[i].value,
+		    PRINT_ENV);
 }

@@ -854,12 +854,17 @@ static int
 state_check_config(const struct config *c, int cfd, char **error)
 {
 	struct config	*back;
-	char		*before, *after;
+	char		*before, *after, *why = NULL;
 	int		 same;
 
 	if ((back = state_config(cfd, c->file != NULL ? c->file : "",
-	    error)) == NULL)
+	    &why)) == NULL) {
+		*error = xprintf("the running configuration cannot be "
+		    "carried over: as baton check prints it, it does not "
+		    "load (%s)", why);
+		free(why);
 		return -1;
+	}
 	before = state_print(c);
 	after = state_print(back);
 	same = before != NULL && after != NULL && strcmp(before, after) == 0;

@@ -196,4 +196,36 @@ t_ok "the pidfile is removed" test ! -e "$T_DIR/app.pid"
 t_ok "the port is closed" not_listening "$PORT"
 t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 "no worker was killed at a deadline"
 
+# --- A configuration that cannot be carried over is refused: a file in a
+# folder so deep that its `directory` prints longer than a line may be.
+DEEP=$T_DIR/$(printf 'd%.0s' $(seq 60))/$(printf 'e%.0s' $(seq 60))/$(printf 'f%.0s' $(seq 60))
+mkdir -p "$DEEP"
+PORT=$(free_port)
+LOG=$T_DIR/deep.log
+write_conf "$DEEP/app.ini" <<CONF
+[baton]
+command = $TESTSERVER --notify
+ready = notify
+control = $T_DIR/deep.sock
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+CONF
+start_baton "$LOG" run -c "$DEEP/app.ini"
+t_ok "deep: baton starts from a folder of ${#DEEP} characters" wait_log 10 "$LOG" 'generation 1: active'
+pid=$(gen_pids "$LOG" 1)
+kill -USR2 "$BATON_PID"
+t_ok "deep: the upgrade is refused, and says why" \
+    wait_log 10 "$LOG" 'upgrade failed, baton carries on as it was: .*line longer than 199 characters'
+t_is "$(grep -c 'upgraded in place' "$LOG")" 0 "deep: no exec happened"
+body=$(http_get "http://127.0.0.1:$PORT/")
+t_is "$body" "ok $pid" "deep: the same worker serves on"
+ctl deep-status status -s "$T_DIR/deep.sock"
+t_is "$T_STATUS" 0 "deep: baton answers status"
+t_is "$(leaky "$BATON_PID" | awk '$2 != "/dev/null" && $2 != "pipe" && $2 !~ /log$/')" "" \
+    "deep: nothing of baton's lost close-on-exec"
+kill -TERM "$BATON_PID"
+wait_exit "$BATON_PID" 15
+t_is "$T_STATUS" 0 "deep: baton stops: exit 0"
+
 t_done

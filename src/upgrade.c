@@ -183,7 +183,8 @@ upgrade_check(char **error)
 	}
 	close(p[0]);
 	out[len] = '\0';
-	while (waitpid(pid, &status, WNOHANG) == 0) {
+	while ((rc = waitpid(pid, &status, WNOHANG)) == 0 ||
+	    (rc == -1 && errno == EINTR)) {
 		if (clock_ms() >= until) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
@@ -193,6 +194,10 @@ upgrade_check(char **error)
 			return -1;
 		}
 		usleep(10000);
+	}
+	if (rc == -1) {
+		*error = xprintf("waitpid: %s", strerror(errno));
+		return -1;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
 	    strncmp(out, "baton ", 6) != 0) {

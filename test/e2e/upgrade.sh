@@ -172,6 +172,10 @@ chmod +x "$BATON_BIN"
 kill -USR2 "$BATON_PID"
 t_ok "a broken binary is refused" \
     wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version: exit 3"
+printf '#!/bin/sh\nexec sleep 30\n' >"$BATON_BIN"
+kill -USR2 "$BATON_PID"
+t_ok "a binary that hangs is refused after 5 s" \
+    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version did not answer in 5000 ms"
 rm -f "$BATON_BIN"
 kill -USR2 "$BATON_PID"
 t_ok "a missing binary is refused" \

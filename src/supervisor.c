@@ -645,6 +645,11 @@ supervisor_upgrade_ready(struct supervisor *sup, const char **why)
 	enum worker_state	 ws;
 	size_t			 i;
 
+	if (sup->ngens == 1 && sup->reload_gen == 0 &&
+	    generation_state(sup->gens[0]) == GENERATION_STARTING) {
+		*why = "the first generation is starting";
+		return 0;
+	}
 	if (sup->ngens != 1 || sup->reload_gen != 0 || sup->reload_pending ||
 	    generation_state(sup->gens[0]) != GENERATION_ACTIVE) {
 		*why = "a reload is under way";

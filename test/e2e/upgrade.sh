@@ -208,7 +208,7 @@ PORT=$(free_port)
 LOG=$T_DIR/deep.log
 write_conf "$DEEP/app.ini" <<CONF
 [baton]
-command = $TESTSERVER --notify
+command = $TESTSERVER --notify --startup-ms 800
 ready = notify
 control = $T_DIR/deep.sock
 
@@ -216,10 +216,13 @@ control = $T_DIR/deep.sock
 listen = tcp://127.0.0.1:$PORT
 CONF
 start_baton "$LOG" run -c "$DEEP/app.ini"
+wait_log 5 "$LOG" 'generation 1: starting'
+kill -USR2 "$BATON_PID"
+t_ok "SIGUSR2 while the first generation starts waits for it" \
+    wait_log 5 "$LOG" 'upgrade: the first generation is starting; upgrading once it settles'
 t_ok "deep: baton starts from a folder of ${#DEEP} characters" wait_log 10 "$LOG" 'generation 1: active'
 pid=$(gen_pids "$LOG" 1)
-kill -USR2 "$BATON_PID"
-t_ok "deep: the upgrade is refused, and says why" \
+t_ok "deep: then the upgrade is refused, and says why" \
     wait_log 10 "$LOG" 'upgrade failed, baton carries on as it was: .*line longer than 199 characters'
 t_is "$(grep -c 'upgraded in place' "$LOG")" 0 "deep: no exec happened"
 body=$(http_get "http://127.0.0.1:$PORT/")

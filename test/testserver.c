@@ -109,6 +109,26 @@ usage(int code)
 	exit(code);
 }
 
+/*
+ * One line on stderr, in one write(): baton and the other workers share
+ * the stream, and a line written in pieces would cut into theirs.
+ */
+static void
+vline(const char *fmt, va_list ap)
+{
+	char	 buf[1024];
+	int	 n, m;
+
+	n = snprintf(buf, sizeof(buf), "testserver %d ", (int)pid);
+	m = vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	if ((size_t)(n + m) > sizeof(buf) - 2)
+		m = (int)sizeof(buf) - 2 - n;
+	buf[n + m] = '\n';
+	(void)write(STDERR_FILENO, buf, n + m + 1);
+}
+
 /* Start, drain and exit events; --quiet silences them, not the errors. */
 static void __attribute__((format(printf, 1, 2)))
 say(const char *fmt, ...)
@@ -117,11 +137,9 @@ say(const char *fmt, ...)
 
 	if (opt_quiet)
 		return;
-	fprintf(stderr, "testserver %d ", (int)pid);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void __attribute__((format(printf, 2, 3), noreturn))
@@ -129,11 +147,9 @@ die(int code, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "testserver %d ", (int)pid);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vline(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 

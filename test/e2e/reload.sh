@@ -71,8 +71,12 @@ t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 1000 ]
 
 # Every id answered 200 was worked on, once the old generations exited.
 drained() {
-	[ "$(awk '/generation [0-9]+: draining \(/ {d[$5] = 1}
-	    /generation [0-9]+: exited after/ {delete d[$5]}
+	# The number by the words, not by the field: a worker's own line on
+	# the shared stderr may come first on the same line.
+	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
+		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
+	    match($0, /generation [0-9]+: exited after/) {
+		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
 	    END {n = 0; for (g in d) n++; print n}' "$T_DIR/baton.log")" = 0 ]
 }
 t_ok "every old generation exits" wait_until 20 drained

@@ -138,7 +138,13 @@ victim=$(gen_pids "$LOG" 2 | head -n 1)
 kill -KILL "$victim"
 t_ok "a worker killed after an upgrade restarts in its slot" \
     wait_log 5 "$LOG" 'gen 2 worker 0: restarting in 100 ms'
-t_ok "and is active again" wait_log 5 "$LOG" 'gen 2 worker 0 pid [0-9]+: ready'
+# readied N: slot 0 of generation 2 has been ready N times at least.
+readied() {
+	[ "$(grep -cE 'gen 2 worker 0 pid [0-9]+: ready' "$LOG")" -ge "$1" ]
+}
+t_ok "and is ready again, a second process in the slot" wait_until 5 readied 2
+last=$(grep -oE 'gen 2 worker 0 pid [0-9]+: ready' "$LOG" | tail -n 1 | awk '{print $6}' | tr -d ':')
+t_ok "by a new process ($last, not $victim)" [ -n "$last" -a "$last" != "$victim" ]
 
 # --- SIGUSR2 during a reload waits for it to settle.
 sed -i "s|^command = .*|command = $TESTSERVER --notify --startup-ms 1500|" "$CONF"

@@ -311,6 +311,20 @@ class Tool:
             time.sleep(0.2)
         return left
 
+    # How stop() ends the supervisor: this signal, then this long to exit.
+    stop_signal = signal.SIGTERM
+    stop_grace = DRAIN_TIMEOUT_S + 30
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            self.proc.send_signal(self.stop_signal)
+            self.proc.wait(timeout=self.stop_grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self.cleanup()
+
 
 class Baton(Tool):
     """baton run -c FILE; app: express-fd (bench/fd-app.js, ready = notify
@@ -395,17 +409,6 @@ class Baton(Tool):
             'signalled': drn[1] - t0,
             'done': ext[1] - t0,
         }
-
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=DRAIN_TIMEOUT_S + 30)
-        except subprocess.TimeoutExpired:
-            pass
-        self.cleanup()
-
 
 class PM2(Tool):
     """PM2 cluster mode, as the post runs it: pm2 start app.js -i N
@@ -530,20 +533,11 @@ class Starter(Tool):
                 'listening': listening,
                 'done': t_done - t0}
 
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=DRAIN_TIMEOUT_S + 30)
-        except subprocess.TimeoutExpired:
-            pass
-        self.cleanup()
-
-
 class Naive(Tool):
     """No supervisor: Node's cluster module (bench/cluster-app.js), restarted
     by stopping it (SIGINT, wait for its exit) and starting it again."""
+    stop_signal = signal.SIGINT
+    stop_grace = DRAIN_TIMEOUT_S + 10
     key = 'naive'
 
     def start(self):
@@ -565,20 +559,11 @@ class Naive(Tool):
         t1 = time.monotonic()
         return {'start': t0, 'end': t1, 'ok': True, 'down': t_down - t0}
 
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=DRAIN_TIMEOUT_S + 10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.cleanup()
-
-
 class Alone(Tool):
     """The server with no supervisor at all: a command that binds its port
     itself, or (bind_fd) a socket bound here and passed as BENCH_FD."""
+    stop_signal = signal.SIGINT
+    stop_grace = DRAIN_TIMEOUT_S + 10
 
     def __init__(self, d, port, env, cmd, workers=1, bind_fd=False, tag=None):
         super().__init__(d, port, env, workers, tag)
@@ -601,17 +586,6 @@ class Alone(Tool):
             self.proc = self.popen(self.cmd, 'alone', stderr=subprocess.STDOUT,
                                    cwd=APP_DIR)
         wait_http(self.port)
-
-    def stop(self):
-        if self.proc is None:
-            return
-        try:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.wait(timeout=DRAIN_TIMEOUT_S + 10)
-        except subprocess.TimeoutExpired:
-            pass
-        self.cleanup()
-
 
 # -------------------------------------------------------------- statistics
 

@@ -390,55 +390,64 @@ control_accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(ctl->resume, &tv);
 }
 
-struct control *
-control_new(struct event_base *base, struct supervisor *sup, const char *path,
-    int fd, char **error)
+/*
+ * A new listening socket at path, born 0600. Returns it, or -1 with *error
+ * set.
+ */
+static int
+control_bind(const char *path, char **error)
 {
-	struct control		*ctl;
 	struct sockaddr_un	 sun;
-	struct stat		 st;
 	mode_t			 mask;
-	int			 inherited = fd != -1;
+	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		*error = xprintf("control socket %s: path too long", path);
-		if (inherited)
-			close(fd);
-		return NULL;
+		return -1;
 	}
 	strcpy(sun.sun_path, path);
-	if (inherited)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	else if (control_clear(path, error) == -1)
-		return NULL;
-	if (!inherited && (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, 0)) == -1) {
+	if (control_clear(path, error) == -1)
+		return -1;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1) {
 		*error = xprintf("control socket: %s", strerror(errno));
-		return NULL;
+		return -1;
 	}
 	/* Born 0600: never a moment when others could connect. */
 	mask = umask(0177);
-	if (!inherited &&
-	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		umask(mask);
 		*error = xprintf("control socket %s: bind: %s", path,
 		    strerror(errno));
 		close(fd);
-		return NULL;
+		return -1;
 	}
 	umask(mask);
+	/* Born 0600 already; this only guards against an odd umask. */
+	if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1)
+		log_warn("control socket %s: chmod: %s", path, strerror(errno));
+	return fd;
+}
+
+struct control *
+control_new(struct event_base *base, struct supervisor *sup, const char *path,
+    int fd, char **error)
+{
+	struct control		*ctl;
+	struct stat		 st;
+
+	if (fd == -1 && (fd = control_bind(path, error)) == -1)
+		return NULL;
+	/* Inherited across an upgrade without the flag: it needs it again. */
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->sup = sup;
 	ctl->path = xstrdup(path);
 	TAILQ_INIT(&ctl->conns);
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		ctl->ino = st.st_ino;
-	/* Born 0600 already; this only guards against an odd umask. */
-	if (!inherited &&
-	    fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) == -1)
-		log_warn("control socket %s: chmod: %s", path, strerror(errno));
 	ctl->listener = evconnlistener_new(base, control_accept, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, fd);
 	if (ctl->listener == NULL) {

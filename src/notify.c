@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,7 +114,10 @@ notify_new(struct event_base *base, notify_cb cb, void *arg, int fd)
 	n->limit.what = "notify socket: dropped datagrams";
 	n->cb = cb;
 	n->arg = arg;
-	if ((n->fd = fd) == -1) {
+	/* Inherited across an upgrade without the flag: it needs it again. */
+	if ((n->fd = fd) != -1)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	else {
 		n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0);
 		if (n->fd == -1)

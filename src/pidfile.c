@@ -47,8 +47,11 @@ pidfile_new(const char *path, int fd, char **error)
 	long		 pid;
 	int		 n;
 
-	if (fd != -1)
-		goto hold;	/* ours, locked, with our pid: same after exec */
+	if (fd != -1) {
+		/* Ours, locked, with our pid: the same after an upgrade. */
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		goto hold;
+	}
 	if (pidfile_locked(path, &pid)) {
 		*error = xprintf("pidfile %s is locked by pid %ld (is another "
 		    "baton running?)", path, pid);

@@ -294,6 +294,8 @@ socket_restore(const struct config_socket *cs, const struct socket_saved *ss)
 {
 	struct socket	*s;
 
+	/* Inherited across an upgrade without the flag: it needs it again. */
+	fcntl(ss->fd, F_SETFD, FD_CLOEXEC);
 	s = socket_new(cs, ss->fd);
 	s->unlink_path = ss->unlink_path && cs->addr.kind == ADDRESS_UNIX;
 	s->dev = (dev_t)ss->dev;

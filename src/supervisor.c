@@ -55,6 +55,7 @@ struct supervisor {
 	struct log_limit	 notify_limit;
 	struct event		*signals[6];
 	size_t			 nsignals;
+	sigset_t		 handled;	/* theirs, as a set */
 	struct event		*cleanup;	/* frees gone generations */
 
 	/* Newest last. At most one is starting at a time. */
@@ -910,7 +911,7 @@ supervisor_handover(struct supervisor *sup)
 	/* The new image reports to the service manager too. */
 	if (notify_socket != NULL)
 		setenv("NOTIFY_SOCKET", notify_socket, 1);
-	upgrade_exec(sfd, fds, nfds, &error);
+	upgrade_exec(sfd, fds, nfds, &sup->handled, &error);
 	unsetenv("NOTIFY_SOCKET");
 fail:
 	log_error("upgrade failed, baton carries on as it was: %s", error);
@@ -952,6 +953,20 @@ supervisor_upgrade_retry(evutil_socket_t fd, short what, void *arg)
 	supervisor_upgrade(arg);
 }
 
+/* A supervisor with nothing in it yet. */
+static struct supervisor *
+supervisor_alloc(supervisor_load_fn load, void *arg)
+{
+	struct supervisor	*sup;
+
+	event_set_log_callback(supervisor_libevent_log);
+	sup = xcalloc(1, sizeof(*sup));
+	sup->notify_limit.what = "notify socket: ignored datagrams";
+	sup->load = load;
+	sup->load_arg = arg;
+	return sup;
+}
+
 /* Signals, the cleanup event, the upgrade timer: every supervisor's. */
 static int
 supervisor_events(struct supervisor *sup, char **error)
@@ -961,7 +976,9 @@ supervisor_events(struct supervisor *sup, char **error)
 	};
 	size_t			 i;
 
+	sigemptyset(&sup->handled);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&sup->handled, sigs[i]);
 		sup->signals[i] = evsignal_new(sup->base, sigs[i],
 		    supervisor_signal, sup);
 		if (sup->signals[i] == NULL ||
@@ -976,7 +993,7 @@ supervisor_events(struct supervisor *sup, char **error)
 	 * Watched now: let them in. Held back across an upgrade's exec, or
 	 * blocked by whoever started baton, they would never arrive.
 	 */
-	upgrade_unblock_signals();
+	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
 	sup->upgrade_timer = evtimer_new(sup->base, supervisor_upgrade_retry,
 	    sup);
@@ -995,11 +1012,7 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 {
 	struct supervisor	*sup;
 
-	event_set_log_callback(supervisor_libevent_log);
-	sup = xcalloc(1, sizeof(*sup));
-	sup->notify_limit.what = "notify socket: ignored datagrams";
-	sup->load = load;
-	sup->load_arg = arg;
+	sup = supervisor_alloc(load, arg);
 	sup->started = time(NULL);
 	sup->started_ms = clock_ms();
 	if ((sup->initial = load(arg, error)) == NULL) {
@@ -1060,11 +1073,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	size_t			 nsockets = 0, nworkers = 0;
 	int			 fd, number = 0, outcome, end = 0;
 
-	event_set_log_callback(supervisor_libevent_log);
-	sup = xcalloc(1, sizeof(*sup));
-	sup->notify_limit.what = "notify socket: ignored datagrams";
-	sup->load = load;
-	sup->load_arg = arg;
+	sup = supervisor_alloc(load, arg);
 	if ((state = state_read(sfd)) == NULL) {
 		*error = xprintf("upgrade: reading the state: %s",
 		    strerror(errno));
@@ -1105,7 +1114,6 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			;
 		} else if (sscanf(line, "notify %d", &fd) == 1 &&
 		    sup->notify == NULL) {
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
 			if ((sup->notify = notify_new(sup->base,
 			    supervisor_notified, sup, fd)) == NULL) {
 				*error = xprintf("notify socket: %s",
@@ -1120,7 +1128,6 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 				goto fail_state;
 		} else if (sscanf(line, "pidfile %d", &fd) == 1 &&
 		    sup->pidfile == NULL) {
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
 			sup->pidfile_path = xstrdup(state_text(line, 2));
 			sup->pidfile = pidfile_new(sup->pidfile_path, fd, error);
 		} else if (sscanf(line, "config %d", &fd) == 1 &&
@@ -1140,7 +1147,6 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			if (cfg == NULL || g != NULL ||
 			    nsockets == cfg->nsockets)
 				goto bad;
-			fcntl(ss.fd, F_SETFD, FD_CLOEXEC);
 			sockets[nsockets] = socket_restore(
 			    &cfg->sockets[nsockets], &ss);
 			nsockets++;

@@ -152,19 +152,6 @@ systemd_fd_at(int fd, const struct address *addr)
 	return 0;
 }
 
-/* Whether some [socket:NAME] of cfg has this name. */
-static int
-systemd_name_used(const struct config *cfg, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < cfg->nsockets; i++) {
-		if (strcmp(cfg->sockets[i].name, name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 int
 systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 {
@@ -187,7 +174,7 @@ systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 	 */
 	for (j = 0; j < npassed; j++) {
 		if (passed_fds[j] != -1 &&
-		    !systemd_name_used(cfg, passed_names[j]) &&
+		    config_socket_index(cfg, passed_names[j]) == -1 &&
 		    systemd_fd_at(passed_fds[j], &cs->addr)) {
 			*how = "by address";
 			goto take;

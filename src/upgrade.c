@@ -82,34 +82,6 @@ upgrade_init(int argc, char **argv)
 		args[i] = xstrdup(argv[i]);
 }
 
-static const int	 held[] = {
-	SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2
-};
-
-static void
-upgrade_mask(int how)
-{
-	sigset_t	 set;
-	size_t		 i;
-
-	sigemptyset(&set);
-	for (i = 0; i < sizeof(held) / sizeof(held[0]); i++)
-		sigaddset(&set, held[i]);
-	sigprocmask(how, &set, NULL);
-}
-
-void
-upgrade_block_signals(void)
-{
-	upgrade_mask(SIG_BLOCK);
-}
-
-void
-upgrade_unblock_signals(void)
-{
-	upgrade_mask(SIG_UNBLOCK);
-}
-
 int
 upgrade_memfd(const char *name)
 {
@@ -228,7 +200,8 @@ upgrade_cloexec(const int *fds, size_t nfds, int on)
 }
 
 int
-upgrade_exec(int state_fd, const int *fds, size_t nfds, char **error)
+upgrade_exec(int state_fd, const int *fds, size_t nfds, const sigset_t *held,
+    char **error)
 {
 	char	 num[16];
 	int	 saved;
@@ -247,11 +220,11 @@ upgrade_exec(int state_fd, const int *fds, size_t nfds, char **error)
 	}
 	upgrade_cloexec(fds, nfds, 0);
 	upgrade_cloexec(&state_fd, 1, 0);
-	upgrade_block_signals();
+	sigprocmask(SIG_BLOCK, held, NULL);
 	execv(exe, args);
 	saved = errno;
 	/* Still here: put everything back, and carry on as before. */
-	upgrade_unblock_signals();
+	sigprocmask(SIG_UNBLOCK, held, NULL);
 	upgrade_cloexec(&state_fd, 1, 1);
 	upgrade_cloexec(fds, nfds, 1);
 	unsetenv(UPGRADE_ENV);

@@ -12,6 +12,7 @@
 #ifndef BATON_UPGRADE_H
 #define BATON_UPGRADE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 /* Remember the binary (/proc/self/exe) and the command line, at start. */
@@ -20,24 +21,20 @@ void	upgrade_init(int argc, char **argv);
 /*
  * Check that the binary still runs (`baton --version` answers), then exec
  * it with the command line baton started with, fds kept open and
- * BATON_UPGRADE_FD=state_fd in the environment. Returns only on failure:
- * -1 with *error set, and everything as it was.
+ * BATON_UPGRADE_FD=state_fd in the environment. The signals in held,
+ * the ones baton handles, are blocked across the exec: they wait for the
+ * new image to watch them and unblock them, never meeting their default
+ * action. Returns only on failure: -1 with *error set, and everything as
+ * it was.
  */
-int	upgrade_exec(int state_fd, const int *fds, size_t nfds, char **error);
+int	upgrade_exec(int state_fd, const int *fds, size_t nfds,
+	    const sigset_t *held, char **error);
 
 /*
  * In the new image: the state descriptor (and BATON_UPGRADE_FD gone from
  * the environment), or -1 when baton was started afresh.
  */
 int	upgrade_inherited(void);
-
-/*
- * The signals baton handles, held back from just before the exec until
- * the new image watches them: blocked, they wait; they are never lost to
- * a default action. The new image unblocks them once its handlers are in.
- */
-void	upgrade_block_signals(void);
-void	upgrade_unblock_signals(void);
 
 /* A memfd for the state, not close-on-exec; -1 with errno set. */
 int	upgrade_memfd(const char *name);

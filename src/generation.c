@@ -27,6 +27,7 @@ struct generation {
 	size_t			 nworkers;
 	struct event		*deadline;	/* drain_timeout */
 	long long		 started;
+	long long		 stopped;	/* clock_ms() its drain began */
 	int			 killed;	/* at the drain deadline */
 	char			*failure;
 };
@@ -179,8 +180,6 @@ generation_deadline(evutil_socket_t fd, short what, void *arg)
 		g->killed++;
 		supervisor_count_killed(g->sup);
 	}
-	/* Members that were not baton's children leave no SIGCHLD: look. */
-	generation_recheck(g);
 }
 
 /* Drain signal to every process, then a deadline; shared by both stops. */
@@ -191,6 +190,7 @@ generation_stop(struct generation *g, enum generation_state state)
 	size_t		 i;
 
 	generation_set_state(g, state);
+	g->stopped = clock_ms();
 	for (i = 0; i < g->nworkers; i++)
 		worker_drain(g->workers[i], g->config->drain_signal);
 	if (!generation_alive(g)) {
@@ -240,10 +240,8 @@ generation_find_pid(struct generation *g, pid_t pid)
 {
 	size_t	 i;
 
-	if (pid <= 0)		/* an empty slot has pid 0 */
-		return NULL;
 	for (i = 0; i < g->nworkers; i++)
-		if (worker_pid(g->workers[i]) == pid)
+		if (worker_owns(g->workers[i], pid))
 			return g->workers[i];
 	return NULL;
 }
@@ -291,12 +289,13 @@ generation_recheck(struct generation *g)
 	if (g->state != GENERATION_DRAINING &&
 	    g->state != GENERATION_ROLLED_BACK)
 		return;
-	/* Gone only once every process group is empty, leaders or not. */
+	/* Gone only once every process that came from a worker is gone. */
 	if (generation_alive(g))
 		return;
 	if (g->deadline != NULL)
 		evtimer_del(g->deadline);
-	log_info("generation %d: exited after %lld ms", g->number,
+	log_info("generation %d: exited after draining for %lld ms (it ran "
+	    "%lld ms)", g->number, clock_ms() - g->stopped,
 	    clock_ms() - g->started);
 	generation_set_state(g, GENERATION_GONE);
 }
@@ -306,16 +305,18 @@ generation_worker_exited(struct generation *g, struct worker *w)
 {
 	char	*why;
 
+	/* A clean exit is no crash, even one that leaves processes behind. */
+	if (worker_exit_kind(w) == WORKER_EXIT_CRASHED &&
+	    (g->state == GENERATION_STARTING || g->state == GENERATION_ACTIVE))
+		supervisor_count_crash(g->sup);
 	switch (g->state) {
 	case GENERATION_STARTING:
-		supervisor_count_crash(g->sup);
 		why = xprintf("worker %d %s before it was ready",
 		    worker_slot(w), worker_exit_reason(w));
 		generation_roll_back(g, why);
 		free(why);
 		break;
 	case GENERATION_ACTIVE:
-		supervisor_count_crash(g->sup);
 		worker_restart_later(w);
 		break;
 	case GENERATION_DRAINING:
@@ -325,6 +326,13 @@ generation_worker_exited(struct generation *g, struct worker *w)
 	case GENERATION_GONE:
 		break;
 	}
+}
+
+void
+generation_worker_killed(struct generation *g, struct worker *w)
+{
+	g->killed++;
+	supervisor_count_killed(g->sup);
 }
 
 void

@@ -55,7 +55,7 @@ void			 generation_roll_back(struct generation *,
 void			 generation_kill(struct generation *);
 
 struct worker		*generation_find_pid(struct generation *, pid_t);
-/* A draining generation whose process groups are all empty is gone. */
+/* A draining generation none of whose processes lives is gone. */
 void			 generation_recheck(struct generation *);
 
 /* Called by worker.c. */
@@ -64,6 +64,9 @@ void			 generation_worker_ready(struct generation *,
 void			 generation_worker_not_ready(struct generation *,
 			    struct worker *);
 void			 generation_worker_exited(struct generation *,
+			    struct worker *);
+/* Its leftover processes were killed at their deadline: count it. */
+void			 generation_worker_killed(struct generation *,
 			    struct worker *);
 void			 generation_restart_worker(struct generation *,
 			    struct worker *);

@@ -36,8 +36,7 @@ spawn_fail(int ch, const char *what, const char *arg, int err)
 	_exit(127);
 }
 
-/* Close every descriptor above stderr except keep. */
-static void
+void
 spawn_close_others(int keep)
 {
 	DIR		*d;

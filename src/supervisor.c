@@ -18,9 +18,11 @@
 #include "config.h"
 #include "control.h"
 #include "generation.h"
+#include "keeper.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
+#include "proc.h"
 #include "socket.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -90,6 +92,13 @@ struct supervisor {
 	int			 killed;
 	int			 upgrades;
 
+	/* Ends what came from the workers if baton dies. */
+	struct keeper		*keeper;
+
+	/* Left to baton by a worker's process, traced to no worker. */
+	pid_t			*strays;
+	size_t			 nstrays;
+
 	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
 	int			 upgrade_pending;
 	struct event		*upgrade_timer;
@@ -98,6 +107,7 @@ struct supervisor {
 static void	supervisor_reload(struct supervisor *);
 static void	supervisor_stop(struct supervisor *, int code);
 static void	supervisor_upgrade(struct supervisor *);
+static void	supervisor_end_strays(struct supervisor *);
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -144,6 +154,19 @@ supervisor_find_worker(struct supervisor *sup, pid_t pid)
 		if ((w = generation_find_pid(sup->gens[i], pid)) != NULL)
 			return w;
 	return NULL;
+}
+
+/* The longest drain_timeout of a live generation: the keeper's wait. */
+static long
+supervisor_drain_max(struct supervisor *sup)
+{
+	long	 ms = 0, t;
+	size_t	 i;
+
+	for (i = 0; i < sup->ngens; i++)
+		if ((t = generation_config(sup->gens[i])->drain_timeout) > ms)
+			ms = t;
+	return ms;
 }
 
 /*
@@ -221,6 +244,7 @@ supervisor_add_generation(struct supervisor *sup, struct config *cfg,
 	sup->gens = xreallocarray(sup->gens, sup->ngens + 1,
 	    sizeof(*sup->gens));
 	sup->gens[sup->ngens++] = g;
+	keeper_set_deadline(sup->keeper, supervisor_drain_max(sup));
 	return g;
 }
 
@@ -387,6 +411,7 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 	sup->ngens = j;
 	supervisor_settle(sup);
 	if (sup->state == SUPERVISOR_STOPPING && sup->ngens == 0) {
+		supervisor_end_strays(sup);
 		log_info("stopped");
 		sup->state = SUPERVISOR_DONE;
 		event_base_loopexit(sup->base, NULL);
@@ -476,8 +501,218 @@ supervisor_stop(struct supervisor *sup, int code)
 		generation_roll_back(sup->gens[i], "baton is stopping");
 		generation_drain(sup->gens[i]);
 	}
+	/* They get the last generation's signal, and are killed at the end. */
+	for (i = 0; sup->ngens > 0 && i < sup->nstrays; i++)
+		(void)kill(sup->strays[i], generation_config(
+		    sup->gens[sup->ngens - 1])->drain_signal);
 	event_active(sup->cleanup, EV_TIMEOUT, 0);
 }
+
+static int
+supervisor_pid_cmp(const void *a, const void *b)
+{
+	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every process baton knows as a worker's, sorted; their count in *n. */
+static pid_t *
+supervisor_known_pids(struct supervisor *sup, size_t *n)
+{
+	struct generation	*g;
+	struct worker		*w;
+	pid_t			*pids = NULL;
+	size_t			 i, j, k, size = 0;
+
+	*n = 0;
+	for (i = 0; i < sup->ngens; i++) {
+		g = sup->gens[i];
+		for (j = 0; (w = generation_worker(g, j)) != NULL; j++) {
+			if (*n + worker_norphans(w) + 1 > size) {
+				size = (*n + worker_norphans(w) + 1) * 2;
+				pids = xreallocarray(pids, size, sizeof(*pids));
+			}
+			if (worker_pid(w) != 0)
+				pids[(*n)++] = worker_pid(w);
+			for (k = 0; k < worker_norphans(w); k++)
+				pids[(*n)++] = worker_orphan(w, k);
+		}
+	}
+	pids = xreallocarray(pids, *n + sup->nstrays + 1, sizeof(*pids));
+	for (i = 0; i < sup->nstrays; i++)
+		pids[(*n)++] = sup->strays[i];
+	if (sup->keeper != NULL)
+		pids[(*n)++] = keeper_pid(sup->keeper);
+	if (*n > 0)
+		qsort(pids, *n, sizeof(*pids), supervisor_pid_cmp);
+	return pids;
+}
+
+static struct worker *
+supervisor_find_slot(struct supervisor *sup, int number, int slot)
+{
+	size_t	 i;
+
+	for (i = 0; i < sup->ngens; i++)
+		if (generation_number(sup->gens[i]) == number)
+			return generation_worker(sup->gens[i], (size_t)slot);
+	return NULL;
+}
+
+/*
+ * Which worker a process left to baton came from: the one whose process
+ * group or session it is in, else the one its environment names (a
+ * daemon that left both still carries BATON_PID, BATON_GENERATION and
+ * BATON_WORKER). NULL if none.
+ */
+static struct worker *
+supervisor_trace(struct supervisor *sup, const struct proc *p,
+    const char **how)
+{
+	struct worker	*w;
+	char		 buf[32];
+	size_t		 i, j;
+	int		 number, slot;
+
+	for (i = 0; i < sup->ngens; i++) {
+		for (j = 0; (w = generation_worker(sup->gens[i], j)) != NULL;
+		    j++) {
+			/* A free slot's old group may be a new one's now. */
+			if (worker_state(w) == WORKER_EXITED &&
+			    !worker_alive(w))
+				continue;
+			if (p->pgid == worker_pgid(w)) {
+				*how = "by its process group";
+				return w;
+			}
+			if (p->sid == worker_pgid(w)) {
+				*how = "by its session";
+				return w;
+			}
+		}
+	}
+	if (proc_getenv(p->pid, "BATON_PID", buf, sizeof(buf)) == -1 ||
+	    strtol(buf, NULL, 10) != (long)getpid() ||
+	    proc_getenv(p->pid, "BATON_GENERATION", buf, sizeof(buf)) == -1 ||
+	    (number = atoi(buf)) <= 0 ||
+	    proc_getenv(p->pid, "BATON_WORKER", buf, sizeof(buf)) == -1 ||
+	    (slot = atoi(buf)) < 0)
+		return NULL;
+	*how = "by its environment";
+	return supervisor_find_slot(sup, number, slot);
+}
+
+/*
+ * baton is a child subreaper: a process whose parent dies is given to
+ * it, with no word. Find those among its children and give each to the
+ * worker it came from, which is gone only once they are.
+ */
+static void
+supervisor_adopt(struct supervisor *sup)
+{
+	struct worker	*w;
+	struct proc	 p;
+	const char	*how;
+	pid_t		*children, *known;
+	ssize_t		 n, i;
+	size_t		 nknown;
+
+	if ((n = proc_children(&children)) == -1) {
+		log_warn("reading baton's children from /proc: %s",
+		    strerror(errno));
+		return;
+	}
+	known = supervisor_known_pids(sup, &nknown);
+	for (i = 0; i < n; i++) {
+		if (nknown > 0 && bsearch(&children[i], known, nknown,
+		    sizeof(*known), supervisor_pid_cmp) != NULL)
+			continue;
+		if (proc_stat(children[i], &p) == -1)
+			continue;
+		if ((w = supervisor_trace(sup, &p, &how)) != NULL) {
+			worker_adopt(w, p.pid, p.pgid, how);
+			continue;
+		}
+		log_warn("pid %ld was left to baton, but no worker it came "
+		    "from is known; it is stopped with baton",
+		    (long)children[i]);
+		sup->strays = xreallocarray(sup->strays, sup->nstrays + 1,
+		    sizeof(*sup->strays));
+		sup->strays[sup->nstrays++] = children[i];
+	}
+	free(known);
+	free(children);
+}
+
+static void
+supervisor_start_keeper(struct supervisor *sup, long drain_ms)
+{
+	if ((sup->keeper = keeper_new(drain_ms)) == NULL)
+		log_warn("cannot start the keeper (%s): if baton dies, what "
+		    "ignores its drain signal outlives it", strerror(errno));
+}
+
+/* A child that was no worker's: one stray fewer, if it was one. */
+static void
+supervisor_reaped_other(struct supervisor *sup, pid_t pid, int status)
+{
+	size_t	 i;
+
+	if (sup->keeper != NULL && pid == keeper_pid(sup->keeper)) {
+		log_warn("the keeper (pid %ld) exited (%s %d); starting another",
+		    (long)pid, WIFEXITED(status) ? "status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		keeper_free(sup->keeper);
+		supervisor_start_keeper(sup, supervisor_drain_max(sup));
+		return;
+	}
+
+	for (i = 0; i < sup->nstrays; i++) {
+		if (sup->strays[i] == pid) {
+			sup->strays[i] = sup->strays[--sup->nstrays];
+			return;
+		}
+	}
+	log_debug("reaped pid %ld, not a worker's", (long)pid);
+}
+
+/* Stopping, and every generation is gone: end what no worker claimed. */
+static void
+supervisor_end_strays(struct supervisor *sup)
+{
+	long long	 deadline;
+	size_t		 i;
+	pid_t		 pid;
+	int		 status;
+
+	if (sup->nstrays == 0)
+		return;
+	log_warn("stopping: killing %zu process%s that came from no known "
+	    "worker", sup->nstrays, sup->nstrays == 1 ? "" : "es");
+	(void)proc_kill_tree(sup->strays, sup->nstrays, SIGKILL);
+	for (i = 0; i < sup->nstrays; i++)
+		(void)kill(sup->strays[i], SIGKILL);
+	/* Killed, they exit at once; bounded all the same. */
+	deadline = clock_ms() + 5000;
+	while (sup->nstrays > 0 && clock_ms() < deadline) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid > 0) {
+			supervisor_reaped_other(sup, pid, status);
+			continue;
+		}
+		if (pid == -1 && errno != EINTR)
+			break;
+		/* What they left is left to baton in turn. */
+		supervisor_adopt(sup);
+		if (sup->nstrays > 0)
+			(void)proc_kill_tree(sup->strays, sup->nstrays,
+			    SIGKILL);
+		usleep(10000);
+	}
+}
+
+#define REAP_BATCH	64
 
 /*
  * Reap every child that has exited (with block, wait for one). Returns
@@ -486,35 +721,51 @@ supervisor_stop(struct supervisor *sup, int code)
 static int
 supervisor_reap(struct supervisor *sup, int block)
 {
+	struct {
+		pid_t	 pid;
+		int	 status;
+	}		 dead[REAP_BATCH];
 	struct worker	*w;
 	pid_t		 pid;
-	size_t		 i;
-	int		 status, n = 0, others = 0;
+	size_t		 i, n;
+	int		 status, total = 0;
 
-	for (;;) {
-		pid = waitpid(-1, &status, block ? 0 : WNOHANG);
-		if (pid == -1 && errno == EINTR)
-			continue;
-		if (pid == -1 && errno == ECHILD && n == 0 && block)
-			return -1;
-		if (pid <= 0)
-			break;
-		n++;
-		if ((w = supervisor_find_worker(sup, pid)) != NULL)
-			worker_exited(w, status);
-		else {
-			/* A server's own child, left to baton (subreaper). */
-			log_debug("reaped pid %ld, not a worker", (long)pid);
-			others++;
+	do {
+		for (n = 0; n < REAP_BATCH;) {
+			pid = waitpid(-1, &status, block && total == 0 &&
+			    n == 0 ? 0 : WNOHANG);
+			if (pid == -1 && errno == EINTR)
+				continue;
+			if (pid == -1 && errno == ECHILD && block &&
+			    total == 0 && n == 0)
+				return -1;
+			if (pid <= 0)
+				break;
+			dead[n].pid = pid;
+			dead[n++].status = status;
 		}
-		if (block)
+		if (n == 0)
 			break;
-	}
-	/* Its group may have been all that kept a generation draining. */
-	if (others > 0)
-		for (i = 0; i < sup->ngens; i++)
-			generation_recheck(sup->gens[i]);
-	return n;
+		/*
+		 * Those they left behind were given to baton before it was
+		 * told of their exit: find them first, so that a worker whose
+		 * main process exited knows it is not gone yet.
+		 */
+		supervisor_adopt(sup);
+		for (i = 0; i < n; i++) {
+			if ((w = supervisor_find_worker(sup, dead[i].pid)) !=
+			    NULL)
+				worker_reaped(w, dead[i].pid, dead[i].status);
+			else
+				supervisor_reaped_other(sup, dead[i].pid,
+				    dead[i].status);
+		}
+		total += (int)n;
+	} while (n == REAP_BATCH);
+	/* The last process of a draining generation may be gone. */
+	for (i = 0; total > 0 && i < sup->ngens; i++)
+		generation_recheck(sup->gens[i]);
+	return total;
 }
 
 /* Fast stop: SIGKILL every group, reap them, and leave. */
@@ -707,8 +958,8 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 	size_t			 i, n = 0;
 	int			 ok;
 
-	/* The config, notify, control and pidfile; sockets; channels. */
-	*fds = xcalloc(4 + c->nsockets + generation_nworkers(g),
+	/* The config, notify, control, pidfile, keeper; sockets; channels. */
+	*fds = xcalloc(5 + c->nsockets + generation_nworkers(g),
 	    sizeof(**fds));
 	if ((fp = state_stream(cfd)) == NULL)
 		return -1;
@@ -741,6 +992,11 @@ supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
 		fprintf(fp, "pidfile %d ", pidfile_fd(sup->pidfile));
 		state_put_text(fp, sup->pidfile_path);
 		(*fds)[n++] = pidfile_fd(sup->pidfile);
+	}
+	if (sup->keeper != NULL) {
+		fprintf(fp, "keeper %ld %d\n", (long)keeper_pid(sup->keeper),
+		    keeper_fd(sup->keeper));
+		(*fds)[n++] = keeper_fd(sup->keeper);
 	}
 	fprintf(fp, "config %d ", cfd);
 	state_put_text(fp, c->file);
@@ -1046,6 +1302,7 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	}
 	if (supervisor_events(sup, error) == -1)
 		goto fail;
+	supervisor_start_keeper(sup, sup->initial->drain_timeout);
 	return sup;
 fail:
 	supervisor_free(sup);
@@ -1130,6 +1387,11 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 		    sup->pidfile == NULL) {
 			sup->pidfile_path = xstrdup(state_text(line, 2));
 			sup->pidfile = pidfile_new(sup->pidfile_path, fd, error);
+		} else if (sscanf(line, "keeper %ld %d", &pid, &fd) == 2 &&
+		    sup->keeper == NULL) {
+			if ((sup->keeper = keeper_restore((pid_t)pid,
+			    fd)) == NULL)
+				goto bad;
 		} else if (sscanf(line, "config %d", &fd) == 1 &&
 		    cfg == NULL) {
 			if ((cfg = state_config(fd, state_text(line, 2),
@@ -1213,6 +1475,7 @@ supervisor_free(struct supervisor *sup)
 		    sup->initial->nsockets);
 	config_free(sup->initial);
 	pidfile_free(sup->pidfile);
+	keeper_free(sup->keeper);
 	/* Last: a `baton stop` client returns when this connection closes. */
 	control_free(sup->control);
 	for (i = 0; i < sup->nsignals; i++)
@@ -1224,6 +1487,7 @@ supervisor_free(struct supervisor *sup)
 	notify_free(sup->notify);
 	if (sup->base != NULL)
 		event_base_free(sup->base);
+	free(sup->strays);
 	free(sup->last_reason);
 	free(sup->control_path);
 	free(sup->pidfile_path);
@@ -1243,7 +1507,11 @@ supervisor_run(struct supervisor *sup)
 		g = supervisor_add_generation(sup, cfg, sockets);
 		generation_start(g);
 	} else {
-		/* Upgraded in place: whoever exited meanwhile, reap now. */
+		/*
+		 * Upgraded in place: trace what the workers left to baton,
+		 * and reap whoever exited meanwhile.
+		 */
+		supervisor_adopt(sup);
 		supervisor_reap(sup, 0);
 		supervisor_notify_ready(sup);
 	}

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "proc.h"
 #include "socket.h"
 #include "spawn.h"
 #include "worker.h"
@@ -23,12 +24,25 @@
 
 #define WORKER_IDLE_WAIT_MAX 10000	/* ms a drain waits for IDLE=1 */
 
+struct worker_orphan {
+	pid_t			 pid;
+	pid_t			 pgid;		/* when adopted */
+};
+
 struct worker {
 	struct generation	*gen;
 	int			 slot;
 	enum worker_state	 state;
 	pid_t			 pid;		/* 0: no process */
 	pid_t			 pgid;		/* its group, which may outlive it */
+	/*
+	 * Its processes that baton adopted (as subreaper) when their parent
+	 * died: the slot is free only once the last of them is gone too.
+	 */
+	struct worker_orphan	*orphans;
+	size_t			 norphans;
+	int			 restart_due;	/* restart once it is gone */
+	long long		 exited;	/* clock_ms() its main process exited */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
 	struct event		*timer;		/* ready, or restart */
@@ -107,6 +121,7 @@ worker_free(struct worker *w)
 	worker_close_channel(w);
 	if (w->timer != NULL)
 		event_free(w->timer);
+	free(w->orphans);
 	free(w->status_text);
 	free(w);
 }
@@ -238,6 +253,15 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 	case WORKER_EXITED:
 		generation_restart_worker(w->gen, w);
 		break;
+	case WORKER_DRAINING:
+		/* Only armed when its main process exited on its own. */
+		log_worker(LOG_LEVEL_WARN, generation_number(w->gen), w->slot,
+		    0, "processes that came from it still run %ld ms after its "
+		    "main process exited: SIGKILL; their unfinished work was "
+		    "lost", c->drain_timeout);
+		worker_kill(w);
+		generation_worker_killed(w->gen, w);
+		break;
 	default:
 		break;
 	}
@@ -300,10 +324,15 @@ worker_activate(struct worker *w)
 		worker_set_state(w, WORKER_ACTIVE);
 }
 
-/* Send the drain signal to the whole group: a server's children drain too. */
+/*
+ * Send the drain signal to the whole group, a server's children drain
+ * too, and to each adopted process that left the group.
+ */
 static void
 worker_signal(struct worker *w, int sig, const char *why)
 {
+	size_t	 i;
+
 	w->drain_pending = 0;
 	w->drain_signal = sig;
 	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s)", config_signal_name(sig),
@@ -311,6 +340,22 @@ worker_signal(struct worker *w, int sig, const char *why)
 	if (kill(-w->pgid, sig) == -1 && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
 		    strerror(errno));
+	for (i = 0; i < w->norphans; i++)
+		if (w->orphans[i].pgid != w->pgid)
+			(void)kill(w->orphans[i].pid, sig);
+}
+
+/* Its main process exited and left others: drain them, with a deadline. */
+static void
+worker_drain_remnants(struct worker *w)
+{
+	const struct config	*c = generation_config(w->gen);
+	struct timeval		 tv;
+
+	worker_set_state(w, WORKER_DRAINING);
+	worker_signal(w, c->drain_signal, "its main process exited");
+	tv = clock_tv(c->drain_timeout);
+	evtimer_add(w->timer, &tv);
 }
 
 void
@@ -350,15 +395,30 @@ worker_drain(struct worker *w, int sig)
 void
 worker_kill(struct worker *w)
 {
+	pid_t	*roots;
+	size_t	 i, n = 0;
+
 	if (!worker_alive(w))
 		return;
 	w->killed = 1;
 	if (kill(-w->pgid, SIGKILL) == -1 && errno != ESRCH &&
 	    (w->pid == 0 || kill(w->pid, SIGKILL) == -1) && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
+	/* Then every process that came from it, whatever its group. */
+	roots = xcalloc(w->norphans + 1, sizeof(*roots));
+	if (w->pid != 0)
+		roots[n++] = w->pid;
+	for (i = 0; i < w->norphans; i++) {
+		(void)kill(w->orphans[i].pid, SIGKILL);
+		roots[n++] = w->orphans[i].pid;
+	}
+	if (proc_kill_tree(roots, n, SIGKILL) == -1)
+		WLOG(w, LOG_LEVEL_WARN, "reading /proc to kill what came from "
+		    "it: %s", strerror(errno));
+	free(roots);
 }
 
-void
+static void
 worker_exited(struct worker *w, int status)
 {
 	long long	 ran = clock_ms() - w->started;
@@ -396,8 +456,119 @@ worker_exited(struct worker *w, int status)
 	    LOG_LEVEL_INFO, "%s after %lld ms", w->exit_reason, ran);
 	w->backoff = backoff_exited(w->backoff, ran);
 	w->pid = 0;
-	worker_set_state(w, WORKER_EXITED);
+	w->exited = clock_ms();
+	if (w->norphans == 0)
+		worker_set_state(w, WORKER_EXITED);
+	else {
+		WLOG(w, LOG_LEVEL_INFO, "%zu process%s that came from it "
+		    "still run%s; the slot is free once %s gone", w->norphans,
+		    w->norphans == 1 ? "" : "es", w->norphans == 1 ? "s" : "",
+		    w->norphans == 1 ? "it is" : "they are");
+		/* Draining already: the generation's deadline covers them. */
+		if (w->state != WORKER_DRAINING)
+			worker_drain_remnants(w);
+	}
 	generation_worker_exited(w->gen, w);
+}
+
+/* The last process that came from it is gone: the slot is free. */
+static void
+worker_gone(struct worker *w)
+{
+	if (w->timer != NULL)
+		evtimer_del(w->timer);
+	log_worker(LOG_LEVEL_INFO, generation_number(w->gen), w->slot, 0,
+	    "its last process is gone, %lld ms after its main process",
+	    clock_ms() - w->exited);
+	worker_set_state(w, WORKER_EXITED);
+	if (w->restart_due) {
+		w->restart_due = 0;
+		worker_restart_later(w);
+	}
+}
+
+int
+worker_reaped(struct worker *w, pid_t pid, int status)
+{
+	size_t	 i;
+
+	if (pid == w->pid) {
+		worker_exited(w, status);
+		return 1;
+	}
+	for (i = 0; i < w->norphans && w->orphans[i].pid != pid; i++)
+		;
+	if (i == w->norphans)
+		return 0;
+	log_worker(LOG_LEVEL_DEBUG, generation_number(w->gen), w->slot, pid,
+	    "a process that came from it exited");
+	w->orphans[i] = w->orphans[--w->norphans];
+	if (w->pid == 0 && w->norphans == 0)
+		worker_gone(w);
+	return 1;
+}
+
+void
+worker_adopt(struct worker *w, pid_t pid, pid_t pgid, const char *how)
+{
+	w->orphans = xreallocarray(w->orphans, w->norphans + 1,
+	    sizeof(*w->orphans));
+	w->orphans[w->norphans].pid = pid;
+	w->orphans[w->norphans].pgid = pgid;
+	w->norphans++;
+	log_worker(LOG_LEVEL_INFO, generation_number(w->gen), w->slot, pid,
+	    "left to baton by its parent; it came from worker %d (%s)",
+	    w->slot, how);
+	if (w->killed) {
+		(void)kill(pid, SIGKILL);
+		return;
+	}
+	if (w->drain_signal != 0) {
+		(void)kill(pid, w->drain_signal);
+		return;
+	}
+	/* Found after its slot was thought free: free it only once it is gone. */
+	if (w->pid == 0 && w->state == WORKER_EXITED) {
+		if (w->timer != NULL && evtimer_pending(w->timer, NULL)) {
+			evtimer_del(w->timer);
+			w->restart_due = 1;
+			w->restarts--;		/* counted again then */
+		}
+		worker_drain_remnants(w);
+	}
+}
+
+int
+worker_owns(const struct worker *w, pid_t pid)
+{
+	size_t	 i;
+
+	if (pid <= 0)
+		return 0;
+	if (pid == w->pid)
+		return 1;
+	for (i = 0; i < w->norphans; i++)
+		if (w->orphans[i].pid == pid)
+			return 1;
+	return 0;
+}
+
+pid_t
+worker_pgid(const struct worker *w)
+{
+	return w->pgid;
+}
+
+size_t
+worker_norphans(const struct worker *w)
+{
+	return w->norphans;
+}
+
+pid_t
+worker_orphan(const struct worker *w, size_t i)
+{
+	return i < w->norphans ? w->orphans[i].pid : 0;
 }
 
 void
@@ -408,6 +579,12 @@ worker_restart_later(struct worker *w)
 	if (w->timer == NULL && (w->timer = evtimer_new(generation_base(w->gen),
 	    worker_timer, w)) == NULL)
 		fatal(70, "evtimer_new failed");
+	if (w->norphans > 0) {
+		w->restart_due = 1;
+		WLOG(w, LOG_LEVEL_INFO, "restarting once the processes that "
+		    "came from it are gone");
+		return;
+	}
 	w->restarts++;
 	WLOG(w, LOG_LEVEL_INFO, "restarting in %ld ms (restart %d)",
 	    w->backoff, w->restarts);
@@ -470,8 +647,11 @@ worker_slot(const struct worker *w)
 int
 worker_alive(const struct worker *w)
 {
-	/* A server's own children keep its process group, and the socket. */
-	return w->pid != 0 || (w->pgid != 0 && kill(-w->pgid, 0) == 0);
+	/*
+	 * Whatever came from it is a descendant of baton (the subreaper):
+	 * of its main process while that lives, else of an adopted one.
+	 */
+	return w->pid != 0 || w->norphans > 0;
 }
 
 int

@@ -10,6 +10,7 @@
 #ifndef BATON_WORKER_H
 #define BATON_WORKER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 struct channel_msg;
@@ -21,7 +22,8 @@ enum worker_state {
 	WORKER_STARTING,	/* spawned, not ready yet */
 	WORKER_READY,		/* ready; its generation is still starting */
 	WORKER_ACTIVE,		/* serving in the active generation */
-	WORKER_DRAINING,	/* sent the drain signal */
+	WORKER_DRAINING,	/* sent the drain signal, or its main process
+				   exited and others that came from it live */
 	WORKER_EXITED		/* no process (maybe waiting to restart) */
 };
 
@@ -41,12 +43,34 @@ int			 worker_start(struct worker *,
 			    const struct spawn_params *);
 /* Generation became active: a ready worker is now active. */
 void			 worker_activate(struct worker *);
-/* Send sig to the process group; cancel a pending restart. */
+/*
+ * Send sig to the process group and to the processes it left to baton;
+ * cancel a pending restart.
+ */
 void			 worker_drain(struct worker *, int sig);
-/* SIGKILL the process group now; lost work is counted by the caller. */
+/*
+ * SIGKILL the process group and every process that came from the worker
+ * now; lost work is counted by the caller.
+ */
 void			 worker_kill(struct worker *);
-/* The reaper saw the process exit with this wait status. */
-void			 worker_exited(struct worker *, int status);
+/*
+ * The reaper saw pid exit: the main process or one it adopted. Returns
+ * 1 if pid was the worker's, else 0.
+ */
+int			 worker_reaped(struct worker *, pid_t, int status);
+/*
+ * pid, of group pgid, came from this worker and was left to baton when
+ * its parent died; how says how it was traced here. The slot is free
+ * only once it is gone too; a draining worker sends it the drain signal.
+ */
+void			 worker_adopt(struct worker *, pid_t, pid_t pgid,
+			    const char *how);
+/* pid is the worker's main process or one it adopted. */
+int			 worker_owns(const struct worker *, pid_t);
+pid_t			 worker_pgid(const struct worker *);
+/* The processes it left to baton that still live: how many, and each. */
+size_t			 worker_norphans(const struct worker *);
+pid_t			 worker_orphan(const struct worker *, size_t);
 /* A message from the worker, by its channel or NOTIFY_SOCKET. */
 void			 worker_message(struct worker *,
 			    const struct channel_msg *);

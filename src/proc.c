@@ -1,0 +1,296 @@
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "xmalloc.h"
+
+/* The whole of a small /proc file, NUL-terminated; its length in *len. */
+static char *
+proc_read(const char *path, size_t *len)
+{
+	char	*buf = NULL;
+	size_t	 size = 0, n = 0;
+	ssize_t	 r;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	for (;;) {
+		if (size - n < 1024) {
+			size = size * 2 + 1024;
+			buf = xreallocarray(buf, size, 1);
+		}
+		r = read(fd, buf + n, size - n - 1);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	if (r == -1) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (len != NULL)
+		*len = n;
+	return buf;
+}
+
+int
+proc_parse_stat(const char *text, struct proc *p)
+{
+	const char	*s;
+	long		 pid, ppid, pgid, sid;
+	int		 field;
+
+	if (sscanf(text, "%ld", &pid) != 1 || pid <= 0)
+		return -1;
+	/* The command name may hold spaces and parentheses: the last ')'. */
+	if ((s = strrchr(text, ')')) == NULL)
+		return -1;
+	if (sscanf(s + 1, " %*c %ld %ld %ld", &ppid, &pgid, &sid) != 3)
+		return -1;
+	/* The start time is field 22: the space before it is the 20th. */
+	for (field = 2; field < 22 && s != NULL; field++)
+		s = strchr(s + 1, ' ');
+	if (s == NULL || !isdigit((unsigned char)s[1]))
+		return -1;
+	p->pid = (pid_t)pid;
+	p->ppid = (pid_t)ppid;
+	p->pgid = (pid_t)pgid;
+	p->sid = (pid_t)sid;
+	p->start = strtoull(s + 1, NULL, 10);
+	return 0;
+}
+
+int
+proc_stat(pid_t pid, struct proc *p)
+{
+	char	 path[64], *text;
+	int	 r;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((text = proc_read(path, NULL)) == NULL) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
+	r = proc_parse_stat(text, p);
+	free(text);
+	if (r == -1)
+		errno = EINVAL;
+	return r;
+}
+
+static void
+proc_add_pid(pid_t **pids, size_t *n, size_t *size, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < *n; i++)
+		if ((*pids)[i] == pid)
+			return;
+	if (*n == *size) {
+		*size = *size * 2 + 16;
+		*pids = xreallocarray(*pids, *size, sizeof(**pids));
+	}
+	(*pids)[(*n)++] = pid;
+}
+
+/* The slow way: every process whose parent is us. */
+static ssize_t
+proc_children_walk(pid_t **pids)
+{
+	struct proc	*procs;
+	ssize_t		 n, i;
+	size_t		 count = 0, size = 0;
+	pid_t		 self = getpid();
+
+	*pids = NULL;
+	if ((n = proc_table(&procs)) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (procs[i].ppid == self)
+			proc_add_pid(pids, &count, &size, procs[i].pid);
+	free(procs);
+	return (ssize_t)count;
+}
+
+ssize_t
+proc_children(pid_t **pids)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[300], *text, *s, *end;
+	size_t		 count = 0, size = 0;
+	long		 pid;
+
+	*pids = NULL;
+	/* Each thread's own children; an adopted orphan counts as the leader's. */
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return proc_children_walk(pids);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+		    de->d_name);
+		if ((text = proc_read(path, NULL)) == NULL) {
+			closedir(d);
+			free(*pids);
+			return proc_children_walk(pids);
+		}
+		for (s = text; *s != '\0'; s = end) {
+			pid = strtol(s, &end, 10);
+			if (end == s)
+				break;
+			if (pid > 0)
+				proc_add_pid(pids, &count, &size, (pid_t)pid);
+		}
+		free(text);
+	}
+	closedir(d);
+	return (ssize_t)count;
+}
+
+static int
+proc_cmp(const void *a, const void *b)
+{
+	const struct proc	*x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+ssize_t
+proc_table(struct proc **procs)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct proc	 p;
+	size_t		 n = 0, size = 0;
+	char		*end;
+	long		 pid;
+
+	*procs = NULL;
+	if ((d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 0)
+			continue;
+		/* Gone since readdir(): nothing to track. */
+		if (proc_stat((pid_t)pid, &p) == -1)
+			continue;
+		if (n == size) {
+			size = size * 2 + 64;
+			*procs = xreallocarray(*procs, size, sizeof(**procs));
+		}
+		(*procs)[n++] = p;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(*procs, n, sizeof(**procs), proc_cmp);
+	return (ssize_t)n;
+}
+
+int
+proc_getenv(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char	 path[64], *env, *s;
+	size_t	 n, nlen = strlen(name);
+	int	 r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	if ((env = proc_read(path, &n)) == NULL)
+		return -1;
+	for (s = env; s < env + n; s += strlen(s) + 1) {
+		if (strncmp(s, name, nlen) != 0 || s[nlen] != '=')
+			continue;
+		if (strlen(s + nlen + 1) < len) {
+			memcpy(buf, s + nlen + 1, strlen(s + nlen + 1) + 1);
+			r = 0;
+		}
+		break;
+	}
+	free(env);
+	return r;
+}
+
+int
+proc_descends(const struct proc *procs, size_t n, size_t i, pid_t ancestor)
+{
+	const struct proc	*p = &procs[i];
+	struct proc		 key;
+	size_t			 steps;
+
+	/* At most n steps: a table read in passes may hold a loop. */
+	for (steps = 0; steps < n; steps++) {
+		if (p->ppid == ancestor)
+			return 1;
+		if (p->ppid <= 1)
+			return 0;
+		key.pid = p->ppid;
+		if ((p = bsearch(&key, procs, n, sizeof(*procs),
+		    proc_cmp)) == NULL)
+			return 0;
+	}
+	return 0;
+}
+
+int
+proc_kill(const struct proc *p, int sig)
+{
+	struct proc	 now;
+
+#ifdef SYS_pidfd_open
+	int		 pidfd, r;
+
+	if ((pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0)) != -1) {
+		/* Held open, the pid cannot name another process from here. */
+		r = -1;
+		if (proc_stat(p->pid, &now) == 0 && now.start == p->start)
+			r = (int)syscall(SYS_pidfd_send_signal, pidfd, sig,
+			    NULL, 0);
+		close(pidfd);
+		return r;
+	}
+	if (errno != ENOSYS)
+		return -1;
+#endif
+	if (proc_stat(p->pid, &now) == -1 || now.start != p->start)
+		return -1;
+	return kill(p->pid, sig);
+}
+
+int
+proc_kill_tree(const pid_t *roots, size_t nroots, int sig)
+{
+	struct proc	*procs;
+	ssize_t		 n, i;
+	size_t		 j;
+	int		 count = 0;
+
+	if ((n = proc_table(&procs)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nroots; j++) {
+			if (procs[i].pid != roots[j] &&
+			    !proc_descends(procs, n, i, roots[j]))
+				continue;
+			if (proc_kill(&procs[i], sig) == 0)
+				count++;
+			break;
+		}
+	}
+	free(procs);
+	return count;
+}

@@ -1,0 +1,61 @@
+/*
+ * What the kernel says of processes, from /proc: who a process's parent,
+ * group and session are, when it started, and which worker's environment
+ * it carries. baton is a child subreaper, so every process that came from
+ * a worker stays its descendant; these are the facts it tracks them by.
+ */
+#ifndef BATON_PROC_H
+#define BATON_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct proc {
+	pid_t			 pid;
+	pid_t			 ppid;
+	pid_t			 pgid;
+	pid_t			 sid;
+	unsigned long long	 start;	/* clock ticks after boot */
+};
+
+/*
+ * One process, from /proc/PID/stat. Returns 0, or -1 with errno set
+ * (ESRCH when it is gone; a zombie is still there).
+ */
+int	proc_stat(pid_t, struct proc *);
+/* Parse the text of a stat file into p. Returns 0 or -1 (malformed). */
+int	proc_parse_stat(const char *, struct proc *);
+/*
+ * The calling process's children (baton's, and the orphans it adopted as
+ * subreaper), from /proc/self/task/TID/children or, where the kernel
+ * has no such file, a walk of /proc. Returns how many, stored in a new
+ * array at *pids, or -1 with errno set.
+ */
+ssize_t	proc_children(pid_t **pids);
+/* Every process, in a new array at *procs. Returns how many, or -1. */
+ssize_t	proc_table(struct proc **procs);
+/*
+ * The value of NAME in the environment pid started with, into buf.
+ * Returns 0, or -1 (not set, not readable, or longer than len - 1).
+ */
+int	proc_getenv(pid_t, const char *name, char *buf, size_t len);
+/*
+ * Whether procs[i] descends from ancestor (ancestor itself does not),
+ * following the parents in procs (n entries).
+ */
+int	proc_descends(const struct proc *, size_t n, size_t i, pid_t ancestor);
+
+/*
+ * Send sig to p only if its pid still names the very process that p
+ * describes (same start time; held by a pidfd meanwhile where the kernel
+ * has them). Returns 0, or -1 with errno set.
+ */
+int	proc_kill(const struct proc *, int sig);
+/*
+ * Send sig to each of roots and every process that descends from one of
+ * them, each with proc_kill().
+ * Returns how many were signalled, or -1 with errno set.
+ */
+int	proc_kill_tree(const pid_t *roots, size_t nroots, int sig);
+
+#endif

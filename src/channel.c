@@ -181,6 +181,14 @@ channel_parse(const void *buf, size_t len, struct channel_msg *msg)
 			msg->has_error = 1;
 			channel_copy(msg->error, sizeof(msg->error),
 			    eq + 1, vlen);
+		} else if (klen == 4 && memcmp(p, "TRAP", 4) == 0) {
+			if (vlen == 1 && eq[1] == '1')
+				msg->trap = 1;
+			else {
+				msg->has_trap_error = 1;
+				channel_copy(msg->trap_error,
+				    sizeof(msg->trap_error), eq + 1, vlen);
+			}
 		}
 		p = eol + 1;
 	}

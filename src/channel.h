@@ -27,6 +27,10 @@ struct channel_msg {
 	char	status[CHANNEL_STATUS_MAX];	/* STATUS=... */
 	int	has_error;
 	char	error[CHANNEL_TEXT_MAX];	/* ERROR=..., before exec */
+	int	trap;				/* TRAP=1: the bind() trap's
+						   listener is attached */
+	int	has_trap_error;
+	char	trap_error[CHANNEL_TEXT_MAX];	/* TRAP=why not, before exec */
 };
 
 /*

@@ -386,6 +386,13 @@ generation_worker(const struct generation *g, size_t i)
 	return i < g->nworkers ? g->workers[i] : NULL;
 }
 
+const int *
+generation_fds(const struct generation *g, size_t *n)
+{
+	*n = g->nsockets;
+	return g->fds;
+}
+
 struct socket *
 generation_socket(const struct generation *g, size_t i)
 {

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "env.h"
 #include "spawn.h"
+#include "trap.h"
 
 extern char	**environ;
 
@@ -143,6 +144,30 @@ spawn_drop_privileges(int ch, const struct config *c)
 		spawn_fail(ch, "setuid", c->user, errno);
 }
 
+/*
+ * The bind() trap, for programs the LD_PRELOAD interposer cannot reach:
+ * its listener goes to baton over the channel. Installed before the
+ * privileges go, so that root needs no no_new_privs. A kernel that
+ * refuses it leaves the worker as it was; baton logs why.
+ */
+static void
+spawn_trap(int ch)
+{
+	char	 msg[BATON_MSG_MAX];
+	int	 fd, n;
+
+	if ((fd = trap_install()) == -1) {
+		n = snprintf(msg, sizeof(msg), "TRAP=seccomp: %s",
+		    strerror(errno));
+		(void)channel_send(ch, msg, (size_t)n < sizeof(msg) ?
+		    (size_t)n : sizeof(msg) - 1, NULL, 0);
+		return;
+	}
+	if (channel_send(ch, "TRAP=1", 6, &fd, 1) == -1)
+		spawn_fail(ch, "send the seccomp listener", NULL, errno);
+	close(fd);
+}
+
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 {
@@ -154,6 +179,8 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 		spawn_fail(ch, "setsid", NULL, errno);
 	spawn_close_others(ch);
 	spawn_layout(ch, sp->nfds, &ch);
+	if (sp->config->preload)
+		spawn_trap(ch);
 	spawn_drop_privileges(ch, sp->config);
 	/*
 	 * After the credential change, which clears it. If baton died

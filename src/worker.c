@@ -19,6 +19,7 @@
 #include "proc.h"
 #include "socket.h"
 #include "spawn.h"
+#include "trap.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -45,6 +46,7 @@ struct worker {
 	long long		 exited;	/* clock_ms() its main process exited */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
+	struct trap		*trap;		/* its bind() trap, or NULL */
 	struct event		*timer;		/* ready, or restart */
 	long long		 started;	/* clock_ms() at spawn */
 	int			 restarts;
@@ -121,6 +123,7 @@ worker_free(struct worker *w)
 	worker_close_channel(w);
 	if (w->timer != NULL)
 		event_free(w->timer);
+	trap_free(w->trap);
 	free(w->orphans);
 	free(w->status_text);
 	free(w);
@@ -146,6 +149,10 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 	if (msg->has_error)
 		snprintf(w->spawn_error, sizeof(w->spawn_error), "%s",
 		    msg->error);
+	if (msg->has_trap_error)
+		WLOG(w, LOG_LEVEL_WARN, "no bind() trap for programs that "
+		    "bypass libc (%s): only the LD_PRELOAD interposer serves "
+		    "this worker", msg->trap_error);
 	if (msg->has_status) {
 		free(w->status_text);
 		w->status_text = xstrdup(msg->status);
@@ -157,6 +164,51 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 	if ((msg->ready && c->ready == READY_NOTIFY) ||
 	    (msg->listening && c->ready == READY_LISTEN))
 		worker_became_ready(w);
+}
+
+/* Not w->preload: no interposer in it answers DRAIN=1. */
+static void
+worker_trap_listening(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (generation_config(w->gen)->ready == READY_LISTEN)
+		worker_became_ready(w);
+}
+
+static void
+worker_trap_log(void *arg, int warn, const char *line)
+{
+	struct worker	*w = arg;
+
+	WLOG(w, warn ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "%s", line);
+}
+
+static const struct trap_ops worker_trap_ops = {
+	worker_trap_listening,
+	worker_trap_log
+};
+
+/*
+ * The listener of the bind() trap, from a process still on its way to
+ * exec: one per process, checked to be a seccomp listener. Returns 0 if
+ * the worker took fd, else -1 (fd stays the caller's).
+ */
+static int
+worker_take_trap(struct worker *w, int fd)
+{
+	const int	*fds;
+	size_t		 n;
+
+	if (w->trap != NULL || w->state != WORKER_STARTING ||
+	    !trap_is_listener(fd))
+		return -1;
+	fds = generation_fds(w->gen, &n);
+	if ((w->trap = trap_new(generation_base(w->gen), fd, fds, n,
+	    &worker_trap_ops, w)) == NULL)
+		WLOG(w, LOG_LEVEL_WARN, "seccomp: cannot watch the bind() "
+		    "trap: %s", strerror(errno));
+	return 0;
 }
 
 /* SOCKET=name on the channel: answer with the held socket, or an error. */
@@ -200,7 +252,13 @@ worker_channel_read(evutil_socket_t fd, short what, void *arg)
 	for (;;) {
 		nfds = BATON_FDS_MAX;
 		r = channel_recv(w->channel, buf, sizeof(buf), fds, &nfds);
-		/* A worker has no business sending descriptors to baton. */
+		/*
+		 * A worker has no business sending descriptors to baton,
+		 * but for its bind() trap's listener, sent once before exec.
+		 */
+		if (r > 0 && nfds == 1 && channel_parse(buf, r, &msg) == 0 &&
+		    msg.trap && worker_take_trap(w, fds[0]) == 0)
+			nfds = 0;
 		for (i = 0; i < nfds; i++)
 			close(fds[i]);
 		if (r == 0) {
@@ -295,6 +353,8 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 
 	if ((pid = spawn_worker(sp, &ch)) == -1)
 		return -1;
+	trap_free(w->trap);
+	w->trap = NULL;
 	w->pid = pid;
 	w->pgid = pid;		/* setsid() in the child */
 	w->channel = ch;

@@ -1,0 +1,27 @@
+/*
+ * Comparing socket addresses as the kernel would bind them: which held
+ * socket an application's bind() names.
+ */
+#ifndef BATON_SOCKADDR_H
+#define BATON_SOCKADDR_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+/*
+ * Whether a (alen bytes) and b (blen bytes) are the same address: the
+ * same family and, for IP, port and address (and scope for a link-local
+ * IPv6 one); for unix sockets the same path, or abstract name.
+ */
+int	sockaddr_same(const struct sockaddr *a, socklen_t alen,
+	    const struct sockaddr *b, socklen_t blen);
+/*
+ * Which of the n held sockets fds (of any type) a bind() to sa, on a
+ * socket of this type, names: the same type and address, else a wildcard
+ * address on the port of a TCP or UDP one. An IPv4-mapped IPv6 address
+ * counts as its IPv4 one; port 0 never matches. Returns its index, or -1.
+ */
+int	sockaddr_match(const struct sockaddr *sa, socklen_t len, int type,
+	    const int *fds, size_t n);
+
+#endif

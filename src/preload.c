@@ -16,6 +16,17 @@
  * of tracked descriptors, and epoll_ctl() remembers the registrations of
  * held ones to move them onto the replacement.
  *
+ * Keep-alive connections never close by themselves, and the drain signal
+ * would cut the requests on them. So the reads and writes of accepted
+ * connections (read, readv, recv, recvfrom, recvmsg, their _chk forms,
+ * write, writev, send, sendto, sendmsg) note where each one stands: a
+ * read of data starts a request, a write after it answers. While
+ * draining, a connection between two requests (answered, nothing unread,
+ * nothing unsent) is shut for reading, so the server reads an end of file
+ * and closes it itself; see preload_shut_idle(). Without HTTP's framing
+ * this is a guess: a server that answers in several writes with a pause
+ * between them can be taken for idle in that pause.
+ *
  * O_NONBLOCK is a flag of the open file, which baton and every worker of
  * every generation share: a server that binds a blocking socket must not
  * clear it under an event loop of the generation before, which would then
@@ -50,7 +61,9 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <linux/filter.h>
+#include <linux/sockios.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -64,6 +77,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,9 +101,24 @@
 #define FDTAB_MAX		(FDTAB_CHUNK * FDTAB_CHUNKS)
 #define FD_HELD			(UINT64_C(1) << 63)	/* holds baton's socket */
 #define FD_CONN			(UINT64_C(1) << 62)	/* accepted from one */
-#define FD_INO			((UINT64_C(1) << 62) - 1)
+/* What the server did on a connection, kept up to date by read and write. */
+#define FD_READ			(UINT64_C(1) << 61)	/* it read a request */
+#define FD_ANSWERED		(UINT64_C(1) << 60)	/* it wrote since */
+#define FD_CYCLE		(UINT64_C(1) << 59)	/* read after answering */
+#define FD_MULTI		(UINT64_C(1) << 58)	/* answered in >1 write */
+#define FD_QUIET		(UINT64_C(1) << 57)	/* idle at the last scan */
+#define FD_SHUT			(UINT64_C(1) << 56)	/* the drain shut it */
+/* Socket inodes are 32-bit numbers (get_next_ino()): 56 bits are ample. */
+#define FD_INO			((UINT64_C(1) << 56) - 1)
+#define FD_ID			(FD_HELD | FD_CONN | FD_INO)
 
 #define SCAN_MS			100
+/*
+ * A read whose end of file is hidden waits this long: a blocking one
+ * before it looks again, a non-blocking one before its EAGAIN, so that a
+ * level-triggered loop woken by the shutdown does not spin.
+ */
+#define HIDDEN_EOF_MS		1
 /* Where our copy of the channel goes: out of the way of numbers in use. */
 #define CHANNEL_FD_MIN		256
 /*
@@ -139,6 +168,36 @@ static int	(*real_ioctl)(int, unsigned long, ...);
 static int	(*real_unlink)(const char *);
 static int	(*real_unlinkat)(int, const char *, int);
 
+/*
+ * What a program built with _FORTIFY_SOURCE calls instead of read(),
+ * recv() and recvfrom(); glibc declares them only for such programs.
+ */
+ssize_t	__read_chk(int, void *, size_t, size_t);
+ssize_t	__recv_chk(int, void *, size_t, size_t, int);
+ssize_t	__recvfrom_chk(int, void *, size_t, size_t, int, struct sockaddr *,
+	    socklen_t *);
+
+/*
+ * The reads and writes of connections, resolved apart (preload_io_once):
+ * preload_setup() itself may write, and must not wait on itself.
+ */
+static ssize_t	(*real_read)(int, void *, size_t);
+static ssize_t	(*real_readv)(int, const struct iovec *, int);
+static ssize_t	(*real_recv)(int, void *, size_t, int);
+static ssize_t	(*real_recvfrom)(int, void *, size_t, int, struct sockaddr *,
+		    socklen_t *);
+static ssize_t	(*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t	(*real_read_chk)(int, void *, size_t, size_t);
+static ssize_t	(*real_recv_chk)(int, void *, size_t, size_t, int);
+static ssize_t	(*real_recvfrom_chk)(int, void *, size_t, size_t, int,
+		    struct sockaddr *, socklen_t *);
+static ssize_t	(*real_write)(int, const void *, size_t);
+static ssize_t	(*real_writev)(int, const struct iovec *, int);
+static ssize_t	(*real_send)(int, const void *, size_t, int);
+static ssize_t	(*real_sendto)(int, const void *, size_t, int,
+		    const struct sockaddr *, socklen_t);
+static ssize_t	(*real_sendmsg)(int, const struct msghdr *, int);
+
 enum preload_mode {
 	PRELOAD_OFF,		/* not baton's worker: pass everything through */
 	PRELOAD_WORKER,		/* the worker: take, track, drain */
@@ -146,6 +205,7 @@ enum preload_mode {
 };
 
 static pthread_once_t		 preload_once = PTHREAD_ONCE_INIT;
+static pthread_once_t		 preload_io_once = PTHREAD_ONCE_INIT;
 /* Set once by preload_setup(); PRELOAD_CHILD in a forked child. */
 static atomic_int		 preload_mode;
 static struct preload_sock	 preload_socks[PRELOAD_SOCKETS_MAX];
@@ -162,6 +222,8 @@ static size_t			 preload_nheld;
 static long			 preload_nconn;		/* accepted, open */
 static int			 preload_accepting;	/* threads in accept() */
 static int			 preload_draining;
+/* Close keep-alive connections between requests: read without the lock. */
+static atomic_int		 preload_closing;
 static int			 preload_idle_sent;
 static long long		 preload_drain_start;
 static long long		 preload_idle_deadline;	/* 0: none */
@@ -204,20 +266,62 @@ preload_ino(int fd)
 	return (uint64_t)st.st_ino & FD_INO;
 }
 
-/* The entry of fd, lock-free: 0 for every descriptor never tracked. */
-static uint64_t
-fdtab_get(int fd)
+/* Where the entry of fd is, lock-free; NULL if none was ever made. */
+static _Atomic uint64_t *
+fdtab_slot(int fd)
 {
 	_Atomic uint64_t	*chunk;
 
 	if (fd < 0 || fd >= FDTAB_MAX)
-		return 0;
+		return NULL;
 	chunk = atomic_load_explicit(&preload_fdtab[fd / FDTAB_CHUNK],
 	    memory_order_acquire);
 	if (chunk == NULL)
+		return NULL;
+	return &chunk[fd % FDTAB_CHUNK];
+}
+
+/* The entry of fd, lock-free: 0 for every descriptor never tracked. */
+static uint64_t
+fdtab_get(int fd)
+{
+	_Atomic uint64_t	*slot;
+
+	if ((slot = fdtab_slot(fd)) == NULL)
 		return 0;
-	return atomic_load_explicit(&chunk[fd % FDTAB_CHUNK],
-	    memory_order_relaxed);
+	return atomic_load_explicit(slot, memory_order_relaxed);
+}
+
+/*
+ * Note that the server read data from connection fd (wrote 0) or wrote
+ * to it (wrote 1), lock-free: reads and writes are too frequent to take
+ * preload_lock. A second write before the next read means this server
+ * answers in parts on it. Returns the entry as it is now, 0 if untracked.
+ */
+static uint64_t
+fdtab_io(int fd, int wrote)
+{
+	_Atomic uint64_t	*slot;
+	uint64_t		 e, v;
+
+	if ((slot = fdtab_slot(fd)) == NULL)
+		return 0;
+	e = atomic_load_explicit(slot, memory_order_relaxed);
+	do {
+		if (!(e & FD_CONN))
+			return 0;
+		if (wrote)
+			v = e | FD_ANSWERED |
+			    ((e & FD_ANSWERED) ? FD_MULTI : 0);
+		else
+			v = (e | FD_READ | ((e & FD_ANSWERED) ? FD_CYCLE : 0)) &
+			    ~FD_ANSWERED;
+		v &= ~FD_QUIET;
+		if (v == e)
+			return e;	/* the common case: no store */
+	} while (!atomic_compare_exchange_weak_explicit(slot, &e, v,
+	    memory_order_relaxed, memory_order_relaxed));
+	return v;
 }
 
 /* Set the entry of fd; preload_lock is held. Returns 0, or -1. */
@@ -297,7 +401,7 @@ preload_forget_locked(int fd, uint64_t e)
 	if ((e & FD_HELD) && (h = held_find(fd)) != NULL)
 		held_remove(h);
 	/* Unless an accept() in another thread got the number meanwhile. */
-	if (fdtab_get(fd) == e) {
+	if ((fdtab_get(fd) & FD_ID) == (e & FD_ID)) {
 		fdtab_set(fd, 0);
 		if (e & FD_CONN)
 			preload_nconn--;
@@ -376,6 +480,7 @@ preload_atfork_child(void)
 	 */
 	pthread_mutex_init(&preload_lock, NULL);
 	preload_draining = 0;
+	atomic_store(&preload_closing, 0);
 	preload_idle_sent = 1;
 	atomic_store(&preload_listening_sent, 1);
 	atomic_store(&preload_mode, PRELOAD_CHILD);
@@ -469,6 +574,32 @@ preload_setup(void)
 	baton_use_channel_fd(own);
 	pthread_atfork(NULL, NULL, preload_atfork_child);
 	atomic_store(&preload_mode, PRELOAD_WORKER);
+}
+
+static void
+preload_io_setup(void)
+{
+	real_read = dlsym(RTLD_NEXT, "read");
+	real_readv = dlsym(RTLD_NEXT, "readv");
+	real_recv = dlsym(RTLD_NEXT, "recv");
+	real_recvfrom = dlsym(RTLD_NEXT, "recvfrom");
+	real_recvmsg = dlsym(RTLD_NEXT, "recvmsg");
+	real_read_chk = dlsym(RTLD_NEXT, "__read_chk");
+	real_recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
+	real_recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
+	real_write = dlsym(RTLD_NEXT, "write");
+	real_writev = dlsym(RTLD_NEXT, "writev");
+	real_send = dlsym(RTLD_NEXT, "send");
+	real_sendto = dlsym(RTLD_NEXT, "sendto");
+	real_sendmsg = dlsym(RTLD_NEXT, "sendmsg");
+	/* Nothing could be read or written, not even a word about it. */
+	if (real_read == NULL || real_readv == NULL || real_recv == NULL ||
+	    real_recvfrom == NULL || real_recvmsg == NULL ||
+	    real_write == NULL || real_writev == NULL || real_send == NULL ||
+	    real_sendto == NULL || real_sendmsg == NULL ||
+	    real_read_chk == NULL || real_recv_chk == NULL ||
+	    real_recvfrom_chk == NULL)
+		abort();
 }
 
 static void __attribute__((constructor))
@@ -869,6 +1000,338 @@ dup3(int oldfd, int newfd, int flags)
 	return r;
 }
 
+/*
+ * Reads and writes of accepted connections tell the drain where each one
+ * stands: a read of data means the server is on a request, a write after
+ * it means it answered. Anything else passes through at the cost of a
+ * table look-up.
+ */
+static int
+preload_conn(int fd)
+{
+	pthread_once(&preload_io_once, preload_io_setup);
+	return atomic_load_explicit(&preload_mode, memory_order_acquire) !=
+	    PRELOAD_OFF && (fdtab_get(fd) & FD_CONN);
+}
+
+/* Has the client of connection fd closed its side, or is it gone? */
+static int
+preload_peer_closed(int fd)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ti.tcpi_state != TCP_ESTABLISHED;
+}
+
+/* Who asks preload_shut_idle(), which says how sure it can be. */
+enum preload_shut_when {
+	SHUT_AFTER_WRITE,	/* the server just wrote: its whole answer? */
+	SHUT_BEFORE_READ,	/* it asks for the next request itself */
+	SHUT_SCAN,		/* the drain's scan, every SCAN_MS */
+};
+
+/*
+ * While draining: shut connection fd (entry e) for reading if the server
+ * is between two requests on it. It read a request and wrote since (its
+ * answer); the kernel holds nothing unread (no next request waits) and
+ * nothing of the answer unsent; the client has not closed. The server's
+ * next read then sees the end of file once nothing is queued (Linux keeps
+ * delivering what arrives before it), and the server closes the
+ * connection itself. A request that comes in just before that read is
+ * still read and served: preload_read_end() hides the end of file until
+ * the server has answered it.
+ *
+ * A write is taken for a whole answer only where every answer so far was
+ * one write; a scan takes a connection whose answers came in parts only
+ * once it has stayed idle from one scan to the next. Busy connections are
+ * idle for microseconds between an answer and the next request, so only
+ * the server's own read or write can catch them.
+ */
+static void
+preload_shut_idle(int fd, uint64_t e, enum preload_shut_when when)
+{
+	_Atomic uint64_t	*slot;
+	uint64_t		 v;
+	int			 n, saved = errno;
+
+	if ((e & (FD_CONN | FD_READ | FD_ANSWERED | FD_SHUT)) !=
+	    (FD_CONN | FD_READ | FD_ANSWERED) ||
+	    (when == SHUT_AFTER_WRITE &&
+	    (e & (FD_CYCLE | FD_MULTI)) != FD_CYCLE))
+		return;
+	/*
+	 * TCP only (TCP_INFO fails on others): shutdown() of a unix socket
+	 * would make the client's next request fail as it is written.
+	 */
+	if (preload_peer_closed(fd) ||
+	    real_ioctl(fd, SIOCINQ, &n) == -1 || n != 0 ||
+	    real_ioctl(fd, SIOCOUTQNSD, &n) == -1 || n != 0)
+		goto out;
+	/*
+	 * Still the connection it was (a raw close() may have given the
+	 * number to a socket of the server's own), in the same state: any
+	 * read or write since makes the exchange fail.
+	 */
+	v = e | FD_SHUT;
+	if (when == SHUT_SCAN && (e & FD_MULTI) && !(e & FD_QUIET))
+		v = e | FD_QUIET;	/* once more at the next scan */
+	if (preload_ino(fd) != (e & FD_INO) || (slot = fdtab_slot(fd)) ==
+	    NULL || !atomic_compare_exchange_strong(slot, &e, v) ||
+	    !(v & FD_SHUT))
+		goto out;
+	/* ENOTCONN: the client reset it just now; the server will see that. */
+	(void)shutdown(fd, SHUT_RD);
+out:
+	errno = saved;
+}
+
+/* Before a read of connection fd, with flags. */
+static void
+preload_read_begin(int fd, int flags)
+{
+	if (atomic_load_explicit(&preload_closing, memory_order_relaxed) &&
+	    !(flags & MSG_PEEK))
+		preload_shut_idle(fd, fdtab_get(fd), SHUT_BEFORE_READ);
+}
+
+/*
+ * After a read of want > 0 bytes from connection fd returned *r. Data
+ * means the server is on a request until it writes. An end of file that
+ * only the drain's shutdown() made, while it is, would make the server
+ * drop that request (Node does): it is hidden, as EAGAIN from a
+ * non-blocking read, or by waiting for data. Returns 1 to read again.
+ */
+static int
+preload_read_end(int fd, ssize_t *r, size_t want, int flags)
+{
+	struct timespec	 ts = { 0, HIDDEN_EOF_MS * 1000000L };
+	uint64_t	 e;
+	int		 saved = errno, fl, n;
+
+	if (*r > 0) {
+		if (!(flags & MSG_PEEK))
+			(void)fdtab_io(fd, 0);
+		return 0;
+	}
+	e = fdtab_get(fd);
+	if (*r != 0 || want == 0 ||
+	    (e & (FD_CONN | FD_SHUT | FD_ANSWERED)) != (FD_CONN | FD_SHUT) ||
+	    preload_peer_closed(fd)) {
+		errno = saved;
+		return 0;
+	}
+	nanosleep(&ts, NULL);
+	if ((flags & MSG_DONTWAIT) ||
+	    ((fl = real_fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))) {
+		*r = -1;
+		errno = EAGAIN;
+		return 0;
+	}
+	/* Blocking: poll() would see the shutdown as readable at once. */
+	while (real_ioctl(fd, SIOCINQ, &n) == 0 && n == 0 &&
+	    !preload_peer_closed(fd))
+		nanosleep(&ts, NULL);
+	errno = saved;
+	return 1;
+}
+
+static size_t
+preload_iov_len(const struct iovec *iov, int n)
+{
+	size_t	 len = 0;
+	int	 i;
+
+	for (i = 0; iov != NULL && i < n; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
+static void
+preload_wrote(int fd, ssize_t r)
+{
+	uint64_t	 e;
+
+	if (r <= 0 || !preload_conn(fd) || (e = fdtab_io(fd, 1)) == 0)
+		return;
+	if (atomic_load_explicit(&preload_closing, memory_order_relaxed))
+		preload_shut_idle(fd, e, SHUT_AFTER_WRITE);
+}
+
+ssize_t
+read(int fd, void *buf, size_t len)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_read(fd, buf, len);
+	preload_read_begin(fd, 0);
+	do {
+		r = real_read(fd, buf, len);
+	} while (preload_read_end(fd, &r, len, 0));
+	return r;
+}
+
+ssize_t
+__read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_read_chk(fd, buf, len, buflen);
+	preload_read_begin(fd, 0);
+	do {
+		r = real_read_chk(fd, buf, len, buflen);
+	} while (preload_read_end(fd, &r, len, 0));
+	return r;
+}
+
+ssize_t
+readv(int fd, const struct iovec *iov, int n)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_readv(fd, iov, n);
+	preload_read_begin(fd, 0);
+	do {
+		r = real_readv(fd, iov, n);
+	} while (preload_read_end(fd, &r, preload_iov_len(iov, n), 0));
+	return r;
+}
+
+ssize_t
+recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_recv(fd, buf, len, flags);
+	preload_read_begin(fd, flags);
+	do {
+		r = real_recv(fd, buf, len, flags);
+	} while (preload_read_end(fd, &r, len, flags));
+	return r;
+}
+
+ssize_t
+__recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_recv_chk(fd, buf, len, buflen, flags);
+	preload_read_begin(fd, flags);
+	do {
+		r = real_recv_chk(fd, buf, len, buflen, flags);
+	} while (preload_read_end(fd, &r, len, flags));
+	return r;
+}
+
+ssize_t
+recvfrom(int fd, void *buf, size_t len, int flags, __SOCKADDR_ARG addr,
+    socklen_t *alen)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_recvfrom(fd, buf, len, flags, SA(addr), alen);
+	preload_read_begin(fd, flags);
+	do {
+		r = real_recvfrom(fd, buf, len, flags, SA(addr), alen);
+	} while (preload_read_end(fd, &r, len, flags));
+	return r;
+}
+
+ssize_t
+__recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
+    struct sockaddr *addr, socklen_t *alen)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_recvfrom_chk(fd, buf, len, buflen, flags, addr,
+		    alen);
+	preload_read_begin(fd, flags);
+	do {
+		r = real_recvfrom_chk(fd, buf, len, buflen, flags, addr,
+		    alen);
+	} while (preload_read_end(fd, &r, len, flags));
+	return r;
+}
+
+ssize_t
+recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t	 r;
+
+	if (!preload_conn(fd))
+		return real_recvmsg(fd, msg, flags);
+	preload_read_begin(fd, flags);
+	do {
+		r = real_recvmsg(fd, msg, flags);
+	} while (preload_read_end(fd, &r, msg == NULL ? 0 :
+	    preload_iov_len(msg->msg_iov, (int)msg->msg_iovlen), flags));
+	return r;
+}
+
+ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	ssize_t	 r;
+
+	pthread_once(&preload_io_once, preload_io_setup);
+	r = real_write(fd, buf, len);
+	preload_wrote(fd, r);
+	return r;
+}
+
+ssize_t
+writev(int fd, const struct iovec *iov, int n)
+{
+	ssize_t	 r;
+
+	pthread_once(&preload_io_once, preload_io_setup);
+	r = real_writev(fd, iov, n);
+	preload_wrote(fd, r);
+	return r;
+}
+
+ssize_t
+send(int fd, const void *buf, size_t len, int flags)
+{
+	ssize_t	 r;
+
+	pthread_once(&preload_io_once, preload_io_setup);
+	r = real_send(fd, buf, len, flags);
+	preload_wrote(fd, r);
+	return r;
+}
+
+ssize_t
+sendto(int fd, const void *buf, size_t len, int flags,
+    __CONST_SOCKADDR_ARG addr, socklen_t alen)
+{
+	ssize_t	 r;
+
+	pthread_once(&preload_io_once, preload_io_setup);
+	r = real_sendto(fd, buf, len, flags, SA_CONST(addr), alen);
+	preload_wrote(fd, r);
+	return r;
+}
+
+ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	ssize_t	 r;
+
+	pthread_once(&preload_io_once, preload_io_setup);
+	r = real_sendmsg(fd, msg, flags);
+	preload_wrote(fd, r);
+	return r;
+}
+
 /* Remember (op on epfd) for held fd; preload_lock is held. */
 static void
 preload_epoll_locked(struct preload_held *h, int epfd, int op,
@@ -1175,16 +1638,30 @@ preload_replace_locked(struct preload_held *h)
 	return 0;
 }
 
+/* Shut every connection that is between requests; below end. */
+static void
+preload_shut_all(int end)
+{
+	uint64_t	 e;
+	int		 fd;
+
+	for (fd = 0; fd < end; fd++) {
+		if ((e = fdtab_get(fd)) & FD_CONN)
+			preload_shut_idle(fd, e, SHUT_SCAN);
+	}
+}
+
 /*
- * DRAIN=1, in the reader thread: stop accepting, then wait to be idle, or
- * wait ms at most when baton gave IDLE_WAIT_MS.
+ * DRAIN=1, in the reader thread: stop accepting, close keep-alive
+ * connections between requests, then wait to be idle, or wait ms at most
+ * when baton gave IDLE_WAIT_MS.
  */
 static void
 preload_drain(int wait)
 {
 	struct preload_held	*h;
 	size_t			 i;
-	int			 idle;
+	int			 idle, end;
 
 	pthread_mutex_lock(&preload_lock);
 	if (preload_draining) {
@@ -1192,6 +1669,7 @@ preload_drain(int wait)
 		return;
 	}
 	preload_draining = 1;
+	atomic_store(&preload_closing, 1);
 	preload_drain_start = preload_now_ms();
 	if (wait >= 0)
 		preload_idle_deadline = preload_drain_start + wait;
@@ -1211,6 +1689,11 @@ preload_drain(int wait)
 		i++;
 	}
 	preload_scan_locked();
+	end = preload_fdtab_end;
+	pthread_mutex_unlock(&preload_lock);
+	/* Outside the lock: the server's own close() must not wait on it. */
+	preload_shut_all(end);
+	pthread_mutex_lock(&preload_lock);
 	idle = preload_idle_locked();
 	pthread_mutex_unlock(&preload_lock);
 	if (idle)
@@ -1221,7 +1704,7 @@ preload_drain(int wait)
 static int
 preload_tick(void)
 {
-	int	 idle, wait;
+	int	 idle, wait, end;
 
 	pthread_mutex_lock(&preload_lock);
 	if (!preload_draining || preload_idle_sent) {
@@ -1229,6 +1712,10 @@ preload_tick(void)
 		return -1;
 	}
 	preload_scan_locked();
+	end = preload_fdtab_end;
+	pthread_mutex_unlock(&preload_lock);
+	preload_shut_all(end);
+	pthread_mutex_lock(&preload_lock);
 	idle = preload_idle_locked();
 	wait = preload_idle_sent ? -1 : SCAN_MS;
 	pthread_mutex_unlock(&preload_lock);

@@ -23,7 +23,12 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-#define WORKER_IDLE_WAIT_MAX 10000	/* ms a drain waits for IDLE=1 */
+/*
+ * The end of drain_timeout that a preloaded worker keeps for its drain
+ * signal: a tenth, at least SIGNAL_MIN ms (half, when that is too much).
+ */
+#define WORKER_SIGNAL_SHARE	10
+#define WORKER_SIGNAL_MIN	500
 
 struct worker_orphan {
 	pid_t			 pid;
@@ -423,7 +428,7 @@ worker_drain(struct worker *w, int sig)
 {
 	const struct config	*c = generation_config(w->gen);
 	char			 msg[64];
-	long			 wait;
+	long			 wait, margin;
 	int			 n;
 
 	if (w->timer != NULL)
@@ -433,14 +438,18 @@ worker_drain(struct worker *w, int sig)
 	worker_set_state(w, WORKER_DRAINING);
 	/*
 	 * A server that cannot drain itself dies on the signal mid-request.
-	 * Its interposer stops accepting first and says IDLE=1 once its
-	 * connections are closed; only then does the signal go. Idle
-	 * keep-alive connections never close by themselves, so the
-	 * interposer says IDLE=1 after IDLE_WAIT_MS at the latest, leaving
-	 * the server the rest of the deadline to drain on its signal.
+	 * Its interposer stops accepting first, closes keep-alive
+	 * connections between requests, and says IDLE=1 once its
+	 * connections are closed; only then does the signal go. What is
+	 * still open late is a request still running, which the signal
+	 * would cut: the interposer waits for it until IDLE_WAIT_MS, and the
+	 * server keeps the end of the deadline to act on its signal.
 	 */
-	wait = c->drain_timeout / 2 < WORKER_IDLE_WAIT_MAX ?
-	    c->drain_timeout / 2 : WORKER_IDLE_WAIT_MAX;
+	margin = c->drain_timeout / WORKER_SIGNAL_SHARE;
+	if (margin < WORKER_SIGNAL_MIN)
+		margin = c->drain_timeout / 2 < WORKER_SIGNAL_MIN ?
+		    c->drain_timeout / 2 : WORKER_SIGNAL_MIN;
+	wait = c->drain_timeout - margin;
 	n = snprintf(msg, sizeof(msg), "DRAIN=1\nIDLE_WAIT_MS=%ld", wait);
 	if (w->preload && w->channel != -1 &&
 	    channel_send(w->channel, msg, n, NULL, 0) == 0) {

@@ -1,0 +1,154 @@
+#!/bin/bash
+# Keep-alive clients of a preloaded server that dies on its drain signal
+# (a plain Node http server): the interposer closes each keep-alive
+# connection between two requests, so the signal cuts no request in
+# flight, and the drain ends well before drain_timeout. A request that
+# reaches a server twice was cut after the server read it, and retried.
+. "$(dirname "$0")/lib.sh"
+
+if ! command -v node >/dev/null; then
+	t_skip "node is not installed"
+	t_done
+	exit 0
+fi
+: "${BATON_PRELOAD_LIB:=$top_builddir/.libs/libbaton-preload.so}"
+export BATON_PRELOAD_LIB
+if [ ! -f "$BATON_PRELOAD_LIB" ]; then
+	t_result 1 "the interposer is built ($BATON_PRELOAD_LIB)"
+	t_done
+	exit 1
+fi
+
+PORT=$(free_port)
+LOG=$T_DIR/baton.log
+SEEN=$T_DIR/seen.log
+
+# Node's own http server, with nothing for draining: it dies on SIGTERM.
+# It writes each request's id as it gets it; MS > 0 answers after MS ms.
+cat >"$T_DIR/server.js" <<'JS'
+const fs = require('fs');
+const [port, seen, ms] = process.argv.slice(2);
+require('http').createServer((q, r) => {
+	fs.appendFileSync(seen, q.headers['x-request-id'] + '\n');
+	if (+ms > 0)
+		setTimeout(() => r.end('ok\n'), +ms);
+	else
+		r.end('ok\n');
+}).listen(+port);
+JS
+
+# conf MS
+conf() {
+	write_conf "$T_DIR/baton.ini" <<CONF
+[baton]
+command = node $T_DIR/server.js $PORT $SEEN $1
+workers = 2
+preload = yes
+ready = listen
+ready_timeout = 20s
+drain_timeout = 10s
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+CONF
+}
+
+# Every generation that drained has exited.
+drained() {
+	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
+		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
+	    match($0, /generation [0-9]+: exited after/) {
+		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
+	    END {n = 0; for (g in d) n++; print n}' "$LOG")" = 0 ]
+}
+
+# The longest time, in ms, from a worker's DRAIN=1 to its drain signal.
+longest_drain() {
+	awk '{
+		split(substr($1, 12), t, ":")
+		ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
+		if (match($0, /pid [0-9]+: draining/) == 0)
+			next
+		pid = substr($0, RSTART, RLENGTH)
+		if ($0 ~ /draining \(DRAIN=1/)
+			start[pid] = ms
+		else if ($0 ~ /draining \(SIGTERM, idle\)/ && pid in start &&
+		    ms - start[pid] > max)
+			max = ms - start[pid]
+	} END { print max + 0 }' "$LOG"
+}
+
+# twice: the ids that reached a server more than once.
+twice() {
+	sort "$SEEN" | uniq -d | wc -l
+}
+
+# load NAME RELOADS LOADGEN-ARGS...: reload RELOADS times under keep-alive
+# load, then wait for the old generations to exit.
+load() {
+	local name=$1 n=$2 g ok=0 lg
+	shift 2
+	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -k -d 120s -n 100000000 \
+	    -t 5000 "$@" >"$T_DIR/$name.out" &
+	lg=$!
+	sleep 1
+	for g in $(seq "$((GEN + 1))" "$((GEN + n))"); do
+		kill -HUP "$BATON_PID"
+		wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
+		sleep 1
+	done
+	GEN=$((GEN + n))
+	RELOADED=$ok
+	wait_until 15 drained
+	kill -INT "$lg"
+	wait "$lg"
+	t_diag "$(tr '\n' ' ' <"$T_DIR/$name.out")"
+}
+
+# --- A fast server, 8 keep-alive connections, 3 reloads.
+conf 0
+: >"$SEEN"
+start_baton "$LOG" run -c "$T_DIR/baton.ini"
+t_ok "node http server under preload becomes active" \
+    wait_log 20 "$LOG" 'generation 1: active'
+GEN=1
+load fast 3 -c 8 -p f
+t_is "$RELOADED" 3 "3 reloads under keep-alive load, each to an active generation"
+t_ok "every old generation exits" drained
+t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/fast.out")" 0 \
+    "no request failed (retried on a closed keep-alive connection: $(awk '$1 == "retried" {print $2}' "$T_DIR/fast.out"))"
+t_ok "load ran ($(awk '$1 == "ok" {print $2}' "$T_DIR/fast.out") answered)" \
+    [ "$(awk '$1 == "ok" {print $2}' "$T_DIR/fast.out")" -gt 1000 ]
+t_is "$(twice)" 0 "no request was cut after the server read it (none reached a server twice)"
+d=$(longest_drain)
+t_ok "each old worker closed its connections and got SIGTERM within 3 s, not at the 9 s limit (longest: $d ms)" \
+    test "$d" -gt 0 -a "$d" -lt 3000
+t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
+    "no worker was killed at the deadline"
+
+# --- A server that answers after 500 ms: the requests in flight when the
+# drain starts finish on their keep-alive connections.
+conf 500
+kill -HUP "$BATON_PID"
+GEN=$((GEN + 1))
+wait_log 20 "$LOG" "generation $GEN: active"
+wait_until 15 drained
+: >"$SEEN"
+load slow 3 -c 8 -p s
+t_is "$RELOADED" 3 "slow answers: 3 reloads, each to an active generation"
+t_ok "every old generation exits" drained
+t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/slow.out")" 0 \
+    "slow answers: no request failed (retried: $(awk '$1 == "retried" {print $2}' "$T_DIR/slow.out"))"
+t_is "$(twice)" 0 "slow answers in flight during the drain all finish: none reached a server twice"
+t_ok "slow answers: load ran ($(awk '$1 == "ok" {print $2}' "$T_DIR/slow.out") answered)" \
+    [ "$(awk '$1 == "ok" {print $2}' "$T_DIR/slow.out")" -gt 50 ]
+d=$(longest_drain)
+t_ok "slow answers: each old worker got SIGTERM within 3 s (longest: $d ms)" \
+    test "$d" -gt 0 -a "$d" -lt 3000
+t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
+    "slow answers: no worker was killed at the deadline"
+
+kill -TERM "$BATON_PID"
+wait_exit "$BATON_PID" 20
+t_is "$T_STATUS" 0 "baton stops cleanly"
+t_done

@@ -203,6 +203,7 @@ static int	config_env_key(struct parse *, const char *, const char *);
 static int	config_parse_int(const char *, int, int, int *);
 static int	config_parse_mode(const char *, int *);
 static int	config_parse_bool(const char *, int *);
+static const char *config_drain_signal_why(int);
 static int	config_socket_name_ok(const char *);
 static int	config_env_name_ok(const char *, size_t);
 static int	config_looks_like_key(const char *, int);
@@ -667,6 +668,7 @@ static int
 config_baton_key(struct parse *st, const char *name, const char *value)
 {
 	struct config	*c = st->c;
+	const char	 *why;
 	char		**path;
 	int		  k, n;
 
@@ -721,6 +723,12 @@ config_baton_key(struct parse *st, const char *name, const char *value)
 		if (config_parse_signal(value, &c->drain_signal) == -1) {
 			parse_error(st, st->line, "drain_signal: '%s' is not a "
 			    "signal", value);
+			return -1;
+		}
+		if ((why = config_drain_signal_why(c->drain_signal)) != NULL) {
+			parse_error(st, st->line, "drain_signal %s cannot end a "
+			    "process (%s)", config_signal_name(c->drain_signal),
+			    why);
 			return -1;
 		}
 		return 0;
@@ -952,6 +960,48 @@ config_set_argv(struct config *c, char *const *argv, char **error)
 	command_free(c->argv);
 	c->argv = command_copy(argv);
 	return 0;
+}
+
+int
+config_set_drain_signal(struct config *c, int sig, char **error)
+{
+	const char	*why;
+
+	if ((why = config_drain_signal_why(sig)) != NULL) {
+		*error = xprintf("--drain-signal %s cannot end a process (%s)",
+		    config_signal_name(sig), why);
+		return -1;
+	}
+	c->drain_signal = sig;
+	return 0;
+}
+
+/*
+ * A drain signal must end a worker that sets no handler for it: a worker
+ * it only stops or leaves alone keeps the held sockets (and, after baton
+ * dies, the port) forever. Returns NULL, or why sig cannot.
+ */
+static const char *
+config_drain_signal_why(int sig)
+{
+	switch (sig) {
+	case SIGSTOP:
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU:
+		return "it stops the process, which keeps its sockets; use "
+		    "SIGTERM, SIGINT, SIGQUIT or SIGUSR1";
+	case SIGCONT:
+		return "it only resumes a stopped process; use SIGTERM, "
+		    "SIGINT, SIGQUIT or SIGUSR1";
+	case SIGCHLD:
+	case SIGURG:
+	case SIGWINCH:
+		return "a process ignores it by default; use SIGTERM, SIGINT, "
+		    "SIGQUIT or SIGUSR1";
+	default:
+		return NULL;
+	}
 }
 
 /* "FILE:LINE: ", "FILE: " or "": where to say a problem is. */

@@ -90,6 +90,9 @@ int		 config_set_listen(struct config *, const char *name_eq_url,
 		    char **error);
 int		 config_set_argv(struct config *, char *const *argv,
 		    char **error);
+/* Refuses a signal that cannot end a process (SIGSTOP, SIGCHLD, ...). */
+int		 config_set_drain_signal(struct config *, int sig,
+		    char **error);
 
 /*
  * Validate the whole and fill in what is derived (directory, control,

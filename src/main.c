@@ -85,8 +85,9 @@ run_load(void *arg, char **error)
 		c->workers = o->workers;
 	if (o->ready >= 0)
 		c->ready = (enum ready_mode)o->ready;
-	if (o->drain_signal > 0)
-		c->drain_signal = o->drain_signal;
+	if (o->drain_signal > 0 &&
+	    config_set_drain_signal(c, o->drain_signal, error) == -1)
+		goto fail;
 	if (o->drain_timeout > 0)
 		c->drain_timeout = o->drain_timeout;
 	if (o->preload)

@@ -878,6 +878,118 @@ START_TEST(test_signal)
 }
 END_TEST
 
+/*
+ * Write text to a fresh file, load and finish it: the error of whichever
+ * failed, with the file's path replaced by "FILE", or NULL.
+ */
+static char *
+text_error(const char *text)
+{
+	struct config	*c;
+	char		 path[] = "/tmp/check_config-XXXXXX.ini";
+	char		*error, *out;
+	size_t		 len;
+	int		 fd;
+
+	ck_assert_int_ne(fd = mkstemps(path, 4), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	c = config_new();
+	error = load_error(c, path);
+	config_free(c);
+	unlink(path);
+	if (error == NULL)
+		return NULL;
+	len = strlen(path);
+	if (strncmp(error, path, len) != 0)
+		return error;
+	out = malloc(strlen(error) - len + 5);
+	ck_assert_ptr_nonnull(out);
+	sprintf(out, "FILE%s", error + len);
+	free(error);
+	return out;
+}
+
+/* A drain signal that only stops a worker, or that it ignores, never ends it. */
+static const struct {
+	const char	*name;
+	int		 sig;
+	const char	*why;		/* NULL: accepted */
+} drain_signals[] = {
+	{ "SIGSTOP", SIGSTOP, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "TSTP", SIGTSTP, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTTIN", SIGTTIN, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTTOU", SIGTTOU, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGCONT", SIGCONT, "it only resumes a stopped process; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGCHLD", SIGCHLD, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "URG", SIGURG, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "28", SIGWINCH, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTERM", SIGTERM, NULL },
+	{ "SIGINT", SIGINT, NULL },
+	{ "SIGQUIT", SIGQUIT, NULL },
+	{ "SIGHUP", SIGHUP, NULL },
+	{ "SIGUSR1", SIGUSR1, NULL },
+	{ "SIGUSR2", SIGUSR2, NULL },
+	{ "SIGPIPE", SIGPIPE, NULL },
+	{ "SIGALRM", SIGALRM, NULL },
+	/* Ends the worker without letting it drain: see baton.ini(5). */
+	{ "SIGKILL", SIGKILL, NULL },
+	/* Real-time signals end a process by default. */
+	{ "34", 34, NULL },
+	{ "64", 64, NULL },
+};
+
+START_TEST(test_drain_signal)
+{
+	struct config	*c;
+	char		*text, *error = NULL, *want;
+
+	text = malloc(128);
+	ck_assert_ptr_nonnull(text);
+	snprintf(text, 128, "[baton]\ncommand = x\ndrain_signal = %s\n",
+	    drain_signals[_i].name);
+	error = text_error(text);
+	free(text);
+	if (drain_signals[_i].why == NULL) {
+		ck_assert_msg(error == NULL, "%s", error);
+	} else {
+		ck_assert_ptr_nonnull(error);
+		want = malloc(256);
+		ck_assert_ptr_nonnull(want);
+		snprintf(want, 256, "FILE:3: drain_signal %s cannot end a "
+		    "process (%s)", config_signal_name(drain_signals[_i].sig),
+		    drain_signals[_i].why);
+		ck_assert_str_eq(error, want);
+		free(want);
+		free(error);
+	}
+
+	/* --drain-signal: the same rule, the option named. */
+	c = config_new();
+	if (drain_signals[_i].why == NULL) {
+		ck_assert_int_eq(config_set_drain_signal(c,
+		    drain_signals[_i].sig, &error), 0);
+		ck_assert_int_eq(c->drain_signal, drain_signals[_i].sig);
+	} else {
+		ck_assert_int_eq(config_set_drain_signal(c,
+		    drain_signals[_i].sig, &error), -1);
+		ck_assert_int_eq(c->drain_signal, SIGTERM);
+		ck_assert_ptr_nonnull(strstr(error, "--drain-signal "));
+		ck_assert_ptr_nonnull(strstr(error, " cannot end a process ("));
+		free(error);
+	}
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	enum ready_mode	 r;
@@ -958,6 +1070,8 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_signal, 0,
 	    sizeof(signals) / sizeof(signals[0]));
 	tcase_add_test(tc, test_names);
+	tcase_add_loop_test(tc, test_drain_signal, 0,
+	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

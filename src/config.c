@@ -1072,11 +1072,14 @@ config_finish(struct config *c, char **error)
 		    "preload library is what sees listen())", where);
 		goto fail;
 	}
-	/* Equal would race the two timers. */
-	if (c->ready == READY_DELAY && c->ready_delay >= c->ready_timeout) {
+	/*
+	 * Under ready = delay only the delay is timed (worker_start()), so
+	 * equal values cannot race: the bound is the documented one.
+	 */
+	if (c->ready == READY_DELAY && c->ready_delay > c->ready_timeout) {
 		where = config_where(c, line[KEY_READY_DELAY] > 0 ?
 		    line[KEY_READY_DELAY] : line[KEY_READY_TIMEOUT]);
-		*error = xprintf("%sready_delay (%ldms) must be shorter than "
+		*error = xprintf("%sready_delay (%ldms) must not exceed "
 		    "ready_timeout (%ldms)", where, c->ready_delay,
 		    c->ready_timeout);
 		goto fail;

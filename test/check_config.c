@@ -389,8 +389,8 @@ static const struct {
 	{ "bad-preload.ini", ":2: preload: 'maybe' is not yes or no" },
 	{ "bad-ready-listen.ini", ":3: ready = listen needs preload = yes "
 	    "(the preload library is what sees listen())" },
-	{ "bad-ready-delay.ini", ":3: ready_delay (120000ms) must be shorter "
-	    "than ready_timeout (60000ms)" },
+	{ "bad-ready-delay.ini", ":3: ready_delay (120000ms) must not exceed "
+	    "ready_timeout (60000ms)" },
 	{ "bad-user.ini", ":3: user 'nosuch-baton-user' does not exist" },
 	{ "bad-group.ini", ":3: group 'nosuch-baton-group' does not exist" },
 	{ "bad-no-command.ini", ":3: no command (set 'command' in [baton], "
@@ -990,6 +990,22 @@ START_TEST(test_drain_signal)
 }
 END_TEST
 
+/* baton.ini(5): ready_delay "must not exceed" ready_timeout. */
+START_TEST(test_ready_delay_bound)
+{
+	char	*error;
+
+	error = text_error("[baton]\ncommand = x\nready_delay = 5s\n"
+	    "ready_timeout = 5000ms\n");
+	ck_assert_msg(error == NULL, "equal refused: %s", error);
+	error = text_error("[baton]\ncommand = x\nready_delay = 5001ms\n"
+	    "ready_timeout = 5s\n");
+	ck_assert_pstr_eq(error, "FILE:3: ready_delay (5001ms) must not "
+	    "exceed ready_timeout (5000ms)");
+	free(error);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	enum ready_mode	 r;
@@ -1070,6 +1086,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_signal, 0,
 	    sizeof(signals) / sizeof(signals[0]));
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_ready_delay_bound);
 	tcase_add_loop_test(tc, test_drain_signal, 0,
 	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);

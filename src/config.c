@@ -1021,6 +1021,7 @@ config_finish(struct config *c, char **error)
 	static const struct config_lines	  none;
 	const struct config_lines		 *lines;
 	const int				 *line;
+	const char				 *what;
 	char					**argv, *where, *err, *folder;
 	size_t					  len, i;
 
@@ -1045,6 +1046,18 @@ config_finish(struct config *c, char **error)
 		where = config_where(c, lines->baton > 0 ? lines->baton : 1);
 		*error = xprintf("%sno command (set 'command' in [baton], or "
 		    "give one after --)", where);
+		goto fail;
+	}
+	/* execvp("") can only fail, at every start and restart. */
+	if (c->argv[0] == NULL || *c->argv[0] == '\0') {
+		for (i = 0; c->argv[i] != NULL && *c->argv[i] == '\0'; i++)
+			;
+		what = c->argv[i] == NULL ? " is empty" : ": its first word, "
+		    "the program to run, is empty";
+		if (c->command != NULL)
+			*error = xprintf("%scommand%s", where, what);
+		else
+			*error = xprintf("command after --%s", what);
 		goto fail;
 	}
 	if (command_check(c->argv, c, &err) == -1) {

@@ -990,6 +990,42 @@ START_TEST(test_drain_signal)
 }
 END_TEST
 
+/* A command that splits into no program: execvp("") could only fail. */
+START_TEST(test_command_empty_word)
+{
+	struct config	*c;
+	char		*error;
+
+	error = text_error("[baton]\ncommand = \"\"\n");
+	ck_assert_pstr_eq(error, "FILE:2: command is empty");
+	free(error);
+	error = text_error("[baton]\nworkers = 2\ncommand = '' \"\"\n");
+	ck_assert_pstr_eq(error, "FILE:3: command is empty");
+	free(error);
+	error = text_error("[baton]\ncommand = '' app.js\n");
+	ck_assert_pstr_eq(error, "FILE:2: command: its first word, the "
+	    "program to run, is empty");
+	free(error);
+	/* An empty argument after the program is the program's business. */
+	error = text_error("[baton]\ncommand = printf '%s' ''\n");
+	ck_assert_msg(error == NULL, "%s", error);
+
+	c = config_new();
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "", NULL },
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "command after -- is empty");
+	free(error);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "", "app.js",
+	    NULL }, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "command after --: its first word, the "
+	    "program to run, is empty");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
 /* baton.ini(5): ready_delay "must not exceed" ready_timeout. */
 START_TEST(test_ready_delay_bound)
 {
@@ -1087,6 +1123,7 @@ config_suite(void)
 	    sizeof(signals) / sizeof(signals[0]));
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_ready_delay_bound);
+	tcase_add_test(tc, test_command_empty_word);
 	tcase_add_loop_test(tc, test_drain_signal, 0,
 	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);

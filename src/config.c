@@ -1004,6 +1004,109 @@ config_drain_signal_why(int sig)
 	}
 }
 
+char *
+config_default_control(const char *file)
+{
+	size_t	 len = strlen(file);
+
+	if (len > 4 && strcmp(file + len - 4, ".ini") == 0)
+		return xprintf("%.*s.sock", (int)(len - 4), file);
+	return xprintf("%s.sock", file);
+}
+
+/*
+ * The first `control = VALUE` of [baton] in file, read line by line with
+ * none of config_load()'s checks, the way inih splits it: NULL if there is
+ * none to be found.
+ */
+static char *
+config_scan_control(const char *file)
+{
+	FILE	*fp;
+	char	*line = NULL, *p, *end, *value = NULL;
+	size_t	 cap = 0;
+	int	 in_baton = 0, indented, was_space;
+
+	if ((fp = fopen(file, "re")) == NULL)
+		return NULL;
+	while (value == NULL && getline(&line, &cap, fp) != -1) {
+		p = line;
+		if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;
+		indented = isspace((unsigned char)*p);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[') {
+			for (p++; isspace((unsigned char)*p); p++)
+				;
+			end = p + strcspn(p, "]");
+			while (end > p && isspace((unsigned char)end[-1]))
+				end--;
+			in_baton = end - p == 5 && strncmp(p, "baton", 5) == 0;
+			continue;
+		}
+		/* An indented line continues the key above it. */
+		if (!in_baton || indented || strncmp(p, "control", 7) != 0)
+			continue;
+		for (p += 7; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p != '=' && *p != ':')
+			continue;
+		for (p++; isspace((unsigned char)*p); p++)
+			;
+		/* " ;" starts an inline comment. */
+		was_space = 0;
+		for (end = p; *end != '\0'; end++) {
+			if (was_space && *end == ';')
+				break;
+			was_space = isspace((unsigned char)*end);
+		}
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+		if (end > p)
+			value = xstrndup(p, end - p);
+	}
+	free(line);
+	fclose(fp);
+	return value;
+}
+
+char *
+config_control_path(const char *file, char **error)
+{
+	struct config	*c;
+	char		*abs, *cwd, *value, *folder, *path, *err = NULL;
+
+	c = config_new();
+	if (config_load(c, file, &err) == 0) {
+		path = c->control != NULL ? xstrdup(c->control) :
+		    config_default_control(c->file);
+		config_free(c);
+		return path;
+	}
+	free(err);
+	config_free(c);
+
+	/* As config_load() makes it absolute, so that baton agrees. */
+	if (*file == '/')
+		abs = config_path("/", file);
+	else {
+		if ((cwd = config_cwd(error)) == NULL)
+			return NULL;
+		abs = config_path(cwd, file);
+		free(cwd);
+	}
+	if ((value = config_scan_control(abs)) != NULL) {
+		folder = config_folder(abs);
+		path = config_path(folder, value);
+		free(folder);
+		free(value);
+	} else
+		path = config_default_control(abs);
+	free(abs);
+	return path;
+}
+
 /* "FILE:LINE: ", "FILE: " or "": where to say a problem is. */
 static char *
 config_where(const struct config *c, int line)
@@ -1023,7 +1126,7 @@ config_finish(struct config *c, char **error)
 	const int				 *line;
 	const char				 *what;
 	char					**argv, *where, *err, *folder;
-	size_t					  len, i;
+	size_t					  i;
 
 	/* A config that never loaded a file knows no lines. */
 	lines = c->lines != NULL ? c->lines : &none;
@@ -1122,14 +1225,8 @@ config_finish(struct config *c, char **error)
 		free(c->directory);
 		c->directory = err;
 	}
-	if (c->control == NULL && c->file != NULL) {
-		len = strlen(c->file);
-		if (len > 4 && strcmp(c->file + len - 4, ".ini") == 0)
-			c->control = xprintf("%.*s.sock", (int)(len - 4),
-			    c->file);
-		else
-			c->control = xprintf("%s.sock", c->file);
-	}
+	if (c->control == NULL && c->file != NULL)
+		c->control = config_default_control(c->file);
 	/* sun_path holds 107 bytes and a NUL. */
 	if (c->control != NULL && strlen(c->control) > 107) {
 		where = config_where(c, line[KEY_CONTROL]);

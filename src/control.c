@@ -23,6 +23,7 @@
 #include "xmalloc.h"
 
 #define CONTROL_READ_TIMEOUT	10	/* s to send a whole command */
+#define CONTROL_PROBE_TIMEOUT	1000	/* ms for what holds our path */
 
 enum conn_mode {
 	CONN_READING,		/* waiting for the command line */
@@ -36,6 +37,7 @@ struct conn {
 	struct bufferevent	*bev;
 	enum conn_mode		 mode;
 	int			 target;	/* generation followed; 0: next */
+	pid_t			 pid;		/* the client's, for the log */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -172,6 +174,13 @@ conn_command(struct conn *c, const char *line, size_t len)
 	case CONTROL_RELOAD:
 		c->mode = CONN_RELOAD;
 		c->target = 0;
+		/*
+		 * Logged once following, so that the client hears at once
+		 * that baton took it: its first line is what its --timeout
+		 * bounds, and a coalesced reload may say nothing else for
+		 * as long as a generation takes to start.
+		 */
+		log_info("control: reload requested by pid %ld", (long)c->pid);
 		supervisor_request_reload(c->ctl->sup);
 		break;
 	case CONTROL_STATUS:
@@ -186,6 +195,8 @@ conn_command(struct conn *c, const char *line, size_t len)
 		break;
 	case CONTROL_STOP:
 		c->mode = CONN_STOP;
+		/* The same: a baton already stopping says nothing more. */
+		log_info("control: stop requested by pid %ld", (long)c->pid);
 		supervisor_request_stop(c->ctl->sup);
 		break;
 	}
@@ -256,6 +267,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	    (cred.uid == 0 || cred.uid == geteuid());
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
+	c->pid = allowed ? cred.pid : 0;
 	c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -296,10 +308,11 @@ control_tap(enum log_level level, const char *line, void *arg)
 }
 
 int
-control_connect(const char *path, pid_t *pid)
+control_connect(const char *path, long timeout_ms, pid_t *pid)
 {
 	struct sockaddr_un	 sun;
 	struct ucred		 cred;
+	struct timeval		 tv;
 	socklen_t		 len = sizeof(cred);
 	int			 fd, saved;
 
@@ -312,11 +325,22 @@ control_connect(const char *path, pid_t *pid)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	/*
+	 * connect() on a unix stream socket waits while the listener's
+	 * backlog is full (a stopped baton) for as long as SO_SNDTIMEO, and
+	 * then fails with EAGAIN. The bound also covers the sends after it.
+	 */
+	if (timeout_ms > 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) == -1)
+			goto fail;
+	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
+		if (errno == EAGAIN)
+			errno = ETIMEDOUT;
+		goto fail;
 	}
 	if (pid != NULL) {
 		*pid = 0;
@@ -324,6 +348,12 @@ control_connect(const char *path, pid_t *pid)
 			*pid = cred.pid;
 	}
 	return fd;
+
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 /* Make room at path: only a stale socket may be replaced. */
@@ -346,7 +376,7 @@ control_clear(const char *path, char **error)
 		    "way (baton only replaces stale sockets)", path);
 		return -1;
 	}
-	if ((fd = control_connect(path, &pid)) != -1) {
+	if ((fd = control_connect(path, CONTROL_PROBE_TIMEOUT, &pid)) != -1) {
 		close(fd);
 		*error = xprintf("another baton (pid %ld) is already running "
 		    "with control socket %s", (long)pid, path);

@@ -990,6 +990,80 @@ START_TEST(test_drain_signal)
 }
 END_TEST
 
+/* Write text to path. */
+static void
+write_text(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/*
+ * Where a client looks for baton: the file's control, even when the file
+ * is broken elsewhere (a reload must reach baton, which says what is
+ * wrong), else the same default as config_finish().
+ */
+START_TEST(test_control_path)
+{
+	struct config	*c;
+	char		 dir[] = "/tmp/check_config-XXXXXX", path[PATH_MAX];
+	char		 want[PATH_MAX], *got, *error = NULL;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/app.ini", dir);
+
+	/* Valid, no control: the default, as baton run computes it. */
+	write_text(path, "[baton]\ncommand = x\n");
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, c->control);
+	snprintf(want, sizeof(want), "%s/app.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	config_free(c);
+
+	/* Valid, with control. */
+	write_text(path, "[baton]\ncommand = x\ncontrol = run/b.sock ; here\n");
+	got = config_control_path(path, &error);
+	snprintf(want, sizeof(want), "%s/run/b.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+
+	/* Broken before and after control: control still counts. */
+	write_text(path, "[baton]\nworkers = lots\n\ncontrol=/run/x.sock\n"
+	    "[socket:http]\nlisten = http://nowhere\n");
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, "/run/x.sock");
+	free(got);
+
+	/* Broken, control elsewhere than [baton] or continued: not it. */
+	write_text(path, "[env]\ncontrol = /run/env.sock\n[baton]\n"
+	    "command = x\n  control = /run/cont.sock\nbogus\n");
+	got = config_control_path(path, &error);
+	snprintf(want, sizeof(want), "%s/app.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+
+	/* Missing: the default too; a relative name from the cwd. */
+	unlink(path);
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	ck_assert_int_eq(chdir(dir), 0);
+	got = config_control_path("./other.conf", &error);
+	snprintf(want, sizeof(want), "%s/other.conf.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* A command that splits into no program: execvp("") could only fail. */
 START_TEST(test_command_empty_word)
 {
@@ -1124,6 +1198,7 @@ config_suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_ready_delay_bound);
 	tcase_add_test(tc, test_command_empty_word);
+	tcase_add_test(tc, test_control_path);
 	tcase_add_loop_test(tc, test_drain_signal, 0,
 	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);

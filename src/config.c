@@ -1230,9 +1230,15 @@ config_finish(struct config *c, char **error)
 	/* sun_path holds 107 bytes and a NUL. */
 	if (c->control != NULL && strlen(c->control) > 107) {
 		where = config_where(c, line[KEY_CONTROL]);
-		*error = xprintf("%scontrol: '%s' is too long for a unix "
-		    "socket (at most 107 bytes; set 'control' in [baton])",
-		    where, c->control);
+		if (line[KEY_CONTROL] > 0)
+			*error = xprintf("%scontrol: '%s' is too long for a "
+			    "unix socket (at most 107 bytes; choose a shorter "
+			    "path)", where, c->control);
+		else
+			*error = xprintf("%sthe default control socket '%s' "
+			    "is too long for a unix socket (at most 107 bytes; "
+			    "set 'control' in [baton] to a shorter path)",
+			    where, c->control);
 		goto fail;
 	}
 	/* baton would find its own control socket there, live. */

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -356,13 +358,77 @@ fail:
 	return -1;
 }
 
+/* The name of process pid (its comm), into buf; "" if unknown. */
+static void
+control_comm(pid_t pid, char *buf, size_t size)
+{
+	char	 path[64];
+	ssize_t	 n;
+	int	 fd;
+
+	*buf = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0) {
+		*buf = '\0';
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * Is what listens on the connected fd a baton? A process named baton is
+ * (even a stopped one, which would not answer); otherwise it must answer
+ * "status" as baton does, within CONTROL_PROBE_TIMEOUT: under valgrind,
+ * say, baton has another name.
+ */
+static int
+control_peer_is_baton(int fd, const char *comm)
+{
+	static const char	 want[] = "{\"pid\":";
+	struct pollfd		 pfd;
+	char			 buf[256] = "";
+	size_t			 len = 0;
+	ssize_t			 n;
+	long long		 deadline;
+	struct timespec		 ts;
+
+	if (strcmp(comm, "baton") == 0)
+		return 1;
+	if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 +
+	    CONTROL_PROBE_TIMEOUT;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (len < sizeof(buf) - 1 && strstr(buf, "\"version\":") == NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		n = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+		if (n <= 0 || poll(&pfd, 1, (int)n) <= 0)
+			break;
+		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			break;
+		len += n;
+		buf[len] = '\0';
+	}
+	buf[len] = '\0';
+	return strncmp(buf, want, sizeof(want) - 1) == 0 &&
+	    strstr(buf, "\"version\":") != NULL;
+}
+
 /* Make room at path: only a stale socket may be replaced. */
 static int
 control_clear(const char *path, char **error)
 {
 	struct stat	 st;
+	char		 comm[32];
 	pid_t		 pid;
-	int		 fd;
+	int		 fd, baton;
 
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
@@ -377,9 +443,20 @@ control_clear(const char *path, char **error)
 		return -1;
 	}
 	if ((fd = control_connect(path, CONTROL_PROBE_TIMEOUT, &pid)) != -1) {
+		control_comm(pid, comm, sizeof(comm));
+		baton = control_peer_is_baton(fd, comm);
 		close(fd);
-		*error = xprintf("another baton (pid %ld) is already running "
-		    "with control socket %s", (long)pid, path);
+		if (baton)
+			*error = xprintf("another baton (pid %ld) is already "
+			    "running with control socket %s", (long)pid, path);
+		else if (*comm != '\0')
+			*error = xprintf("control socket %s: a socket that is "
+			    "not baton's is listening there (pid %ld, %s); set "
+			    "'control' to another path", path, (long)pid, comm);
+		else
+			*error = xprintf("control socket %s: a socket that is "
+			    "not baton's is listening there; set 'control' to "
+			    "another path", path);
 		return -1;
 	}
 	if (errno != ECONNREFUSED) {

@@ -37,8 +37,9 @@ int		 control_parse(const char *line, size_t len,
 
 /*
  * Listen at path. A socket there with a live baton behind it is refused
- * ("another baton (pid N) is already running ..."); a stale one is
- * replaced; anything else there is left alone and refused. With fd >= 0,
+ * ("another baton (pid N) is already running ..."), one with another
+ * program behind it too ("a socket that is not baton's ..."); a stale
+ * one is replaced; anything else there is left alone and refused. With fd >= 0,
  * listen on that one instead: the socket baton held at path before it
  * upgraded in place. Returns NULL with *error set.
  */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_run.h"
@@ -1064,6 +1065,46 @@ START_TEST(test_control_path)
 }
 END_TEST
 
+/*
+ * A control path too long for sun_path: set in the file, choose a shorter
+ * one; the default from a long file name, set one.
+ */
+START_TEST(test_control_too_long)
+{
+	struct config	*c;
+	char		 dir[] = "/tmp/check_config-XXXXXX", sub[PATH_MAX];
+	char		 path[PATH_MAX + 16], want[3 * PATH_MAX], *error;
+	char		 text[256];
+
+	memset(text, 0, sizeof(text));
+	snprintf(text, sizeof(text), "[baton]\ncommand = x\ncontrol = /run/%0100d"
+	    ".sock\n", 0);
+	error = text_error(text);
+	snprintf(want, sizeof(want), "FILE:3: control: '/run/%0100d.sock' is "
+	    "too long for a unix socket (at most 107 bytes; choose a shorter "
+	    "path)", 0);
+	ck_assert_pstr_eq(error, want);
+	free(error);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/%0100d", dir, 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/app.ini", sub);
+	write_text(path, "[baton]\ncommand = x\n");
+	c = config_new();
+	error = load_error(c, path);
+	snprintf(want, sizeof(want), "%s: the default control socket "
+	    "'%s/app.sock' is too long for a unix socket (at most 107 bytes; "
+	    "set 'control' in [baton] to a shorter path)", path, sub);
+	ck_assert_pstr_eq(error, want);
+	free(error);
+	config_free(c);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
 /* A command that splits into no program: execvp("") could only fail. */
 START_TEST(test_command_empty_word)
 {
@@ -1199,6 +1240,7 @@ config_suite(void)
 	tcase_add_test(tc, test_ready_delay_bound);
 	tcase_add_test(tc, test_command_empty_word);
 	tcase_add_test(tc, test_control_path);
+	tcase_add_test(tc, test_control_too_long);
 	tcase_add_loop_test(tc, test_drain_signal, 0,
 	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);

@@ -349,6 +349,53 @@ ctl after status -s "$SOCK" --json
 t_is "$T_STATUS" 0 "the first baton still answers on its socket"
 t_ok "as itself" json_has "$T_DIR/after.out" pid "$BATON_PID[^0-9]"
 
+# --- Only a baton is called one: a baton answers like baton (whatever its
+# name), any other program on the control path is not baton's.
+FSOCK=$T_DIR/foreign.sock
+for n in 1 2; do
+	write_conf "$T_DIR/foreign$n.ini" <<CONF
+[baton]
+command = $SERVER
+ready = notify
+control = $FSOCK
+
+[socket:http]
+listen = tcp://127.0.0.1:$(free_port)
+CONF
+done
+if command -v socat >/dev/null; then
+	socat UNIX-LISTEN:"$FSOCK",fork EXEC:cat 2>/dev/null &
+	FS=$!
+	T_PIDS="$T_PIDS $FS"
+	wait_until 5 test -S "$FSOCK"
+	timeout 10 "$BATON" run -c "$T_DIR/foreign1.ini" >"$T_DIR/foreign.out" 2>&1
+	t_is "$?" 1 "socat on the control path: exit 1"
+	t_diag "$(cat "$T_DIR/foreign.out")"
+	t_ok "it is a socket that is not baton's, with socat's pid" \
+	    grep -qF "control socket $FSOCK: a socket that is not baton's is listening there (pid $FS, socat)" "$T_DIR/foreign.out"
+	t_ok "not 'another baton'" sh -c "! grep -q 'another baton' '$T_DIR/foreign.out'"
+	kill "$FS"
+	wait "$FS" 2>/dev/null
+	rm -f "$FSOCK"
+else
+	for c in "exit 1" "not baton's" "not another baton"; do
+		t_skip "socat is not installed: a foreign control socket: $c"
+	done
+fi
+# A baton under another name (as under valgrind) answers like baton.
+cp "$BATON" "$T_DIR/renamed"
+"$T_DIR/renamed" run -c "$T_DIR/foreign1.ini" >"$T_DIR/renamed.log" 2>&1 &
+RB=$!
+T_PIDS="$T_PIDS $RB"
+wait_log 10 "$T_DIR/renamed.log" 'generation 1: active'
+timeout 10 "$BATON" run -c "$T_DIR/foreign2.ini" >"$T_DIR/renamed2.out" 2>&1
+t_is "$?" 1 "a second baton beside a renamed one: exit 1"
+t_diag "$(cat "$T_DIR/renamed2.out")"
+t_ok "it is another baton, by its answer, with its pid" \
+    grep -qF "another baton (pid $RB) is already running with control socket $FSOCK" "$T_DIR/renamed2.out"
+kill -TERM "$RB"
+wait_exit "$RB" 10
+
 # --- stop returns once baton has exited.
 "$LOADGEN" -u "http://127.0.0.1:$PORT/sleep?ms=1500" -c 2 -n 2 -t 5000 >"$T_DIR/slow2.out" &
 LG=$!

@@ -19,7 +19,7 @@
  * latest, even with connections still open (keep-alive clients may never
  * leave on their own).
  *
- * libbaton (-lbaton, pkg-config libbaton) wraps this for C servers; see
+ * libbaton (-lbaton, pkg-config baton) wraps this for C servers; see
  * libbaton(3). Every function is safe to call from any thread, returns -1
  * with errno set on error, and none of them keeps or changes the
  * environment.

@@ -203,6 +203,7 @@ static int	config_env_key(struct parse *, const char *, const char *);
 static int	config_parse_int(const char *, int, int, int *);
 static int	config_parse_mode(const char *, int *);
 static int	config_parse_bool(const char *, int *);
+static const char *config_drain_signal_why(int);
 static int	config_socket_name_ok(const char *);
 static int	config_env_name_ok(const char *, size_t);
 static int	config_looks_like_key(const char *, int);
@@ -667,6 +668,7 @@ static int
 config_baton_key(struct parse *st, const char *name, const char *value)
 {
 	struct config	*c = st->c;
+	const char	 *why;
 	char		**path;
 	int		  k, n;
 
@@ -721,6 +723,12 @@ config_baton_key(struct parse *st, const char *name, const char *value)
 		if (config_parse_signal(value, &c->drain_signal) == -1) {
 			parse_error(st, st->line, "drain_signal: '%s' is not a "
 			    "signal", value);
+			return -1;
+		}
+		if ((why = config_drain_signal_why(c->drain_signal)) != NULL) {
+			parse_error(st, st->line, "drain_signal %s cannot end a "
+			    "process (%s)", config_signal_name(c->drain_signal),
+			    why);
 			return -1;
 		}
 		return 0;
@@ -954,6 +962,151 @@ config_set_argv(struct config *c, char *const *argv, char **error)
 	return 0;
 }
 
+int
+config_set_drain_signal(struct config *c, int sig, char **error)
+{
+	const char	*why;
+
+	if ((why = config_drain_signal_why(sig)) != NULL) {
+		*error = xprintf("--drain-signal %s cannot end a process (%s)",
+		    config_signal_name(sig), why);
+		return -1;
+	}
+	c->drain_signal = sig;
+	return 0;
+}
+
+/*
+ * A drain signal must end a worker that sets no handler for it: a worker
+ * it only stops or leaves alone keeps the held sockets (and, after baton
+ * dies, the port) forever. Returns NULL, or why sig cannot.
+ */
+static const char *
+config_drain_signal_why(int sig)
+{
+	switch (sig) {
+	case SIGSTOP:
+	case SIGTSTP:
+	case SIGTTIN:
+	case SIGTTOU:
+		return "it stops the process, which keeps its sockets; use "
+		    "SIGTERM, SIGINT, SIGQUIT or SIGUSR1";
+	case SIGCONT:
+		return "it only resumes a stopped process; use SIGTERM, "
+		    "SIGINT, SIGQUIT or SIGUSR1";
+	case SIGCHLD:
+	case SIGURG:
+	case SIGWINCH:
+		return "a process ignores it by default; use SIGTERM, SIGINT, "
+		    "SIGQUIT or SIGUSR1";
+	default:
+		return NULL;
+	}
+}
+
+char *
+config_default_control(const char *file)
+{
+	size_t	 len = strlen(file);
+
+	if (len > 4 && strcmp(file + len - 4, ".ini") == 0)
+		return xprintf("%.*s.sock", (int)(len - 4), file);
+	return xprintf("%s.sock", file);
+}
+
+/*
+ * The first `control = VALUE` of [baton] in file, read line by line with
+ * none of config_load()'s checks, the way inih splits it: NULL if there is
+ * none to be found.
+ */
+static char *
+config_scan_control(const char *file)
+{
+	FILE	*fp;
+	char	*line = NULL, *p, *end, *value = NULL;
+	size_t	 cap = 0;
+	int	 in_baton = 0, indented, was_space;
+
+	if ((fp = fopen(file, "re")) == NULL)
+		return NULL;
+	while (value == NULL && getline(&line, &cap, fp) != -1) {
+		p = line;
+		if (strncmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;
+		indented = isspace((unsigned char)*p);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '[') {
+			for (p++; isspace((unsigned char)*p); p++)
+				;
+			end = p + strcspn(p, "]");
+			while (end > p && isspace((unsigned char)end[-1]))
+				end--;
+			in_baton = end - p == 5 && strncmp(p, "baton", 5) == 0;
+			continue;
+		}
+		/* An indented line continues the key above it. */
+		if (!in_baton || indented || strncmp(p, "control", 7) != 0)
+			continue;
+		for (p += 7; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p != '=' && *p != ':')
+			continue;
+		for (p++; isspace((unsigned char)*p); p++)
+			;
+		/* " ;" starts an inline comment. */
+		was_space = 0;
+		for (end = p; *end != '\0'; end++) {
+			if (was_space && *end == ';')
+				break;
+			was_space = isspace((unsigned char)*end);
+		}
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+		if (end > p)
+			value = xstrndup(p, end - p);
+	}
+	free(line);
+	fclose(fp);
+	return value;
+}
+
+char *
+config_control_path(const char *file, char **error)
+{
+	struct config	*c;
+	char		*abs, *cwd, *value, *folder, *path, *err = NULL;
+
+	c = config_new();
+	if (config_load(c, file, &err) == 0) {
+		path = c->control != NULL ? xstrdup(c->control) :
+		    config_default_control(c->file);
+		config_free(c);
+		return path;
+	}
+	free(err);
+	config_free(c);
+
+	/* As config_load() makes it absolute, so that baton agrees. */
+	if (*file == '/')
+		abs = config_path("/", file);
+	else {
+		if ((cwd = config_cwd(error)) == NULL)
+			return NULL;
+		abs = config_path(cwd, file);
+		free(cwd);
+	}
+	if ((value = config_scan_control(abs)) != NULL) {
+		folder = config_folder(abs);
+		path = config_path(folder, value);
+		free(folder);
+		free(value);
+	} else
+		path = config_default_control(abs);
+	free(abs);
+	return path;
+}
+
 /* "FILE:LINE: ", "FILE: " or "": where to say a problem is. */
 static char *
 config_where(const struct config *c, int line)
@@ -971,8 +1124,9 @@ config_finish(struct config *c, char **error)
 	static const struct config_lines	  none;
 	const struct config_lines		 *lines;
 	const int				 *line;
+	const char				 *what;
 	char					**argv, *where, *err, *folder;
-	size_t					  len, i;
+	size_t					  i;
 
 	/* A config that never loaded a file knows no lines. */
 	lines = c->lines != NULL ? c->lines : &none;
@@ -995,6 +1149,18 @@ config_finish(struct config *c, char **error)
 		where = config_where(c, lines->baton > 0 ? lines->baton : 1);
 		*error = xprintf("%sno command (set 'command' in [baton], or "
 		    "give one after --)", where);
+		goto fail;
+	}
+	/* execvp("") can only fail, at every start and restart. */
+	if (c->argv[0] == NULL || *c->argv[0] == '\0') {
+		for (i = 0; c->argv[i] != NULL && *c->argv[i] == '\0'; i++)
+			;
+		what = c->argv[i] == NULL ? " is empty" : ": its first word, "
+		    "the program to run, is empty";
+		if (c->command != NULL)
+			*error = xprintf("%scommand%s", where, what);
+		else
+			*error = xprintf("command after --%s", what);
 		goto fail;
 	}
 	if (command_check(c->argv, c, &err) == -1) {
@@ -1022,11 +1188,14 @@ config_finish(struct config *c, char **error)
 		    "preload library is what sees listen())", where);
 		goto fail;
 	}
-	/* Equal would race the two timers. */
-	if (c->ready == READY_DELAY && c->ready_delay >= c->ready_timeout) {
+	/*
+	 * Under ready = delay only the delay is timed (worker_start()), so
+	 * equal values cannot race: the bound is the documented one.
+	 */
+	if (c->ready == READY_DELAY && c->ready_delay > c->ready_timeout) {
 		where = config_where(c, line[KEY_READY_DELAY] > 0 ?
 		    line[KEY_READY_DELAY] : line[KEY_READY_TIMEOUT]);
-		*error = xprintf("%sready_delay (%ldms) must be shorter than "
+		*error = xprintf("%sready_delay (%ldms) must not exceed "
 		    "ready_timeout (%ldms)", where, c->ready_delay,
 		    c->ready_timeout);
 		goto fail;
@@ -1056,20 +1225,20 @@ config_finish(struct config *c, char **error)
 		free(c->directory);
 		c->directory = err;
 	}
-	if (c->control == NULL && c->file != NULL) {
-		len = strlen(c->file);
-		if (len > 4 && strcmp(c->file + len - 4, ".ini") == 0)
-			c->control = xprintf("%.*s.sock", (int)(len - 4),
-			    c->file);
-		else
-			c->control = xprintf("%s.sock", c->file);
-	}
+	if (c->control == NULL && c->file != NULL)
+		c->control = config_default_control(c->file);
 	/* sun_path holds 107 bytes and a NUL. */
 	if (c->control != NULL && strlen(c->control) > 107) {
 		where = config_where(c, line[KEY_CONTROL]);
-		*error = xprintf("%scontrol: '%s' is too long for a unix "
-		    "socket (at most 107 bytes; set 'control' in [baton])",
-		    where, c->control);
+		if (line[KEY_CONTROL] > 0)
+			*error = xprintf("%scontrol: '%s' is too long for a "
+			    "unix socket (at most 107 bytes; choose a shorter "
+			    "path)", where, c->control);
+		else
+			*error = xprintf("%sthe default control socket '%s' "
+			    "is too long for a unix socket (at most 107 bytes; "
+			    "set 'control' in [baton] to a shorter path)",
+			    where, c->control);
 		goto fail;
 	}
 	/* baton would find its own control socket there, live. */

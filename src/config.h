@@ -90,6 +90,9 @@ int		 config_set_listen(struct config *, const char *name_eq_url,
 		    char **error);
 int		 config_set_argv(struct config *, char *const *argv,
 		    char **error);
+/* Refuses a signal that cannot end a process (SIGSTOP, SIGCHLD, ...). */
+int		 config_set_drain_signal(struct config *, int sig,
+		    char **error);
 
 /*
  * Validate the whole and fill in what is derived (directory, control,
@@ -98,6 +101,21 @@ int		 config_set_argv(struct config *, char *const *argv,
  * address, ...).
  */
 int		 config_finish(struct config *, char **error);
+
+/*
+ * The control socket of an absolute file that sets no `control`: FILE
+ * with .ini replaced by .sock, or .sock appended. Allocated.
+ */
+char		*config_default_control(const char *file);
+
+/*
+ * Where a client finds the baton run with file: its `control`, or the
+ * default. A file that does not load is still read for `control`, line
+ * by line: a reload of a broken file must reach the running baton, which
+ * then reports what is wrong. Returns an allocated absolute path, or NULL
+ * with *error set (the current directory cannot be known).
+ */
+char		*config_control_path(const char *file, char **error);
 
 /* Print the resolved configuration as an INI file that loads back. */
 void		 config_print(const struct config *, FILE *);

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -23,6 +25,7 @@
 #include "xmalloc.h"
 
 #define CONTROL_READ_TIMEOUT	10	/* s to send a whole command */
+#define CONTROL_PROBE_TIMEOUT	1000	/* ms for what holds our path */
 
 enum conn_mode {
 	CONN_READING,		/* waiting for the command line */
@@ -36,6 +39,7 @@ struct conn {
 	struct bufferevent	*bev;
 	enum conn_mode		 mode;
 	int			 target;	/* generation followed; 0: next */
+	pid_t			 pid;		/* the client's, for the log */
 	TAILQ_ENTRY(conn)	 entry;
 };
 
@@ -172,6 +176,13 @@ conn_command(struct conn *c, const char *line, size_t len)
 	case CONTROL_RELOAD:
 		c->mode = CONN_RELOAD;
 		c->target = 0;
+		/*
+		 * Logged once following, so that the client hears at once
+		 * that baton took it: its first line is what its --timeout
+		 * bounds, and a coalesced reload may say nothing else for
+		 * as long as a generation takes to start.
+		 */
+		log_info("control: reload requested by pid %ld", (long)c->pid);
 		supervisor_request_reload(c->ctl->sup);
 		break;
 	case CONTROL_STATUS:
@@ -186,6 +197,8 @@ conn_command(struct conn *c, const char *line, size_t len)
 		break;
 	case CONTROL_STOP:
 		c->mode = CONN_STOP;
+		/* The same: a baton already stopping says nothing more. */
+		log_info("control: stop requested by pid %ld", (long)c->pid);
 		supervisor_request_stop(c->ctl->sup);
 		break;
 	}
@@ -256,6 +269,7 @@ control_accept(struct evconnlistener *l, evutil_socket_t fd,
 	    (cred.uid == 0 || cred.uid == geteuid());
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
+	c->pid = allowed ? cred.pid : 0;
 	c->bev = bufferevent_socket_new(evconnlistener_get_base(l), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -296,10 +310,11 @@ control_tap(enum log_level level, const char *line, void *arg)
 }
 
 int
-control_connect(const char *path, pid_t *pid)
+control_connect(const char *path, long timeout_ms, pid_t *pid)
 {
 	struct sockaddr_un	 sun;
 	struct ucred		 cred;
+	struct timeval		 tv;
 	socklen_t		 len = sizeof(cred);
 	int			 fd, saved;
 
@@ -312,11 +327,22 @@ control_connect(const char *path, pid_t *pid)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
+	/*
+	 * connect() on a unix stream socket waits while the listener's
+	 * backlog is full (a stopped baton) for as long as SO_SNDTIMEO, and
+	 * then fails with EAGAIN. The bound also covers the sends after it.
+	 */
+	if (timeout_ms > 0) {
+		tv.tv_sec = timeout_ms / 1000;
+		tv.tv_usec = (timeout_ms % 1000) * 1000;
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) == -1)
+			goto fail;
+	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
+		if (errno == EAGAIN)
+			errno = ETIMEDOUT;
+		goto fail;
 	}
 	if (pid != NULL) {
 		*pid = 0;
@@ -324,6 +350,75 @@ control_connect(const char *path, pid_t *pid)
 			*pid = cred.pid;
 	}
 	return fd;
+
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+/* The name of process pid (its comm), into buf; "" if unknown. */
+static void
+control_comm(pid_t pid, char *buf, size_t size)
+{
+	char	 path[64];
+	ssize_t	 n;
+	int	 fd;
+
+	*buf = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if (pid <= 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0) {
+		*buf = '\0';
+		return;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * Is what listens on the connected fd a baton? A process named baton is
+ * (even a stopped one, which would not answer); otherwise it must answer
+ * "status" as baton does, within CONTROL_PROBE_TIMEOUT: under valgrind,
+ * say, baton has another name.
+ */
+static int
+control_peer_is_baton(int fd, const char *comm)
+{
+	static const char	 want[] = "{\"pid\":";
+	struct pollfd		 pfd;
+	char			 buf[256] = "";
+	size_t			 len = 0;
+	ssize_t			 n;
+	long long		 deadline;
+	struct timespec		 ts;
+
+	if (strcmp(comm, "baton") == 0)
+		return 1;
+	if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 +
+	    CONTROL_PROBE_TIMEOUT;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (len < sizeof(buf) - 1 && strstr(buf, "\"version\":") == NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		n = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+		if (n <= 0 || poll(&pfd, 1, (int)n) <= 0)
+			break;
+		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
+			break;
+		len += n;
+		buf[len] = '\0';
+	}
+	buf[len] = '\0';
+	return strncmp(buf, want, sizeof(want) - 1) == 0 &&
+	    strstr(buf, "\"version\":") != NULL;
 }
 
 /* Make room at path: only a stale socket may be replaced. */
@@ -331,8 +426,9 @@ static int
 control_clear(const char *path, char **error)
 {
 	struct stat	 st;
+	char		 comm[32];
 	pid_t		 pid;
-	int		 fd;
+	int		 fd, baton;
 
 	if (lstat(path, &st) == -1) {
 		if (errno == ENOENT)
@@ -346,10 +442,21 @@ control_clear(const char *path, char **error)
 		    "way (baton only replaces stale sockets)", path);
 		return -1;
 	}
-	if ((fd = control_connect(path, &pid)) != -1) {
+	if ((fd = control_connect(path, CONTROL_PROBE_TIMEOUT, &pid)) != -1) {
+		control_comm(pid, comm, sizeof(comm));
+		baton = control_peer_is_baton(fd, comm);
 		close(fd);
-		*error = xprintf("another baton (pid %ld) is already running "
-		    "with control socket %s", (long)pid, path);
+		if (baton)
+			*error = xprintf("another baton (pid %ld) is already "
+			    "running with control socket %s", (long)pid, path);
+		else if (*comm != '\0')
+			*error = xprintf("control socket %s: a socket that is "
+			    "not baton's is listening there (pid %ld, %s); set "
+			    "'control' to another path", path, (long)pid, comm);
+		else
+			*error = xprintf("control socket %s: a socket that is "
+			    "not baton's is listening there; set 'control' to "
+			    "another path", path);
 		return -1;
 	}
 	if (errno != ECONNREFUSED) {

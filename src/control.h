@@ -37,8 +37,9 @@ int		 control_parse(const char *line, size_t len,
 
 /*
  * Listen at path. A socket there with a live baton behind it is refused
- * ("another baton (pid N) is already running ..."); a stale one is
- * replaced; anything else there is left alone and refused. With fd >= 0,
+ * ("another baton (pid N) is already running ..."), one with another
+ * program behind it too ("a socket that is not baton's ..."); a stale
+ * one is replaced; anything else there is left alone and refused. With fd >= 0,
  * listen on that one instead: the socket baton held at path before it
  * upgraded in place. Returns NULL with *error set.
  */
@@ -58,9 +59,12 @@ void		 control_reload_finished(struct control *, int gen, int ok,
 		    const char *line);
 
 /*
- * The pid of the baton listening at path, for a client: connects and asks
- * the kernel (SO_PEERCRED). Returns the connected socket, or -1 with errno.
+ * Connect to the baton listening at path, waiting at most timeout_ms (0:
+ * no bound) for a place in its queue, and ask the kernel for its pid
+ * (SO_PEERCRED; 0 if unknown). Returns the connected socket, or -1 with
+ * errno (ETIMEDOUT when the queue stayed full).
  */
-int		 control_connect(const char *path, pid_t *pid);
+int		 control_connect(const char *path, long timeout_ms,
+		    pid_t *pid);
 
 #endif

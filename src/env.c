@@ -10,6 +10,7 @@
  */
 #include <sys/types.h>
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,20 @@ env_build(char *const *base, const struct config *c,
 		if (env_find(&e, base[i], len) != -1)
 			continue;
 		env_put(&e, xstrdup(base[i]));
+	}
+
+	/*
+	 * A worker dropped to another user must not look for its files in
+	 * baton's HOME (/root): as su and systemd's User= do, it gets the
+	 * user's own. Before [env], which may still set them.
+	 */
+	if (p->user != NULL) {
+		env_set(&e, "HOME", *p->user->pw_dir != '\0' ?
+		    p->user->pw_dir : "/");
+		env_set(&e, "USER", p->user->pw_name);
+		env_set(&e, "LOGNAME", p->user->pw_name);
+		env_set(&e, "SHELL", *p->user->pw_shell != '\0' ?
+		    p->user->pw_shell : "/bin/sh");
 	}
 
 	for (i = 0; i < c->nenv; i++) {

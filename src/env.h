@@ -1,6 +1,8 @@
 /*
  * The environment of one worker: baton's own, less every variable of the
- * protocols below, plus [env], plus the protocols themselves, all at once:
+ * protocols below, with HOME, USER, LOGNAME and SHELL of `user` when
+ * baton changes the user, plus [env], plus the protocols themselves, all
+ * at once:
  * systemd (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES; LISTEN_PIDFDID removed),
  * einhorn (EINHORN_FD_COUNT, EINHORN_FD_n), Server::Starter
  * (SERVER_STARTER_PORT, SERVER_STARTER_GENERATION), NOTIFY_SOCKET and
@@ -12,6 +14,7 @@
 #include <sys/types.h>
 
 struct config;
+struct passwd;
 
 struct env_params {
 	pid_t		 pid;		/* the worker itself: LISTEN_PID */
@@ -21,6 +24,8 @@ struct env_params {
 	int		 channel_fd;	/* BATON_FD: 3 + number of sockets */
 	const char	*notify_socket;	/* NULL: no NOTIFY_SOCKET */
 	int		 preload;	/* add the interposer to LD_PRELOAD */
+	const struct passwd *user;	/* `user` set: its HOME, USER, LOGNAME,
+					   SHELL; NULL: baton's own kept */
 };
 
 /* Returns a NULL-terminated, allocated environment; free with env_free(). */

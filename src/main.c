@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,9 +47,9 @@ static const char usage_text[] =
 "usage: baton run    [-c FILE] [--listen NAME=URL]... [--workers N] [--ready MODE]\n"
 "                    [--drain-signal SIG] [--drain-timeout DUR] [--preload]\n"
 "                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
-"       baton reload [-c FILE | -s CONTROL]\n"
-"       baton status [-c FILE | -s CONTROL] [--json]\n"
-"       baton stop   [-c FILE | -s CONTROL]\n"
+"       baton reload [-c FILE | -s CONTROL] [--timeout DUR]\n"
+"       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
+"       baton stop   [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton check  [-c FILE]\n"
 "       baton --help | --version\n";
 
@@ -85,8 +87,9 @@ run_load(void *arg, char **error)
 		c->workers = o->workers;
 	if (o->ready >= 0)
 		c->ready = (enum ready_mode)o->ready;
-	if (o->drain_signal > 0)
-		c->drain_signal = o->drain_signal;
+	if (o->drain_signal > 0 &&
+	    config_set_drain_signal(c, o->drain_signal, error) == -1)
+		goto fail;
 	if (o->drain_timeout > 0)
 		c->drain_timeout = o->drain_timeout;
 	if (o->preload)
@@ -249,59 +252,25 @@ cmd_run(int argc, char **argv)
 	return code;
 }
 
-/* FILE with .ini replaced by .sock, made absolute: the default control. */
-static char *
-client_default_path(const char *file)
-{
-	char	*abs, *path;
-	size_t	 len;
-
-	if ((abs = realpath(file, NULL)) == NULL)
-		abs = xstrdup(file);
-	len = strlen(abs);
-	if (len > 4 && strcmp(abs + len - 4, ".ini") == 0)
-		path = xprintf("%.*s.sock", (int)(len - 4), abs);
-	else
-		path = xprintf("%s.sock", abs);
-	free(abs);
-	return path;
-}
-
 /*
- * The control path for a client: -s, or the file's `control`. A reload
- * needs a valid file (baton would refuse it anyway); status and stop must
- * still work while someone is mid-edit, so they fall back to the default.
+ * The control path for a client: -s, or where the baton run with FILE
+ * listens. The file need not be valid: a reload of a broken file must
+ * reach baton, which re-reads it and says what is wrong, and status and
+ * stop must work while someone is mid-edit.
  */
-static const char *
-client_path(const char *cmd, const char *file, const char *control,
-    char **owned)
+static char *
+client_path(const char *file, const char *control)
 {
-	struct config	*c;
-	char		*error = NULL;
+	char	*path, *error = NULL;
 
-	*owned = NULL;
 	if (control != NULL)
-		return control;
-	c = config_new();
-	if (config_load(c, file, &error) == -1 ||
-	    config_finish(c, &error) == -1) {
+		return xstrdup(control);
+	if ((path = config_control_path(file, &error)) == NULL) {
 		fprintf(stderr, "baton: %s\n", error);
-		if (strcmp(cmd, "reload") == 0)
-			exit(EXIT_CONFIG);
 		free(error);
-		config_free(c);
-		*owned = client_default_path(file);
-		fprintf(stderr, "baton: trying the default control socket "
-		    "%s\n", *owned);
-		return *owned;
+		exit(EXIT_UNREACHABLE);
 	}
-	if (c->control == NULL) {
-		fprintf(stderr, "baton: %s sets no control socket\n", file);
-		exit(EXIT_CONFIG);
-	}
-	*owned = xstrdup(c->control);
-	config_free(c);
-	return *owned;
+	return path;
 }
 
 /* Wait (bounded) until pid is gone or a zombie. */
@@ -327,9 +296,21 @@ client_wait_exit(pid_t pid)
 	}
 }
 
+/* "baton (pid N) at PATH", or "baton at PATH" when the pid is unknown. */
+static char *
+client_who(const char *path, pid_t pid)
+{
+	if (pid > 0)
+		return xprintf("baton (pid %ld) at %s", (long)pid, path);
+	return xprintf("baton at %s", path);
+}
+
 /*
  * Send one command and copy the answer to stdout as it comes. The last
  * line says how it went: "ok ...", or "error ..." (also on stderr).
+ * timeout bounds the connection and the wait for baton's first line,
+ * which it sends as soon as it takes the command; what follows (a
+ * reload's drain, a stop) may rightly take up to drain_timeout.
  */
 static int
 cmd_client(const char *cmd, int argc, char **argv)
@@ -338,16 +319,19 @@ cmd_client(const char *cmd, int argc, char **argv)
 		{ "config",	required_argument, NULL, 'c' },
 		{ "control",	required_argument, NULL, 's' },
 		{ "json",	no_argument,	   NULL, 'j' },
+		{ "timeout",	required_argument, NULL, 't' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char	*file = NULL, *control = NULL, *path;
-	char		*owned, *line = NULL, *last = NULL, *req;
+	const char	*file = NULL, *control = NULL, *timeout_arg = "10s";
+	char		*path, *who, *line = NULL, *last = NULL, *req;
 	size_t		 cap = 0;
 	ssize_t		 n;
+	struct pollfd	 pfd;
 	FILE		*in;
+	long		 timeout = 10000;
 	pid_t		 pid;
-	int		 ch, fd, json = 0, code, sent;
+	int		 ch, fd, json = 0, code, sent, r;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
@@ -363,6 +347,12 @@ cmd_client(const char *cmd, int argc, char **argv)
 				usage("--json goes with status only");
 			json = 1;
 			break;
+		case 't':
+			if (config_parse_duration(optarg, &timeout) == -1)
+				usage("--timeout %s: not a duration (use 500ms, "
+				    "15s, 2m or seconds)", optarg);
+			timeout_arg = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -374,14 +364,21 @@ cmd_client(const char *cmd, int argc, char **argv)
 		usage("unexpected '%s'", argv[optind]);
 	if ((file == NULL) == (control == NULL))
 		usage("%s: give either -c FILE or -s CONTROL", cmd);
-	path = client_path(cmd, file, control, &owned);
-	if ((fd = control_connect(path, &pid)) == -1) {
-		fprintf(stderr, "baton: cannot reach baton at %s: %s%s\n", path,
-		    strerror(errno), errno == ENOENT || errno == ECONNREFUSED ?
-		    " (is baton run running?)" : "");
-		free(owned);
+	path = client_path(file, control);
+	if ((fd = control_connect(path, timeout, &pid)) == -1) {
+		if (errno == ETIMEDOUT)
+			fprintf(stderr, "baton: the baton at %s did not accept "
+			    "the connection within %s (stopped, or too busy?)\n",
+			    path, timeout_arg);
+		else
+			fprintf(stderr, "baton: cannot reach baton at %s: %s%s\n",
+			    path, strerror(errno), errno == ENOENT ||
+			    errno == ECONNREFUSED ? " (is baton run running?)" :
+			    "");
+		free(path);
 		return EXIT_UNREACHABLE;
 	}
+	who = client_who(path, pid);
 	req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
 	    "status text" : cmd);
 	/*
@@ -393,6 +390,22 @@ cmd_client(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "baton: %s: %s\n", path, strerror(errno));
 	free(req);
 	shutdown(fd, SHUT_WR);
+
+	/* A stopped or wedged baton: say so rather than wait forever. */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	do
+		r = poll(&pfd, 1, (int)(timeout < INT_MAX ? timeout : INT_MAX));
+	while (r == -1 && errno == EINTR);
+	if (r == 0) {
+		fprintf(stderr, "baton: %s did not answer within %s\n", who,
+		    timeout_arg);
+		close(fd);
+		free(who);
+		free(path);
+		return EXIT_UNREACHABLE;
+	}
+
 	if ((in = fdopen(fd, "r")) == NULL)
 		fatal(EXIT_FAILED, "fdopen: %s", strerror(errno));
 	while ((n = getline(&line, &cap, in)) > 0) {
@@ -427,7 +440,8 @@ cmd_client(const char *cmd, int argc, char **argv)
 	} else
 		code = last != NULL ? 0 : EXIT_FAILED;
 	free(last);
-	free(owned);
+	free(who);
+	free(path);
 	return code;
 }
 

@@ -113,7 +113,11 @@ spawn_layout(int ch, int nfds, int *chout)
 	return 0;
 }
 
-static void
+/*
+ * Returns the passwd entry of `user` (getpwnam()'s static storage: valid
+ * until the next lookup), or NULL when no user is set.
+ */
+static const struct passwd *
 spawn_drop_privileges(int ch, const struct config *c)
 {
 	struct passwd	*pw = NULL;
@@ -121,7 +125,7 @@ spawn_drop_privileges(int ch, const struct config *c)
 	gid_t		 gid;
 
 	if (c->user == NULL && c->group == NULL)
-		return;
+		return NULL;
 	errno = 0;
 	if (c->user != NULL && (pw = getpwnam(c->user)) == NULL)
 		spawn_fail(ch, "getpwnam", c->user, errno ? errno : ENOENT);
@@ -142,6 +146,7 @@ spawn_drop_privileges(int ch, const struct config *c)
 		spawn_fail(ch, "setgid", c->group ? c->group : c->user, errno);
 	if (pw != NULL && setuid(pw->pw_uid) == -1)
 		spawn_fail(ch, "setuid", c->user, errno);
+	return pw;
 }
 
 /*
@@ -172,6 +177,7 @@ static void __attribute__((noreturn))
 spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 {
 	struct env_params	 ep;
+	const struct passwd	*pw;
 	char			**envp;
 
 	spawn_reset_signals();
@@ -181,7 +187,7 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	spawn_layout(ch, sp->nfds, &ch);
 	if (sp->config->preload)
 		spawn_trap(ch);
-	spawn_drop_privileges(ch, sp->config);
+	pw = spawn_drop_privileges(ch, sp->config);
 	/*
 	 * After the credential change, which clears it. If baton died
 	 * before this point the signal would never come: check by hand.
@@ -201,6 +207,7 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	ep.channel_fd = ch;
 	ep.notify_socket = sp->notify_socket;
 	ep.preload = sp->config->preload;
+	ep.user = pw;
 	envp = env_build(environ, sp->config, &ep);
 	/* execvp() searches the PATH of the worker's own environment. */
 	environ = envp;

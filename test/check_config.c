@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_run.h"
@@ -389,8 +390,8 @@ static const struct {
 	{ "bad-preload.ini", ":2: preload: 'maybe' is not yes or no" },
 	{ "bad-ready-listen.ini", ":3: ready = listen needs preload = yes "
 	    "(the preload library is what sees listen())" },
-	{ "bad-ready-delay.ini", ":3: ready_delay (120000ms) must be shorter "
-	    "than ready_timeout (60000ms)" },
+	{ "bad-ready-delay.ini", ":3: ready_delay (120000ms) must not exceed "
+	    "ready_timeout (60000ms)" },
 	{ "bad-user.ini", ":3: user 'nosuch-baton-user' does not exist" },
 	{ "bad-group.ini", ":3: group 'nosuch-baton-group' does not exist" },
 	{ "bad-no-command.ini", ":3: no command (set 'command' in [baton], "
@@ -878,6 +879,284 @@ START_TEST(test_signal)
 }
 END_TEST
 
+/*
+ * Write text to a fresh file, load and finish it: the error of whichever
+ * failed, with the file's path replaced by "FILE", or NULL.
+ */
+static char *
+text_error(const char *text)
+{
+	struct config	*c;
+	char		 path[] = "/tmp/check_config-XXXXXX.ini";
+	char		*error, *out;
+	size_t		 len;
+	int		 fd;
+
+	ck_assert_int_ne(fd = mkstemps(path, 4), -1);
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	c = config_new();
+	error = load_error(c, path);
+	config_free(c);
+	unlink(path);
+	if (error == NULL)
+		return NULL;
+	len = strlen(path);
+	if (strncmp(error, path, len) != 0)
+		return error;
+	out = malloc(strlen(error) - len + 5);
+	ck_assert_ptr_nonnull(out);
+	sprintf(out, "FILE%s", error + len);
+	free(error);
+	return out;
+}
+
+/* A drain signal that only stops a worker, or that it ignores, never ends it. */
+static const struct {
+	const char	*name;
+	int		 sig;
+	const char	*why;		/* NULL: accepted */
+} drain_signals[] = {
+	{ "SIGSTOP", SIGSTOP, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "TSTP", SIGTSTP, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTTIN", SIGTTIN, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTTOU", SIGTTOU, "it stops the process, which keeps its sockets; "
+	    "use SIGTERM, SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGCONT", SIGCONT, "it only resumes a stopped process; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGCHLD", SIGCHLD, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "URG", SIGURG, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "28", SIGWINCH, "a process ignores it by default; use SIGTERM, "
+	    "SIGINT, SIGQUIT or SIGUSR1" },
+	{ "SIGTERM", SIGTERM, NULL },
+	{ "SIGINT", SIGINT, NULL },
+	{ "SIGQUIT", SIGQUIT, NULL },
+	{ "SIGHUP", SIGHUP, NULL },
+	{ "SIGUSR1", SIGUSR1, NULL },
+	{ "SIGUSR2", SIGUSR2, NULL },
+	{ "SIGPIPE", SIGPIPE, NULL },
+	{ "SIGALRM", SIGALRM, NULL },
+	/* Ends the worker without letting it drain: see baton.ini(5). */
+	{ "SIGKILL", SIGKILL, NULL },
+	/* Real-time signals end a process by default. */
+	{ "34", 34, NULL },
+	{ "64", 64, NULL },
+};
+
+START_TEST(test_drain_signal)
+{
+	struct config	*c;
+	char		*text, *error = NULL, *want;
+
+	text = malloc(128);
+	ck_assert_ptr_nonnull(text);
+	snprintf(text, 128, "[baton]\ncommand = x\ndrain_signal = %s\n",
+	    drain_signals[_i].name);
+	error = text_error(text);
+	free(text);
+	if (drain_signals[_i].why == NULL) {
+		ck_assert_msg(error == NULL, "%s", error);
+	} else {
+		ck_assert_ptr_nonnull(error);
+		want = malloc(256);
+		ck_assert_ptr_nonnull(want);
+		snprintf(want, 256, "FILE:3: drain_signal %s cannot end a "
+		    "process (%s)", config_signal_name(drain_signals[_i].sig),
+		    drain_signals[_i].why);
+		ck_assert_str_eq(error, want);
+		free(want);
+		free(error);
+	}
+
+	/* --drain-signal: the same rule, the option named. */
+	c = config_new();
+	if (drain_signals[_i].why == NULL) {
+		ck_assert_int_eq(config_set_drain_signal(c,
+		    drain_signals[_i].sig, &error), 0);
+		ck_assert_int_eq(c->drain_signal, drain_signals[_i].sig);
+	} else {
+		ck_assert_int_eq(config_set_drain_signal(c,
+		    drain_signals[_i].sig, &error), -1);
+		ck_assert_int_eq(c->drain_signal, SIGTERM);
+		ck_assert_ptr_nonnull(strstr(error, "--drain-signal "));
+		ck_assert_ptr_nonnull(strstr(error, " cannot end a process ("));
+		free(error);
+	}
+	config_free(c);
+}
+END_TEST
+
+/* Write text to path. */
+static void
+write_text(const char *path, const char *text)
+{
+	FILE	*fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	ck_assert_int_eq(fputs(text, fp) >= 0, 1);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/*
+ * Where a client looks for baton: the file's control, even when the file
+ * is broken elsewhere (a reload must reach baton, which says what is
+ * wrong), else the same default as config_finish().
+ */
+START_TEST(test_control_path)
+{
+	struct config	*c;
+	char		 dir[] = "/tmp/check_config-XXXXXX", path[PATH_MAX];
+	char		 want[PATH_MAX], *got, *error = NULL;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/app.ini", dir);
+
+	/* Valid, no control: the default, as baton run computes it. */
+	write_text(path, "[baton]\ncommand = x\n");
+	c = config_new();
+	ck_assert_int_eq(config_load(c, path, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, c->control);
+	snprintf(want, sizeof(want), "%s/app.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	config_free(c);
+
+	/* Valid, with control. */
+	write_text(path, "[baton]\ncommand = x\ncontrol = run/b.sock ; here\n");
+	got = config_control_path(path, &error);
+	snprintf(want, sizeof(want), "%s/run/b.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+
+	/* Broken before and after control: control still counts. */
+	write_text(path, "[baton]\nworkers = lots\n\ncontrol=/run/x.sock\n"
+	    "[socket:http]\nlisten = http://nowhere\n");
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, "/run/x.sock");
+	free(got);
+
+	/* Broken, control elsewhere than [baton] or continued: not it. */
+	write_text(path, "[env]\ncontrol = /run/env.sock\n[baton]\n"
+	    "command = x\n  control = /run/cont.sock\nbogus\n");
+	got = config_control_path(path, &error);
+	snprintf(want, sizeof(want), "%s/app.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+
+	/* Missing: the default too; a relative name from the cwd. */
+	unlink(path);
+	got = config_control_path(path, &error);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	ck_assert_int_eq(chdir(dir), 0);
+	got = config_control_path("./other.conf", &error);
+	snprintf(want, sizeof(want), "%s/other.conf.sock", dir);
+	ck_assert_pstr_eq(got, want);
+	free(got);
+	ck_assert_int_eq(chdir("/"), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/*
+ * A control path too long for sun_path: set in the file, choose a shorter
+ * one; the default from a long file name, set one.
+ */
+START_TEST(test_control_too_long)
+{
+	struct config	*c;
+	char		 dir[] = "/tmp/check_config-XXXXXX", sub[PATH_MAX];
+	char		 path[PATH_MAX + 16], want[3 * PATH_MAX], *error;
+	char		 text[256];
+
+	memset(text, 0, sizeof(text));
+	snprintf(text, sizeof(text), "[baton]\ncommand = x\ncontrol = /run/%0100d"
+	    ".sock\n", 0);
+	error = text_error(text);
+	snprintf(want, sizeof(want), "FILE:3: control: '/run/%0100d.sock' is "
+	    "too long for a unix socket (at most 107 bytes; choose a shorter "
+	    "path)", 0);
+	ck_assert_pstr_eq(error, want);
+	free(error);
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/%0100d", dir, 0);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(path, sizeof(path), "%s/app.ini", sub);
+	write_text(path, "[baton]\ncommand = x\n");
+	c = config_new();
+	error = load_error(c, path);
+	snprintf(want, sizeof(want), "%s: the default control socket "
+	    "'%s/app.sock' is too long for a unix socket (at most 107 bytes; "
+	    "set 'control' in [baton] to a shorter path)", path, sub);
+	ck_assert_pstr_eq(error, want);
+	free(error);
+	config_free(c);
+	unlink(path);
+	rmdir(sub);
+	rmdir(dir);
+}
+END_TEST
+
+/* A command that splits into no program: execvp("") could only fail. */
+START_TEST(test_command_empty_word)
+{
+	struct config	*c;
+	char		*error;
+
+	error = text_error("[baton]\ncommand = \"\"\n");
+	ck_assert_pstr_eq(error, "FILE:2: command is empty");
+	free(error);
+	error = text_error("[baton]\nworkers = 2\ncommand = '' \"\"\n");
+	ck_assert_pstr_eq(error, "FILE:3: command is empty");
+	free(error);
+	error = text_error("[baton]\ncommand = '' app.js\n");
+	ck_assert_pstr_eq(error, "FILE:2: command: its first word, the "
+	    "program to run, is empty");
+	free(error);
+	/* An empty argument after the program is the program's business. */
+	error = text_error("[baton]\ncommand = printf '%s' ''\n");
+	ck_assert_msg(error == NULL, "%s", error);
+
+	c = config_new();
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "", NULL },
+	    &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "command after -- is empty");
+	free(error);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "", "app.js",
+	    NULL }, &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "command after --: its first word, the "
+	    "program to run, is empty");
+	free(error);
+	config_free(c);
+}
+END_TEST
+
+/* baton.ini(5): ready_delay "must not exceed" ready_timeout. */
+START_TEST(test_ready_delay_bound)
+{
+	char	*error;
+
+	error = text_error("[baton]\ncommand = x\nready_delay = 5s\n"
+	    "ready_timeout = 5000ms\n");
+	ck_assert_msg(error == NULL, "equal refused: %s", error);
+	error = text_error("[baton]\ncommand = x\nready_delay = 5001ms\n"
+	    "ready_timeout = 5s\n");
+	ck_assert_pstr_eq(error, "FILE:3: ready_delay (5001ms) must not "
+	    "exceed ready_timeout (5000ms)");
+	free(error);
+}
+END_TEST
+
 START_TEST(test_names)
 {
 	enum ready_mode	 r;
@@ -958,6 +1237,12 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_signal, 0,
 	    sizeof(signals) / sizeof(signals[0]));
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_ready_delay_bound);
+	tcase_add_test(tc, test_command_empty_word);
+	tcase_add_test(tc, test_control_path);
+	tcase_add_test(tc, test_control_too_long);
+	tcase_add_loop_test(tc, test_drain_signal, 0,
+	    sizeof(drain_signals) / sizeof(drain_signals[0]));
 	suite_add_tcase(s, tc);
 	return s;
 }

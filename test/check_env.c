@@ -2,6 +2,7 @@
  * env.c: the exact environment a worker gets.
  */
 #include <check.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,79 @@ START_TEST(test_exact)
 	c = make_config();
 	env = env_build(base, c, &params);
 	assert_env(env, want);
+	env_free(env);
+	config_free(c);
+}
+END_TEST
+
+/*
+ * With `user`, a worker gets that user's HOME, USER, LOGNAME and SHELL
+ * (baton's own were root's), as under su or systemd's User=; [env] may
+ * still set them.
+ */
+START_TEST(test_user)
+{
+	struct passwd		 pw = {
+		.pw_name = "www",
+		.pw_dir = "/var/www",
+		.pw_shell = "/usr/sbin/nologin",
+	};
+	struct env_params	 p = params;
+	struct config		*c;
+	char			**env;
+	char *const		 rootenv[] = { "HOME=/root", "USER=root",
+	    "LOGNAME=root", "SHELL=/bin/bash", "PATH=/bin", NULL };
+	static const char *const want[] = {
+		"HOME=/var/www", "USER=www", "LOGNAME=www",
+		"SHELL=/usr/sbin/nologin", "PATH=/bin", "BATON_FD=6",
+		"BATON_GENERATION=3", "BATON_WORKER=1", "BATON_PID=100",
+		"NOTIFY_SOCKET=/run/baton/notify", NULL
+	};
+	static const char *const want_empty[] = {
+		"HOME=/", "USER=www", "LOGNAME=www", "SHELL=/bin/sh",
+		"PATH=/bin", "BATON_FD=6", "BATON_GENERATION=3",
+		"BATON_WORKER=1", "BATON_PID=100",
+		"NOTIFY_SOCKET=/run/baton/notify", NULL
+	};
+	static const char *const want_env[] = {
+		"HOME=/srv/app", "USER=www", "LOGNAME=www",
+		"SHELL=/usr/sbin/nologin", "PATH=/bin", "BATON_FD=6",
+		"BATON_GENERATION=3", "BATON_WORKER=1", "BATON_PID=100",
+		"NOTIFY_SOCKET=/run/baton/notify", NULL
+	};
+	static const char *const want_none[] = {
+		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/bash",
+		"PATH=/bin", "BATON_FD=6", "BATON_GENERATION=3",
+		"BATON_WORKER=1", "BATON_PID=100",
+		"NOTIFY_SOCKET=/run/baton/notify", NULL
+	};
+
+	c = config_new();
+	p.user = &pw;
+	env = env_build(rootenv, c, &p);
+	assert_env(env, want);
+	env_free(env);
+
+	/* An empty home or shell in passwd means / and /bin/sh (login(1)). */
+	pw.pw_dir = "";
+	pw.pw_shell = "";
+	env = env_build(rootenv, c, &p);
+	assert_env(env, want_empty);
+	env_free(env);
+
+	pw.pw_dir = "/var/www";
+	pw.pw_shell = "/usr/sbin/nologin";
+	add_env(c, "HOME", "/srv/app");
+	env = env_build(rootenv, c, &p);
+	assert_env(env, want_env);
+	env_free(env);
+	config_free(c);
+
+	/* No user: baton's own are kept. */
+	c = config_new();
+	p.user = NULL;
+	env = env_build(rootenv, c, &p);
+	assert_env(env, want_none);
 	env_free(env);
 	config_free(c);
 }
@@ -306,6 +380,7 @@ env_suite(void)
 	s = suite_create("env");
 	tc = tcase_create("build");
 	tcase_add_test(tc, test_exact);
+	tcase_add_test(tc, test_user);
 	tcase_add_test(tc, test_no_duplicates);
 	tcase_add_test(tc, test_listen_pid);
 	tcase_add_test(tc, test_no_notify);

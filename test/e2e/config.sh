@@ -97,6 +97,26 @@ command = $CMD
 listen = http://127.0.0.1:$PORT
 CONF
 
+bad stop-signal "3: drain_signal SIGSTOP cannot end a process" <<CONF
+[baton]
+command = $CMD
+drain_signal = STOP
+CONF
+
+bad empty-command "2: command is empty" <<CONF
+[baton]
+command = ""
+CONF
+
+"$BATON" check -c "$T_DIR/empty-command.ini" >"$T_DIR/check-empty.out" 2>&1
+t_is "$?" 78 "check: command = \"\" exits 78"
+"$BATON" run --listen "http=tcp://127.0.0.1:$PORT" -- '' >"$T_DIR/empty-argv.out" 2>&1
+t_is "$?" 78 "run -- '': exit 78"
+t_ok "and says the command is empty" grep -qF -- "command after -- is empty" "$T_DIR/empty-argv.out"
+"$BATON" run --drain-signal SIGCONT --listen "http=tcp://127.0.0.1:$PORT" -- $CMD >"$T_DIR/cont.out" 2>&1
+t_is "$?" 78 "run --drain-signal SIGCONT: exit 78"
+t_ok "and names the option" grep -qF -- "--drain-signal SIGCONT cannot end a process" "$T_DIR/cont.out"
+
 t_ok "nothing was started by any bad file" [ ! -e "$MARK" ]
 t_ok "no port was bound" not_listening "$PORT"
 

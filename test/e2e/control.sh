@@ -1,8 +1,9 @@
 #!/bin/bash
 # The control socket and its commands: reload streams its steps and returns
 # once the old generation is gone, exits 1 on a rollback and 78 on a bad
-# file; status as a table and as JSON; stop waits for baton to exit; usage
-# errors exit 64 and an unreachable baton 69; a second baton is refused and
+# file (reported by the running baton); status as a table and as JSON; stop
+# waits for baton to exit; usage errors exit 64, an unreachable baton 69, a
+# stopped one 69 after --timeout; a second baton is refused and
 # a stale socket replaced; junk on the socket gets an error and blocks no
 # other client; the socket is 0600, checked with SO_PEERCRED, removed at stop.
 . "$(dirname "$0")/lib.sh"
@@ -190,19 +191,28 @@ t_ok "JSON after rollback: last_reload rolled back" json_has "$T_DIR/json3.out" 
 t_ok "JSON after rollback: counters.rollbacks is 1" json_has "$T_DIR/json3.out" rollbacks '1[^0-9]'
 
 # --- An invalid file: 78, FILE:LINE with the absolute path, nothing changes.
+# The client finds the socket without needing a valid file: the running
+# baton re-reads it, logs the failure and says why.
 printf '[baton]\ncommand = %s\nworkers = lots\n' "$SERVER" >"$CONF"
 (cd "$T_DIR" && exec timeout 30 "$BATON" reload -c baton.ini) >"$T_DIR/bad.out" 2>"$T_DIR/bad.err"
 t_is "$?" 78 "reload of an invalid file: exit 78"
 t_diag "$(out bad)"
 t_ok "stderr names FILE:LINE, FILE absolute" grep -qF "$CONF:3:" "$T_DIR/bad.err"
+t_ok "the answer came from baton: 'error config: FILE:LINE'" grep -qF "error config: $CONF:3:" "$T_DIR/bad.err"
+t_ok "baton logs the request" log_has "$LOG" 'control: reload requested by pid [0-9]+'
+t_ok "baton logs the failed reload with FILE:LINE" grep -qF "reload failed, nothing changed: $CONF:3:" "$LOG"
 sleep 0.3
 t_ok "no generation starts" sh -c "! grep -q 'generation 4: starting' '$LOG'"
 t_is "$(alive $gen2)" 2 "generation 2's workers still run"
 now=$(http_get "http://127.0.0.1:$PORT/")
 t_ok "and answer ($now)" answers_from "$now" $gen2
-ctl json4 status -s "$SOCK" --json	# -c would read the bad file
+ctl json4 status -c "$CONF" --json
+t_is "$T_STATUS" 0 "status -c works with the invalid file"
+t_diag "$(out json4)"
 n=0; for p in $gen2; do json_has "$T_DIR/json4.out" pid "$p[^0-9]" && n=$((n + 1)); done
 t_is "$n" 2 "status still lists the same worker pids"
+t_ok "JSON: last_reload failed" json_has "$T_DIR/json4.out" outcome '"failed"'
+t_ok "JSON: its reason names FILE:LINE" grep -qF "$CONF:3:" "$T_DIR/json4.out"
 
 # --- reload -s, with a valid file again.
 conf ""
@@ -212,6 +222,23 @@ t_ok "its last line starts with 'ok '" last_starts "$T_DIR/reload2.out" 'ok '
 t_ok "generation 4 is active" log_has "$LOG" 'generation 4: active'
 t_is "$(alive $gen2)" 0 "generation 2's workers are gone"
 gen4=$(gen_pids "$LOG" 4)
+
+# --- A stopped baton: the client gives up after --timeout, exit 69.
+ctl badtimeout status -c "$CONF" --timeout soon
+t_is "$T_STATUS" 64 "--timeout soon: exit 64"
+kill -STOP "$BATON_PID"
+start=$(date +%s%N)
+ctl stopped status -c "$CONF" --timeout 1s
+end=$(date +%s%N)
+kill -CONT "$BATON_PID"
+t_is "$T_STATUS" 69 "status of a stopped baton with --timeout 1s: exit 69"
+t_diag "$(out stopped)"
+t_ok "within about 2 s ($(( (end - start) / 1000000 )) ms)" [ $(( (end - start) / 1000000 )) -lt 2500 ]
+t_ok "saying baton did not answer within 1s, with its pid" \
+    grep -qF "baton (pid $BATON_PID) at $SOCK did not answer within 1s" "$T_DIR/stopped.err"
+ctl resumed status -c "$CONF" --json --timeout 5s
+t_is "$T_STATUS" 0 "once resumed, status answers again"
+t_ok "as itself" json_has "$T_DIR/resumed.out" pid "$BATON_PID[^0-9]"
 
 # --- Junk on the socket gets an error, and never blocks another client.
 if command -v socat >/dev/null; then
@@ -321,6 +348,53 @@ t_ok "it does not serve" not_listening "$PORT2"
 ctl after status -s "$SOCK" --json
 t_is "$T_STATUS" 0 "the first baton still answers on its socket"
 t_ok "as itself" json_has "$T_DIR/after.out" pid "$BATON_PID[^0-9]"
+
+# --- Only a baton is called one: a baton answers like baton (whatever its
+# name), any other program on the control path is not baton's.
+FSOCK=$T_DIR/foreign.sock
+for n in 1 2; do
+	write_conf "$T_DIR/foreign$n.ini" <<CONF
+[baton]
+command = $SERVER
+ready = notify
+control = $FSOCK
+
+[socket:http]
+listen = tcp://127.0.0.1:$(free_port)
+CONF
+done
+if command -v socat >/dev/null; then
+	socat UNIX-LISTEN:"$FSOCK",fork EXEC:cat 2>/dev/null &
+	FS=$!
+	T_PIDS="$T_PIDS $FS"
+	wait_until 5 test -S "$FSOCK"
+	timeout 10 "$BATON" run -c "$T_DIR/foreign1.ini" >"$T_DIR/foreign.out" 2>&1
+	t_is "$?" 1 "socat on the control path: exit 1"
+	t_diag "$(cat "$T_DIR/foreign.out")"
+	t_ok "it is a socket that is not baton's, with socat's pid" \
+	    grep -qF "control socket $FSOCK: a socket that is not baton's is listening there (pid $FS, socat)" "$T_DIR/foreign.out"
+	t_ok "not 'another baton'" sh -c "! grep -q 'another baton' '$T_DIR/foreign.out'"
+	kill "$FS"
+	wait "$FS" 2>/dev/null
+	rm -f "$FSOCK"
+else
+	for c in "exit 1" "not baton's" "not another baton"; do
+		t_skip "socat is not installed: a foreign control socket: $c"
+	done
+fi
+# A baton under another name (as under valgrind) answers like baton.
+cp "$BATON" "$T_DIR/renamed"
+"$T_DIR/renamed" run -c "$T_DIR/foreign1.ini" >"$T_DIR/renamed.log" 2>&1 &
+RB=$!
+T_PIDS="$T_PIDS $RB"
+wait_log 10 "$T_DIR/renamed.log" 'generation 1: active'
+timeout 10 "$BATON" run -c "$T_DIR/foreign2.ini" >"$T_DIR/renamed2.out" 2>&1
+t_is "$?" 1 "a second baton beside a renamed one: exit 1"
+t_diag "$(cat "$T_DIR/renamed2.out")"
+t_ok "it is another baton, by its answer, with its pid" \
+    grep -qF "another baton (pid $RB) is already running with control socket $FSOCK" "$T_DIR/renamed2.out"
+kill -TERM "$RB"
+wait_exit "$RB" 10
 
 # --- stop returns once baton has exited.
 "$LOADGEN" -u "http://127.0.0.1:$PORT/sleep?ms=1500" -c 2 -n 2 -t 5000 >"$T_DIR/slow2.out" &

@@ -322,6 +322,38 @@ t_ok "env: no BATON_SECRET, no LISTEN_PIDFDID" sh -c "! echo '$wenv' | grep -qE 
 t_ok "env: APP_MODE=test from [env]" has 'APP_MODE=test'
 stop_baton
 
+# A worker dropped to `user` gets that user's HOME, USER, LOGNAME and SHELL
+# from passwd, not root's: as su and systemd's User= do.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	PORT=$(free_port)
+	LOG=$T_DIR/home.log
+	write_conf "$T_DIR/home.ini" <<CONF
+[baton]
+command = $TESTSERVER --notify --quiet
+ready = notify
+user = nobody
+directory = /
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+CONF
+	IFS=: read -r _ _ _ _ _ pw_home pw_shell <<<"$(getent passwd nobody)"
+	env -i PATH=/usr/bin:/bin HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
+	    "$BATON" run -c "$T_DIR/home.ini" >"$LOG" 2>&1 &
+	BATON_PID=$!
+	T_PIDS="$T_PIDS $BATON_PID"
+	wait_log 10 "$LOG" 'generation 1: active' || t_diag "$(cat "$LOG")"
+	wenv=$(http_get "http://127.0.0.1:$PORT/env")
+	t_ok "user = nobody: HOME=$pw_home from passwd, not /root" has "HOME=$pw_home"
+	t_ok "user = nobody: USER and LOGNAME are nobody" has 'USER=nobody' 'LOGNAME=nobody'
+	t_ok "user = nobody: SHELL=$pw_shell from passwd" has "SHELL=$pw_shell"
+	stop_baton
+else
+	for c in HOME "USER and LOGNAME" SHELL; do
+		t_skip "needs root and a user nobody: user = nobody: $c"
+	done
+fi
+
 # --- no shell: the command reaches the worker word for word ------------------
 # With a shell, ';' would end the command, $HOME expand, '|' pipe, '>' make
 # a file, '&&' run touch, $(...) and `...` run id.

@@ -54,6 +54,7 @@ enum baton_key {
 	KEY_USER,
 	KEY_GROUP,
 	KEY_PRELOAD,
+	KEY_DRAIN_TO,
 	KEY_NBATON
 };
 
@@ -71,6 +72,7 @@ static const char *const baton_keys[KEY_NBATON] = {
 	"user",
 	"group",
 	"preload",
+	"drain_to",
 };
 
 enum socket_key {
@@ -732,6 +734,14 @@ config_baton_key(struct parse *st, const char *name, const char *value)
 			return -1;
 		}
 		return 0;
+	case KEY_DRAIN_TO:
+		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
+			c->drain_to_group = value[0] == 'g';
+			return 0;
+		}
+		parse_error(st, st->line, "drain_to: '%s' is not main or group",
+		    value);
+		return -1;
 	case KEY_PRELOAD:
 		if (config_parse_bool(value, &c->preload) == -1) {
 			parse_error(st, st->line, "preload: '%s' is not yes or "
@@ -1675,6 +1685,7 @@ config_print(const struct config *c, FILE *fp)
 		    config_signal_name(c->drain_signal));
 	else
 		fprintf(fp, "drain_signal = %d\n", c->drain_signal);
+	fprintf(fp, "drain_to = %s\n", c->drain_to_group ? "group" : "main");
 	fprintf(fp, "drain_timeout = %ldms\n", c->drain_timeout);
 	if (c->control != NULL)
 		config_print_path(fp, "control", c->control);

@@ -57,6 +57,7 @@ struct config {
 	long			 ready_delay;	/* ms */
 	long			 ready_timeout;	/* ms */
 	int			 drain_signal;
+	int			 drain_to_group; /* the group, not the main process */
 	long			 drain_timeout;	/* ms */
 	char			*control;	/* absolute; NULL: none */
 	char			*pidfile;	/* absolute; NULL: none */

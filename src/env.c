@@ -11,9 +11,11 @@
 #include <sys/types.h>
 
 #include <pwd.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "address.h"
 #include "config.h"
@@ -220,9 +222,30 @@ env_build(char *const *base, const struct config *c,
 const char *
 env_preload_path(void)
 {
+	static char	 beside[PATH_MAX];
 	const char	*s = getenv("BATON_PRELOAD_LIB");
+	char		 exe[PATH_MAX], *slash;
+	ssize_t		 n;
 
-	return s != NULL && *s != '\0' ? s : PRELOAD_PATH;
+	if (s != NULL && *s != '\0')
+		return s;
+	/*
+	 * A baton run from its build folder has its own interposer beside
+	 * it, where libtool builds it; an installed one has none there.
+	 */
+	if (beside[0] == '\0' && (n = readlink("/proc/self/exe", exe,
+	    sizeof(exe) - 1)) > 0) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if ((size_t)snprintf(beside, sizeof(beside),
+			    "%s/.libs/libbaton-preload.so", exe) >=
+			    sizeof(beside) || access(beside, R_OK) == -1)
+				snprintf(beside, sizeof(beside), "%s",
+				    PRELOAD_PATH);
+		}
+	}
+	return beside[0] != '\0' ? beside : PRELOAD_PATH;
 }
 
 void

@@ -33,8 +33,9 @@ char	**env_build(char *const *base, const struct config *c,
 	    const struct env_params *p);
 void	  env_free(char **);
 /*
- * The bind() interposer: $BATON_PRELOAD_LIB in baton's environment (for
- * tests from the build tree), else where `make install` puts it.
+ * The bind() interposer: $BATON_PRELOAD_LIB in baton's environment if
+ * set, else the one built beside the running binary (.libs/ of a build
+ * folder), else where `make install` puts it.
  */
 const char	 *env_preload_path(void);
 /* Nonzero if name is one baton sets itself, so [env] may not set it. */

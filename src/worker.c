@@ -48,6 +48,8 @@ struct worker {
 	struct worker_orphan	*orphans;
 	size_t			 norphans;
 	int			 restart_due;	/* restart once it is gone */
+	int			 own_exit;	/* its main process exited
+						   undrained: the rest drain */
 	long long		 exited;	/* clock_ms() its main process exited */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
@@ -366,6 +368,7 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->started = clock_ms();
 	w->drain_signal = 0;
 	w->drain_pending = 0;
+	w->own_exit = 0;
 	w->preload = 0;
 	w->killed = 0;
 	w->exit_kind = WORKER_EXIT_NONE;
@@ -390,23 +393,34 @@ worker_activate(struct worker *w)
 }
 
 /*
- * Send the drain signal to the whole group, a server's children drain
- * too, and to each adopted process that left the group.
+ * Send the drain signal as drain_to says. To the main process (main),
+ * as PM2, einhorn and systemd's KillMode=mixed do: a prefork server's
+ * master tells its children to finish their requests first, which a
+ * signal to each of them would cut short. To the whole group (group),
+ * for a wrapper that does not forward it. With no main process left,
+ * each process it left to baton is a main process of its own.
  */
 static void
 worker_signal(struct worker *w, int sig, const char *why)
 {
-	size_t	 i;
+	const struct config	*c = generation_config(w->gen);
+	size_t			 i;
+	int			 r;
 
 	w->drain_pending = 0;
 	w->drain_signal = sig;
-	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s)", config_signal_name(sig),
+	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s%s)", config_signal_name(sig),
+	    c->drain_to_group ? " to its group" : "",
 	    why != NULL ? ", " : "", why != NULL ? why : "");
-	if (kill(-w->pgid, sig) == -1 && errno != ESRCH)
+	if (c->drain_to_group)
+		r = kill(-w->pgid, sig);
+	else
+		r = w->pid != 0 ? kill(w->pid, sig) : 0;
+	if (r == -1 && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
 		    strerror(errno));
 	for (i = 0; i < w->norphans; i++)
-		if (w->orphans[i].pgid != w->pgid)
+		if (!c->drain_to_group || w->orphans[i].pgid != w->pgid)
 			(void)kill(w->orphans[i].pid, sig);
 }
 
@@ -418,6 +432,7 @@ worker_drain_remnants(struct worker *w)
 	struct timeval		 tv;
 
 	worker_set_state(w, WORKER_DRAINING);
+	w->own_exit = 1;
 	worker_signal(w, c->drain_signal, "its main process exited");
 	tv = clock_tv(c->drain_timeout);
 	evtimer_add(w->timer, &tv);
@@ -592,8 +607,15 @@ worker_adopt(struct worker *w, pid_t pid, pid_t pgid, const char *how)
 		(void)kill(pid, SIGKILL);
 		return;
 	}
+	/*
+	 * Draining: what the drain signal missed gets it now, but the main
+	 * process's own children under drain_to = main are finishing what
+	 * their parent left them, and only the deadline ends them.
+	 */
 	if (w->drain_signal != 0) {
-		(void)kill(pid, w->drain_signal);
+		if (generation_config(w->gen)->drain_to_group ?
+		    pgid != w->pgid : w->own_exit)
+			(void)kill(pid, w->drain_signal);
 		return;
 	}
 	/* Found after its slot was thought free: free it only once it is gone. */

@@ -77,6 +77,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(c->ready_delay, 500);
 	ck_assert_int_eq(c->ready_timeout, 120000);
 	ck_assert_int_eq(c->drain_signal, SIGINT);
+	ck_assert_int_eq(c->drain_to_group, 1);
 	ck_assert_int_eq(c->drain_timeout, 15000);
 	ck_assert_str_eq(c->control, "/run/baton/app.sock");
 	ck_assert_str_eq(c->pidfile, "/run/baton/app.pid");
@@ -92,7 +93,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(c->sockets[0].mode, -1);
 	ck_assert_ptr_null(c->sockets[0].owner);
 	ck_assert_ptr_null(c->sockets[0].group);
-	ck_assert_int_eq(c->sockets[0].line, 17);
+	ck_assert_int_eq(c->sockets[0].line, 18);
 	ck_assert_str_eq(c->sockets[1].name, "admin");
 	ck_assert_int_eq(c->sockets[1].addr.kind, ADDRESS_UNIX);
 	ck_assert_str_eq(c->sockets[1].addr.path, "/run/app/admin.sock");
@@ -100,7 +101,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(c->sockets[1].mode, 0660);
 	ck_assert_str_eq(c->sockets[1].owner, "root");
 	ck_assert_str_eq(c->sockets[1].group, "root");
-	ck_assert_int_eq(c->sockets[1].line, 21);
+	ck_assert_int_eq(c->sockets[1].line, 22);
 	ck_assert_str_eq(c->sockets[2].name, "dns");
 	ck_assert_int_eq(c->sockets[2].addr.kind, ADDRESS_UDP);
 	ck_assert_str_eq(c->sockets[2].addr.url, "udp://[::1]:5353");
@@ -112,7 +113,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(c->nenv, 3);
 	ck_assert_str_eq(c->env[0].key, "NODE_ENV");
 	ck_assert_str_eq(c->env[0].value, "production");
-	ck_assert_int_eq(c->env[0].line, 31);
+	ck_assert_int_eq(c->env[0].line, 32);
 	ck_assert_str_eq(c->env[1].key, "EMPTY");
 	ck_assert_str_eq(c->env[1].value, "");
 	ck_assert_str_eq(c->env[2].key, "_UNDER_score9");
@@ -135,6 +136,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->ready_delay, 1000);
 	ck_assert_int_eq(c->ready_timeout, 60000);
 	ck_assert_int_eq(c->drain_signal, SIGTERM);
+	ck_assert_int_eq(c->drain_to_group, 0);
 	ck_assert_int_eq(c->drain_timeout, 30000);
 	ck_assert_str_eq(c->control, TEST_DATA "/good-minimal.sock");
 	ck_assert_ptr_null(c->pidfile);
@@ -312,6 +314,7 @@ static const struct {
 	const char	*error;		/* after the file's path */
 } bad[] = {
 	{ "bad-unknown-key.ini", ":3: unknown key 'x' in [baton]" },
+	{ "bad-drain-to.ini", ":3: drain_to: 'children' is not main or group" },
 	{ "bad-control-clash.ini", ":5: socket 'app' listens on "
 	    "/run/baton-clash.sock, the control socket's path (set 'control' "
 	    "in [baton])" },
@@ -579,7 +582,7 @@ START_TEST(test_listen_errors)
 	ck_assert_int_eq(config_set_listen(c, "http=unix:///run/app/admin.sock",
 	    &error), 0);
 	ck_assert_int_eq(config_finish(c, &error), -1);
-	snprintf(want, sizeof(want), "%s:21: socket 'admin' listens on "
+	snprintf(want, sizeof(want), "%s:22: socket 'admin' listens on "
 	    "unix:///run/app/admin.sock like socket 'http' (--listen)", path);
 	ck_assert_str_eq(error, want);
 	free(error);
@@ -592,7 +595,7 @@ START_TEST(test_listen_errors)
 	    &error), 0);
 	ck_assert_int_eq(config_finish(c, &error), -1);
 	ck_assert_str_eq(error, "--listen new=tcp://0.0.0.0:3000: socket 'new' "
-	    "listens on tcp://0.0.0.0:3000 like socket 'http' (line 17)");
+	    "listens on tcp://0.0.0.0:3000 like socket 'http' (line 18)");
 	free(error);
 	config_free(c);
 }

@@ -994,6 +994,7 @@ supervisor_events(struct supervisor *sup, char **error)
 	 * blocked by whoever started baton, they would never arrive.
 	 */
 	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
+	log_set_base(sup->base);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
 	sup->upgrade_timer = evtimer_new(sup->base, supervisor_upgrade_retry,
 	    sup);
@@ -1222,8 +1223,10 @@ supervisor_free(struct supervisor *sup)
 	if (sup->upgrade_timer != NULL)
 		event_free(sup->upgrade_timer);
 	notify_free(sup->notify);
-	if (sup->base != NULL)
+	if (sup->base != NULL) {
+		log_set_base(NULL);
 		event_base_free(sup->base);
+	}
 	free(sup->last_reason);
 	free(sup->control_path);
 	free(sup->pidfile_path);

@@ -1,8 +1,9 @@
 #!/bin/bash
-# No reader that stops reading wedges baton: with stderr on a FIFO nobody
-# reads, 100 reloads and status answer, a SIGKILLed worker is reaped and
-# restarted, and once the FIFO is read again the lines come whole, with
-# the count of those dropped.
+# Nothing a worker sends and no reader that stops reading wedges baton:
+# with stderr on a FIFO nobody reads, 100 reloads and status answer, a
+# SIGKILLed worker is reaped and restarted, and once the FIFO is read
+# again the lines come whole, with the count of those dropped. An empty
+# record on BATON_FD is dropped, not taken for end of file.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -124,5 +125,29 @@ after() {
 	    seen && /info: stopping/ { found = 1 } END { exit !found }' "$1"
 }
 t_ok "lines logged after the count come out: the stop" after "$DRAINED"
+
+# --- 2. An empty record on BATON_FD before READY=1.
+WORKER=$T_DIR/empty.py
+cat >"$WORKER" <<'PY'
+import os, signal, socket, sys
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+ch = socket.socket(fileno=int(os.environ["BATON_FD"]))
+ch.send(b"")
+ch.send(b"READY=1")
+while True:
+    signal.pause()
+PY
+conf "python3 $WORKER"
+start_baton "$LOG" run -c "$CONF"
+t_ok "a worker that sends an empty record first becomes ready" \
+    wait_log 10 "$LOG" 'generation 1: active'
+ctl empty reload -c "$CONF"
+t_is "$T_STATUS" 0 "and so does generation 2: the reload succeeds"
+t_diag "$(out empty)"
+t_ok "the empty record is logged as dropped" \
+    log_has "$LOG" 'gen 2 worker 0 pid [0-9]+: channel: empty message dropped'
+t_ok "not as a channel that closed" sh -c "! grep -q 'not ready' '$LOG'"
+ctl stop2 stop -c "$CONF"
+wait_exit "$BATON_PID" 15
 
 t_done

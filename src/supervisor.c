@@ -18,6 +18,7 @@
 #include "config.h"
 #include "control.h"
 #include "generation.h"
+#include "json.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -1256,28 +1257,6 @@ supervisor_run(struct supervisor *sup)
 }
 
 /* Status. */
-
-/* A JSON string, or null. */
-static void
-json_string(struct evbuffer *out, const char *s)
-{
-	const unsigned char	*p;
-
-	if (s == NULL) {
-		evbuffer_add_printf(out, "null");
-		return;
-	}
-	evbuffer_add(out, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			evbuffer_add_printf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", *p);
-		else
-			evbuffer_add(out, p, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
 
 /* ISO 8601 local time of a monotonic instant. */
 static void

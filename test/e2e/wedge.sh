@@ -3,7 +3,9 @@
 # with stderr on a FIFO nobody reads, 100 reloads and status answer, a
 # SIGKILLed worker is reaped and restarted, and once the FIFO is read
 # again the lines come whole, with the count of those dropped. An empty
-# record on BATON_FD is dropped, not taken for end of file.
+# record on BATON_FD is dropped, not taken for end of file. Bytes that
+# are not UTF-8 (a worker's STATUS=, a configuration error) come out of
+# status --json as U+FFFD, in JSON that python accepts.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -148,6 +150,34 @@ t_ok "the empty record is logged as dropped" \
     log_has "$LOG" 'gen 2 worker 0 pid [0-9]+: channel: empty message dropped'
 t_ok "not as a channel that closed" sh -c "! grep -q 'not ready' '$LOG'"
 ctl stop2 stop -c "$CONF"
+wait_exit "$BATON_PID" 15
+
+# --- 3. status --json with bytes that are not UTF-8.
+conf "$TESTSERVER --notify --status $(printf 'bad\377\376end')"
+start_baton "$LOG" run -c "$CONF"
+wait_log 10 "$LOG" 'generation 1: active'
+json_ok() {	# json_ok FILE PYTHON-CHECK
+	python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1], encoding="utf-8"))
+sys.exit(0 if eval(sys.argv[2]) else 1)
+' "$1" "$2"
+}
+ctl utf1 status -c "$CONF" --json
+t_is "$T_STATUS" 0 "status --json with a STATUS= that is not UTF-8"
+t_ok "python reads it as JSON in UTF-8" json_ok "$T_DIR/utf1.out" True
+t_ok "the two bad bytes are two U+FFFD" json_ok "$T_DIR/utf1.out" \
+    's["generations"][0]["workers"][0]["status"] == "bad\ufffd\ufffdend"'
+printf 'b\303\251\377d = 1\n' >>"$CONF"
+# -s: with -c the client itself would refuse the file.
+ctl utf2 reload -s "$SOCK"
+t_is "$T_STATUS" 78 "a reload with a key that is not UTF-8: exit 78"
+ctl utf3 status -s "$SOCK" --json
+t_ok "status --json is still JSON in UTF-8" json_ok "$T_DIR/utf3.out" True
+t_ok "the reason keeps the valid é and shows U+FFFD for the bad byte" \
+    json_ok "$T_DIR/utf3.out" '"b\u00e9\ufffdd" in s["last_reload"]["reason"]'
+t_diag "$(python3 -c 'import json,sys; print(ascii(json.load(sys.stdin)["last_reload"]["reason"]))' <"$T_DIR/utf3.out" 2>&1)"
+ctl stop3 stop -s "$SOCK"
 wait_exit "$BATON_PID" 15
 
 t_done

@@ -21,8 +21,8 @@ channel_pair(int fds[2])
 	 * credentials, an empty one too; end of file brings none. That is
 	 * how channel_recv() tells them apart: recvmsg() returns 0 for both.
 	 */
-	if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1 ||
-	    (flags = fcntl(fds[0], F_GETFL)) == -1 ||
+	if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on,
+	    sizeof(on)) == -1 || (flags = fcntl(fds[0], F_GETFL)) == -1 ||
 	    fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == -1) {
 		int	 saved = errno;
 

@@ -131,7 +131,7 @@ log_try(const char *p, size_t len)
 		pfd.fd = log_fd;
 		pfd.events = POLLOUT;
 		pfd.revents = 0;
-		if (poll(&pfd, 1, 0) == 0)
+		if (poll(&pfd, 1, 0) != 1)
 			return 0;
 		/* FALLTHROUGH */
 	default:
@@ -190,7 +190,10 @@ log_catch_up(void)
 static void
 log_arm(void)
 {
-	/* If the loop cannot watch fd 2 (epoll refuses some), the next line flushes. */
+	/*
+	 * Where the loop cannot watch it (epoll refuses /dev/null), the
+	 * next line flushes the queue.
+	 */
 	if (log_ev != NULL && (log_qlen > 0 || log_dropped > 0) &&
 	    !event_pending(log_ev, EV_WRITE, NULL))
 		(void)event_add(log_ev, NULL);

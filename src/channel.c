@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -11,11 +12,17 @@
 int
 channel_pair(int fds[2])
 {
-	int	 flags;
+	int	 flags, on = 1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) == -1)
 		return -1;
-	if ((flags = fcntl(fds[0], F_GETFL)) == -1 ||
+	/*
+	 * With SO_PASSCRED every record arrives with the sender's
+	 * credentials, an empty one too; end of file brings none. That is
+	 * how channel_recv() tells them apart: recvmsg() returns 0 for both.
+	 */
+	if (setsockopt(fds[0], SOL_SOCKET, SO_PASSCRED, &on,
+	    sizeof(on)) == -1 || (flags = fcntl(fds[0], F_GETFL)) == -1 ||
 	    fcntl(fds[0], F_SETFL, flags | O_NONBLOCK) == -1) {
 		int	 saved = errno;
 
@@ -76,6 +83,30 @@ channel_close_all(const int *fds, size_t n)
 		close(fds[i]);
 }
 
+/*
+ * recvmsg() returned 0 with no control message: end of file, unless the
+ * socket does not pass credentials (a channel made by an older baton,
+ * taken over at an upgrade). There a record is known to be empty only if
+ * the peer has not hung up; after a hang-up it is taken for end of file.
+ */
+static int
+channel_is_eof(int fd)
+{
+	struct pollfd	 pfd;
+	socklen_t	 len = sizeof(int);
+	int		 on = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, &len) == 0 && on)
+		return 1;
+	pfd.fd = fd;
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 1 &&
+	    (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)) == 0)
+		return 0;
+	return 1;
+}
+
 ssize_t
 channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 {
@@ -83,7 +114,8 @@ channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 	struct iovec	 iov;
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int) * BATON_FDS_MAX)];
+		char		buf[CMSG_SPACE(sizeof(int) * BATON_FDS_MAX) +
+				    CMSG_SPACE(sizeof(struct ucred))];
 	} cmsg;
 	struct cmsghdr	*c;
 	size_t		 max = *nfds, got = 0, n;
@@ -119,6 +151,11 @@ channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || got > max) {
 		channel_close_all(tmp, got);
 		errno = EMSGSIZE;
+		return -1;
+	}
+	if (r == 0 && (mh.msg_controllen > 0 || !channel_is_eof(fd))) {
+		channel_close_all(tmp, got);
+		errno = ENOMSG;
 		return -1;
 	}
 	if (got > 0)

@@ -34,8 +34,9 @@ struct channel_msg {
 };
 
 /*
- * A close-on-exec socketpair: fds[0] for baton (non-blocking), fds[1] for
- * the worker. Returns 0, or -1 with errno set.
+ * A close-on-exec socketpair: fds[0] for baton (non-blocking, passing
+ * credentials so that an empty record is not taken for end of file),
+ * fds[1] for the worker. Returns 0, or -1 with errno set.
  */
 int	 channel_pair(int fds[2]);
 /*
@@ -49,7 +50,11 @@ int	 channel_send(int fd, const void *msg, size_t len, const int *fds,
  * descriptors into fds, close-on-exec. On return *nfds is the number
  * received. A message or descriptor list that was truncated is refused:
  * every descriptor that came with it is closed and errno is EMSGSIZE.
- * Returns the length (0 at end of file), or -1 with errno set.
+ * An empty record is not end of file: it is refused the same way, with
+ * errno ENOMSG; read on. Returns the length (0 only at end of file: the
+ * peer hung up and nothing is left to read), or -1 with errno set.
+ * (recvmsg() returns 0 for both; on fds[0] of channel_pair() they are told
+ * apart for sure, on another socket only while the peer has not hung up.)
  */
 ssize_t	 channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds);
 /*

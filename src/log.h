@@ -19,6 +19,15 @@ enum log_level {
  * priority prefix and no time stamp of their own.
  */
 void	log_init(void);
+/*
+ * baton's own lines never block it: a stderr that cannot take a line now
+ * (a pipe nobody reads) gets it later, from a queue of 64 KiB; lines that
+ * do not fit are counted and the count is logged once stderr drains. With
+ * a base, the queue is flushed as soon as stderr becomes writable, not
+ * only at the next line. NULL: stop watching (before the base is freed).
+ */
+struct event_base;
+void	log_set_base(struct event_base *);
 void	log_set_level(enum log_level);
 /*
  * Every line logged is also given, without time stamp, to fn: the control

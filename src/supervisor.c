@@ -19,6 +19,7 @@
 #include "control.h"
 #include "generation.h"
 #include "keeper.h"
+#include "json.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -1250,6 +1251,7 @@ supervisor_events(struct supervisor *sup, char **error)
 	 * blocked by whoever started baton, they would never arrive.
 	 */
 	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
+	log_set_base(sup->base);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
 	sup->upgrade_timer = evtimer_new(sup->base, supervisor_upgrade_retry,
 	    sup);
@@ -1485,8 +1487,10 @@ supervisor_free(struct supervisor *sup)
 	if (sup->upgrade_timer != NULL)
 		event_free(sup->upgrade_timer);
 	notify_free(sup->notify);
-	if (sup->base != NULL)
+	if (sup->base != NULL) {
+		log_set_base(NULL);
 		event_base_free(sup->base);
+	}
 	free(sup->strays);
 	free(sup->last_reason);
 	free(sup->control_path);
@@ -1521,28 +1525,6 @@ supervisor_run(struct supervisor *sup)
 }
 
 /* Status. */
-
-/* A JSON string, or null. */
-static void
-json_string(struct evbuffer *out, const char *s)
-{
-	const unsigned char	*p;
-
-	if (s == NULL) {
-		evbuffer_add_printf(out, "null");
-		return;
-	}
-	evbuffer_add(out, "\"", 1);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			evbuffer_add_printf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			evbuffer_add_printf(out, "\\u%04x", *p);
-		else
-			evbuffer_add(out, p, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
 
 /* ISO 8601 local time of a monotonic instant. */
 static void

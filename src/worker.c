@@ -283,6 +283,12 @@ worker_channel_read(evutil_socket_t fd, short what, void *arg)
 					    "dropped", BATON_MSG_MAX);
 				continue;
 			}
+			if (errno == ENOMSG) {
+				if (log_limit_allow(&w->limit))
+					WLOG(w, LOG_LEVEL_WARN, "channel: "
+					    "empty message dropped");
+				continue;
+			}
 			WLOG(w, LOG_LEVEL_WARN, "channel: %s", strerror(errno));
 			event_del(w->channel_ev);
 			return;

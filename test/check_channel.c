@@ -90,6 +90,102 @@ START_TEST(test_empty_message_is_not_eof)
 }
 END_TEST
 
+/*
+ * A worker may write an empty record itself: recvmsg() returns 0 for it as
+ * for a hang-up. channel_recv() tells them apart, even when the hang-up
+ * follows at once (then poll() already reports POLLHUP for the record).
+ */
+START_TEST(test_empty_record_is_not_eof)
+{
+	char	 buf[8];
+	size_t	 n = 0;
+
+	ck_assert_int_eq(send(pair[1], "", 0, 0), 0);
+	ck_assert_int_eq(send(pair[1], "READY=1", 7, 0), 7);
+	ck_assert_int_eq(send(pair[1], "", 0, 0), 0);
+	errno = 0;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), -1);
+	ck_assert_int_eq(errno, ENOMSG);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 7);
+	ck_assert_mem_eq(buf, "READY=1", 7);
+	close(pair[1]);
+	pair[1] = open("/dev/null", O_RDONLY);
+	errno = 0;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), -1);
+	ck_assert_int_eq(errno, ENOMSG);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
+}
+END_TEST
+
+/*
+ * A socket without SO_PASSCRED (a channel from an older baton, taken over
+ * at an upgrade): an empty record is known as such while the peer is there.
+ */
+START_TEST(test_empty_record_without_passcred)
+{
+	char	 buf[8];
+	size_t	 n = 0;
+	int	 sp[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK,
+	    0, sp), 0);
+	ck_assert_int_eq(send(sp[1], "", 0, 0), 0);
+	ck_assert_int_eq(send(sp[1], "READY=1", 7, 0), 7);
+	errno = 0;
+	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), -1);
+	ck_assert_int_eq(errno, ENOMSG);
+	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), 7);
+	close(sp[1]);
+	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), 0);
+	close(sp[0]);
+}
+END_TEST
+
+/* An empty record with descriptors: they are closed, none leaks. */
+START_TEST(test_empty_record_with_fds)
+{
+	int	 p[2], got[2];
+	size_t	 n = 2;
+	char	 buf[8];
+
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(channel_send(pair[1], "X", 1, p, 1), 0);
+	/* channel_send() never sends an empty record: build one by hand. */
+	{
+		struct msghdr	 mh;
+		union {
+			struct cmsghdr	hdr;
+			char		buf[CMSG_SPACE(sizeof(int))];
+		} cmsg;
+		struct cmsghdr	*c;
+
+		memset(&mh, 0, sizeof(mh));
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &p[1], sizeof(int));
+		ck_assert_int_eq(sendmsg(pair[1], &mh, 0), 0);
+	}
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), 1);
+	ck_assert_uint_eq(n, 1);
+	close(got[0]);
+	n = 2;
+	errno = 0;
+	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
+	ck_assert_int_eq(errno, ENOMSG);
+	ck_assert_uint_eq(n, 0);
+	/* Every copy of the write end is closed: read sees EOF. */
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], buf, 1), 0);
+	close(p[0]);
+}
+END_TEST
+
 START_TEST(test_eof)
 {
 	char	 buf[8];
@@ -218,6 +314,9 @@ channel_suite(void)
 	tcase_add_test(tc, test_fds_cross_and_work);
 	tcase_add_test(tc, test_boundaries);
 	tcase_add_test(tc, test_empty_message_is_not_eof);
+	tcase_add_test(tc, test_empty_record_is_not_eof);
+	tcase_add_test(tc, test_empty_record_without_passcred);
+	tcase_add_test(tc, test_empty_record_with_fds);
 	tcase_add_test(tc, test_eof);
 	tcase_add_test(tc, test_truncated_refused);
 	tcase_add_test(tc, test_send_limits);

@@ -143,6 +143,8 @@ keeper_child(int fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Above all the listening sockets: they must close with baton. */
 	spawn_close_others(fd);
+	/* The log's own descriptor of stderr was among them. */
+	log_init();
 }
 
 struct keeper *

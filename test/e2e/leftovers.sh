@@ -31,6 +31,7 @@ t_ok "keeper: the main process got its drain signal" \
     wait_until 5 grep -q TERM "$T_DIR/group-stubborn-keeper.term"
 sleep 0.5
 t_is "$(alive $old)" 2 "keeper: both ignore it and still run"
+t_diag "$(ps -o pid=,ppid=,stat=,args= -p "$(echo $old | tr ' ' ,)")"
 t_ok "keeper: drain_timeout later they are killed" wait_until 5 none_marked group-stubborn-keeper
 t_ok "keeper: it says so" wait_log 2 "$LOG" 'keeper: baton \(pid [0-9]+\) died; 2 processes that came from its workers still ran 1500 ms later: SIGKILL'
 t_ok "keeper: and exits" wait_until 2 sh -c "! kill -0 $keeper"
@@ -269,6 +270,7 @@ t_ok "keeper: the main process got its drain signal" \
     wait_until 5 grep -q TERM "$T_DIR/group-stubborn-keeper.term"
 sleep 0.5
 t_is "$(alive $old)" 2 "keeper: both ignore it and still run"
+t_diag "$(ps -o pid=,ppid=,stat=,args= -p "$(echo $old | tr ' ' ,)")"
 t_ok "keeper: drain_timeout later they are killed" wait_until 5 none_marked group-stubborn-keeper
 t_ok "keeper: it says so" wait_log 2 "$LOG" 'keeper: baton \(pid [0-9]+\) died; 2 processes that came from its workers still ran 1500 ms later: SIGKILL'
 t_ok "keeper: and exits" wait_until 2 sh -c "! kill -0 $keeper"

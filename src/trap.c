@@ -214,13 +214,16 @@ trap_bind(struct trap *t)
 	if (!trap_valid(t))
 		return;
 	/*
-	 * O_NONBLOCK belongs to the open file, which every worker shares:
-	 * as the application made its own socket (Go's are non-blocking).
+	 * O_NONBLOCK belongs to the open file, which every worker shares.
+	 * Set it for a server that made its socket non-blocking (Go does),
+	 * but never clear it: the event loop of a generation still serving
+	 * would then block in accept() after losing a race for a
+	 * connection. A blocking server that sets nothing finds it as the
+	 * servers before it left it.
 	 */
-	if ((hfl = fcntl(held, F_GETFL)) != -1 &&
-	    ((hfl ^ fl) & O_NONBLOCK) != 0)
-		(void)fcntl(held, F_SETFL, (hfl & ~O_NONBLOCK) |
-		    (fl & O_NONBLOCK));
+	if ((fl & O_NONBLOCK) && (hfl = fcntl(held, F_GETFL)) != -1 &&
+	    !(hfl & O_NONBLOCK))
+		(void)fcntl(held, F_SETFL, hfl | O_NONBLOCK);
 	if (ioctl(t->fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add) == -1) {
 		if (errno != ENOENT)
 			trap_log(t, 1, "bind (fd %d, pid %ld): cannot install "

@@ -16,6 +16,7 @@
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 #include <dirent.h>
@@ -85,6 +86,7 @@ static size_t			 fds_len, env_len;
 static const char		*opt_protocol;
 static const char		*opt_bind[MAXSOCKETS];
 static int			 opt_nbind;
+static int			 opt_raw_bind;
 static long			 opt_work_ms = -1;
 static int			 work_fd = -1;
 static int			 opt_notify, opt_notify_channel;
@@ -100,7 +102,7 @@ usage(int code)
 {
 	fprintf(code == 0 ? stdout : stderr,
 	    "usage: testserver [--protocol systemd|einhorn|starter|baton |\n"
-	    "                   --bind HOST:PORT...]\n"
+	    "                   --bind HOST:PORT... [--raw-bind]]\n"
 	    "                  [--notify] [--notify-channel] [--status TEXT]\n"
 	    "                  [--never-ready]\n"
 	    "                  [--work-ms N --work-log FILE] [--startup-ms N]\n"
@@ -349,9 +351,12 @@ sockets_bind(const char *spec)
 		die(2, "--bind %s: socket: %s", spec, strerror(errno));
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		die(2, "--bind %s: SO_REUSEADDR: %s", spec, strerror(errno));
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+	/* --raw-bind: past libc, as Go and static programs do. */
+	if ((opt_raw_bind ? syscall(SYS_bind, fd, ai->ai_addr,
+	    ai->ai_addrlen) : bind(fd, ai->ai_addr, ai->ai_addrlen)) == -1)
 		die(2, "--bind %s: bind: %s", spec, strerror(errno));
-	if (listen(fd, 128) == -1)
+	if ((opt_raw_bind ? syscall(SYS_listen, fd, 128) :
+	    listen(fd, 128)) == -1)
 		die(2, "--bind %s: listen: %s", spec, strerror(errno));
 	freeaddrinfo(ai);
 	add_socket(fd, spec, "--bind");
@@ -722,6 +727,7 @@ options(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "protocol",		required_argument, NULL, 'P' },
 		{ "bind",		required_argument, NULL, 'b' },
+		{ "raw-bind",		no_argument,	   NULL, 'R' },
 		{ "work-ms",		required_argument, NULL, 'w' },
 		{ "work-log",		required_argument, NULL, 'l' },
 		{ "notify",		no_argument,	   NULL, 'n' },
@@ -751,6 +757,9 @@ options(int argc, char *argv[])
 				usage(64);
 			}
 			opt_protocol = optarg;
+			break;
+		case 'R':
+			opt_raw_bind = 1;
 			break;
 		case 'b':
 			if (opt_nbind == MAXSOCKETS)

@@ -94,11 +94,18 @@ struct supervisor {
 	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
 	int			 upgrade_pending;
 	struct event		*upgrade_timer;
+	/* The candidate's dry run of the state, in its two memfds. */
+	struct upgrade_check	*check;
+	int			 check_sfd;
+	int			 check_cfd;
+	int			 check_gen;
 };
 
 static void	supervisor_reload(struct supervisor *);
 static void	supervisor_stop(struct supervisor *, int code);
 static void	supervisor_upgrade(struct supervisor *);
+static void	supervisor_checked(struct supervisor *, int status);
+static void	supervisor_check_end(struct supervisor *);
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -467,6 +474,7 @@ supervisor_stop(struct supervisor *sup, int code)
 		return;
 	sup->state = SUPERVISOR_STOPPING;
 	sup->exit_code = code;
+	supervisor_check_end(sup);
 	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("stopping: draining every generation");
 	if (sup->reload_gen != 0)
@@ -501,7 +509,9 @@ supervisor_reap(struct supervisor *sup, int block)
 		if (pid <= 0)
 			break;
 		n++;
-		if ((w = supervisor_find_worker(sup, pid)) != NULL)
+		if (sup->check != NULL && pid == upgrade_check_pid(sup->check))
+			supervisor_checked(sup, status);
+		else if ((w = supervisor_find_worker(sup, pid)) != NULL)
 			worker_exited(w, status);
 		else {
 			/* A server's own child, left to baton (subreaper). */
@@ -528,6 +538,7 @@ supervisor_kill_all(struct supervisor *sup)
 	if (sup->state == SUPERVISOR_RUNNING)
 		systemd_notify("STOPPING=1\nSTATUS=stopping at once");
 	sup->state = SUPERVISOR_STOPPING;
+	supervisor_check_end(sup);
 	for (i = 0; i < sup->ngens; i++) {
 		generation_roll_back(sup->gens[i], "baton is stopping");
 		generation_drain(sup->gens[i]);
@@ -710,27 +721,57 @@ supervisor_save(struct supervisor *sup, struct state *st, int cfd)
 		worker_save(generation_worker(g, i), &st->workers[i]);
 }
 
+/*
+ * The state as it is now, in two new memfds; with fds, the descriptors
+ * that must cross the exec. Returns 0, or -1 with *error set.
+ */
+static int
+supervisor_write_state(struct supervisor *sup, int *sfd, int *cfd, int **fds,
+    size_t *nfds, char **error)
+{
+	struct state	 st;
+	int		 rc;
+
+	*cfd = -1;
+	if ((*sfd = upgrade_memfd("baton-upgrade")) == -1 ||
+	    (*cfd = upgrade_memfd("baton-config")) == -1) {
+		*error = xprintf("memfd_create: %s", strerror(errno));
+		rc = -1;
+	} else {
+		supervisor_save(sup, &st, *cfd);
+		rc = state_write(&st, generation_config(sup->gens[0]), *sfd,
+		    error);
+		if (rc == 0 && fds != NULL)
+			*fds = state_fds(&st, nfds);
+		free(st.sockets);
+		free(st.workers);
+	}
+	if (rc == -1) {
+		if (*sfd != -1)
+			close(*sfd);
+		if (*cfd != -1)
+			close(*cfd);
+	}
+	return rc;
+}
+
 /* exec ourselves with the state; returns only if that failed. */
 static void
 supervisor_handover(struct supervisor *sup)
 {
 	const char	*notify_socket = systemd_socket_path();
-	struct state	 st;
 	char		*error = NULL;
 	size_t		 nfds = 0;
-	int		*fds = NULL, sfd = -1, cfd = -1;
+	int		*fds = NULL, sfd, cfd;
 
-	memset(&st, 0, sizeof(st));
-	if ((sfd = upgrade_memfd("baton-upgrade")) == -1 ||
-	    (cfd = upgrade_memfd("baton-config")) == -1) {
-		error = xprintf("memfd_create: %s", strerror(errno));
-		goto fail;
+	/* Afresh: workers and counters may have moved during the check. */
+	if (supervisor_write_state(sup, &sfd, &cfd, &fds, &nfds,
+	    &error) == -1) {
+		log_error("upgrade failed, baton carries on as it was: %s",
+		    error);
+		free(error);
+		return;
 	}
-	supervisor_save(sup, &st, cfd);
-	if (state_write(&st, generation_config(sup->gens[0]), sfd,
-	    &error) == -1)
-		goto fail;
-	fds = state_fds(&st, &nfds);
 	log_info("upgrade: exec with generation %d and its %zu worker%s",
 	    generation_number(sup->gens[0]),
 	    generation_nworkers(sup->gens[0]),
@@ -738,18 +779,88 @@ supervisor_handover(struct supervisor *sup)
 	/* The new image reports to the service manager too. */
 	if (notify_socket != NULL)
 		setenv("NOTIFY_SOCKET", notify_socket, 1);
-	upgrade_exec(sfd, fds, nfds, &sup->handled, &error);
+	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
+	upgrade_exec(sfd, fds, nfds, &error);
+	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
 	unsetenv("NOTIFY_SOCKET");
-fail:
 	log_error("upgrade failed, baton carries on as it was: %s", error);
 	free(error);
 	free(fds);
-	free(st.sockets);
-	free(st.workers);
-	if (sfd != -1)
+	close(sfd);
+	close(cfd);
+}
+
+/*
+ * Start the candidate's dry run of the state as it is now. It runs beside
+ * the loop, which serves meanwhile; its end comes through the reaper.
+ */
+static void
+supervisor_check(struct supervisor *sup)
+{
+	char	*error = NULL;
+	int	 sfd, cfd;
+
+	if (supervisor_write_state(sup, &sfd, &cfd, NULL, NULL,
+	    &error) == -1)
+		goto fail;
+	if ((sup->check = upgrade_check_new(sup->base, sfd, cfd,
+	    &error)) == NULL) {
 		close(sfd);
-	if (cfd != -1)
 		close(cfd);
+		goto fail;
+	}
+	sup->check_sfd = sfd;
+	sup->check_cfd = cfd;
+	sup->check_gen = generation_number(sup->gens[0]);
+	log_info("upgrade: checking that %s can take the state over",
+	    upgrade_binary());
+	return;
+fail:
+	log_error("upgrade failed, baton carries on as it was: %s", error);
+	free(error);
+}
+
+/* The check is over, or cancelled: it and its memfds go. */
+static void
+supervisor_check_end(struct supervisor *sup)
+{
+	if (sup->check == NULL)
+		return;
+	if (upgrade_check_pid(sup->check) > 0)
+		log_info("upgrade: cancelled, baton is stopping");
+	upgrade_check_free(sup->check);
+	sup->check = NULL;
+	close(sup->check_sfd);
+	close(sup->check_cfd);
+}
+
+/* The check's process exited (reaped): jump, or say why not. */
+static void
+supervisor_checked(struct supervisor *sup, int status)
+{
+	const char	*why;
+	char		*error = NULL;
+	int		 rc;
+
+	rc = upgrade_check_done(sup->check, status, &error);
+	supervisor_check_end(sup);
+	if (rc == -1) {
+		log_error("upgrade failed, baton carries on as it was: %s",
+		    error);
+		free(error);
+		return;
+	}
+	if (sup->state != SUPERVISOR_RUNNING)
+		return;
+	/* What was checked must still be what would be handed over. */
+	if (!supervisor_upgrade_ready(sup, &why) ||
+	    generation_number(sup->gens[0]) != sup->check_gen) {
+		log_info("upgrade: the service changed during the check; "
+		    "checking again once it settles");
+		supervisor_upgrade(sup);
+		return;
+	}
+	supervisor_handover(sup);
 }
 
 static void
@@ -764,6 +875,11 @@ supervisor_upgrade(struct supervisor *sup)
 		sup->upgrade_pending = 0;
 		return;
 	}
+	if (sup->check != NULL) {
+		log_info("upgrade: already checking %s; one upgrade will do",
+		    upgrade_binary());
+		return;
+	}
 	if (!supervisor_upgrade_ready(sup, &why)) {
 		if (!sup->upgrade_pending)
 			log_info("upgrade: %s; upgrading once it settles", why);
@@ -773,7 +889,7 @@ supervisor_upgrade(struct supervisor *sup)
 		return;
 	}
 	sup->upgrade_pending = 0;
-	supervisor_handover(sup);
+	supervisor_check(sup);
 }
 
 static void
@@ -975,6 +1091,7 @@ supervisor_free(struct supervisor *sup)
 
 	if (sup == NULL)
 		return;
+	supervisor_check_end(sup);
 	for (i = 0; i < sup->ngens; i++)
 		generation_free(sup->gens[i]);
 	free(sup->gens);

@@ -99,6 +99,8 @@ struct supervisor {
 	int			 check_sfd;
 	int			 check_cfd;
 	int			 check_gen;
+	/* It passed: signals blocked, the loop left, exec from the top. */
+	int			 upgrade_go;
 };
 
 static void	supervisor_reload(struct supervisor *);
@@ -755,7 +757,11 @@ supervisor_write_state(struct supervisor *sup, int *sfd, int *cfd, int **fds,
 	return rc;
 }
 
-/* exec ourselves with the state; returns only if that failed. */
+/*
+ * exec ourselves with the state; returns only if that failed. The
+ * handled signals are blocked: one that comes now stays pending across
+ * the exec, for the new image.
+ */
 static void
 supervisor_handover(struct supervisor *sup)
 {
@@ -779,9 +785,7 @@ supervisor_handover(struct supervisor *sup)
 	/* The new image reports to the service manager too. */
 	if (notify_socket != NULL)
 		setenv("NOTIFY_SOCKET", notify_socket, 1);
-	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
 	upgrade_exec(sfd, fds, nfds, &error);
-	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
 	unsetenv("NOTIFY_SOCKET");
 	log_error("upgrade failed, baton carries on as it was: %s", error);
 	free(error);
@@ -834,13 +838,18 @@ supervisor_check_end(struct supervisor *sup)
 	close(sup->check_cfd);
 }
 
-/* The check's process exited (reaped): jump, or say why not. */
+/*
+ * The check's process exited (reaped). If it passed, the jump is decided:
+ * block the handled signals now, and leave the loop, since an exec from
+ * inside a callback would lose what libevent has already taken in (a
+ * SIGTERM caught just before, its byte in libevent's signal pipe or its
+ * event active behind this one). supervisor_run() goes on.
+ */
 static void
 supervisor_checked(struct supervisor *sup, int status)
 {
-	const char	*why;
-	char		*error = NULL;
-	int		 rc;
+	char	*error = NULL;
+	int	 rc;
 
 	rc = upgrade_check_done(sup->check, status, &error);
 	supervisor_check_end(sup);
@@ -852,15 +861,41 @@ supervisor_checked(struct supervisor *sup, int status)
 	}
 	if (sup->state != SUPERVISOR_RUNNING)
 		return;
-	/* What was checked must still be what would be handed over. */
-	if (!supervisor_upgrade_ready(sup, &why) ||
-	    generation_number(sup->gens[0]) != sup->check_gen) {
-		log_info("upgrade: the service changed during the check; "
-		    "checking again once it settles");
-		supervisor_upgrade(sup);
-		return;
+	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
+	sup->upgrade_go = 1;
+	event_base_loopbreak(sup->base);
+}
+
+/*
+ * Out of the loop, signals blocked: one non-blocking pass acts on every
+ * signal caught before the block, and on whatever else was due. A stop
+ * there stops baton rather than the upgrade's going on; a reload makes
+ * the upgrade wait for it. Only then the exec: what comes after the block
+ * stays pending across it, and the new image acts on it once it watches
+ * its signals.
+ */
+static void
+supervisor_jump(struct supervisor *sup)
+{
+	const char	*why;
+	int		 again = 0;
+
+	event_base_loop(sup->base, EVLOOP_NONBLOCK);
+	sup->upgrade_go = 0;
+	if (sup->state == SUPERVISOR_RUNNING) {
+		/* What was checked must still be what is handed over. */
+		if (supervisor_upgrade_ready(sup, &why) &&
+		    generation_number(sup->gens[0]) == sup->check_gen)
+			supervisor_handover(sup);
+		else {
+			log_info("upgrade: the service changed during the "
+			    "check; checking again once it settles");
+			again = 1;
+		}
 	}
-	supervisor_handover(sup);
+	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
+	if (again)
+		supervisor_upgrade(sup);
 }
 
 static void
@@ -875,7 +910,7 @@ supervisor_upgrade(struct supervisor *sup)
 		sup->upgrade_pending = 0;
 		return;
 	}
-	if (sup->check != NULL) {
+	if (sup->check != NULL || sup->upgrade_go) {
 		log_info("upgrade: already checking %s; one upgrade will do",
 		    upgrade_binary());
 		return;
@@ -1134,8 +1169,12 @@ supervisor_run(struct supervisor *sup)
 		supervisor_reap(sup, 0);
 		supervisor_notify_ready(sup);
 	}
-	if (sup->state != SUPERVISOR_DONE)
+	while (sup->state != SUPERVISOR_DONE) {
 		event_base_dispatch(sup->base);
+		if (!sup->upgrade_go)
+			break;
+		supervisor_jump(sup);
+	}
 	return sup->exit_code;
 }
 

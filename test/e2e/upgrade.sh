@@ -295,6 +295,9 @@ kill -TERM "$BATON_PID"
 wait_exit "$BATON_PID" 15
 t_is "$T_STATUS" 0 "deep: baton stops: exit 0"
 
+# --- A signal that comes with SIGUSR2 is acted on, before the exec or
+# after it, never lost: SIGTERM and SIGINT stop baton gracefully, SIGQUIT
+# at once, each with exit 0 and the port closed.
 PORT=$(free_port)
 LOG=$T_DIR/race.log
 write_conf "$T_DIR/race.ini" <<CONF
@@ -306,6 +309,41 @@ drain_timeout = 5s
 [socket:http]
 listen = tcp://127.0.0.1:$PORT
 CONF
+# usr2_then SIG [DELAY]: start baton, send SIGUSR2 then SIG (DELAY
+# seconds later); fails unless baton stops with exit 0 within 10 s and
+# its port is closed.
+usr2_then() {
+	: >"$LOG"
+	${BATON_WRAPPER:-} "$BATON" run -c "$T_DIR/race.ini" >"$LOG" 2>&1 &
+	BATON_PID=$!
+	T_PIDS="$T_PIDS $BATON_PID"
+	wait_log 10 "$LOG" 'generation 1: active' || return 1
+	kill -USR2 "$BATON_PID"
+	[ -n "${2:-}" ] && sleep "$2"
+	kill "-$1" "$BATON_PID"
+	if ! wait_exit "$BATON_PID" 10; then
+		t_diag "after SIGUSR2 and SIG$1 baton runs on: $(tail -n 2 "$LOG")"
+		kill -KILL "$BATON_PID"
+		wait "$BATON_PID" 2>/dev/null
+		return 1
+	fi
+	[ "$T_STATUS" = 0 ] && not_listening "$PORT" ||
+	    { t_diag "SIG$1: exit $T_STATUS; $(tail -n 2 "$LOG")"; return 1; }
+}
+stopped=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	usr2_then TERM || break
+	stopped=$i
+done
+t_is "$stopped" 10 "SIGUSR2 then SIGTERM at once: baton stops, 10 times of 10"
+stopped=0
+for d in 0.01 0.02 0.03 0.05 0.07 0.1 0.15 0.2; do
+	usr2_then TERM "$d" && stopped=$((stopped + 1))
+done
+t_is "$stopped" 8 "SIGTERM 10 to 200 ms after SIGUSR2: baton stops, 8 times of 8"
+t_ok "SIGUSR2 then SIGINT: baton stops" usr2_then INT
+t_ok "SIGUSR2 then SIGQUIT: baton stops" usr2_then QUIT
+t_ok "SIGUSR2 then SIGQUIT 50 ms later: baton stops" usr2_then QUIT 0.05
 
 # --- SIGTERM during a check that hangs: baton stops at once, and the
 # check goes with it.

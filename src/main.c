@@ -21,6 +21,7 @@
 #include "control.h"
 #include "env.h"
 #include "log.h"
+#include "state.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "upgrade.h"
@@ -465,6 +466,36 @@ cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * baton --upgrade-check FD: the dry run a running baton asks of the binary
+ * it is about to exec. Read the state in FD, and the configuration it
+ * names, with the same reader the upgrade uses, and act on nothing; print
+ * "ok FORMAT" and exit 0 only if all of it makes sense to this binary.
+ */
+static int
+cmd_upgrade_check(int argc, char **argv)
+{
+	struct state	 st;
+	char		*error = NULL, *end;
+	long		 fd;
+
+	if (argc != 2)
+		usage("--upgrade-check FD: internal, for baton's upgrade");
+	errno = 0;
+	fd = strtol(argv[1], &end, 10);
+	if (errno != 0 || *end != '\0' || end == argv[1] || fd < 0 ||
+	    fd > INT_MAX || fcntl((int)fd, F_GETFD) == -1)
+		usage("--upgrade-check %s: not an open descriptor", argv[1]);
+	if (state_read((int)fd, &st, &error) == -1) {
+		fprintf(stderr, "baton: %s\n", error);
+		free(error);
+		return EXIT_FAILED;
+	}
+	state_clear(&st);
+	printf("ok %s\n", STATE_FORMAT);
+	return fflush(stdout) == 0 ? 0 : EXIT_FAILED;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -484,6 +515,8 @@ main(int argc, char **argv)
 		printf("baton %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	if (strcmp(cmd, "--upgrade-check") == 0)
+		return cmd_upgrade_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "check") == 0)

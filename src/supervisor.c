@@ -25,6 +25,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "socket.h"
+#include "state.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "upgrade.h"
@@ -103,12 +104,21 @@ struct supervisor {
 	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
 	int			 upgrade_pending;
 	struct event		*upgrade_timer;
+	/* The candidate's dry run of the state, in its two memfds. */
+	struct upgrade_check	*check;
+	int			 check_sfd;
+	int			 check_cfd;
+	int			 check_gen;
+	/* It passed: signals blocked, the loop left, exec from the top. */
+	int			 upgrade_go;
 };
 
 static void	supervisor_reload(struct supervisor *);
 static void	supervisor_stop(struct supervisor *, int code);
 static void	supervisor_upgrade(struct supervisor *);
 static void	supervisor_end_strays(struct supervisor *);
+static void	supervisor_checked(struct supervisor *, int status);
+static void	supervisor_check_end(struct supervisor *);
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -492,6 +502,7 @@ supervisor_stop(struct supervisor *sup, int code)
 		return;
 	sup->state = SUPERVISOR_STOPPING;
 	sup->exit_code = code;
+	supervisor_check_end(sup);
 	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("stopping: draining every generation");
 	if (sup->reload_gen != 0)
@@ -540,11 +551,13 @@ supervisor_known_pids(struct supervisor *sup, size_t *n)
 				pids[(*n)++] = worker_orphan(w, k);
 		}
 	}
-	pids = xreallocarray(pids, *n + sup->nstrays + 1, sizeof(*pids));
+	pids = xreallocarray(pids, *n + sup->nstrays + 2, sizeof(*pids));
 	for (i = 0; i < sup->nstrays; i++)
 		pids[(*n)++] = sup->strays[i];
 	if (sup->keeper != NULL)
 		pids[(*n)++] = keeper_pid(sup->keeper);
+	if (sup->check != NULL && upgrade_check_pid(sup->check) > 0)
+		pids[(*n)++] = upgrade_check_pid(sup->check);
 	if (*n > 0)
 		qsort(pids, *n, sizeof(*pids), supervisor_pid_cmp);
 	return pids;
@@ -754,8 +767,11 @@ supervisor_reap(struct supervisor *sup, int block)
 		 */
 		supervisor_adopt(sup);
 		for (i = 0; i < n; i++) {
-			if ((w = supervisor_find_worker(sup, dead[i].pid)) !=
-			    NULL)
+			if (sup->check != NULL &&
+			    dead[i].pid == upgrade_check_pid(sup->check))
+				supervisor_checked(sup, dead[i].status);
+			else if ((w = supervisor_find_worker(sup,
+			    dead[i].pid)) != NULL)
 				worker_reaped(w, dead[i].pid, dead[i].status);
 			else
 				supervisor_reaped_other(sup, dead[i].pid,
@@ -779,6 +795,7 @@ supervisor_kill_all(struct supervisor *sup)
 	if (sup->state == SUPERVISOR_RUNNING)
 		systemd_notify("STOPPING=1\nSTATUS=stopping at once");
 	sup->state = SUPERVISOR_STOPPING;
+	supervisor_check_end(sup);
 	for (i = 0; i < sup->ngens; i++) {
 		generation_roll_back(sup->gens[i], "baton is stopping");
 		generation_drain(sup->gens[i]);
@@ -885,8 +902,6 @@ supervisor_libevent_log(int severity, const char *msg)
 
 /* Upgrading in place (SIGUSR2). */
 
-#define UPGRADE_FORMAT	"baton-upgrade 1"
-
 /*
  * Settled enough to hand over: one generation, active, and no worker of
  * it on its way up. Else *why says what is under way.
@@ -919,248 +934,107 @@ supervisor_upgrade_ready(struct supervisor *sup, const char **why)
 	return 1;
 }
 
-/* One line of text: the rest of a state line. */
-static void
-state_put_text(FILE *fp, const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
-	fputc('\n', fp);
-}
-
-/* A stream that writes to fd, which stays open. */
-static FILE *
-state_stream(int fd)
-{
-	FILE	*fp;
-	int	 d;
-
-	if ((d = dup(fd)) == -1)
-		return NULL;
-	if ((fp = fdopen(d, "w")) == NULL)
-		close(d);
-	return fp;
-}
-
 /*
- * Write what the new image needs into state (a memfd), and the active
- * generation's configuration, as `baton check` prints it, into cfd.
- * Collects every descriptor that must survive the exec into fds.
+ * The state the new image needs: sup's, its generation's, each socket's
+ * and each worker's. The arrays in st are new; the strings are sup's.
  */
-static int
-supervisor_save(struct supervisor *sup, int sfd, int cfd, int **fds,
-    size_t *nfds)
+static void
+supervisor_save(struct supervisor *sup, struct state *st, int cfd)
 {
 	struct generation	*g = sup->gens[0];
 	const struct config	*c = generation_config(g);
-	struct socket_saved	 ss;
-	struct worker_saved	 ws;
-	FILE			*fp;
-	size_t			 i, n = 0;
-	int			 ok;
+	size_t			 i;
 
-	/* The config, notify, control, pidfile, keeper; sockets; channels. */
-	*fds = xcalloc(5 + c->nsockets + generation_nworkers(g),
-	    sizeof(**fds));
-	if ((fp = state_stream(cfd)) == NULL)
-		return -1;
-	config_print(c, fp);
-	ok = fflush(fp) == 0 && !ferror(fp);
-	if (fclose(fp) != 0 || !ok)
-		return -1;
-	(*fds)[n++] = cfd;
-
-	if ((fp = state_stream(sfd)) == NULL)
-		return -1;
-	fprintf(fp, "%s\n", UPGRADE_FORMAT);
-	fprintf(fp, "from %s\n", PACKAGE_VERSION);
-	fprintf(fp, "started %lld %lld\n", (long long)sup->started,
-	    sup->started_ms);
-	fprintf(fp, "counters %d %d %d %d %d\n", sup->reloads, sup->rollbacks,
-	    sup->crashes, sup->killed, sup->upgrades + 1);
-	fprintf(fp, "last %d %lld %lld ", (int)sup->last_outcome,
-	    sup->last_duration, (long long)sup->last_at);
-	state_put_text(fp, sup->last_reason);
-	fprintf(fp, "next %d\n", sup->next_number);
-	fprintf(fp, "notify %d\n", notify_fd(sup->notify));
-	(*fds)[n++] = notify_fd(sup->notify);
-	if (sup->control != NULL) {
-		fprintf(fp, "control %d ", control_fd(sup->control));
-		state_put_text(fp, sup->control_path);
-		(*fds)[n++] = control_fd(sup->control);
-	}
-	if (sup->pidfile != NULL) {
-		fprintf(fp, "pidfile %d ", pidfile_fd(sup->pidfile));
-		state_put_text(fp, sup->pidfile_path);
-		(*fds)[n++] = pidfile_fd(sup->pidfile);
-	}
-	if (sup->keeper != NULL) {
-		fprintf(fp, "keeper %ld %d\n", (long)keeper_pid(sup->keeper),
-		    keeper_fd(sup->keeper));
-		(*fds)[n++] = keeper_fd(sup->keeper);
-	}
-	fprintf(fp, "config %d ", cfd);
-	state_put_text(fp, c->file);
-	fprintf(fp, "generation %d %lld\n", generation_number(g),
-	    generation_started(g));
-	for (i = 0; i < c->nsockets; i++) {
-		socket_save(generation_socket(g, i), &ss);
-		fprintf(fp, "socket %d %d %lu %lu\n", ss.fd, ss.unlink_path,
-		    ss.dev, ss.ino);
-		(*fds)[n++] = ss.fd;
-	}
-	for (i = 0; i < generation_nworkers(g); i++) {
-		worker_save(generation_worker(g, i), &ws);
-		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d ", (long)ws.pid,
-		    (long)ws.pgid, ws.channel, ws.restarts, ws.backoff,
-		    ws.started, ws.preload);
-		state_put_text(fp, ws.status);
-		if (ws.channel != -1)
-			(*fds)[n++] = ws.channel;
-	}
-	fprintf(fp, "end\n");
-	ok = fflush(fp) == 0 && !ferror(fp);
-	if (fclose(fp) != 0 || !ok)
-		return -1;
-	*nfds = n;
-	return 0;
-}
-
-/* The state, read whole from the start of its memfd. */
-static char *
-state_read(int fd)
-{
-	char	*buf = NULL;
-	size_t	 len = 0, size = 0;
-	ssize_t	 n;
-
-	for (;;) {
-		if (size - len < 4096) {
-			size = size * 2 + 4096;
-			buf = xreallocarray(buf, size, 1);
-		}
-		n = pread(fd, buf + len, size - len - 1, (off_t)len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			free(buf);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/* The rest of a line after n words, or "" . */
-static const char *
-state_text(const char *line, int words)
-{
-	while (words-- > 0) {
-		line += strcspn(line, " ");
-		if (*line == ' ')
-			line++;
-	}
-	return line;
-}
-
-/* The configuration the old image ran its generation with. */
-static struct config *
-state_config(int cfd, const char *file, char **error)
-{
-	struct config	*c;
-	char		*path;
-
-	c = config_new();
-	fcntl(cfd, F_SETFD, FD_CLOEXEC);
-	path = xprintf("/proc/self/fd/%d", cfd);
-	if (config_load(c, path, error) == -1) {
-		free(path);
-		config_free(c);
-		return NULL;
-	}
-	free(path);
-	free(c->file);
-	c->file = *file != '\0' ? xstrdup(file) : NULL;
-	if (config_finish(c, error) == -1) {
-		config_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-/* config_print()'s words for c, in memory. */
-static char *
-state_print(const struct config *c)
-{
-	char	*text = NULL;
-	size_t	 len = 0;
-	FILE	*fp;
-
-	if ((fp = open_memstream(&text, &len)) == NULL)
-		return NULL;
-	config_print(c, fp);
-	if (fclose(fp) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
+	memset(st, 0, sizeof(*st));
+	st->from = PACKAGE_VERSION;
+	st->started = (long long)sup->started;
+	st->started_ms = sup->started_ms;
+	st->reloads = sup->reloads;
+	st->rollbacks = sup->rollbacks;
+	st->crashes = sup->crashes;
+	st->killed = sup->killed;
+	st->upgrades = sup->upgrades + 1;
+	st->last_outcome = (int)sup->last_outcome;
+	st->last_duration = sup->last_duration;
+	st->last_at = (long long)sup->last_at;
+	st->last_reason = sup->last_reason;
+	st->next_number = sup->next_number;
+	st->notify_fd = notify_fd(sup->notify);
+	st->control_fd = sup->control != NULL ? control_fd(sup->control) : -1;
+	st->control_path = sup->control_path;
+	st->pidfile_fd = sup->pidfile != NULL ? pidfile_fd(sup->pidfile) : -1;
+	st->pidfile_path = sup->pidfile_path;
+	st->keeper_fd = keeper_fd(sup->keeper);
+	st->keeper_pid = (long)keeper_pid(sup->keeper);
+	st->config_fd = cfd;
+	st->config_file = c->file;
+	st->generation = generation_number(g);
+	st->generation_started = generation_started(g);
+	st->nsockets = c->nsockets;
+	st->sockets = xcalloc(st->nsockets, sizeof(*st->sockets));
+	for (i = 0; i < st->nsockets; i++)
+		socket_save(generation_socket(g, i), &st->sockets[i]);
+	st->nworkers = generation_nworkers(g);
+	st->workers = xcalloc(st->nworkers, sizeof(*st->workers));
+	for (i = 0; i < st->nworkers; i++)
+		worker_save(generation_worker(g, i), &st->workers[i]);
 }
 
 /*
- * Whether the new image will get the generation's configuration back
- * as it is: loaded from cfd, it must print the same. Else *error says.
+ * The state as it is now, in two new memfds; with fds, the descriptors
+ * that must cross the exec. Returns 0, or -1 with *error set.
  */
 static int
-state_check_config(const struct config *c, int cfd, char **error)
+supervisor_write_state(struct supervisor *sup, int *sfd, int *cfd, int **fds,
+    size_t *nfds, char **error)
 {
-	struct config	*back;
-	char		*before, *after, *why = NULL;
-	int		 same;
+	struct state	 st;
+	int		 rc;
 
-	if ((back = state_config(cfd, c->file != NULL ? c->file : "",
-	    &why)) == NULL) {
-		*error = xprintf("the running configuration cannot be "
-		    "carried over: as baton check prints it, it does not "
-		    "load (%s)", why);
-		free(why);
-		return -1;
+	*cfd = -1;
+	if ((*sfd = upgrade_memfd("baton-upgrade")) == -1 ||
+	    (*cfd = upgrade_memfd("baton-config")) == -1) {
+		*error = xprintf("memfd_create: %s", strerror(errno));
+		rc = -1;
+	} else {
+		supervisor_save(sup, &st, *cfd);
+		rc = state_write(&st, generation_config(sup->gens[0]), *sfd,
+		    error);
+		if (rc == 0 && fds != NULL)
+			*fds = state_fds(&st, nfds);
+		free(st.sockets);
+		free(st.workers);
 	}
-	before = state_print(c);
-	after = state_print(back);
-	same = before != NULL && after != NULL && strcmp(before, after) == 0;
-	free(before);
-	free(after);
-	config_free(back);
-	if (!same)
-		*error = xstrdup("the running configuration does not load "
-		    "back as it is");
-	return same ? 0 : -1;
+	if (rc == -1) {
+		if (*sfd != -1)
+			close(*sfd);
+		if (*cfd != -1)
+			close(*cfd);
+	}
+	return rc;
 }
 
-/* exec ourselves with the state; returns only if that failed. */
+/*
+ * exec ourselves with the state; returns only if that failed. The
+ * handled signals are blocked: one that comes now stays pending across
+ * the exec, for the new image.
+ */
 static void
 supervisor_handover(struct supervisor *sup)
 {
 	const char	*notify_socket = systemd_socket_path();
 	char		*error = NULL;
 	size_t		 nfds = 0;
-	int		*fds = NULL, sfd = -1, cfd = -1;
+	int		*fds = NULL, sfd, cfd;
 
-	if ((sfd = upgrade_memfd("baton-upgrade")) == -1 ||
-	    (cfd = upgrade_memfd("baton-config")) == -1) {
-		error = xprintf("memfd_create: %s", strerror(errno));
-		goto fail;
+	/* Afresh: workers and counters may have moved during the check. */
+	if (supervisor_write_state(sup, &sfd, &cfd, &fds, &nfds,
+	    &error) == -1) {
+		log_error("upgrade failed, baton carries on as it was: %s",
+		    error);
+		free(error);
+		return;
 	}
-	if (supervisor_save(sup, sfd, cfd, &fds, &nfds) == -1) {
-		error = xprintf("writing the state: %s", strerror(errno));
-		goto fail;
-	}
-	if (state_check_config(generation_config(sup->gens[0]), cfd,
-	    &error) == -1)
-		goto fail;
 	log_info("upgrade: exec with generation %d and its %zu worker%s",
 	    generation_number(sup->gens[0]),
 	    generation_nworkers(sup->gens[0]),
@@ -1168,16 +1042,117 @@ supervisor_handover(struct supervisor *sup)
 	/* The new image reports to the service manager too. */
 	if (notify_socket != NULL)
 		setenv("NOTIFY_SOCKET", notify_socket, 1);
-	upgrade_exec(sfd, fds, nfds, &sup->handled, &error);
+	upgrade_exec(sfd, fds, nfds, &error);
 	unsetenv("NOTIFY_SOCKET");
-fail:
 	log_error("upgrade failed, baton carries on as it was: %s", error);
 	free(error);
 	free(fds);
-	if (sfd != -1)
+	close(sfd);
+	close(cfd);
+}
+
+/*
+ * Start the candidate's dry run of the state as it is now. It runs beside
+ * the loop, which serves meanwhile; its end comes through the reaper.
+ */
+static void
+supervisor_check(struct supervisor *sup)
+{
+	char	*error = NULL;
+	int	 sfd, cfd;
+
+	if (supervisor_write_state(sup, &sfd, &cfd, NULL, NULL,
+	    &error) == -1)
+		goto fail;
+	if ((sup->check = upgrade_check_new(sup->base, sfd, cfd,
+	    &error)) == NULL) {
 		close(sfd);
-	if (cfd != -1)
 		close(cfd);
+		goto fail;
+	}
+	sup->check_sfd = sfd;
+	sup->check_cfd = cfd;
+	sup->check_gen = generation_number(sup->gens[0]);
+	log_info("upgrade: checking that %s can take the state over",
+	    upgrade_binary());
+	return;
+fail:
+	log_error("upgrade failed, baton carries on as it was: %s", error);
+	free(error);
+}
+
+/* The check is over, or cancelled: it and its memfds go. */
+static void
+supervisor_check_end(struct supervisor *sup)
+{
+	if (sup->check == NULL)
+		return;
+	if (upgrade_check_pid(sup->check) > 0)
+		log_info("upgrade: cancelled, baton is stopping");
+	upgrade_check_free(sup->check);
+	sup->check = NULL;
+	close(sup->check_sfd);
+	close(sup->check_cfd);
+}
+
+/*
+ * The check's process exited (reaped). If it passed, the jump is decided:
+ * block the handled signals now, and leave the loop, since an exec from
+ * inside a callback would lose what libevent has already taken in (a
+ * SIGTERM caught just before, its byte in libevent's signal pipe or its
+ * event active behind this one). supervisor_run() goes on.
+ */
+static void
+supervisor_checked(struct supervisor *sup, int status)
+{
+	char	*error = NULL;
+	int	 rc;
+
+	rc = upgrade_check_done(sup->check, status, &error);
+	supervisor_check_end(sup);
+	if (rc == -1) {
+		log_error("upgrade failed, baton carries on as it was: %s",
+		    error);
+		free(error);
+		return;
+	}
+	if (sup->state != SUPERVISOR_RUNNING)
+		return;
+	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
+	sup->upgrade_go = 1;
+	event_base_loopbreak(sup->base);
+}
+
+/*
+ * Out of the loop, signals blocked: one non-blocking pass acts on every
+ * signal caught before the block, and on whatever else was due. A stop
+ * there stops baton rather than the upgrade's going on; a reload makes
+ * the upgrade wait for it. Only then the exec: what comes after the block
+ * stays pending across it, and the new image acts on it once it watches
+ * its signals.
+ */
+static void
+supervisor_jump(struct supervisor *sup)
+{
+	const char	*why;
+	int		 again = 0;
+
+	event_base_loop(sup->base, EVLOOP_NONBLOCK);
+	sup->upgrade_go = 0;
+	if (sup->state == SUPERVISOR_RUNNING) {
+		/* What was checked must still be what is handed over. */
+		if (supervisor_upgrade_ready(sup, &why) &&
+		    generation_number(sup->gens[0]) == sup->check_gen)
+			supervisor_handover(sup);
+		else {
+			log_info("upgrade: the service changed during the "
+			    "check; checking again once it settles");
+			again = 1;
+		}
+	}
+	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
+	if (again)
+		supervisor_upgrade(sup);
 }
 
 static void
@@ -1192,6 +1167,11 @@ supervisor_upgrade(struct supervisor *sup)
 		sup->upgrade_pending = 0;
 		return;
 	}
+	if (sup->check != NULL || sup->upgrade_go) {
+		log_info("upgrade: already checking %s; one upgrade will do",
+		    upgrade_binary());
+		return;
+	}
 	if (!supervisor_upgrade_ready(sup, &why)) {
 		if (!sup->upgrade_pending)
 			log_info("upgrade: %s; upgrading once it settles", why);
@@ -1201,7 +1181,7 @@ supervisor_upgrade(struct supervisor *sup)
 		return;
 	}
 	sup->upgrade_pending = 0;
-	supervisor_handover(sup);
+	supervisor_check(sup);
 }
 
 static void
@@ -1321,143 +1301,85 @@ struct supervisor *
 supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 {
 	struct supervisor	*sup;
-	struct generation	*g = NULL;
-	struct config		*cfg = NULL;
-	struct socket		**sockets = NULL;
-	struct socket_saved	 ss;
-	struct worker_saved	 ws;
-	char			*state, *line, *next, *bad = NULL;
-	long long		 a, b, gen_started = 0;
-	long			 pid, pgid;
-	size_t			 nsockets = 0, nworkers = 0;
-	int			 fd, number = 0, outcome, end = 0;
+	struct generation	*g;
+	struct socket		**sockets;
+	struct state		 st;
+	char			*why = NULL;
+	size_t			 i;
 
-	sup = supervisor_alloc(load, arg);
-	if ((state = state_read(sfd)) == NULL) {
-		*error = xprintf("upgrade: reading the state: %s",
-		    strerror(errno));
+	if (state_read(sfd, &st, &why) == -1) {
+		*error = xprintf("upgrade: %s", why);
+		free(why);
 		close(sfd);
-		goto fail;
+		return NULL;
 	}
 	close(sfd);
+	close(st.config_fd);
+	log_info("upgrade: taking over from baton %s",
+	    st.from != NULL ? st.from : "(unknown)");
+	sup = supervisor_alloc(load, arg);
+	sup->started = (time_t)st.started;
+	sup->started_ms = st.started_ms;
+	sup->reloads = st.reloads;
+	sup->rollbacks = st.rollbacks;
+	sup->crashes = st.crashes;
+	sup->killed = st.killed;
+	sup->upgrades = st.upgrades;
+	sup->last_outcome = (enum reload_outcome)st.last_outcome;
+	sup->last_duration = st.last_duration;
+	sup->last_at = (time_t)st.last_at;
+	if (st.last_reason != NULL)
+		sup->last_reason = xstrdup(st.last_reason);
+	sup->next_number = st.next_number;
 	if ((sup->base = event_base_new()) == NULL) {
 		*error = xstrdup("event_base_new failed");
-		goto fail_state;
+		goto fail;
 	}
-	for (line = state; line != NULL && *line != '\0' && !end;
-	    line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = '\0';
-		if (line == state) {
-			if (strcmp(line, UPGRADE_FORMAT) != 0)
-				goto bad;
-		} else if (strncmp(line, "from ", 5) == 0) {
-			log_info("upgrade: taking over from baton %s",
-			    line + 5);
-		} else if (sscanf(line, "started %lld %lld", &a, &b) == 2) {
-			sup->started = (time_t)a;
-			sup->started_ms = b;
-		} else if (sscanf(line, "counters %d %d %d %d %d",
-		    &sup->reloads, &sup->rollbacks, &sup->crashes,
-		    &sup->killed, &sup->upgrades) == 5) {
-			;
-		} else if (sscanf(line, "last %d %lld %lld", &outcome,
-		    &sup->last_duration, &a) == 3 && outcome >= RELOAD_NONE &&
-		    outcome <= RELOAD_FAILED) {
-			sup->last_outcome = outcome;
-			sup->last_at = (time_t)a;
-			if (*state_text(line, 4) != '\0')
-				sup->last_reason = xstrdup(
-				    state_text(line, 4));
-		} else if (sscanf(line, "next %d", &sup->next_number) == 1) {
-			;
-		} else if (sscanf(line, "notify %d", &fd) == 1 &&
-		    sup->notify == NULL) {
-			if ((sup->notify = notify_new(sup->base,
-			    supervisor_notified, sup, fd)) == NULL) {
-				*error = xprintf("notify socket: %s",
-				    strerror(errno));
-				goto fail_state;
-			}
-		} else if (sscanf(line, "control %d", &fd) == 1 &&
-		    sup->control == NULL) {
-			sup->control_path = xstrdup(state_text(line, 2));
-			if ((sup->control = control_new(sup->base, sup,
-			    sup->control_path, fd, error)) == NULL)
-				goto fail_state;
-		} else if (sscanf(line, "pidfile %d", &fd) == 1 &&
-		    sup->pidfile == NULL) {
-			sup->pidfile_path = xstrdup(state_text(line, 2));
-			sup->pidfile = pidfile_new(sup->pidfile_path, fd, error);
-		} else if (sscanf(line, "keeper %ld %d", &pid, &fd) == 2 &&
-		    sup->keeper == NULL) {
-			if ((sup->keeper = keeper_restore((pid_t)pid,
-			    fd)) == NULL)
-				goto bad;
-		} else if (sscanf(line, "config %d", &fd) == 1 &&
-		    cfg == NULL) {
-			if ((cfg = state_config(fd, state_text(line, 2),
-			    error)) == NULL)
-				goto fail_state;
-			close(fd);
-			sockets = xcalloc(cfg->nsockets, sizeof(*sockets));
-		} else if (sscanf(line, "generation %d %lld", &number,
-		    &a) == 2) {
-			if (cfg == NULL || g != NULL || number < 1)
-				goto bad;
-			gen_started = a;
-		} else if (sscanf(line, "socket %d %d %lu %lu", &ss.fd,
-		    &ss.unlink_path, &ss.dev, &ss.ino) == 4) {
-			if (cfg == NULL || g != NULL ||
-			    nsockets == cfg->nsockets)
-				goto bad;
-			sockets[nsockets] = socket_restore(
-			    &cfg->sockets[nsockets], &ss);
-			nsockets++;
-		} else if (sscanf(line, "worker %ld %ld %d %d %ld %lld %d",
-		    &pid, &pgid, &ws.channel, &ws.restarts, &ws.backoff,
-		    &ws.started, &ws.preload) == 7) {
-			if (number == 0 || sockets == NULL ||
-			    (g == NULL && nsockets != cfg->nsockets) ||
-			    (g != NULL && nworkers == generation_nworkers(g)))
-				goto bad;
-			if (g == NULL) {
-				g = generation_restore(sup, number, cfg,
-				    sockets, gen_started);
-				cfg = NULL;	/* the generation's now */
-				sup->gens = xcalloc(1, sizeof(*sup->gens));
-				sup->gens[sup->ngens++] = g;
-			}
-			ws.pid = (pid_t)pid;
-			ws.pgid = (pid_t)pgid;
-			ws.status = *state_text(line, 8) != '\0' ?
-			    state_text(line, 8) : NULL;
-			worker_restore(generation_worker(g, nworkers), &ws);
-			nworkers++;
-		} else if (strcmp(line, "end") == 0) {
-			end = 1;
-		} else
-			goto bad;
+	if ((sup->notify = notify_new(sup->base, supervisor_notified, sup,
+	    st.notify_fd)) == NULL) {
+		*error = xprintf("notify socket: %s", strerror(errno));
+		goto fail;
 	}
-	if (!end || g == NULL || sup->notify == NULL ||
-	    nworkers != generation_nworkers(g))
-		goto bad;
-	if (supervisor_events(sup, error) == -1)
-		goto fail_state;
+	if (st.control_fd != -1) {
+		sup->control_path = xstrdup(st.control_path);
+		if ((sup->control = control_new(sup->base, sup,
+		    sup->control_path, st.control_fd, error)) == NULL)
+			goto fail;
+	}
+	if (st.pidfile_fd != -1) {
+		sup->pidfile_path = xstrdup(st.pidfile_path);
+		if ((sup->pidfile = pidfile_new(sup->pidfile_path,
+		    st.pidfile_fd, &why)) == NULL) {
+			log_warn("upgrade: pidfile %s: %s", sup->pidfile_path,
+			    why);
+			free(why);
+		}
+	}
+	if (st.keeper_fd != -1 && (sup->keeper = keeper_restore(
+	    (pid_t)st.keeper_pid, st.keeper_fd)) == NULL)
+		log_warn("upgrade: the keeper's pipe: %s", strerror(errno));
+	/* An image before the keeper had none. */
+	if (sup->keeper == NULL)
+		supervisor_start_keeper(sup, st.config->drain_timeout);
+	sockets = xcalloc(st.nsockets, sizeof(*sockets));
+	for (i = 0; i < st.nsockets; i++)
+		sockets[i] = socket_restore(&st.config->sockets[i],
+		    &st.sockets[i]);
+	g = generation_restore(sup, st.generation, st.config, sockets,
+	    st.generation_started);
+	st.config = NULL;	/* the generation's now */
+	sup->gens = xcalloc(1, sizeof(*sup->gens));
+	sup->gens[sup->ngens++] = g;
+	for (i = 0; i < st.nworkers; i++)
+		worker_restore(generation_worker(g, i), &st.workers[i]);
 	/* Held by the generation now. */
-	supervisor_unref_sockets(sockets, nsockets);
-	free(state);
+	supervisor_unref_sockets(sockets, st.nsockets);
+	if (supervisor_events(sup, error) == -1)
+		goto fail;
+	state_clear(&st);
 	return sup;
-bad:
-	bad = line;
-	*error = xprintf("upgrade: the state makes no sense to baton %s "
-	    "(at '%s')", PACKAGE_VERSION, bad != NULL ? bad : "the end");
-fail_state:
-	if (sockets != NULL)
-		supervisor_unref_sockets(sockets, nsockets);
-	config_free(cfg);
-	free(state);
 fail:
+	state_clear(&st);
 	supervisor_free(sup);
 	return NULL;
 }
@@ -1469,6 +1391,7 @@ supervisor_free(struct supervisor *sup)
 
 	if (sup == NULL)
 		return;
+	supervisor_check_end(sup);
 	for (i = 0; i < sup->ngens; i++)
 		generation_free(sup->gens[i]);
 	free(sup->gens);
@@ -1519,8 +1442,12 @@ supervisor_run(struct supervisor *sup)
 		supervisor_reap(sup, 0);
 		supervisor_notify_ready(sup);
 	}
-	if (sup->state != SUPERVISOR_DONE)
+	while (sup->state != SUPERVISOR_DONE) {
 		event_base_dispatch(sup->base);
+		if (!sup->upgrade_go)
+			break;
+		supervisor_jump(sup);
+	}
 	return sup->exit_code;
 }
 

@@ -1,22 +1,25 @@
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "clock.h"
+#include "state.h"
 #include "upgrade.h"
 #include "xmalloc.h"
 
 #define UPGRADE_ENV		"BATON_UPGRADE_FD"
-#define UPGRADE_CHECK_MS	5000	/* for `baton --version` to answer */
+#define UPGRADE_CHECK_MS	5000	/* for the candidate's dry run */
 
 extern char	**environ;
 
@@ -82,107 +85,225 @@ upgrade_init(int argc, char **argv)
 		args[i] = xstrdup(argv[i]);
 }
 
+const char *
+upgrade_binary(void)
+{
+	return exe;
+}
+
 int
 upgrade_memfd(const char *name)
 {
-	return memfd_create(name, 0);
+	/* Only the check and the exec get it, each clearing the flag. */
+	return memfd_create(name, MFD_CLOEXEC);
 }
 
-/*
- * Run `exe --version`: it must exit 0 within UPGRADE_CHECK_MS and say
- * "baton ...". A binary that is gone, truncated mid-copy or missing a
- * library fails here, while the running baton can still say so.
- */
-static int
-upgrade_check(char **error)
-{
-	struct pollfd	 pfd;
-	sigset_t	 all, old, none;
-	char		 out[64];
-	long long	 until;
-	size_t		 len = 0;
-	ssize_t		 n;
-	pid_t		 pid;
-	int		 p[2], status, rc, null, sig;
+/* What the check found, so that the exec runs the very file it checked. */
+struct upgrade_binary {
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtime;
+};
 
+struct upgrade_check {
+	pid_t			 pid;		/* 0 once reaped */
+	int			 out;		/* its stdout and stderr */
+	struct event		*readable;
+	struct event		*deadline;
+	char			 said[256];
+	size_t			 len;
+	int			 timed_out;
+	struct upgrade_binary	 bin;
+};
+
+static struct upgrade_binary	 checked;	/* the last check that passed */
+static int			 have_checked;
+
+static int
+upgrade_stat(struct upgrade_binary *b)
+{
+	struct stat	 st;
+
+	if (stat(exe, &st) == -1)
+		return -1;
+	b->dev = st.st_dev;
+	b->ino = st.st_ino;
+	b->size = st.st_size;
+	b->mtime = st.st_mtim;
+	return 0;
+}
+
+/* Read what it says; past said[]'s room, read on and drop it. */
+static void
+upgrade_check_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct upgrade_check	*c = arg;
+	char			 drop[256];
+	ssize_t			 n;
+
+	for (;;) {
+		if (c->len < sizeof(c->said) - 1)
+			n = read(c->out, c->said + c->len,
+			    sizeof(c->said) - 1 - c->len);
+		else
+			n = read(c->out, drop, sizeof(drop));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return;		/* EAGAIN: more later */
+		if (n == 0) {
+			event_del(c->readable);
+			return;
+		}
+		if (c->len < sizeof(c->said) - 1)
+			c->len += n;
+	}
+}
+
+/* Out of time: its whole group goes, a shell script's children too. */
+static void
+upgrade_check_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct upgrade_check	*c = arg;
+
+	c->timed_out = 1;
+	if (c->pid > 0)
+		kill(-c->pid, SIGKILL);
+}
+
+struct upgrade_check *
+upgrade_check_new(struct event_base *base, int sfd, int cfd, char **error)
+{
+	struct upgrade_check	*c;
+	struct timeval		 tv;
+	sigset_t		 all, old, none;
+	char			 arg[16];
+	pid_t			 pid;
+	int			 p[2], null, sig;
+
+	if (exe == NULL) {
+		*error = xstrdup("the binary's path is unknown "
+		    "(/proc/self/exe could not be read at start)");
+		return NULL;
+	}
+	snprintf(arg, sizeof(arg), "%d", sfd);
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		*error = xprintf("pipe: %s", strerror(errno));
-		return -1;
+		return NULL;
 	}
+	c = xcalloc(1, sizeof(*c));
+	c->out = p[0];
+	c->readable = event_new(base, p[0], EV_READ | EV_PERSIST,
+	    upgrade_check_read, c);
+	c->deadline = evtimer_new(base, upgrade_check_timeout, c);
+	if (c->readable == NULL || c->deadline == NULL ||
+	    fcntl(p[0], F_SETFL, O_NONBLOCK) == -1) {
+		*error = xstrdup("event_new failed");
+		goto fail;
+	}
+	/* What it is now; the exec must find the same (upgrade_exec()). */
+	if (upgrade_stat(&c->bin) == -1)
+		memset(&c->bin, 0, sizeof(c->bin));
 	/* No handler of baton's may run in the child before its exec. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if ((pid = fork()) == -1) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		*error = xprintf("fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
+		goto fail;
 	}
 	if (pid == 0) {
-		/* Only async-signal-safe calls from here to exec. */
+		/*
+		 * Only async-signal-safe calls from here to exec. Its own
+		 * group, so that the deadline kills whatever it started.
+		 */
+		setpgid(0, 0);
 		for (sig = 1; sig < NSIG; sig++)
 			signal(sig, SIG_DFL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
 		    dup2(null, 0) == -1 || dup2(p[1], 1) == -1 ||
-		    dup2(null, 2) == -1)
+		    dup2(p[1], 2) == -1 || fcntl(sfd, F_SETFD, 0) == -1 ||
+		    fcntl(cfd, F_SETFD, 0) == -1)
 			_exit(127);
-		execl(exe, exe, "--version", (char *)NULL);
+		execl(exe, exe, "--upgrade-check", arg, (char *)NULL);
 		_exit(127);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	/* Either of the two may run first; EACCES once it has exec'd. */
+	setpgid(pid, pid);
 	close(p[1]);
-	/* Its answer, until it closes its end or the time is up. */
-	until = clock_ms() + UPGRADE_CHECK_MS;
-	pfd.fd = p[0];
-	pfd.events = POLLIN;
-	while (clock_ms() < until) {
-		rc = poll(&pfd, 1, (int)(until - clock_ms()));
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			break;
-		n = read(p[0], out + len, sizeof(out) - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-		if (len == sizeof(out) - 1)
-			break;
-	}
-	close(p[0]);
-	out[len] = '\0';
-	while ((rc = waitpid(pid, &status, WNOHANG)) == 0 ||
-	    (rc == -1 && errno == EINTR)) {
-		if (clock_ms() >= until) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-				;
-			*error = xprintf("%s --version did not answer in %d ms",
-			    exe, UPGRADE_CHECK_MS);
-			return -1;
-		}
-		usleep(10000);
-	}
-	if (rc == -1) {
-		*error = xprintf("waitpid: %s", strerror(errno));
+	c->pid = pid;
+	tv = clock_tv(UPGRADE_CHECK_MS);
+	event_add(c->readable, NULL);
+	evtimer_add(c->deadline, &tv);
+	return c;
+fail:
+	close(p[1]);
+	upgrade_check_free(c);
+	return NULL;
+}
+
+pid_t
+upgrade_check_pid(const struct upgrade_check *c)
+{
+	return c->pid;
+}
+
+int
+upgrade_check_done(struct upgrade_check *c, int status, char **error)
+{
+	const char	*want = "ok " STATE_FORMAT "\n";
+
+	/* Whatever it left in its group goes with it. */
+	kill(-c->pid, SIGKILL);
+	c->pid = 0;
+	upgrade_check_read(c->out, EV_READ, c);
+	c->said[c->len] = '\0';
+	if (c->timed_out) {
+		*error = xprintf("%s --upgrade-check did not answer in %d ms",
+		    exe, UPGRADE_CHECK_MS);
 		return -1;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
-	    strncmp(out, "baton ", 6) != 0) {
-		out[strcspn(out, "\n")] = '\0';
-		if (WIFSIGNALED(status))
-			*error = xprintf("%s --version: killed by signal %d",
-			    exe, WTERMSIG(status));
-		else
-			*error = xprintf("%s --version: exit %d, '%s'", exe,
-			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
-		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    strcmp(c->said, want) == 0) {
+		checked = c->bin;
+		have_checked = 1;
+		return 0;
 	}
-	return 0;
+	c->said[strcspn(c->said, "\n")] = '\0';
+	if (WIFSIGNALED(status))
+		*error = xprintf("%s --upgrade-check: killed by signal %d",
+		    exe, WTERMSIG(status));
+	else if (WEXITSTATUS(status) == 0)
+		*error = xprintf("%s --upgrade-check: exit 0, but it said "
+		    "'%s', not 'ok %s': it cannot take this state over", exe,
+		    c->said, STATE_FORMAT);
+	else
+		*error = xprintf("%s --upgrade-check: exit %d, '%s'", exe,
+		    WEXITSTATUS(status), c->said);
+	return -1;
+}
+
+void
+upgrade_check_free(struct upgrade_check *c)
+{
+	if (c == NULL)
+		return;
+	if (c->pid > 0) {
+		/* Cancelled: it goes now, and is reaped here. */
+		kill(-c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (c->readable != NULL)
+		event_free(c->readable);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	close(c->out);
+	free(c);
 }
 
 static void
@@ -200,19 +321,29 @@ upgrade_cloexec(const int *fds, size_t nfds, int on)
 }
 
 int
-upgrade_exec(int state_fd, const int *fds, size_t nfds, const sigset_t *held,
-    char **error)
+upgrade_exec(int state_fd, const int *fds, size_t nfds, char **error)
 {
-	char	 num[16];
-	int	 saved;
+	struct upgrade_binary	 now;
+	char			 num[16];
+	int			 saved;
 
 	if (exe == NULL || args == NULL) {
 		*error = xstrdup("the binary's path is unknown "
 		    "(/proc/self/exe could not be read at start)");
 		return -1;
 	}
-	if (upgrade_check(error) == -1)
+	/* Replaced while it was checked: what runs must be what passed. */
+	if (!have_checked || upgrade_stat(&now) == -1 ||
+	    now.dev != checked.dev || now.ino != checked.ino ||
+	    now.size != checked.size ||
+	    now.mtime.tv_sec != checked.mtime.tv_sec ||
+	    now.mtime.tv_nsec != checked.mtime.tv_nsec) {
+		have_checked = 0;
+		*error = xprintf("%s changed after its check; send SIGUSR2 "
+		    "again", exe);
 		return -1;
+	}
+	have_checked = 0;
 	snprintf(num, sizeof(num), "%d", state_fd);
 	if (setenv(UPGRADE_ENV, num, 1) == -1) {
 		*error = xprintf("setenv: %s", strerror(errno));
@@ -220,11 +351,9 @@ upgrade_exec(int state_fd, const int *fds, size_t nfds, const sigset_t *held,
 	}
 	upgrade_cloexec(fds, nfds, 0);
 	upgrade_cloexec(&state_fd, 1, 0);
-	sigprocmask(SIG_BLOCK, held, NULL);
 	execv(exe, args);
 	saved = errno;
 	/* Still here: put everything back, and carry on as before. */
-	sigprocmask(SIG_UNBLOCK, held, NULL);
 	upgrade_cloexec(&state_fd, 1, 1);
 	upgrade_cloexec(fds, nfds, 1);
 	unsetenv(UPGRADE_ENV);

@@ -171,21 +171,72 @@ ln -sfn baton-2 "$BATON_BIN"
 upgrade_to 7
 t_is "$(readlink "/proc/$BATON_PID/exe")" "$T_DIR/bin/baton-2" "and the binary a repointed link names"
 
-# --- A binary that does not run is refused; baton carries on.
+# --- A binary that cannot take the state over is refused; baton carries
+# on, the same pid serving, and nothing of the refused check is left.
 mv "$BATON_BIN" "$T_DIR/bin/baton.good"
+# refused WHY: SIGUSR2 with the binary now at BATON_BIN, and the reason.
+refused() {
+	local n
+	n=$(grep -c 'upgrade failed, baton carries on' "$LOG")
+	kill -USR2 "$BATON_PID"
+	wait_until 10 sh -c "[ \$(grep -c 'upgrade failed, baton carries on' '$LOG') -gt $n ]" &&
+	    grep 'upgrade failed, baton carries on' "$LOG" | tail -n 1 | grep -qE -- "$1"
+}
 printf '#!/bin/sh\nexit 3\n' >"$BATON_BIN"
 chmod +x "$BATON_BIN"
+t_ok "a broken binary is refused" refused "$BATON_BIN --upgrade-check: exit 3"
+# An older build: it answers --version as a baton does, and anything
+# else with exit 0, since it has no upgrade support.
+printf '#!/bin/sh\n[ "$1" = --version ] && echo "baton 0.1.0"\nexit 0\n' >"$BATON_BIN"
+t_ok "an older build without upgrade support is refused" \
+    refused "$BATON_BIN --upgrade-check: exit 0, but it said '', not 'ok baton-upgrade 1'"
+t_ok "baton still runs, the same pid" kill -0 "$BATON_PID"
+t_is "$(upgrades)" 7 "no exec happened"
+cat >"$BATON_BIN" <<'SH'
+#!/bin/sh
+case "$1" in
+--version) echo "baton 9.9.9" ;;
+*) echo "baton: unknown command '$1'" >&2; exit 64 ;;
+esac
+SH
+t_ok "a binary that answers --version but fails the check is refused" \
+    refused "$BATON_BIN --upgrade-check: exit 64, 'baton: unknown command '--upgrade-check''"
+body=$(http_get "http://127.0.0.1:$PORT/")
+t_ok "baton still serves ($body)" [ "${body#ok }" != "$body" ]
+
+# A check that hangs, from a script whose sleep is not exec'd: the loop
+# serves meanwhile, and at the deadline the script's whole process group
+# goes.
+MARK=$((RANDOM % 9000 + 1000))
+printf '#!/bin/sh\nsleep 60.%s\necho ok baton-upgrade 1\n' "$MARK" >"$BATON_BIN"
+checks=$(grep -c 'upgrade: checking' "$LOG")
+victim=$(grep -oE 'gen 3 worker 0 pid [0-9]+: started' "$LOG" | tail -n 1 | awk '{print $6}' | tr -d ':')
 kill -USR2 "$BATON_PID"
-t_ok "a broken binary is refused" \
-    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version: exit 3"
-printf '#!/bin/sh\nexec sleep 30\n' >"$BATON_BIN"
+t_ok "the check of a binary that hangs is running" \
+    wait_until 5 pgrep -f "^sleep 60.$MARK\$"
+kill -KILL "$victim"
+t0=$(date +%s%N)
+timeout 1 "$BATON" status -c "$CONF" >"$T_DIR/status-during.out" 2>&1
+t_is "$?" 0 "baton status answers within 1 s during the check ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
 kill -USR2 "$BATON_PID"
-t_ok "a binary that hangs is refused after 5 s" \
-    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version did not answer in 5000 ms"
+t_ok "a second SIGUSR2 during the check is coalesced" \
+    wait_log 2 "$LOG" 'upgrade: already checking'
+# started3 N: slot 0 of generation 3 has been started N times at least.
+started3() {
+	[ "$(grep -cE 'gen 3 worker 0 pid [0-9]+: started' "$LOG")" -ge "$1" ]
+}
+t_ok "a worker killed during the check is started again" wait_until 10 started3 2
+t_ok "the binary that hangs is refused after 5 s" \
+    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --upgrade-check did not answer in 5000 ms"
+restarted_at=$(grep -nE 'gen 3 worker 0 pid [0-9]+: started' "$LOG" | tail -n 1 | cut -d: -f1)
+refused_at=$(grep -n 'did not answer in 5000 ms' "$LOG" | tail -n 1 | cut -d: -f1)
+t_ok "while the check ran, not after it (line $restarted_at, then $refused_at)" \
+    [ "${restarted_at:-0}" -gt 0 -a "${restarted_at:-0}" -lt "${refused_at:-0}" ]
+t_ok "and nothing of it is left: its sleep is gone" \
+    wait_until 2 sh -c "! pgrep -f '^sleep 60.$MARK\$'"
+t_is "$(grep -c 'upgrade: checking' "$LOG")" $((checks + 1)) "one check for the two SIGUSR2s"
 rm -f "$BATON_BIN"
-kill -USR2 "$BATON_PID"
-t_ok "a missing binary is refused" \
-    wait_log 10 "$LOG" "upgrade failed, baton carries on as it was: $BATON_BIN --version: exit 127"
+t_ok "a missing binary is refused" refused "$BATON_BIN --upgrade-check: exit 127"
 body=$(http_get "http://127.0.0.1:$PORT/")
 t_ok "baton still serves ($body)" [ "${body#ok }" != "$body" ]
 ctl status2 status -c "$CONF" --json
@@ -194,6 +245,9 @@ t_is "$(leaky "$BATON_PID")" "$leaky_before" "a refused upgrade leaves every des
 t_ok "and SIGHUP still reloads" sh -c "kill -HUP $BATON_PID"
 t_ok "to generation 4" wait_log 10 "$LOG" 'generation 4: active'
 mv "$T_DIR/bin/baton.good" "$BATON_BIN"
+t_ok "the real binary, back, upgrades" upgrade_to 8
+ctl status3 status -c "$CONF" --json
+t_ok "and status counts 8 upgrades" grep -q '"upgrades":8' "$T_DIR/status3.out"
 
 # --- Stop after upgrades: everything cleaned up, exit 0.
 ctl stop stop -c "$CONF"
@@ -240,5 +294,81 @@ t_is "$(leaky "$BATON_PID" | awk '$2 != "/dev/null" && $2 != "pipe" && $2 !~ /lo
 kill -TERM "$BATON_PID"
 wait_exit "$BATON_PID" 15
 t_is "$T_STATUS" 0 "deep: baton stops: exit 0"
+
+# --- A signal that comes with SIGUSR2 is acted on, before the exec or
+# after it, never lost: SIGTERM and SIGINT stop baton gracefully, SIGQUIT
+# at once, each with exit 0 and the port closed.
+PORT=$(free_port)
+LOG=$T_DIR/race.log
+write_conf "$T_DIR/race.ini" <<CONF
+[baton]
+command = $TESTSERVER --notify
+ready = notify
+drain_timeout = 5s
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+CONF
+# usr2_then SIG [DELAY]: start baton, send SIGUSR2 then SIG (DELAY
+# seconds later); fails unless baton stops with exit 0 within 10 s and
+# its port is closed.
+usr2_then() {
+	: >"$LOG"
+	${BATON_WRAPPER:-} "$BATON" run -c "$T_DIR/race.ini" >"$LOG" 2>&1 &
+	BATON_PID=$!
+	T_PIDS="$T_PIDS $BATON_PID"
+	wait_log 10 "$LOG" 'generation 1: active' || return 1
+	kill -USR2 "$BATON_PID"
+	[ -n "${2:-}" ] && sleep "$2"
+	kill "-$1" "$BATON_PID"
+	if ! wait_exit "$BATON_PID" 10; then
+		t_diag "after SIGUSR2 and SIG$1 baton runs on: $(tail -n 2 "$LOG")"
+		kill -KILL "$BATON_PID"
+		wait "$BATON_PID" 2>/dev/null
+		return 1
+	fi
+	[ "$T_STATUS" = 0 ] && not_listening "$PORT" ||
+	    { t_diag "SIG$1: exit $T_STATUS; $(tail -n 2 "$LOG")"; return 1; }
+}
+stopped=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	usr2_then TERM || break
+	stopped=$i
+done
+t_is "$stopped" 10 "SIGUSR2 then SIGTERM at once: baton stops, 10 times of 10"
+stopped=0
+for d in 0.01 0.02 0.03 0.05 0.07 0.1 0.15 0.2; do
+	usr2_then TERM "$d" && stopped=$((stopped + 1))
+done
+t_is "$stopped" 8 "SIGTERM 10 to 200 ms after SIGUSR2: baton stops, 8 times of 8"
+t_ok "SIGUSR2 then SIGINT: baton stops" usr2_then INT
+t_ok "SIGUSR2 then SIGQUIT: baton stops" usr2_then QUIT
+t_ok "SIGUSR2 then SIGQUIT 50 ms later: baton stops" usr2_then QUIT 0.05
+
+# --- SIGTERM during a check that hangs: baton stops at once, and the
+# check goes with it.
+mkdir "$T_DIR/hang"
+ln -s "$BATON" "$T_DIR/hang/baton"
+MARK=$((RANDOM % 9000 + 1000))
+usr2_hang() {
+	printf '#!/bin/sh\nsleep 60.%s\n' "$MARK" >"$T_DIR/hang/baton.new"
+	chmod +x "$T_DIR/hang/baton.new"
+	mv "$T_DIR/hang/baton.new" "$T_DIR/hang/baton"
+	kill -USR2 "$BATON_PID"
+	wait_until 5 pgrep -f "^sleep 60.$MARK\$" || return 1
+	kill -TERM "$BATON_PID"
+	wait_exit "$BATON_PID" 2 && [ "$T_STATUS" = 0 ]
+}
+: >"$LOG"
+${BATON_WRAPPER:-} "$T_DIR/hang/baton" run -c "$T_DIR/race.ini" >"$LOG" 2>&1 &
+BATON_PID=$!
+T_PIDS="$T_PIDS $BATON_PID"
+wait_log 10 "$LOG" 'generation 1: active'
+t_ok "SIGTERM during a check that hangs: baton stops within 2 s, exit 0" usr2_hang
+t_ok "and the check's sleep is gone" \
+    wait_until 2 sh -c "! pgrep -f '^sleep 60.$MARK\$'"
+t_ok "the log says the upgrade was cancelled" \
+    log_has "$LOG" 'upgrade: cancelled, baton is stopping'
+t_ok "the port is closed" not_listening "$PORT"
 
 t_done

@@ -1,0 +1,396 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "state.h"
+#include "xmalloc.h"
+
+/* One line of text: the rest of a state line. */
+static void
+state_put_text(FILE *fp, const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
+	fputc('\n', fp);
+}
+
+/* A stream that writes fd anew from its start; fd stays open. */
+static FILE *
+state_stream(int fd)
+{
+	FILE	*fp;
+	int	 d;
+
+	if (ftruncate(fd, 0) == -1 || lseek(fd, 0, SEEK_SET) == -1 ||
+	    (d = dup(fd)) == -1)
+		return NULL;
+	if ((fp = fdopen(d, "w")) == NULL)
+		close(d);
+	return fp;
+}
+
+/* Flush and close fp: 0, or -1 if anything written was lost. */
+static int
+state_close(FILE *fp)
+{
+	int	 ok;
+
+	ok = fflush(fp) == 0 && !ferror(fp);
+	if (fclose(fp) != 0 || !ok)
+		return -1;
+	return 0;
+}
+
+/* config_print()'s words for c, in memory. */
+static char *
+state_print(const struct config *c)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	config_print(c, fp);
+	if (fclose(fp) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* The configuration in cfd, as config_print() wrote it for file. */
+static struct config *
+state_config(int cfd, const char *file, char **error)
+{
+	struct config	*c;
+	char		*path;
+	int		 rc;
+
+	c = config_new();
+	/* By path: config_load() opens a file, and this one has no other. */
+	path = xprintf("/proc/self/fd/%d", cfd);
+	rc = config_load(c, path, error);
+	free(path);
+	if (rc == -1) {
+		config_free(c);
+		return NULL;
+	}
+	free(c->file);
+	c->file = file != NULL ? xstrdup(file) : NULL;
+	if (config_finish(c, error) == -1) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+state_write(const struct state *st, const struct config *c, int sfd,
+    char **error)
+{
+	struct config	*back;
+	FILE		*fp;
+	char		*before, *after, *why = NULL;
+	size_t		 i;
+	int		 same;
+
+	if ((fp = state_stream(st->config_fd)) == NULL)
+		goto fail;
+	config_print(c, fp);
+	if (state_close(fp) == -1)
+		goto fail;
+
+	if ((fp = state_stream(sfd)) == NULL)
+		goto fail;
+	fprintf(fp, "%s\n", STATE_FORMAT);
+	fprintf(fp, "from %s\n", st->from);
+	fprintf(fp, "started %lld %lld\n", st->started, st->started_ms);
+	fprintf(fp, "counters %d %d %d %d %d\n", st->reloads, st->rollbacks,
+	    st->crashes, st->killed, st->upgrades);
+	fprintf(fp, "last %d %lld %lld ", st->last_outcome, st->last_duration,
+	    st->last_at);
+	state_put_text(fp, st->last_reason);
+	fprintf(fp, "next %d\n", st->next_number);
+	fprintf(fp, "notify %d\n", st->notify_fd);
+	if (st->control_fd != -1) {
+		fprintf(fp, "control %d ", st->control_fd);
+		state_put_text(fp, st->control_path);
+	}
+	if (st->pidfile_fd != -1) {
+		fprintf(fp, "pidfile %d ", st->pidfile_fd);
+		state_put_text(fp, st->pidfile_path);
+	}
+	if (st->keeper_fd != -1)
+		fprintf(fp, "keeper %ld %d\n", st->keeper_pid, st->keeper_fd);
+	fprintf(fp, "config %d ", st->config_fd);
+	state_put_text(fp, st->config_file);
+	fprintf(fp, "generation %d %lld\n", st->generation,
+	    st->generation_started);
+	for (i = 0; i < st->nsockets; i++)
+		fprintf(fp, "socket %d %d %lu %lu\n", st->sockets[i].fd,
+		    st->sockets[i].unlink_path, st->sockets[i].dev,
+		    st->sockets[i].ino);
+	for (i = 0; i < st->nworkers; i++) {
+		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d ",
+		    (long)st->workers[i].pid, (long)st->workers[i].pgid,
+		    st->workers[i].channel, st->workers[i].restarts,
+		    st->workers[i].backoff, st->workers[i].started,
+		    st->workers[i].preload);
+		state_put_text(fp, st->workers[i].status);
+	}
+	fprintf(fp, "end\n");
+	if (state_close(fp) == -1)
+		goto fail;
+
+	/* What the new image will load must be what runs now. */
+	if ((back = state_config(st->config_fd, c->file, &why)) == NULL) {
+		*error = xprintf("the running configuration cannot be "
+		    "carried over: as baton check prints it, it does not "
+		    "load (%s)", why);
+		free(why);
+		return -1;
+	}
+	before = state_print(c);
+	after = state_print(back);
+	same = before != NULL && after != NULL && strcmp(before, after) == 0;
+	free(before);
+	free(after);
+	config_free(back);
+	if (!same) {
+		*error = xstrdup("the running configuration does not load "
+		    "back as it is");
+		return -1;
+	}
+	return 0;
+fail:
+	*error = xprintf("writing the state: %s", strerror(errno));
+	return -1;
+}
+
+/* The rest of a line after n words, or "". */
+static const char *
+state_text(const char *line, int words)
+{
+	while (words-- > 0) {
+		line += strcspn(line, " ");
+		if (*line == ' ')
+			line++;
+	}
+	return line;
+}
+
+/* The rest of a line after n words, or NULL when there is none. */
+static const char *
+state_text_or_null(const char *line, int words)
+{
+	const char	*s = state_text(line, words);
+
+	return *s != '\0' ? s : NULL;
+}
+
+/* Whether line is "word ..." (or just "word"). */
+static int
+state_is(const char *line, const char *word)
+{
+	size_t	 n = strlen(word);
+
+	return strncmp(line, word, n) == 0 &&
+	    (line[n] == ' ' || line[n] == '\0');
+}
+
+int
+state_parse(char *text, struct state *st, char **error)
+{
+	struct socket_saved	 ss;
+	struct worker_saved	 ws;
+	long long		 a, b;
+	long			 pid, pgid;
+	char			*line, *next;
+	int			 fd, end = 0, seen_notify = 0, seen_config = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->text = text;
+	st->notify_fd = st->control_fd = st->pidfile_fd = st->config_fd = -1;
+	st->keeper_fd = -1;
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (line == text) {
+			if (strcmp(line, STATE_FORMAT) != 0) {
+				*error = xprintf("not the format '%s' but "
+				    "'%.40s'", STATE_FORMAT, line);
+				return -1;
+			}
+		} else if (state_is(line, "from") && st->from == NULL) {
+			st->from = state_text(line, 1);
+		} else if (sscanf(line, "started %lld %lld", &a, &b) == 2) {
+			st->started = a;
+			st->started_ms = b;
+		} else if (sscanf(line, "counters %d %d %d %d %d",
+		    &st->reloads, &st->rollbacks, &st->crashes, &st->killed,
+		    &st->upgrades) == 5) {
+			;
+		} else if (sscanf(line, "last %d %lld %lld",
+		    &st->last_outcome, &st->last_duration,
+		    &st->last_at) == 3 && st->last_outcome >= 0 &&
+		    st->last_outcome <= 3) {
+			st->last_reason = state_text_or_null(line, 4);
+		} else if (sscanf(line, "next %d", &st->next_number) == 1) {
+			;
+		} else if (sscanf(line, "notify %d", &fd) == 1 &&
+		    !seen_notify && fd >= 0) {
+			st->notify_fd = fd;
+			seen_notify = 1;
+		} else if (sscanf(line, "control %d", &fd) == 1 &&
+		    st->control_fd == -1 && fd >= 0) {
+			st->control_fd = fd;
+			st->control_path = state_text(line, 2);
+		} else if (sscanf(line, "pidfile %d", &fd) == 1 &&
+		    st->pidfile_fd == -1 && fd >= 0) {
+			st->pidfile_fd = fd;
+			st->pidfile_path = state_text(line, 2);
+		} else if (sscanf(line, "keeper %ld %d", &pid, &fd) == 2 &&
+		    st->keeper_fd == -1 && fd >= 0 && pid > 0) {
+			st->keeper_pid = pid;
+			st->keeper_fd = fd;
+		} else if (sscanf(line, "config %d", &fd) == 1 &&
+		    !seen_config && fd >= 0) {
+			st->config_fd = fd;
+			st->config_file = state_text_or_null(line, 2);
+			seen_config = 1;
+		} else if (sscanf(line, "generation %d %lld", &st->generation,
+		    &a) == 2 && st->generation >= 1) {
+			st->generation_started = a;
+		} else if (sscanf(line, "socket %d %d %lu %lu", &ss.fd,
+		    &ss.unlink_path, &ss.dev, &ss.ino) == 4 && ss.fd >= 0) {
+			st->sockets = xreallocarray(st->sockets,
+			    st->nsockets + 1, sizeof(*st->sockets));
+			st->sockets[st->nsockets++] = ss;
+		} else if (sscanf(line, "worker %ld %ld %d %d %ld %lld %d",
+		    &pid, &pgid, &ws.channel, &ws.restarts, &ws.backoff,
+		    &ws.started, &ws.preload) == 7 && pid >= 0 && pgid >= 0) {
+			ws.pid = (pid_t)pid;
+			ws.pgid = (pid_t)pgid;
+			ws.status = state_text_or_null(line, 8);
+			st->workers = xreallocarray(st->workers,
+			    st->nworkers + 1, sizeof(*st->workers));
+			st->workers[st->nworkers++] = ws;
+		} else if (strcmp(line, "end") == 0) {
+			end = 1;
+			break;
+		} else {
+			*error = xprintf("at '%.60s'", line);
+			return -1;
+		}
+	}
+	if (!end)
+		*error = xstrdup("it ends before its 'end' line");
+	else if (!seen_notify || !seen_config || st->generation == 0)
+		*error = xstrdup("it lacks its notify, config or generation "
+		    "line");
+	else if (st->nworkers == 0)
+		*error = xstrdup("it names no worker");
+	else
+		return 0;
+	return -1;
+}
+
+/* The state, read whole from the start of its memfd. */
+static char *
+state_slurp(int fd)
+{
+	char	*buf = NULL;
+	size_t	 len = 0, size = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (size - len < 4096) {
+			size = size * 2 + 4096;
+			buf = xreallocarray(buf, size, 1);
+		}
+		n = pread(fd, buf + len, size - len - 1, (off_t)len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	return buf;
+}
+
+int
+state_read(int sfd, struct state *st, char **error)
+{
+	char	*text, *why = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if ((text = state_slurp(sfd)) == NULL) {
+		*error = xprintf("reading the state: %s", strerror(errno));
+		return -1;
+	}
+	if (state_parse(text, st, &why) == -1) {
+		*error = xprintf("the state makes no sense to baton %s: %s",
+		    PACKAGE_VERSION, why);
+		goto fail;
+	}
+	if ((st->config = state_config(st->config_fd, st->config_file,
+	    &why)) == NULL) {
+		*error = xprintf("the generation's configuration: %s", why);
+		goto fail;
+	}
+	if (st->nsockets != st->config->nsockets ||
+	    st->nworkers != (size_t)st->config->workers) {
+		*error = xprintf("the state has %zu sockets and %zu workers, "
+		    "its configuration %zu and %d", st->nsockets,
+		    st->nworkers, st->config->nsockets, st->config->workers);
+		goto fail;
+	}
+	return 0;
+fail:
+	free(why);
+	state_clear(st);
+	return -1;
+}
+
+int *
+state_fds(const struct state *st, size_t *n)
+{
+	int	*fds;
+	size_t	 i;
+
+	fds = xcalloc(5 + st->nsockets + st->nworkers, sizeof(*fds));
+	*n = 0;
+	fds[(*n)++] = st->config_fd;
+	fds[(*n)++] = st->notify_fd;
+	if (st->control_fd != -1)
+		fds[(*n)++] = st->control_fd;
+	if (st->pidfile_fd != -1)
+		fds[(*n)++] = st->pidfile_fd;
+	if (st->keeper_fd != -1)
+		fds[(*n)++] = st->keeper_fd;
+	for (i = 0; i < st->nsockets; i++)
+		fds[(*n)++] = st->sockets[i].fd;
+	for (i = 0; i < st->nworkers; i++)
+		if (st->workers[i].channel != -1)
+			fds[(*n)++] = st->workers[i].channel;
+	return fds;
+}
+
+void
+state_clear(struct state *st)
+{
+	config_free(st->config);
+	free(st->sockets);
+	free(st->workers);
+	free(st->text);
+	memset(st, 0, sizeof(*st));
+}

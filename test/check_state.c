@@ -1,0 +1,193 @@
+/*
+ * state.c: the upgrade's state, written and read back by the same code,
+ * and what the reader refuses. Nothing here opens a descriptor it names.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "check_run.h"
+#include "config.h"
+#include "state.h"
+#include "xmalloc.h"
+
+static const char good[] =
+    STATE_FORMAT "\n"
+    "from 0.1.0\n"
+    "started 1700000000 12345\n"
+    "counters 1 2 3 4 5\n"
+    "last 2 300 1700000100 worker 0 exited\n"
+    "next 3\n"
+    "notify 7\n"
+    "control 9 /run/app.sock\n"
+    "config 11 /etc/app.ini\n"
+    "generation 2 12000\n"
+    "socket 12 0 0 0\n"
+    "worker 100 100 13 1 200 12100 0 serving\n"
+    "worker 0 0 -1 4 400 0 0 \n"
+    "end\n";
+
+START_TEST(test_parse_good)
+{
+	struct state	 st;
+	char		*error = NULL;
+
+	ck_assert_int_eq(state_parse(xstrdup(good), &st, &error), 0);
+	ck_assert_str_eq(st.from, "0.1.0");
+	ck_assert_int_eq(st.upgrades, 5);
+	ck_assert_int_eq(st.last_outcome, 2);
+	ck_assert_str_eq(st.last_reason, "worker 0 exited");
+	ck_assert_int_eq(st.notify_fd, 7);
+	ck_assert_int_eq(st.control_fd, 9);
+	ck_assert_str_eq(st.control_path, "/run/app.sock");
+	ck_assert_int_eq(st.pidfile_fd, -1);
+	ck_assert_int_eq(st.config_fd, 11);
+	ck_assert_str_eq(st.config_file, "/etc/app.ini");
+	ck_assert_int_eq(st.generation, 2);
+	ck_assert_uint_eq(st.nsockets, 1);
+	ck_assert_int_eq(st.sockets[0].fd, 12);
+	ck_assert_uint_eq(st.nworkers, 2);
+	ck_assert_int_eq(st.workers[0].pid, 100);
+	ck_assert_int_eq(st.workers[0].channel, 13);
+	ck_assert_str_eq(st.workers[0].status, "serving");
+	ck_assert_int_eq(st.workers[1].pid, 0);
+	ck_assert_ptr_null(st.workers[1].status);
+	state_clear(&st);
+}
+END_TEST
+
+/* Each of these, from good, must be refused. */
+static const struct {
+	const char	*from, *to;
+} bad[] = {
+	{ STATE_FORMAT, "baton-upgrade 2" },	/* a format it cannot read */
+	{ "end\n", "" },			/* cut short */
+	{ "notify 7\n", "" },
+	{ "config 11 /etc/app.ini\n", "" },
+	{ "generation 2 12000\n", "" },
+	{ "next 3\n", "next 3\nsomething new\n" },
+	{ "notify 7\n", "notify 7\nnotify 8\n" },
+	{ "worker 100 100 13 1 200 12100 0 serving\n"
+	  "worker 0 0 -1 4 400 0 0 \n", "" },
+	{ "last 2", "last 9" },
+	{ "socket 12", "socket x" },
+};
+
+START_TEST(test_parse_bad)
+{
+	struct state	 st;
+	const char	*at;
+	char		*text, *error = NULL;
+	size_t		 n;
+
+	at = strstr(good, bad[_i].from);
+	ck_assert_ptr_nonnull(at);
+	n = (size_t)(at - good);
+	text = xprintf("%.*s%s%s", (int)n, good, bad[_i].to,
+	    at + strlen(bad[_i].from));
+	ck_assert_int_eq(state_parse(text, &st, &error), -1);
+	ck_assert_ptr_nonnull(error);
+	free(error);
+	state_clear(&st);
+}
+END_TEST
+
+/* What state_write() writes, state_read() reads back, configuration too. */
+START_TEST(test_roundtrip)
+{
+	static char *const	 argv[] = { "/bin/true", NULL };
+	struct socket_saved	 ss[2] = { { 20, 0, 0, 0 }, { 21, 1, 5, 6 } };
+	struct worker_saved	 ws[2] = {
+		{ 100, 100, 30, 0, 100, 5000, 0, "up" },
+		{ 0, 0, -1, 3, 800, 0, 0, NULL },
+	};
+	struct config		*c;
+	struct state		 st, back;
+	char			*error = NULL;
+	size_t			 nfds;
+	int			*fds, sfd, cfd;
+
+	c = config_new();
+	ck_assert_int_eq(config_set_listen(c, "http=tcp://127.0.0.1:1", &error),
+	    0);
+	ck_assert_int_eq(config_set_listen(c, "admin=unix:///tmp/a.sock",
+	    &error), 0);
+	ck_assert_int_eq(config_set_argv(c, argv, &error), 0);
+	c->workers = 2;
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	sfd = memfd_create("state", MFD_CLOEXEC);
+	cfd = memfd_create("config", MFD_CLOEXEC);
+	ck_assert_int_ge(sfd, 0);
+	ck_assert_int_ge(cfd, 0);
+
+	memset(&st, 0, sizeof(st));
+	st.from = "9.9";
+	st.upgrades = 2;
+	st.last_reason = "a\nb";
+	st.notify_fd = 10;
+	st.control_fd = -1;
+	st.pidfile_fd = 11;
+	st.pidfile_path = "/run/p.pid";
+	st.config_fd = cfd;
+	st.generation = 4;
+	st.sockets = ss;
+	st.nsockets = 2;
+	st.workers = ws;
+	st.nworkers = 2;
+	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
+	fds = state_fds(&st, &nfds);
+	/* config, notify, pidfile, two sockets, one channel */
+	ck_assert_uint_eq(nfds, 6);
+	free(fds);
+
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_str_eq(back.from, "9.9");
+	ck_assert_int_eq(back.upgrades, 2);
+	ck_assert_str_eq(back.last_reason, "a b");
+	ck_assert_int_eq(back.control_fd, -1);
+	ck_assert_str_eq(back.pidfile_path, "/run/p.pid");
+	ck_assert_int_eq(back.generation, 4);
+	ck_assert_uint_eq(back.nsockets, 2);
+	ck_assert_int_eq(back.sockets[1].unlink_path, 1);
+	ck_assert_uint_eq(back.sockets[1].ino, 6);
+	ck_assert_str_eq(back.workers[0].status, "up");
+	ck_assert_int_eq(back.workers[1].restarts, 3);
+	ck_assert_ptr_nonnull(back.config);
+	ck_assert_int_eq(back.config->workers, 2);
+	state_clear(&back);
+
+	/* A state whose counts differ from its configuration's is refused. */
+	st.nworkers = 1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	ck_assert_int_eq(state_read(sfd, &back, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "1 workers"));
+	free(error);
+	close(sfd);
+	close(cfd);
+	config_free(c);
+}
+END_TEST
+
+static Suite *
+state_suite(void)
+{
+	Suite	*s;
+	TCase	*tc;
+
+	s = suite_create("state");
+	tc = tcase_create("format");
+	tcase_add_test(tc, test_parse_good);
+	tcase_add_loop_test(tc, test_parse_bad, 0,
+	    (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_roundtrip);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(state_suite());
+}

@@ -130,6 +130,8 @@ START_TEST(test_roundtrip)
 	st.control_fd = -1;
 	st.pidfile_fd = 11;
 	st.pidfile_path = "/run/p.pid";
+	st.keeper_pid = 77;
+	st.keeper_fd = 12;
 	st.config_fd = cfd;
 	st.generation = 4;
 	st.sockets = ss;
@@ -138,8 +140,8 @@ START_TEST(test_roundtrip)
 	st.nworkers = 2;
 	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
 	fds = state_fds(&st, &nfds);
-	/* config, notify, pidfile, two sockets, one channel */
-	ck_assert_uint_eq(nfds, 6);
+	/* config, notify, pidfile, keeper, two sockets, one channel */
+	ck_assert_uint_eq(nfds, 7);
 	free(fds);
 
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
@@ -148,6 +150,8 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(back.last_reason, "a b");
 	ck_assert_int_eq(back.control_fd, -1);
 	ck_assert_str_eq(back.pidfile_path, "/run/p.pid");
+	ck_assert_int_eq(back.keeper_pid, 77);
+	ck_assert_int_eq(back.keeper_fd, 12);
 	ck_assert_int_eq(back.generation, 4);
 	ck_assert_uint_eq(back.nsockets, 2);
 	ck_assert_int_eq(back.sockets[1].unlink_path, 1);

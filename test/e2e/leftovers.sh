@@ -10,7 +10,44 @@
 
 if ! command -v python3 >/dev/null || ! python3 -c '' 2>/dev/null; then
 	t_skip "python3 is not installed: the servers of this test are Python"
-	# --- baton is SIGKILLed: the keeper ends what ignores the drain signal ---
+	# --- drain_to: the main process only, or the whole group ----------------
+# A main process that serves nothing and its child that serves, both in
+# the worker's group. With main, only the main process gets the signal;
+# the child runs on until the deadline. With group, both get it.
+for to in main group; do
+	PORT=$(free_port)
+	CONF=$T_DIR/to-$to.ini
+	LOG=$T_DIR/to-$to.log
+	conf "$CONF" "$PORT" "group-to$to" 0 1s "$to"
+	start_baton "$LOG" run -c "$CONF"
+	wait_log 10 "$LOG" 'generation 1: active'
+	wait_until 5 child_answers "$PORT"
+	main=$(gen_pids "$LOG" 1)
+	child=$(marked "group-to$to" | grep -vx "$main" | head -1)
+	kill -HUP "$BATON_PID"
+	t_ok "drain_to = $to: generation 1 exits" wait_log 10 "$LOG" 'generation 1: exited after'
+	t_ok "drain_to = $to: the main process got the drain signal" \
+	    grep -qx "TERM $main" "$T_DIR/group-to$to.term"
+	if [ "$to" = main ]; then
+		t_ok "drain_to = main: its child did not" \
+		    sh -c "! grep -qx 'TERM $child' '$T_DIR/group-to$to.term'"
+		t_ok "drain_to = main: ...and was killed at the deadline" \
+		    log_has "$LOG" 'still running at the drain deadline'
+		t_ok "drain_to = main: the log names the main process" \
+		    log_has "$LOG" "pid $main: draining \(SIGTERM\)"
+	else
+		t_ok "drain_to = group: its child did too" \
+		    grep -qx "TERM $child" "$T_DIR/group-to$to.term"
+		t_ok "drain_to = group: the log says so" \
+		    log_has "$LOG" "pid $main: draining \(SIGTERM to its group\)"
+	fi
+	ctl check check -c "$CONF"
+	t_ok "drain_to = $to: baton check prints it" grep -qx "drain_to = $to" "$T_DIR/check.out"
+	kill -TERM "$BATON_PID"
+	wait_exit "$BATON_PID" 10
+done
+
+# --- baton is SIGKILLed: the keeper ends what ignores the drain signal ---
 # PR_SET_PDEATHSIG gives the main process its drain signal, which it
 # ignores; its child gets nothing. drain_timeout after baton's death, the
 # keeper kills every process that carries baton's BATON_PID.
@@ -105,7 +142,7 @@ while True:
     time.sleep(1)
 PY
 
-# conf FILE PORT MODE EXIT-MS [DRAIN-TIMEOUT]
+# conf FILE PORT MODE EXIT-MS [DRAIN-TIMEOUT [DRAIN-TO]]
 conf() {
 	write_conf "$1" <<CONF
 [baton]
@@ -113,6 +150,7 @@ command = python3 $SERVER $3 $4 $T_DIR/$3.term
 ready = delay
 ready_delay = 100ms
 drain_timeout = ${5:-2s}
+drain_to = ${6:-main}
 
 [socket:http]
 listen = tcp://127.0.0.1:$2
@@ -248,6 +286,43 @@ wait_exit "$BATON_PID" 10
 t_is "$T_STATUS" 0 "deep: baton exits 0"
 t_ok "deep: no process is left after stop" wait_until 2 none_marked deep-stubborn
 t_ok "deep: nothing answers on the port" not_listening "$PORT"
+
+# --- drain_to: the main process only, or the whole group ----------------
+# A main process that serves nothing and its child that serves, both in
+# the worker's group. With main, only the main process gets the signal;
+# the child runs on until the deadline. With group, both get it.
+for to in main group; do
+	PORT=$(free_port)
+	CONF=$T_DIR/to-$to.ini
+	LOG=$T_DIR/to-$to.log
+	conf "$CONF" "$PORT" "group-to$to" 0 1s "$to"
+	start_baton "$LOG" run -c "$CONF"
+	wait_log 10 "$LOG" 'generation 1: active'
+	wait_until 5 child_answers "$PORT"
+	main=$(gen_pids "$LOG" 1)
+	child=$(marked "group-to$to" | grep -vx "$main" | head -1)
+	kill -HUP "$BATON_PID"
+	t_ok "drain_to = $to: generation 1 exits" wait_log 10 "$LOG" 'generation 1: exited after'
+	t_ok "drain_to = $to: the main process got the drain signal" \
+	    grep -qx "TERM $main" "$T_DIR/group-to$to.term"
+	if [ "$to" = main ]; then
+		t_ok "drain_to = main: its child did not" \
+		    sh -c "! grep -qx 'TERM $child' '$T_DIR/group-to$to.term'"
+		t_ok "drain_to = main: ...and was killed at the deadline" \
+		    log_has "$LOG" 'still running at the drain deadline'
+		t_ok "drain_to = main: the log names the main process" \
+		    log_has "$LOG" "pid $main: draining \(SIGTERM\)"
+	else
+		t_ok "drain_to = group: its child did too" \
+		    grep -qx "TERM $child" "$T_DIR/group-to$to.term"
+		t_ok "drain_to = group: the log says so" \
+		    log_has "$LOG" "pid $main: draining \(SIGTERM to its group\)"
+	fi
+	ctl check check -c "$CONF"
+	t_ok "drain_to = $to: baton check prints it" grep -qx "drain_to = $to" "$T_DIR/check.out"
+	kill -TERM "$BATON_PID"
+	wait_exit "$BATON_PID" 10
+done
 
 # --- baton is SIGKILLed: the keeper ends what ignores the drain signal ---
 # PR_SET_PDEATHSIG gives the main process its drain signal, which it

@@ -28,6 +28,7 @@ static const char *const env_names[] = {
 	"LISTEN_FDNAMES",
 	"LISTEN_PIDFDID",
 	"NOTIFY_SOCKET",
+	"NGINX",
 };
 
 static const char *const env_prefixes[] = {
@@ -202,6 +203,16 @@ env_build(char *const *base, const struct config *c,
 		free(s);
 		snprintf(num, sizeof(num), "%d", p->generation);
 		env_set(&e, "SERVER_STARTER_GENERATION", num);
+
+		/* nginx's own binary upgrade: "3;4;" are inherited sockets. */
+		s = xstrdup("");
+		for (i = 0; i < c->nsockets; i++) {
+			t = xprintf("%s%zu;", s, 3 + i);
+			free(s);
+			s = t;
+		}
+		env_set(&e, "NGINX", s);
+		free(s);
 	}
 
 	if (p->notify_socket != NULL)

@@ -24,6 +24,7 @@ static char *const base[] = {
 	"EINHORN_SOCK_PATH=/x",
 	"SERVER_STARTER_PORT=0.0.0.0:80=3",
 	"SERVER_STARTER_GENERATION=9",
+	"NGINX=9;",
 	"BATON_FD=9",
 	"BATON_OTHER=1",
 	/* Look alike, but are not theirs. */
@@ -128,6 +129,7 @@ START_TEST(test_exact)
 		"EINHORN_FD_2=5",
 		"SERVER_STARTER_PORT=0.0.0.0:3000=3;/run/app.sock=4;[::1]:80=5",
 		"SERVER_STARTER_GENERATION=3",
+		"NGINX=3;4;5;",
 		"NOTIFY_SOCKET=/run/baton/notify",
 		"BATON_FD=6",
 		"BATON_GENERATION=3",
@@ -294,7 +296,7 @@ START_TEST(test_reserved)
 	static const char *const yes[] = { "LISTEN_FDS", "LISTEN_PID",
 	    "LISTEN_FDNAMES", "LISTEN_PIDFDID", "NOTIFY_SOCKET",
 	    "EINHORN_FD_COUNT", "EINHORN_FD_0", "EINHORN_", "EINHORN_X",
-	    "SERVER_STARTER_PORT", "SERVER_STARTER_GENERATION",
+	    "SERVER_STARTER_PORT", "SERVER_STARTER_GENERATION", "NGINX",
 	    "SERVER_STARTER_", "BATON_FD", "BATON_PID", "BATON_GENERATION",
 	    "BATON_WORKER", "BATON_", "BATON_ANYTHING", NULL };
 	static const char *const no[] = { "PATH", "LISTEN", "LISTEN_FDS2",

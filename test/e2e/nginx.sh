@@ -1,0 +1,82 @@
+#!/bin/bash
+# nginx, unmodified: it takes inherited listening sockets from the NGINX
+# variable ("3;4;", as its own binary upgrade passes them), which every
+# worker gets. It serves on baton's socket and reloads under load with
+# nothing lost, drained by SIGQUIT (its graceful shutdown) sent to its
+# master process.
+. "$(dirname "$0")/lib.sh"
+
+NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
+if [ ! -x "$NGINX_BIN" ]; then
+	t_skip "nginx is not installed (Debian package nginx-light)"
+	t_done
+	exit
+fi
+
+field() {	# field NAME FILE: a figure of the load generator's report
+	awk -v k="$1" '$1 == k {print $2}' "$2"
+}
+
+PORT=$(free_port)
+LOG=$T_DIR/baton.log
+mkdir -p "$T_DIR/nginx"
+cat >"$T_DIR/nginx/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 2;
+error_log $T_DIR/nginx/error.log notice;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $T_DIR/nginx/body;
+	proxy_temp_path $T_DIR/nginx/proxy;
+	fastcgi_temp_path $T_DIR/nginx/fastcgi;
+	uwsgi_temp_path $T_DIR/nginx/uwsgi;
+	scgi_temp_path $T_DIR/nginx/scgi;
+	server {
+		listen 127.0.0.1:$PORT;
+		location / { return 200 "nginx-ok\n"; }
+	}
+}
+CONF
+# Each generation's master writes a pid file of its own.
+write_conf "$T_DIR/baton.ini" <<CONF
+[baton]
+command = $NGINX_BIN -p $T_DIR/nginx -c $T_DIR/nginx/nginx.conf
+	-g 'pid $T_DIR/nginx/nginx-{generation}.pid;'
+ready = delay
+ready_delay = 500ms
+drain_signal = SIGQUIT
+drain_timeout = 10s
+
+[socket:http]
+listen = tcp://127.0.0.1:$PORT
+CONF
+
+start_baton "$LOG" run -c "$T_DIR/baton.ini"
+t_ok "generation 1 is active" wait_log 10 "$LOG" 'generation 1: active'
+t_ok "nginx takes the socket baton passed in NGINX" \
+    log_has "$LOG" 'using inherited sockets from "3;"'
+t_is "$(http_get "http://127.0.0.1:$PORT/")" nginx-ok "it serves"
+"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 -t 5000 \
+    >"$T_DIR/load.out" &
+LG=$!
+sleep 0.5
+ok=0
+for g in 2 3 4 5 6; do
+	kill -HUP "$BATON_PID"
+	wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
+	sleep 0.3
+done
+t_is "$ok" 5 "5 reloads under load"
+t_ok "the old masters drain on SIGQUIT and exit" \
+    wait_log 20 "$LOG" 'generation 5: exited after draining'
+kill -INT "$LG"
+wait "$LG"
+t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed ($(field requests "$T_DIR/load.out") requests)"
+t_ok "no worker was killed at the deadline" sh -c "! grep -q 'drain deadline' '$LOG'"
+kill -TERM "$BATON_PID"
+wait_exit "$BATON_PID" 20
+t_is "$T_STATUS" 0 "baton stops"
+t_ok "no nginx is left" wait_until 5 sh -c "! pgrep -f '[n]ginx -p $T_DIR/nginx' >/dev/null"
+t_done

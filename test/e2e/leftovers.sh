@@ -10,71 +10,7 @@
 
 if ! command -v python3 >/dev/null || ! python3 -c '' 2>/dev/null; then
 	t_skip "python3 is not installed: the servers of this test are Python"
-	# --- drain_to: the main process only, or the whole group ----------------
-# A main process that serves nothing and its child that serves, both in
-# the worker's group. With main, only the main process gets the signal;
-# the child runs on until the deadline. With group, both get it.
-for to in main group; do
-	PORT=$(free_port)
-	CONF=$T_DIR/to-$to.ini
-	LOG=$T_DIR/to-$to.log
-	conf "$CONF" "$PORT" "group-to$to" 0 1s "$to"
-	start_baton "$LOG" run -c "$CONF"
-	wait_log 10 "$LOG" 'generation 1: active'
-	wait_until 5 child_answers "$PORT"
-	main=$(gen_pids "$LOG" 1)
-	child=$(marked "group-to$to" | grep -vx "$main" | head -1)
-	kill -HUP "$BATON_PID"
-	t_ok "drain_to = $to: generation 1 exits" wait_log 10 "$LOG" 'generation 1: exited after'
-	t_ok "drain_to = $to: the main process got the drain signal" \
-	    grep -qx "TERM $main" "$T_DIR/group-to$to.term"
-	if [ "$to" = main ]; then
-		t_ok "drain_to = main: its child did not" \
-		    sh -c "! grep -qx 'TERM $child' '$T_DIR/group-to$to.term'"
-		t_ok "drain_to = main: ...and was killed at the deadline" \
-		    log_has "$LOG" 'still running at the drain deadline'
-		t_ok "drain_to = main: the log names the main process" \
-		    log_has "$LOG" "pid $main: draining \(SIGTERM\)"
-	else
-		t_ok "drain_to = group: its child did too" \
-		    grep -qx "TERM $child" "$T_DIR/group-to$to.term"
-		t_ok "drain_to = group: the log says so" \
-		    log_has "$LOG" "pid $main: draining \(SIGTERM to its group\)"
-	fi
-	ctl check check -c "$CONF"
-	t_ok "drain_to = $to: baton check prints it" grep -qx "drain_to = $to" "$T_DIR/check.out"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 10
-done
-
-# --- baton is SIGKILLed: the keeper ends what ignores the drain signal ---
-# PR_SET_PDEATHSIG gives the main process its drain signal, which it
-# ignores; its child gets nothing. drain_timeout after baton's death, the
-# keeper kills every process that carries baton's BATON_PID.
-PORT=$(free_port)
-CONF=$T_DIR/keeper.ini
-LOG=$T_DIR/keeper.log
-conf "$CONF" "$PORT" group-stubborn-keeper 0 1500ms
-start_baton "$LOG" run -c "$CONF"
-t_ok "keeper: generation 1 is active" wait_log 10 "$LOG" 'generation 1: active'
-t_ok "keeper: the child answers" wait_until 5 child_answers "$PORT"
-old=$(marked group-stubborn-keeper)
-keeper=$(ps -o pid=,args= --ppid "$BATON_PID" | awk '$2 ~ /baton$/ {print $1}')
-t_ok "keeper: baton has a keeper (pid $keeper)" [ -n "$keeper" ]
-t_is "$(ls -l /proc/$keeper/fd 2>/dev/null | grep -c socket)" 0 "keeper: it holds no socket"
-kill -KILL "$BATON_PID"
-wait_exit "$BATON_PID" 5
-t_ok "keeper: the main process got its drain signal" \
-    wait_until 5 grep -q TERM "$T_DIR/group-stubborn-keeper.term"
-sleep 0.5
-t_is "$(alive $old)" 2 "keeper: both ignore it and still run"
-t_diag "$(ps -o pid=,ppid=,stat=,args= -p "$(echo $old | tr ' ' ,)")"
-t_ok "keeper: drain_timeout later they are killed" wait_until 5 none_marked group-stubborn-keeper
-t_ok "keeper: it says so" wait_log 2 "$LOG" 'keeper: baton \(pid [0-9]+\) died; 2 processes that came from its workers still ran 1500 ms later: SIGKILL'
-t_ok "keeper: and exits" wait_until 2 sh -c "! kill -0 $keeper"
-t_ok "keeper: nothing answers on the port" not_listening "$PORT"
-
-t_done
+	t_done
 	exit
 fi
 

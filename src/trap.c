@@ -37,6 +37,7 @@
 
 struct trap {
 	int				 fd;
+	pid_t				 main;	/* the worker's process */
 	struct event			*ev;
 	const int			*fds;
 	size_t				 n;
@@ -194,7 +195,8 @@ trap_bind(struct trap *t)
 	if (process_vm_readv(t->req->pid, &local, 1, &remote, 1, 0) !=
 	    (ssize_t)len)
 		return;
-	if ((tgid = trap_tgid(t->req->pid)) <= 0 ||
+	/* As the interposer: a child the worker runs binds on its own. */
+	if ((tgid = trap_tgid(t->req->pid)) != t->main ||
 	    (copy = trap_getfd(tgid, appfd)) == -1)
 		return;
 	tlen = sizeof(type);
@@ -246,7 +248,7 @@ trap_listen(struct trap *t)
 	size_t		 i;
 	int		 copy, ok;
 
-	if ((tgid = trap_tgid(t->req->pid)) <= 0 ||
+	if ((tgid = trap_tgid(t->req->pid)) != t->main ||
 	    (copy = trap_getfd(tgid, (int)t->req->data.args[0])) == -1)
 		return;
 	ok = fstat(copy, &a) == 0;
@@ -308,8 +310,8 @@ trap_read(evutil_socket_t fd, short what, void *arg)
 }
 
 struct trap *
-trap_new(struct event_base *base, int listener, const int *fds, size_t n,
-    const struct trap_ops *ops, void *arg)
+trap_new(struct event_base *base, int listener, pid_t main, const int *fds,
+    size_t n, const struct trap_ops *ops, void *arg)
 {
 	struct seccomp_notif_sizes	 sizes;
 	struct trap			*t;
@@ -320,6 +322,7 @@ trap_new(struct event_base *base, int listener, const int *fds, size_t n,
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->fd = listener;
+	t->main = main;
 	t->fds = fds;
 	t->n = n;
 	t->ops = ops;

@@ -15,6 +15,7 @@
 #define BATON_TRAP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct event_base;
 struct trap;
@@ -38,11 +39,14 @@ struct trap_ops {
 
 /*
  * Answer the notifications of listener from base, against the n held
- * sockets fds (which must outlive the trap). Takes listener. Returns the
- * trap, or NULL with errno set (listener is then closed).
+ * sockets fds (which must outlive the trap). Only main, the worker's own
+ * process, is given held sockets, as with the interposer: a program it
+ * runs as a child binds on its own. Takes listener. Returns the trap, or
+ * NULL with errno set (listener is then closed).
  */
-struct trap	*trap_new(struct event_base *, int listener, const int *fds,
-		    size_t n, const struct trap_ops *, void *arg);
+struct trap	*trap_new(struct event_base *, int listener, pid_t main,
+		    const int *fds, size_t n, const struct trap_ops *,
+		    void *arg);
 void		 trap_free(struct trap *);
 /* Whether fd is a seccomp notification listener (checked before trap_new). */
 int		 trap_is_listener(int fd);

@@ -211,7 +211,7 @@ worker_take_trap(struct worker *w, int fd)
 	    !trap_is_listener(fd))
 		return -1;
 	fds = generation_fds(w->gen, &n);
-	if ((w->trap = trap_new(generation_base(w->gen), fd, fds, n,
+	if ((w->trap = trap_new(generation_base(w->gen), fd, w->pid, fds, n,
 	    &worker_trap_ops, w)) == NULL)
 		WLOG(w, LOG_LEVEL_WARN, "seccomp: cannot watch the bind() "
 		    "trap: %s", strerror(errno));

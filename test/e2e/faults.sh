@@ -61,7 +61,8 @@ stop_baton() {
 
 # --- fork fails during a reload (RLIMIT_NPROC, as an unprivileged user) ---
 # RLIMIT_NPROC is not enforced for root, so baton runs as nobody, with a
-# limit that fits baton and generation 1 but not one more process.
+# limit that fits baton, its keeper and generation 1 but not one more
+# process.
 NOBODY=
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null &&
     command -v prlimit >/dev/null; then
@@ -83,8 +84,8 @@ if [ -n "$NOBODY" ]; then
 		chmod 644 "$D/nproc.ini"
 		LOG=$T_DIR/nproc$attempt.log
 		others=$(ps -L -u nobody --no-headers 2>/dev/null | wc -l)
-		limit=$((others + 1 + 2))
-		t_diag "attempt $attempt: RLIMIT_NPROC $limit: $others tasks of nobody elsewhere, baton, 2 workers"
+		limit=$((others + 2 + 2))
+		t_diag "attempt $attempt: RLIMIT_NPROC $limit: $others tasks of nobody elsewhere, baton, its keeper, 2 workers"
 		prlimit --nproc="$limit": $NOBODY "$BATON" run -c "$D/nproc.ini" >"$LOG" 2>&1 &
 		BATON_PID=$!
 		T_PIDS="$T_PIDS $BATON_PID"

@@ -289,7 +289,7 @@ GIVEN="PATH=/usr/local/bin:/usr/bin:/bin HOME=/home/given LANG=C FOO=bar"
 PROTO="NOTIFY_SOCKET=@bogus-notify LISTEN_FDS=1 LISTEN_PID=1 LISTEN_FDNAMES=bogus
 LISTEN_PIDFDID=42 EINHORN_FD_COUNT=7 EINHORN_FD_0=99 SERVER_STARTER_PORT=bogus=9
 SERVER_STARTER_GENERATION=99 BATON_FD=99 BATON_GENERATION=99 BATON_WORKER=99
-BATON_PID=1 BATON_SECRET=leak"
+BATON_PID=1 BATON_SECRET=leak NGINX=9;"
 env -i $GIVEN $PROTO "$BATON" run -c "$T_DIR/env.ini" >"$LOG" 2>&1 &
 BATON_PID=$!
 T_PIDS="$T_PIDS $BATON_PID"
@@ -299,8 +299,8 @@ wpid=$(gen_pids "$LOG" 1)
 keys=$(echo "$wenv" | sed -n 's/=.*//p' | sort | tr '\n' ' ')
 want=$(printf '%s\n' PATH HOME LANG FOO APP_MODE LISTEN_FDS LISTEN_PID LISTEN_FDNAMES \
     EINHORN_FD_COUNT EINHORN_FD_0 EINHORN_FD_1 SERVER_STARTER_PORT \
-    SERVER_STARTER_GENERATION NOTIFY_SOCKET BATON_FD BATON_GENERATION BATON_WORKER \
-    BATON_PID | sort | tr '\n' ' ')
+    SERVER_STARTER_GENERATION NGINX NOTIFY_SOCKET BATON_FD BATON_GENERATION \
+    BATON_WORKER BATON_PID | sort | tr '\n' ' ')
 t_is "$keys" "$want" "env: baton's own variables, [env], and the documented ones, nothing else"
 for v in $GIVEN; do
 	echo "$wenv" | grep -qxF "$v" || { t_diag "missing or changed: $v"; bad=1; }
@@ -317,6 +317,7 @@ t_ok "env: NOTIFY_SOCKET is baton's, not the one baton was given" \
 t_ok "env: LISTEN_PID is the worker's, LISTEN_FDS=2" has "LISTEN_PID=$wpid" 'LISTEN_FDS=2'
 t_ok "env: LISTEN_FDNAMES=http:admin" has 'LISTEN_FDNAMES=http:admin'
 t_ok "env: EINHORN_FD_0=3, SERVER_STARTER_GENERATION=1" has 'EINHORN_FD_0=3' 'SERVER_STARTER_GENERATION=1'
+t_ok "env: NGINX=3;4; (the one baton was given is gone)" has 'NGINX=3;4;'
 t_ok "env: BATON_PID is baton, BATON_FD the channel" has "BATON_PID=$BATON_PID" 'BATON_FD=5'
 t_ok "env: no BATON_SECRET, no LISTEN_PIDFDID" sh -c "! echo '$wenv' | grep -qE '^(BATON_SECRET|LISTEN_PIDFDID)='"
 t_ok "env: APP_MODE=test from [env]" has 'APP_MODE=test'

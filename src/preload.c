@@ -21,11 +21,17 @@
  * connections (read, readv, recv, recvfrom, recvmsg, their _chk forms,
  * write, writev, send, sendto, sendmsg) note where each one stands: a
  * read of data starts a request, a write after it answers. While
- * draining, a connection between two requests (answered, nothing unread,
- * nothing unsent) is shut for reading, so the server reads an end of file
- * and closes it itself; see preload_shut_idle(). Without HTTP's framing
- * this is a guess: a server that answers in several writes with a pause
- * between them can be taken for idle in that pause.
+ * draining, the first write of each answer that holds a whole HTTP/1.x
+ * header block says "Connection: close" in it (preload_mark()): the
+ * client closes once it has the answer, the only close of a keep-alive
+ * connection that a client which sends its next request at once never
+ * sees as an error. A connection that gets no such answer within
+ * MARK_GRACE_MS (an idle one, or a server that writes its head in parts)
+ * is shut for reading once it is between two requests (answered, nothing
+ * unread, nothing unsent), so the server reads an end of file and closes
+ * it itself; see preload_shut_idle(). Without HTTP's framing this is a
+ * guess: a server that answers in several writes with a pause between
+ * them can be taken for idle in that pause.
  *
  * O_NONBLOCK is a flag of the open file, which baton and every worker of
  * every generation share: a server that binds a blocking socket must not
@@ -108,8 +114,9 @@
 #define FD_MULTI		(UINT64_C(1) << 58)	/* answered in >1 write */
 #define FD_QUIET		(UINT64_C(1) << 57)	/* idle at the last scan */
 #define FD_SHUT			(UINT64_C(1) << 56)	/* the drain shut it */
-/* Socket inodes are 32-bit numbers (get_next_ino()): 56 bits are ample. */
-#define FD_INO			((UINT64_C(1) << 56) - 1)
+#define FD_EDIT			(UINT64_C(1) << 55)	/* preload_edits has one */
+/* Socket inodes are 32-bit numbers (get_next_ino()): 55 bits are ample. */
+#define FD_INO			((UINT64_C(1) << 55) - 1)
 #define FD_ID			(FD_HELD | FD_CONN | FD_INO)
 
 #define SCAN_MS			100
@@ -127,6 +134,17 @@
  * this long it is taken for idle.
  */
 #define ACCEPT_GRACE_MS		1000
+/*
+ * How long a drain waits for a connection to carry an answer that says
+ * "Connection: close" before it shuts the connection between requests (at
+ * most half the time baton gives). A busy client asks again within
+ * microseconds; one silent for this long is taken for idle.
+ */
+#define MARK_GRACE_MS		1000
+/* The header block of an answer is looked for in this many bytes. */
+#define HEAD_MAX		8192
+/* A write with an edit goes out as at most this many pieces. */
+#define EDIT_IOV		64
 
 /* A socket baton passed at exec: what bind() addresses are matched with. */
 struct preload_sock {
@@ -134,6 +152,23 @@ struct preload_sock {
 	int			 type;
 	struct sockaddr_storage	 addr;
 	socklen_t		 addrlen;
+};
+
+/*
+ * What a connection's next writes must carry that the application did not
+ * write: "Connection: close\r\n" inserted before the blank line of an
+ * answer's head, or "close" and spaces laid over a "keep-alive" token, as
+ * long. at counts the application's bytes before it in the next write.
+ * Kept in preload_edits only while the kernel has taken part of it.
+ */
+struct preload_edit {
+	struct preload_edit	*next;
+	int			 fd;
+	uint64_t		 id;		/* FD_ID of the connection */
+	size_t			 at;
+	int			 overlay;	/* stands for len application bytes */
+	size_t			 len;		/* of bytes, still to send */
+	char			 bytes[32];
 };
 
 /* An epoll registration of a held descriptor, moved to its replacement. */
@@ -227,6 +262,9 @@ static atomic_int		 preload_closing;
 static int			 preload_idle_sent;
 static long long		 preload_drain_start;
 static long long		 preload_idle_deadline;	/* 0: none */
+static struct preload_edit	*preload_edits;
+/* When a drain may shut connections between requests: read without the lock. */
+static _Atomic long long	 preload_shut_from;
 
 static void __attribute__((format(printf, 1, 2)))
 preload_log(const char *fmt, ...)
@@ -324,6 +362,21 @@ fdtab_io(int fd, int wrote)
 	return v;
 }
 
+/* Forget the edits owed to connection fd; preload_lock is held. */
+static void
+edit_drop_locked(int fd)
+{
+	struct preload_edit	**p, *ed;
+
+	for (p = &preload_edits; (ed = *p) != NULL; ) {
+		if (ed->fd == fd) {
+			*p = ed->next;
+			free(ed);
+		} else
+			p = &ed->next;
+	}
+}
+
 /* Set the entry of fd; preload_lock is held. Returns 0, or -1. */
 static int
 fdtab_set(int fd, uint64_t v)
@@ -333,6 +386,10 @@ fdtab_set(int fd, uint64_t v)
 
 	if (fd < 0 || fd >= FDTAB_MAX)
 		return -1;
+	/* An edit belongs to its connection, not to the number. */
+	if (preload_edits != NULL &&
+	    (fdtab_get(fd) & FD_ID) != (v & FD_ID))
+		edit_drop_locked(fd);
 	chunk = atomic_load_explicit(&preload_fdtab[fd / FDTAB_CHUNK],
 	    memory_order_relaxed);
 	if (chunk == NULL) {
@@ -1048,6 +1105,11 @@ enum preload_shut_when {
  * once it has stayed idle from one scan to the next. Busy connections are
  * idle for microseconds between an answer and the next request, so only
  * the server's own read or write can catch them.
+ *
+ * None of this happens before preload_shut_from: a client that sends a
+ * request meanwhile gets "Connection: close" in its answer and closes the
+ * connection itself, while one shut just as it sent its request sees the
+ * connection fail under it.
  */
 static void
 preload_shut_idle(int fd, uint64_t e, enum preload_shut_when when)
@@ -1059,7 +1121,9 @@ preload_shut_idle(int fd, uint64_t e, enum preload_shut_when when)
 	if ((e & (FD_CONN | FD_READ | FD_ANSWERED | FD_SHUT)) !=
 	    (FD_CONN | FD_READ | FD_ANSWERED) ||
 	    (when == SHUT_AFTER_WRITE &&
-	    (e & (FD_CYCLE | FD_MULTI)) != FD_CYCLE))
+	    (e & (FD_CYCLE | FD_MULTI)) != FD_CYCLE) ||
+	    preload_now_ms() < atomic_load_explicit(&preload_shut_from,
+	    memory_order_relaxed))
 		return;
 	/*
 	 * TCP only (TCP_INFO fails on others): shutdown() of a unix socket
@@ -1153,10 +1217,335 @@ preload_wrote(int fd, ssize_t r)
 {
 	uint64_t	 e;
 
-	if (r <= 0 || !preload_conn(fd) || (e = fdtab_io(fd, 1)) == 0)
+	if (r <= 0 || (e = fdtab_io(fd, 1)) == 0)
 		return;
 	if (atomic_load_explicit(&preload_closing, memory_order_relaxed))
 		preload_shut_idle(fd, e, SHUT_AFTER_WRITE);
+}
+
+/* Copy up to len bytes from offset off of iov[n] to buf; returns how many. */
+static size_t
+preload_gather(const struct iovec *iov, int n, size_t off, char *buf,
+    size_t len)
+{
+	size_t	 got = 0, k;
+	int	 i;
+
+	for (i = 0; i < n && got < len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		k = iov[i].iov_len - off;
+		if (k > len - got)
+			k = len - got;
+		memcpy(buf + got, (const char *)iov[i].iov_base + off, k);
+		got += k;
+		off = 0;
+	}
+	return got;
+}
+
+/* The status of the answer head that buf[len] starts with, or -1. */
+static int
+preload_status(const char *buf, size_t len, int *minor)
+{
+	if (len < 13 || memcmp(buf, "HTTP/1.", 7) != 0 ||
+	    (buf[7] != '0' && buf[7] != '1') || buf[8] != ' ' ||
+	    buf[9] < '1' || buf[9] > '5' || buf[10] < '0' || buf[10] > '9' ||
+	    buf[11] < '0' || buf[11] > '9' || (buf[12] != ' ' &&
+	    buf[12] != '\r'))
+		return -1;
+	*minor = buf[7] - '0';
+	return (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+}
+
+/* Is p[len] token t, case aside? */
+static int
+preload_token(const char *p, size_t len, const char *t)
+{
+	return strlen(t) == len && strncasecmp(p, t, len) == 0;
+}
+
+/* What the first write of an answer is, to preload_mark(). */
+enum preload_head {
+	HEAD_OTHER,		/* not an answer head we can change */
+	HEAD_INTERIM,		/* interim answers only (100 Continue) */
+	HEAD_DONE,		/* one that closes the connection already */
+	HEAD_EDIT,		/* ed says what to change */
+};
+
+/*
+ * The first write of an answer on a connection, iov[n]: while closing,
+ * make ed the edit that makes it say "Connection: close". Only an answer
+ * whose head ends in this write is changed; interim answers (1xx but 101,
+ * which hands the connection to another protocol) come before the final
+ * one and are passed over. A "Connection:" header that says close needs
+ * nothing; one that says keep-alive has that token overlaid by "close" and
+ * five spaces (optional whitespace, which every parser skips), the same
+ * length, since Node and most servers say keep-alive on every answer;
+ * without one, an HTTP/1.1 answer gets the line inserted before its blank
+ * line, and an HTTP/1.0 one needs nothing.
+ */
+static enum preload_head
+preload_mark(const struct iovec *iov, int n, int closing,
+    struct preload_edit *ed)
+{
+	char		 buf[HEAD_MAX];
+	const char	*p, *end, *eol, *colon, *t, *tend, *ka = NULL;
+	size_t		 total, off = 0, len, got;
+	int		 status, minor, nka = 0, closes = 0;
+
+	total = preload_iov_len(iov, n);
+	for (;;) {
+		len = preload_gather(iov, n, off, buf, 13);
+		if ((status = preload_status(buf, len, &minor)) == -1)
+			return HEAD_OTHER;
+		if (!closing && (status >= 200 || status == 101))
+			return HEAD_OTHER;
+		got = preload_gather(iov, n, off, buf, sizeof(buf));
+		if ((end = memmem(buf, got, "\r\n\r\n", 4)) == NULL)
+			return HEAD_OTHER;
+		end += 4;
+		if (status == 101)
+			return HEAD_OTHER;
+		if (status >= 200)
+			break;
+		off += end - buf;
+		if (off == total)
+			return HEAD_INTERIM;
+	}
+	/* The header lines, between the status line and the blank line. */
+	p = (const char *)memchr(buf, '\n', end - buf) + 1;
+	for (; p < end - 2; p = eol + 2) {
+		eol = memmem(p, end - p, "\r\n", 2);
+		colon = memchr(p, ':', eol - p);
+		if (colon == NULL || !preload_token(p, colon - p, "connection"))
+			continue;
+		for (t = colon + 1; t < eol; t = tend + 1) {
+			while (t < eol && (*t == ' ' || *t == '\t'))
+				t++;
+			if ((tend = memchr(t, ',', eol - t)) == NULL)
+				tend = eol;
+			len = tend - t;
+			while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+				len--;
+			if (preload_token(t, len, "close"))
+				closes = 1;
+			else if (preload_token(t, len, "keep-alive")) {
+				ka = t;
+				nka++;
+			}
+		}
+	}
+	if (closes || (nka == 0 && minor == 0))
+		return HEAD_DONE;
+	if (nka > 1)
+		return HEAD_OTHER;	/* left to preload_shut_idle() */
+	memset(ed, 0, sizeof(*ed));
+	if (nka == 1) {
+		ed->at = off + (ka - buf);
+		ed->overlay = 1;
+		ed->len = strlen("keep-alive");
+		memcpy(ed->bytes, "close     ", ed->len);
+	} else {
+		ed->at = off + (end - 2 - buf);
+		ed->len = strlen("Connection: close\r\n");
+		memcpy(ed->bytes, "Connection: close\r\n", ed->len);
+	}
+	return HEAD_EDIT;
+}
+
+/* Append bytes [from, to) of iov[n] to out[*m] (max pieces); all fit? */
+static int
+preload_pieces(const struct iovec *iov, int n, size_t from, size_t to,
+    struct iovec *out, int *m, int max)
+{
+	size_t	 pos = 0, a, b;
+	int	 i;
+
+	for (i = 0; i < n && pos < to; pos += iov[i].iov_len, i++) {
+		a = from > pos ? from - pos : 0;
+		b = to - pos < iov[i].iov_len ? to - pos : iov[i].iov_len;
+		if (a >= b)
+			continue;
+		if (*m == max)
+			return 0;
+		out[*m].iov_base = (char *)iov[i].iov_base + a;
+		out[(*m)++].iov_len = b - a;
+	}
+	return 1;
+}
+
+/*
+ * Lay out the application's iov[n] with ed in out[EDIT_IOV]: its bytes
+ * before ed->at, ed's bytes (*r of them: 0 when the write stops before
+ * ed->at), then the rest. What does not fit is left for the next write.
+ */
+static int
+preload_splice(const struct iovec *iov, int n, const struct preload_edit *ed,
+    struct iovec *out, size_t *r)
+{
+	size_t	 total = preload_iov_len(iov, n);
+	int	 m = 0;
+
+	*r = 0;
+	if (!preload_pieces(iov, n, 0, ed->at < total ? ed->at : total, out,
+	    &m, EDIT_IOV - 1) || ed->at >= total)
+		return m;
+	*r = ed->len;
+	if (ed->overlay && *r > total - ed->at)
+		*r = total - ed->at;
+	out[m].iov_base = (void *)ed->bytes;
+	out[m++].iov_len = *r;
+	(void)preload_pieces(iov, n, ed->at + (ed->overlay ? *r : 0), total,
+	    out, &m, EDIT_IOV);
+	return m;
+}
+
+/* One write of out[m] to fd, as the application's call would have made it. */
+static ssize_t
+preload_send(int fd, const struct iovec *out, int m,
+    const struct msghdr *msg, int flags)
+{
+	struct msghdr	 mh;
+
+	if (msg == NULL)
+		return real_writev(fd, out, m);
+	mh = *msg;
+	mh.msg_iov = (struct iovec *)out;
+	mh.msg_iovlen = m;
+	return real_sendmsg(fd, &mh, flags);
+}
+
+/*
+ * Write iov[n] to fd with ed in it. Returns the count of the application's
+ * bytes that went, as the application's call would, or -1 with errno; ed
+ * is left with what is still to send (ed->len 0: all went). The kernel may
+ * take only part of ed: ed's rest then goes first in the next write, and
+ * a write that sent only bytes of ed has nothing of the application's to
+ * count: EAGAIN if the socket does not block, else it goes on.
+ */
+static ssize_t
+preload_write_edit(int fd, const struct iovec *iov, int n,
+    const struct msghdr *msg, int flags, struct preload_edit *ed)
+{
+	struct iovec	 out[EDIT_IOV];
+	size_t		 r, k, c, at;
+	ssize_t		 w;
+	int		 m, fl;
+
+	for (;;) {
+		if (ed->len == 0)
+			return preload_send(fd, iov, n, msg, flags);
+		m = preload_splice(iov, n, ed, out, &r);
+		if ((w = preload_send(fd, out, m, msg, flags)) == -1)
+			return -1;
+		k = (size_t)w;
+		if (r == 0 || k <= ed->at) {
+			ed->at -= k;	/* none of ed went */
+			return w;
+		}
+		at = ed->at;
+		c = k - at < r ? k - at : r;
+		memmove(ed->bytes, ed->bytes + c, ed->len - c);
+		ed->len -= c;
+		ed->at = 0;
+		if (ed->overlay)
+			return w;	/* byte for byte */
+		if (k - c > 0 && (ed->len == 0 || at > 0))
+			return ed->len == 0 ? k - c : at;
+		/* Only bytes of ed went: the socket is full. */
+		if ((flags & MSG_DONTWAIT) || (fl = real_fcntl(fd, F_GETFL)) ==
+		    -1 || (fl & O_NONBLOCK)) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+}
+
+/* The edit owed to connection fd (entry e), taken out of the list. */
+static struct preload_edit *
+edit_take(int fd, uint64_t e)
+{
+	struct preload_edit	**p, *ed;
+
+	pthread_mutex_lock(&preload_lock);
+	for (p = &preload_edits; (ed = *p) != NULL; p = &ed->next) {
+		if (ed->fd == fd && ed->id == (e & FD_ID)) {
+			*p = ed->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&preload_lock);
+	return ed;
+}
+
+/* Keep ed for the next write to its connection, or forget it: all went. */
+static void
+edit_keep(struct preload_edit *ed)
+{
+	_Atomic uint64_t	*slot;
+
+	if (ed->len == 0 && !(fdtab_get(ed->fd) & FD_EDIT)) {
+		free(ed);	/* the common case: it went whole */
+		return;
+	}
+	pthread_mutex_lock(&preload_lock);
+	slot = fdtab_slot(ed->fd);
+	if (ed->len > 0 && slot != NULL &&
+	    (atomic_load(slot) & FD_ID) == ed->id) {
+		ed->next = preload_edits;
+		preload_edits = ed;
+		atomic_fetch_or(slot, FD_EDIT);
+		ed = NULL;
+	} else if (slot != NULL && (atomic_load(slot) & FD_ID) == ed->id)
+		atomic_fetch_and(slot, ~FD_EDIT);
+	pthread_mutex_unlock(&preload_lock);
+	free(ed);
+}
+
+/*
+ * A write of iov[n] to connection fd (sendmsg with msg and flags, or
+ * writev when msg is NULL). The first write of an answer may get an edit
+ * (preload_mark()); an edit the kernel took only part of goes first. An
+ * interim answer alone is no answer: the request is still on.
+ */
+static ssize_t
+preload_write(int fd, const struct iovec *iov, int n,
+    const struct msghdr *msg, int flags)
+{
+	struct preload_edit	 fresh, *ed = NULL;
+	enum preload_head	 head = HEAD_OTHER;
+	uint64_t		 e = fdtab_get(fd);
+	ssize_t			 r;
+	int			 closing, saved;
+
+	closing = atomic_load_explicit(&preload_closing, memory_order_relaxed);
+	if (e & FD_EDIT)
+		ed = edit_take(fd, e);
+	else if ((e & (FD_READ | FD_ANSWERED)) == FD_READ &&
+	    (head = preload_mark(iov, n, closing, &fresh)) == HEAD_EDIT) {
+		/* Made first: once part of it went, it must be kept. */
+		if ((ed = malloc(sizeof(*ed))) != NULL) {
+			*ed = fresh;
+			ed->fd = fd;
+			ed->id = e & FD_ID;
+		}
+	}
+	if (ed != NULL) {
+		r = preload_write_edit(fd, iov, n, msg, flags, ed);
+		saved = errno;
+		edit_keep(ed);
+		errno = saved;
+	} else
+		r = preload_send(fd, iov, n, msg, flags);
+	if (head != HEAD_INTERIM) {
+		saved = errno;
+		preload_wrote(fd, r);
+		errno = saved;
+	}
+	return r;
 }
 
 ssize_t
@@ -1279,57 +1668,55 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 ssize_t
 write(int fd, const void *buf, size_t len)
 {
-	ssize_t	 r;
+	struct iovec	 iov = { (void *)buf, len };
 
-	pthread_once(&preload_io_once, preload_io_setup);
-	r = real_write(fd, buf, len);
-	preload_wrote(fd, r);
-	return r;
+	if (!preload_conn(fd))
+		return real_write(fd, buf, len);
+	return preload_write(fd, &iov, 1, NULL, 0);
 }
 
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	ssize_t	 r;
-
-	pthread_once(&preload_io_once, preload_io_setup);
-	r = real_writev(fd, iov, n);
-	preload_wrote(fd, r);
-	return r;
+	if (!preload_conn(fd))
+		return real_writev(fd, iov, n);
+	return preload_write(fd, iov, n, NULL, 0);
 }
 
 ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
-	ssize_t	 r;
+	struct iovec	 iov = { (void *)buf, len };
+	struct msghdr	 msg;
 
-	pthread_once(&preload_io_once, preload_io_setup);
-	r = real_send(fd, buf, len, flags);
-	preload_wrote(fd, r);
-	return r;
+	if (!preload_conn(fd))
+		return real_send(fd, buf, len, flags);
+	memset(&msg, 0, sizeof(msg));
+	return preload_write(fd, &iov, 1, &msg, flags);
 }
 
 ssize_t
 sendto(int fd, const void *buf, size_t len, int flags,
     __CONST_SOCKADDR_ARG addr, socklen_t alen)
 {
-	ssize_t	 r;
+	struct iovec	 iov = { (void *)buf, len };
+	struct msghdr	 msg;
 
-	pthread_once(&preload_io_once, preload_io_setup);
-	r = real_sendto(fd, buf, len, flags, SA_CONST(addr), alen);
-	preload_wrote(fd, r);
-	return r;
+	if (!preload_conn(fd))
+		return real_sendto(fd, buf, len, flags, SA_CONST(addr), alen);
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_name = (void *)SA_CONST(addr);
+	msg.msg_namelen = alen;
+	return preload_write(fd, &iov, 1, &msg, flags);
 }
 
 ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	ssize_t	 r;
-
-	pthread_once(&preload_io_once, preload_io_setup);
-	r = real_sendmsg(fd, msg, flags);
-	preload_wrote(fd, r);
-	return r;
+	if (!preload_conn(fd) || msg == NULL)
+		return real_sendmsg(fd, msg, flags);
+	return preload_write(fd, msg->msg_iov, (int)msg->msg_iovlen, msg,
+	    flags);
 }
 
 /* Remember (op on epfd) for held fd; preload_lock is held. */
@@ -1669,10 +2056,12 @@ preload_drain(int wait)
 		return;
 	}
 	preload_draining = 1;
-	atomic_store(&preload_closing, 1);
 	preload_drain_start = preload_now_ms();
 	if (wait >= 0)
 		preload_idle_deadline = preload_drain_start + wait;
+	atomic_store(&preload_shut_from, preload_drain_start +
+	    (wait >= 0 && wait / 2 < MARK_GRACE_MS ? wait / 2 : MARK_GRACE_MS));
+	atomic_store(&preload_closing, 1);
 	for (i = 0; i < preload_nheld; ) {
 		h = &preload_held[i];
 		if (h->drained) {

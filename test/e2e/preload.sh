@@ -95,9 +95,10 @@ t_ok "a worker answers on the held port ($body)" \
 held=$(fd_inode "$wpid" 3)
 appfd=$(fds_of_inode "$wpid" 3 "$held" | head -1)
 t_ok "the socket it bound (fd ${appfd:-none}) is baton's, fd 3 (socket $held)" \
-    [ -n "$held" ] && [ -n "$appfd" ] && [ "$appfd" -gt 4 ]
+    sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$2" -gt 4 ]' _ "$held" "$appfd"
+bfd=$(fds_of_inode "$BATON_PID" -1 "$held")
 t_ok "baton holds that very socket" \
-    [ -n "$held" ] && [ -n "$(fds_of_inode "$BATON_PID" -1 "$held")" ]
+    sh -c '[ -n "$1" ] && [ -n "$2" ]' _ "$held" "$bfd"
 t_is "$(listener_inode "$PORT" | sort -u | wc -l)" 1 \
     "one socket listens on the port: nothing was bound twice"
 env=$(http_get "http://127.0.0.1:$PORT/env")
@@ -147,8 +148,9 @@ wpid=${body#ok }
 t_ok "and the worker of generation 22 answers there ($body)" \
     log_has "$LOG" "gen 22 worker 0 pid $wpid: started"
 oino=$(listener_inode "$OTHER")
+wfd=$(fds_of_inode "$wpid" -1 "$oino")
 t_ok "that worker holds the other port's socket ($oino)" \
-    [ -n "$oino" ] && [ -n "$(fds_of_inode "$wpid" -1 "$oino")" ]
+    sh -c '[ -n "$1" ] && [ -n "$2" ]' _ "$oino" "$wfd"
 t_ok "baton does not" [ -z "$(fds_of_inode "$BATON_PID" -1 "$oino")" ]
 body=$(http_get "http://127.0.0.1:$PORT/")
 t_is "$body" "ok $wpid" "the held port serves, through the same worker"

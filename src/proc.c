@@ -74,6 +74,66 @@ proc_parse_stat(const char *text, struct proc *p)
 }
 
 int
+proc_dies_on(pid_t pid, int sig)
+{
+	char			 path[64], *text, *line;
+	unsigned long long	 cgt = 0, ign = 0, bit;
+	long			 threads = 0;
+
+	if (sig < 1 || sig > 64)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((text = proc_read(path, NULL)) == NULL)
+		return -1;
+	for (line = text; line != NULL; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		(void)(sscanf(line, "SigCgt: %llx", &cgt) == 1 ||
+		    sscanf(line, "SigIgn: %llx", &ign) == 1 ||
+		    sscanf(line, "Threads: %ld", &threads) == 1);
+	}
+	free(text);
+	if (threads == 0)
+		return -1;
+	bit = 1ULL << (sig - 1);
+	return threads == 1 && !(cgt & bit) && !(ign & bit);
+}
+
+char
+proc_state(pid_t pid)
+{
+	char	 path[64], *text, *s;
+	char	 state = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((text = proc_read(path, NULL)) == NULL)
+		return 0;
+	if ((s = strrchr(text, ')')) != NULL && s[1] == ' ')
+		state = s[2];
+	free(text);
+	return state;
+}
+
+int
+proc_syscall(pid_t pid, long *nr, long *arg0)
+{
+	char		 path[64], *text;
+	unsigned long	 a;
+	int		 r = -1;
+
+	snprintf(path, sizeof(path), "/proc/%ld/syscall", (long)pid);
+	if ((text = proc_read(path, NULL)) == NULL)
+		return -1;
+	/* "running", or "-1 SP PC" outside a system call. */
+	if (sscanf(text, "%ld %lx", nr, &a) == 2 && *nr >= 0) {
+		*arg0 = (long)a;
+		r = 0;
+	}
+	free(text);
+	return r;
+}
+
+int
 proc_stat(pid_t pid, struct proc *p)
 {
 	char	 path[64], *text;

@@ -46,6 +46,21 @@ int	proc_getenv(pid_t, const char *name, char *buf, size_t len);
 int	proc_descends(const struct proc *, size_t n, size_t i, pid_t ancestor);
 
 /*
+ * Whether pid dies at once on sig: one thread, and neither a handler
+ * for sig nor sig ignored (from /proc/PID/status). -1 if it cannot say.
+ */
+int	proc_dies_on(pid_t, int sig);
+/*
+ * pid's state letter (R, S, D, T, Z...) from /proc/PID/stat, or 0.
+ */
+char	proc_state(pid_t);
+/*
+ * The system call pid is blocked in, from /proc/PID/syscall, into *nr
+ * and its first argument into *arg0. Returns 0, or -1 (running, gone,
+ * or not readable).
+ */
+int	proc_syscall(pid_t, long *nr, long *arg0);
+/*
  * Send sig to p only if its pid still names the very process that p
  * describes (same start time; held by a pidfd meanwhile where the kernel
  * has them). Returns 0, or -1 with errno set.

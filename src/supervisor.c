@@ -94,6 +94,8 @@ struct supervisor {
 	int			 killed;
 	int			 upgrades;
 
+	struct log_limit	 proc_limit;
+
 	/* Ends what came from the workers if baton dies. */
 	struct keeper		*keeper;
 
@@ -633,8 +635,10 @@ supervisor_adopt(struct supervisor *sup)
 	size_t		 nknown;
 
 	if ((n = proc_children(&children)) == -1) {
-		log_warn("reading baton's children from /proc: %s",
-		    strerror(errno));
+		if (log_limit_allow(&sup->proc_limit))
+			log_warn("reading baton's children from /proc: %s; "
+			    "what workers leave behind is not traced",
+			    strerror(errno));
 		return;
 	}
 	known = supervisor_known_pids(sup, &nknown);
@@ -1199,6 +1203,7 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 	event_set_log_callback(supervisor_libevent_log);
 	sup = xcalloc(1, sizeof(*sup));
 	sup->notify_limit.what = "notify socket: ignored datagrams";
+	sup->proc_limit.what = "/proc: failed reads";
 	sup->load = load;
 	sup->load_arg = arg;
 	return sup;

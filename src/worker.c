@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,6 +52,10 @@ struct worker {
 	int			 restart_due;	/* restart once it is gone */
 	int			 own_exit;	/* its main process exited
 						   undrained: the rest drain */
+	struct event		*park;		/* waiting for a safe point */
+	int			 park_sig;	/* to send there, or 0 */
+	int			 park_tries;
+	int			 parked;	/* SIGSTOP sent */
 	long long		 exited;	/* clock_ms() its main process exited */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
@@ -131,6 +137,8 @@ worker_free(struct worker *w)
 	if (w->timer != NULL)
 		event_free(w->timer);
 	trap_free(w->trap);
+	if (w->park != NULL)
+		event_free(w->park);
 	free(w->orphans);
 	free(w->status_text);
 	free(w);
@@ -375,6 +383,8 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->drain_signal = 0;
 	w->drain_pending = 0;
 	w->own_exit = 0;
+	w->park_sig = 0;
+	w->parked = 0;
 	w->preload = 0;
 	w->killed = 0;
 	w->exit_kind = WORKER_EXIT_NONE;
@@ -396,6 +406,111 @@ worker_activate(struct worker *w)
 {
 	if (w->state == WORKER_READY)
 		worker_set_state(w, WORKER_ACTIVE);
+}
+
+#define WORKER_PARK_TRIES	250	/* 2 ms apart: half a second */
+
+/* Is the main process blocked in accept() on a held socket? */
+static int
+worker_in_accept(struct worker *w)
+{
+	struct stat	 a, b;
+	const int	*fds;
+	char		 path[64];
+	long		 nr, fd;
+	size_t		 i, n;
+
+	if (proc_syscall(w->pid, &nr, &fd) == -1)
+		return 0;
+#if defined(SYS_accept)
+	if (nr != SYS_accept && nr != SYS_accept4)
+		return 0;
+#else
+	if (nr != SYS_accept4)
+		return 0;
+#endif
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", (long)w->pid, fd);
+	if (stat(path, &a) == -1)
+		return 0;
+	fds = generation_fds(w->gen, &n);
+	for (i = 0; i < n; i++)
+		if (fstat(fds[i], &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 1;
+	return 0;
+}
+
+static void
+worker_park_done(struct worker *w, const char *how)
+{
+	int	 sig = w->park_sig;
+
+	w->park_sig = 0;
+	if (w->pid == 0)
+		return;
+	if (kill(w->pid, sig) == -1 && errno != ESRCH)
+		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
+		    strerror(errno));
+	if (w->parked)
+		(void)kill(w->pid, SIGCONT);
+	w->parked = 0;
+	WLOG(w, LOG_LEVEL_DEBUG, "%s sent %s", config_signal_name(sig), how);
+}
+
+/*
+ * Step by step, 2 ms apart: stop it, look where it is, let it go on.
+ * Stopped in accept(), it has left the call and will restart it after
+ * SIGCONT: the signal, pending by then, ends it first.
+ */
+static void
+worker_park_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	struct timeval	 tv;
+
+	if (w->pid == 0 || w->park_sig == 0)
+		return;
+	if (!w->parked) {
+		if (kill(w->pid, SIGSTOP) == -1) {
+			worker_park_done(w, "at once (it cannot be stopped)");
+			return;
+		}
+		w->parked = 1;
+	} else if (proc_state(w->pid) == 'T') {
+		if (worker_in_accept(w)) {
+			worker_park_done(w, "while it waited in accept()");
+			return;
+		}
+		(void)kill(w->pid, SIGCONT);
+		w->parked = 0;
+	}
+	if (++w->park_tries >= WORKER_PARK_TRIES) {
+		worker_park_done(w, "without a safe point");
+		return;
+	}
+	tv = clock_tv(w->parked ? 1 : 2);
+	evtimer_add(w->park, &tv);
+}
+
+/*
+ * A main process that dies on its drain signal (one thread, no handler:
+ * busybox's httpd) would die holding a connection it had just accepted
+ * and not yet handed on. It gets the signal where it holds none: while
+ * it is stopped in accept() on a held socket. Returns 0, or -1 with errno.
+ */
+static int
+worker_park(struct worker *w, int sig)
+{
+	if (w->park == NULL && (w->park = evtimer_new(generation_base(w->gen),
+	    worker_park_step, w)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	w->park_sig = sig;
+	w->park_tries = 0;
+	w->parked = 0;
+	worker_park_step(-1, 0, w);
+	return 0;
 }
 
 /*
@@ -420,6 +535,8 @@ worker_signal(struct worker *w, int sig, const char *why)
 	    why != NULL ? ", " : "", why != NULL ? why : "");
 	if (c->drain_to_group)
 		r = kill(-w->pgid, sig);
+	else if (w->pid != 0 && proc_dies_on(w->pid, sig) == 1)
+		r = worker_park(w, sig);
 	else
 		r = w->pid != 0 ? kill(w->pid, sig) : 0;
 	if (r == -1 && errno != ESRCH)
@@ -491,6 +608,9 @@ worker_kill(struct worker *w)
 	if (!worker_alive(w))
 		return;
 	w->killed = 1;
+	w->park_sig = 0;
+	if (w->park != NULL)
+		evtimer_del(w->park);
 	if (kill(-w->pgid, SIGKILL) == -1 && errno != ESRCH &&
 	    (w->pid == 0 || kill(w->pid, SIGKILL) == -1) && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
@@ -546,6 +666,9 @@ worker_exited(struct worker *w, int status)
 	    LOG_LEVEL_INFO, "%s after %lld ms", w->exit_reason, ran);
 	w->backoff = backoff_exited(w->backoff, ran);
 	w->pid = 0;
+	w->park_sig = 0;
+	if (w->park != NULL)
+		evtimer_del(w->park);
 	w->exited = clock_ms();
 	if (w->norphans == 0)
 		worker_set_state(w, WORKER_EXITED);

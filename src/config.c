@@ -81,6 +81,7 @@ enum socket_key {
 	SKEY_MODE,
 	SKEY_OWNER,
 	SKEY_GROUP,
+	SKEY_NONBLOCKING,
 	SKEY_N
 };
 
@@ -90,6 +91,7 @@ static const char *const socket_keys[SKEY_N] = {
 	"mode",
 	"owner",
 	"group",
+	"nonblocking",
 };
 
 /*
@@ -525,7 +527,7 @@ config_end_section(struct parse *st)
 	}
 	/* Of the keys that do not apply, report the first in the file. */
 	for (k = SKEY_BACKLOG; k < SKEY_N; k++) {
-		if (st->skey[k] == 0)
+		if (st->skey[k] == 0 || k == SKEY_NONBLOCKING)
 			continue;
 		if (k == SKEY_BACKLOG ? s->addr.kind != ADDRESS_UDP :
 		    s->addr.kind == ADDRESS_UNIX)
@@ -840,6 +842,13 @@ config_socket_key(struct parse *st, const char *name, const char *value)
 		if (config_parse_mode(value, &s->mode) == -1) {
 			parse_error(st, st->line, "mode: '%s' is not an octal "
 			    "mode like 0660", value);
+			return -1;
+		}
+		return 0;
+	case SKEY_NONBLOCKING:
+		if (config_parse_bool(value, &s->nonblocking) == -1) {
+			parse_error(st, st->line, "nonblocking: '%s' is not "
+			    "yes or no", value);
 			return -1;
 		}
 		return 0;
@@ -1709,6 +1718,8 @@ config_print(const struct config *c, FILE *fp)
 			fprintf(fp, "owner = %s\n", s->owner);
 		if (s->group != NULL)
 			fprintf(fp, "group = %s\n", s->group);
+		if (s->nonblocking)
+			fprintf(fp, "nonblocking = yes\n");
 	}
 
 	if (c->nenv > 0)

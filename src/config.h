@@ -36,6 +36,7 @@ struct config_socket {
 	int		 mode;		/* unix only; -1: as the umask gives */
 	char		*owner;		/* unix only; NULL: unchanged */
 	char		*group;		/* unix only; NULL: unchanged */
+	int		 nonblocking;	/* O_NONBLOCK on the held socket */
 	int		 line;		/* of its section; 0: command line */
 };
 

@@ -360,6 +360,7 @@ int
 socket_update(struct socket *s, const struct config_socket *cs, char **error)
 {
 	char	*why = NULL;
+	int	 fl;
 
 	if (s->backlog != cs->backlog && s->addr.kind != ADDRESS_UDP) {
 		/* listen() on a listening socket only changes its backlog. */
@@ -385,6 +386,17 @@ socket_update(struct socket *s, const struct config_socket *cs, char **error)
 		free(s->group);
 		s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
 		s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	}
+	/*
+	 * Set, never cleared: O_NONBLOCK belongs to the open file that every
+	 * generation shares, and an event loop still serving would block in
+	 * accept() without it.
+	 */
+	if (cs->nonblocking && (fl = fcntl(s->fd, F_GETFL)) != -1 &&
+	    !(fl & O_NONBLOCK) && fcntl(s->fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		*error = xprintf("socket %s: O_NONBLOCK: %s", cs->name,
+		    strerror(errno));
+		return -1;
 	}
 	if (strcmp(s->name, cs->name) != 0) {
 		free(s->name);

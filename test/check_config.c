@@ -105,6 +105,8 @@ START_TEST(test_full)
 	ck_assert_str_eq(c->sockets[2].name, "dns");
 	ck_assert_int_eq(c->sockets[2].addr.kind, ADDRESS_UDP);
 	ck_assert_str_eq(c->sockets[2].addr.url, "udp://[::1]:5353");
+	ck_assert_int_eq(c->sockets[2].nonblocking, 1);
+	ck_assert_int_eq(c->sockets[0].nonblocking, 0);
 	ck_assert_int_eq(config_socket_index(c, "http"), 0);
 	ck_assert_int_eq(config_socket_index(c, "admin"), 1);
 	ck_assert_int_eq(config_socket_index(c, "dns"), 2);
@@ -113,7 +115,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(c->nenv, 3);
 	ck_assert_str_eq(c->env[0].key, "NODE_ENV");
 	ck_assert_str_eq(c->env[0].value, "production");
-	ck_assert_int_eq(c->env[0].line, 32);
+	ck_assert_int_eq(c->env[0].line, 33);
 	ck_assert_str_eq(c->env[1].key, "EMPTY");
 	ck_assert_str_eq(c->env[1].value, "");
 	ck_assert_str_eq(c->env[2].key, "_UNDER_score9");
@@ -315,6 +317,7 @@ static const struct {
 } bad[] = {
 	{ "bad-unknown-key.ini", ":3: unknown key 'x' in [baton]" },
 	{ "bad-drain-to.ini", ":3: drain_to: 'children' is not main or group" },
+	{ "bad-nonblocking.ini", ":6: nonblocking: 'maybe' is not yes or no" },
 	{ "bad-control-clash.ini", ":5: socket 'app' listens on "
 	    "/run/baton-clash.sock, the control socket's path (set 'control' "
 	    "in [baton])" },

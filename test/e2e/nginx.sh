@@ -51,6 +51,7 @@ drain_timeout = 10s
 
 [socket:http]
 listen = tcp://127.0.0.1:$PORT
+nonblocking = yes
 CONF
 
 start_baton "$LOG" run -c "$T_DIR/baton.ini"
@@ -58,22 +59,34 @@ t_ok "generation 1 is active" wait_log 10 "$LOG" 'generation 1: active'
 t_ok "nginx takes the socket baton passed in NGINX" \
     log_has "$LOG" 'using inherited sockets from "3;"'
 t_is "$(http_get "http://127.0.0.1:$PORT/")" nginx-ok "it serves"
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 -t 5000 \
-    >"$T_DIR/load.out" &
-LG=$!
-sleep 0.5
-ok=0
-for g in 2 3 4 5 6; do
-	kill -HUP "$BATON_PID"
-	wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
-	sleep 0.3
+# nginx takes inherited sockets as an older nginx left them: non-blocking
+# (nonblocking = yes), or a worker blocks in accept() with its keep-alive
+# clients waiting.
+t_ok "the held socket is non-blocking in nginx's workers" sh -c \
+    "grep -q '^flags:.*[4-7][0-9][0-9][0-9]\$' /proc/\$(pgrep -f '[n]ginx: worker' | head -1)/fdinfo/3"
+g=1
+for mode in close keep-alive; do
+	k=
+	[ "$mode" = keep-alive ] && k=-k
+	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 $k -d 60s -n 1000000 \
+	    -t 5000 >"$T_DIR/load-$mode.out" &
+	LG=$!
+	sleep 0.5
+	ok=0
+	for i in 1 2 3 4 5; do
+		g=$((g + 1))
+		kill -HUP "$BATON_PID"
+		wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
+		sleep 0.3
+	done
+	t_is "$ok" 5 "$mode: 5 reloads under load"
+	t_ok "$mode: the old masters drain on SIGQUIT and exit" \
+	    wait_log 20 "$LOG" "generation $((g - 1)): exited after draining"
+	kill -INT "$LG"
+	wait "$LG"
+	t_is "$(field failed "$T_DIR/load-$mode.out")" 0 \
+	    "$mode: no request failed ($(field requests "$T_DIR/load-$mode.out") requests)"
 done
-t_is "$ok" 5 "5 reloads under load"
-t_ok "the old masters drain on SIGQUIT and exit" \
-    wait_log 20 "$LOG" 'generation 5: exited after draining'
-kill -INT "$LG"
-wait "$LG"
-t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed ($(field requests "$T_DIR/load.out") requests)"
 t_ok "no worker was killed at the deadline" sh -c "! grep -q 'drain deadline' '$LOG'"
 kill -TERM "$BATON_PID"
 wait_exit "$BATON_PID" 20

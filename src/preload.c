@@ -88,6 +88,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "sockaddr.h"
 
 /* glibc declares the address argument as a transparent union for GNU C. */
 #if defined(__USE_GNU) && defined(__GNUC__) && !defined(__cplusplus)
@@ -146,12 +147,12 @@
 /* A write with an edit goes out as at most this many pieces. */
 #define EDIT_IOV		64
 
-/* A socket baton passed at exec: what bind() addresses are matched with. */
+/*
+ * A socket baton passed at exec; its address and type, what bind()
+ * addresses are matched with, are in preload_addrs at the same index.
+ */
 struct preload_sock {
 	char			 name[PRELOAD_NAME_MAX];
-	int			 type;
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
 };
 
 /*
@@ -244,6 +245,7 @@ static pthread_once_t		 preload_io_once = PTHREAD_ONCE_INIT;
 /* Set once by preload_setup(); PRELOAD_CHILD in a forked child. */
 static atomic_int		 preload_mode;
 static struct preload_sock	 preload_socks[PRELOAD_SOCKETS_MAX];
+static struct sockaddr_held	 preload_addrs[PRELOAD_SOCKETS_MAX];
 static int			 preload_nsocks;
 static int			 preload_has_unix;
 static atomic_int		 preload_listening_sent;
@@ -547,8 +549,8 @@ static void
 preload_learn(int n)
 {
 	struct preload_sock	*s;
+	struct sockaddr_held	*a;
 	const char		*names, *p, *colon;
-	socklen_t		 len;
 	size_t			 nlen;
 	int			 i;
 
@@ -569,14 +571,10 @@ preload_learn(int n)
 		/* Without a name baton cannot be asked for it. */
 		if (nlen == 0)
 			continue;
-		s->addrlen = sizeof(s->addr);
-		len = sizeof(s->type);
-		if (getsockname(BATON_LISTEN_FDS_START + i,
-		    (struct sockaddr *)&s->addr, &s->addrlen) == -1 ||
-		    getsockopt(BATON_LISTEN_FDS_START + i, SOL_SOCKET, SO_TYPE,
-		    &s->type, &len) == -1)
+		a = &preload_addrs[preload_nsocks];
+		if (sockaddr_held_of(BATON_LISTEN_FDS_START + i, a) == -1)
 			continue;
-		if (s->addr.ss_family == AF_UNIX)
+		if (a->addr.ss_family == AF_UNIX)
 			preload_has_unix = 1;
 		preload_nsocks++;
 	}
@@ -674,129 +672,24 @@ preload_active(void)
 	return atomic_load_explicit(&preload_mode, memory_order_relaxed);
 }
 
-static int
-preload_inet_any(const struct sockaddr *sa)
-{
-	const struct sockaddr_in6	*sin6;
-
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-		    htonl(INADDR_ANY);
-	sin6 = (const struct sockaddr_in6 *)sa;
-	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-}
-
-static in_port_t
-preload_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_port;
-	return ((const struct sockaddr_in6 *)sa)->sin6_port;
-}
-
-/* Does the application's address a (normalized) name held socket s? */
-static int
-preload_same(const struct sockaddr *a, socklen_t alen,
-    const struct preload_sock *s)
-{
-	const struct sockaddr		*b = (const struct sockaddr *)&s->addr;
-	const struct sockaddr_in6	*a6, *b6;
-	const struct sockaddr_un	*au, *bu;
-	size_t				 al, bl;
-
-	if (a->sa_family != b->sa_family)
-		return 0;
-	switch (a->sa_family) {
-	case AF_INET:
-		return ((const struct sockaddr_in *)a)->sin_port ==
-		    ((const struct sockaddr_in *)b)->sin_port &&
-		    ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	case AF_INET6:
-		a6 = (const struct sockaddr_in6 *)a;
-		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
-		    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) &&
-		    (!IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) ||
-		    a6->sin6_scope_id == b6->sin6_scope_id);
-	case AF_UNIX:
-		au = (const struct sockaddr_un *)a;
-		bu = (const struct sockaddr_un *)b;
-		al = alen - offsetof(struct sockaddr_un, sun_path);
-		bl = s->addrlen - offsetof(struct sockaddr_un, sun_path);
-		/* A path stops at its NUL; an abstract name has its length. */
-		if (al > 0 && au->sun_path[0] != '\0')
-			al = strnlen(au->sun_path, al);
-		if (bl > 0 && bu->sun_path[0] != '\0')
-			bl = strnlen(bu->sun_path, bl);
-		return al > 0 && al == bl &&
-		    memcmp(au->sun_path, bu->sun_path, al) == 0;
-	}
-	return 0;
-}
-
 /*
- * The held socket that a bind() of fd to sa names, or -1: the same type
- * and address, else a wildcard address on the port of a TCP or UDP one.
+ * The held socket that a bind() of fd to sa names, or -1: see
+ * sockaddr_match_held(). Its addresses were learned at exec.
  */
 static int
 preload_match(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_in	 v4;
-	const struct sockaddr_in6 *sin6;
-	socklen_t		 tlen;
-	int			 i, type, fam;
+	socklen_t	 tlen;
+	int		 type;
 
-	if (sa == NULL || len < sizeof(sa_family_t))
-		return -1;
-	switch (sa->sa_family) {
-	case AF_INET:
-		if (len < sizeof(struct sockaddr_in))
-			return -1;
-		break;
-	case AF_INET6:
-		if (len < sizeof(struct sockaddr_in6))
-			return -1;
-		sin6 = (const struct sockaddr_in6 *)sa;
-		/* ::ffff:a.b.c.d is a.b.c.d to a dual-stack socket. */
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memset(&v4, 0, sizeof(v4));
-			v4.sin_family = AF_INET;
-			v4.sin_port = sin6->sin6_port;
-			memcpy(&v4.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-			sa = (const struct sockaddr *)&v4;
-			len = sizeof(v4);
-		}
-		break;
-	case AF_UNIX:
-		if (!preload_has_unix)
-			return -1;
-		break;
-	default:
-		return -1;
-	}
-	/* Port 0 asks the kernel for one: never one of ours. */
-	if (sa->sa_family != AF_UNIX && preload_port(sa) == 0)
+	if (sa == NULL || len < sizeof(sa_family_t) ||
+	    (sa->sa_family == AF_UNIX && !preload_has_unix))
 		return -1;
 	tlen = sizeof(type);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
 		return -1;
-	for (i = 0; i < preload_nsocks; i++) {
-		if (preload_socks[i].type == type &&
-		    preload_same(sa, len, &preload_socks[i]))
-			return i;
-	}
-	if (sa->sa_family == AF_UNIX || !preload_inet_any(sa))
-		return -1;
-	for (i = 0; i < preload_nsocks; i++) {
-		fam = preload_socks[i].addr.ss_family;
-		if (preload_socks[i].type == type &&
-		    (fam == AF_INET || fam == AF_INET6) &&
-		    preload_port((struct sockaddr *)&preload_socks[i].addr) ==
-		    preload_port(sa))
-			return i;
-	}
-	return -1;
+	return sockaddr_match_held(sa, len, type, preload_addrs,
+	    preload_nsocks);
 }
 
 static void	preload_drain(int);
@@ -1889,10 +1782,10 @@ preload_held_path(const char *path)
 	if (path == NULL)
 		return 0;	/* the real call says EFAULT */
 	for (i = 0; i < preload_nsocks; i++) {
-		if (preload_socks[i].addr.ss_family != AF_UNIX)
+		if (preload_addrs[i].addr.ss_family != AF_UNIX)
 			continue;
-		sun = (const struct sockaddr_un *)&preload_socks[i].addr;
-		len = preload_socks[i].addrlen -
+		sun = (const struct sockaddr_un *)&preload_addrs[i].addr;
+		len = preload_addrs[i].len -
 		    offsetof(struct sockaddr_un, sun_path);
 		if (len == 0 || sun->sun_path[0] == '\0')
 			continue;
@@ -1980,7 +1873,7 @@ fail:
 static int
 preload_replace_locked(struct preload_held *h)
 {
-	struct preload_sock	*s = &preload_socks[h->sock];
+	struct sockaddr_held	*s = &preload_addrs[h->sock];
 	size_t			 i;
 	int			 fdfl, decoy, saved;
 	char			*deleted;

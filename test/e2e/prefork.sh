@@ -49,6 +49,23 @@ drained() {
 	    END {n = 0; for (g in d) n++; print n}' "$LOG")" = 0 ]
 }
 
+# longest_drain SIG: the longest time, in ms, from a worker's DRAIN=1 to
+# its drain signal SIG once idle (not at the deadline, 9 s on).
+longest_drain() {
+	awk -v sig="$1" '{
+		split(substr($1, 12), t, ":")
+		ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
+		if (match($0, /pid [0-9]+: draining/) == 0)
+			next
+		pid = substr($0, RSTART, RLENGTH)
+		if ($0 ~ /draining \(DRAIN=1/)
+			start[pid] = ms
+		else if (index($0, "draining (" sig ", idle)") && pid in start &&
+		    ms - start[pid] > max)
+			max = ms - start[pid]
+	} END { print max + 0 }' "$LOG"
+}
+
 # The ids that reached a server more than once: a request cut after the
 # server read it, and retried.
 twice() {
@@ -97,7 +114,7 @@ check() {
 
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
 if [ -z "$PY" ]; then
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17; do
 		t_skip "python3 is not installed"
 	done
 else
@@ -180,6 +197,9 @@ PY
 	    log_has "$LOG" 'draining \(DRAIN=1; SIGTERM once idle, [0-9]+ ms at most\)'
 	t_ok "prefork: and got SIGTERM once its children were idle" \
 	    log_has "$LOG" 'draining \(SIGTERM, idle\)'
+	d=$(longest_drain SIGTERM)
+	t_ok "prefork: each master got it within 3 s of DRAIN=1, not at the 9 s limit (longest: $d ms)" \
+	    test "$d" -gt 0 -a "$d" -lt 3000
 	t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
 	    "prefork: no worker was killed at the deadline"
 	kill -TERM "$BATON_PID"
@@ -218,7 +238,7 @@ wait_exit "$BATON_PID" 20
 # --- starman --workers 2 binds its own port; SIGQUIT to its master.
 LOG=$T_DIR/starman.log
 if ! command -v starman >/dev/null; then
-	for i in 1 2 3 4 5 6; do
+	for i in 1 2 3 4 5 6 7; do
 		t_skip "starman is not installed"
 	done
 else
@@ -246,6 +266,9 @@ PSGI
 	t_is "$(twice)" 0 "starman: no request was cut (none reached a server twice)"
 	t_ok "starman: its master got SIGQUIT once its children were idle" \
 	    log_has "$LOG" 'draining \(SIGQUIT, idle\)'
+	d=$(longest_drain SIGQUIT)
+	t_ok "starman: within 3 s of DRAIN=1 (longest: $d ms)" \
+	    test "$d" -gt 0 -a "$d" -lt 3000
 	kill -TERM "$BATON_PID"
 	wait_exit "$BATON_PID" 20
 fi

@@ -41,13 +41,28 @@
  * a blocking one (fcntl(), ioctl(FIONBIO), or its socket's flags at bind)
  * gets a blocking accept() emulated with poll().
  *
- * Only the worker itself is served: a process whose LISTEN_PID is not its
- * own (an exec'ed child) or that has no BATON_FD is never touched. A
- * forked child (a prefork server's) keeps using the held descriptors it
- * inherited, so it keeps the blocking emulation and the listen() that
- * leaves the backlog alone, but binds, drains and reports nothing: only
- * the worker acts on DRAIN=1. The reader thread (libbaton.c) is started
- * when the first held socket is taken, never in a process that takes none.
+ * The sockets baton passed at fds 3, 4, ... are held from the start, so
+ * a server given its sockets (LISTEN_FDS, SERVER_STARTER_PORT) drains as
+ * one that binds; it calls no listen(), so LISTENING=1 goes when a
+ * process first waits on one (accept(), epoll_ctl()).
+ *
+ * Every process of the worker drains, not only the worker itself: the
+ * children of a prefork server inherit the held descriptors and accept on
+ * them. DRAIN=1 reaches one reader only (the channel is one SEQPACKET
+ * socket), the worker's, which passes it on through a page that the
+ * worker maps MAP_SHARED at exec and its children inherit (struct
+ * preload_shared): a futex word that each child's watcher thread waits
+ * on, the deadline, and a slot per child that says when it is idle. A
+ * child joins (takes a slot, starts its watcher: a forked child has only
+ * the thread that forked) when it first waits for connections on a held
+ * descriptor, or serves a connection; one that forks with connections
+ * open counts at once. Each process swaps its own descriptors for decoys,
+ * since after fork descriptor tables are per process. The worker says
+ * IDLE=1 once it and every child that joined is idle or gone. A process
+ * whose LISTEN_PID is not its own (an exec'ed program) or that has no
+ * BATON_FD is never touched; a forked child never takes a socket at
+ * bind(). The reader thread (libbaton.c) starts when the worker first
+ * takes or uses a held socket, or forks while it holds one.
  *
  * Descriptors the application closes with a raw system call (libuv does)
  * escape close(): while draining, a scan every SCAN_MS finds them by
@@ -62,6 +77,8 @@
 
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -69,6 +86,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/sockios.h>
 
 #include <dlfcn.h>
@@ -76,6 +94,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -88,6 +107,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "sockaddr.h"
 
 /* glibc declares the address argument as a transparent union for GNU C. */
 #if defined(__USE_GNU) && defined(__GNUC__) && !defined(__cplusplus)
@@ -99,6 +119,7 @@
 #endif
 
 #define PRELOAD_SOCKETS_MAX	64	/* sockets learned at exec */
+#define PRELOAD_PROCS_MAX	1024	/* forked processes a drain waits for */
 #define PRELOAD_NAME_MAX	256
 
 /* The descriptor table: FDTAB_CHUNKS chunks of FDTAB_CHUNK, made on demand. */
@@ -146,12 +167,35 @@
 /* A write with an edit goes out as at most this many pieces. */
 #define EDIT_IOV		64
 
-/* A socket baton passed at exec: what bind() addresses are matched with. */
+/*
+ * A socket baton passed at exec; its address and type, what bind()
+ * addresses are matched with, are in preload_addrs at the same index.
+ */
 struct preload_sock {
 	char			 name[PRELOAD_NAME_MAX];
-	int			 type;
-	struct sockaddr_storage	 addr;
-	socklen_t		 addrlen;
+	int			 fd;		/* where baton passed it */
+};
+
+/* A process forked from the worker that a drain waits for. */
+struct preload_proc {
+	_Atomic pid_t		 pid;		/* 0: a free slot */
+	_Atomic pid_t		 idle;		/* == pid once it drained, idle */
+};
+
+/*
+ * What every process of one worker shares: an anonymous MAP_SHARED
+ * mapping made at exec, before any fork, so each forked child inherits
+ * it. The channel cannot carry the drain to them: it is one SEQPACKET
+ * socket, and a message on it reaches only the one process that reads it.
+ */
+struct preload_shared {
+	_Atomic uint32_t	 drain;		/* a futex: 1 once DRAIN=1 came */
+	_Atomic long long	 deadline;	/* IDLE_WAIT_MS, CLOCK_MONOTONIC */
+	_Atomic long long	 shut_from;	/* see preload_shut_idle() */
+	atomic_int		 listening;	/* LISTENING=1 went */
+	atomic_int		 reader;	/* the worker reads the channel */
+	atomic_int		 nprocs;	/* slots of procs ever used */
+	struct preload_proc	 procs[PRELOAD_PROCS_MAX];
 };
 
 /*
@@ -235,8 +279,8 @@ static ssize_t	(*real_sendmsg)(int, const struct msghdr *, int);
 
 enum preload_mode {
 	PRELOAD_OFF,		/* not baton's worker: pass everything through */
-	PRELOAD_WORKER,		/* the worker: take, track, drain */
-	PRELOAD_CHILD,		/* forked from it: use what it inherited */
+	PRELOAD_WORKER,		/* the worker: take, track, drain, report */
+	PRELOAD_CHILD,		/* forked from it: track and drain what it has */
 };
 
 static pthread_once_t		 preload_once = PTHREAD_ONCE_INIT;
@@ -244,9 +288,15 @@ static pthread_once_t		 preload_io_once = PTHREAD_ONCE_INIT;
 /* Set once by preload_setup(); PRELOAD_CHILD in a forked child. */
 static atomic_int		 preload_mode;
 static struct preload_sock	 preload_socks[PRELOAD_SOCKETS_MAX];
+static struct sockaddr_held	 preload_addrs[PRELOAD_SOCKETS_MAX];
 static int			 preload_nsocks;
 static int			 preload_has_unix;
-static atomic_int		 preload_listening_sent;
+/* Shared with the worker's forked children; a private copy if mmap fails. */
+static struct preload_shared	 preload_private;
+static struct preload_shared	*preload_shared = &preload_private;
+/* A child's slot in preload_shared->procs (-1: none), and its watcher. */
+static int			 preload_slot = -1;
+static atomic_int		 preload_watching;
 
 /* preload_lock guards everything below it, and writes to preload_fdtab. */
 static pthread_mutex_t		 preload_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -261,10 +311,7 @@ static int			 preload_draining;
 static atomic_int		 preload_closing;
 static int			 preload_idle_sent;
 static long long		 preload_drain_start;
-static long long		 preload_idle_deadline;	/* 0: none */
 static struct preload_edit	*preload_edits;
-/* When a drain may shut connections between requests: read without the lock. */
-static _Atomic long long	 preload_shut_from;
 
 static void __attribute__((format(printf, 1, 2)))
 preload_log(const char *fmt, ...)
@@ -465,29 +512,127 @@ preload_forget_locked(int fd, uint64_t e)
 	}
 }
 
+/*
+ * Has process pid exited? A zombie has: its descriptors are closed. No
+ * lock, no allocation: preload_claim() may call it right after fork().
+ */
+static int
+preload_proc_gone(pid_t pid)
+{
+	char	 path[64], buf[512], *p;
+	ssize_t	 n;
+	int	 fd;
+
+	if (kill(pid, 0) == -1 && errno == ESRCH)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);	/* not our read() */
+	real_close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold spaces and parentheses. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return 0;
+	return p[2] == 'Z' || p[2] == 'X';
+}
+
+/* Is every process that took part in the worker's serving idle or gone? */
+static int
+preload_procs_idle(void)
+{
+	struct preload_proc	*pp;
+	pid_t			 pid;
+	int			 i, n;
+
+	n = atomic_load(&preload_shared->nprocs);
+	if (n > PRELOAD_PROCS_MAX)
+		n = PRELOAD_PROCS_MAX;
+	for (i = 0; i < n; i++) {
+		pp = &preload_shared->procs[i];
+		if ((pid = atomic_load(&pp->pid)) == 0 ||
+		    atomic_load(&pp->idle) == pid || preload_proc_gone(pid))
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * In a child: take a slot, so that the worker waits for this process to
+ * be idle before IDLE=1. A slot of a process gone is reused. No lock,
+ * no allocation: it may run right after fork().
+ */
+static void
+preload_claim(void)
+{
+	struct preload_proc	*pp;
+	pid_t			 me, pid;
+	int			 i, n;
+
+	if (preload_slot != -1)
+		return;
+	me = getpid();
+	n = atomic_load(&preload_shared->nprocs);
+	if (n > PRELOAD_PROCS_MAX)
+		n = PRELOAD_PROCS_MAX;
+	for (i = 0; i < n; i++) {
+		pp = &preload_shared->procs[i];
+		pid = atomic_load(&pp->pid);
+		if ((pid == 0 || preload_proc_gone(pid)) &&
+		    atomic_compare_exchange_strong(&pp->pid, &pid, me)) {
+			preload_slot = i;
+			return;
+		}
+	}
+	if ((i = atomic_fetch_add(&preload_shared->nprocs, 1)) >=
+	    PRELOAD_PROCS_MAX) {
+		preload_log("pid %d: more than %d processes: the drain will "
+		    "not wait for this one", (int)me, PRELOAD_PROCS_MAX);
+		return;
+	}
+	atomic_store(&preload_shared->procs[i].pid, me);
+	preload_slot = i;
+}
+
 /* Should IDLE=1 go now? preload_lock is held; says yes once. */
 static int
 preload_idle_locked(void)
 {
 	long long	 now;
 
+	long long	 deadline;
+
 	if (!preload_draining || preload_idle_sent)
 		return 0;
 	now = preload_now_ms();
-	if (preload_idle_deadline == 0 || now < preload_idle_deadline) {
+	deadline = atomic_load(&preload_shared->deadline);
+	if (deadline == 0 || now < deadline) {
 		if (preload_nconn > 0)
 			return 0;
 		if (preload_accepting > 0 &&
 		    now - preload_drain_start < ACCEPT_GRACE_MS)
+			return 0;
+		if (atomic_load_explicit(&preload_mode, memory_order_relaxed) ==
+		    PRELOAD_WORKER && !preload_procs_idle())
 			return 0;
 	}
 	preload_idle_sent = 1;
 	return 1;
 }
 
+/* The worker tells baton; a child tells the worker, in its slot. */
 static void
 preload_send_idle(void)
 {
+	if (atomic_load(&preload_mode) == PRELOAD_CHILD) {
+		if (preload_slot != -1)
+			atomic_store(&preload_shared->procs[preload_slot].idle,
+			    getpid());
+		return;
+	}
 	if (baton_notify("IDLE=1") != 1)
 		preload_log("cannot say IDLE=1 to baton: %s", strerror(errno));
 }
@@ -532,23 +677,29 @@ static void
 preload_atfork_child(void)
 {
 	/*
-	 * The parent alone acts for the worker: it alone has the reader
-	 * thread. A lock another thread held at fork is held for ever.
+	 * A lock another thread held at fork is held for ever. The child
+	 * has the parent's descriptors, and tables: it drains them itself
+	 * (preload_join()), since the drain of a process swaps descriptors
+	 * of its own table only. One that got connections to finish counts
+	 * at once (a server that forks for each connection).
 	 */
 	pthread_mutex_init(&preload_lock, NULL);
 	preload_draining = 0;
 	atomic_store(&preload_closing, 0);
-	preload_idle_sent = 1;
-	atomic_store(&preload_listening_sent, 1);
+	preload_idle_sent = 0;
+	preload_slot = -1;
+	atomic_store(&preload_watching, 0);
 	atomic_store(&preload_mode, PRELOAD_CHILD);
+	if (preload_nconn > 0)
+		preload_claim();
 }
 
 static void
 preload_learn(int n)
 {
 	struct preload_sock	*s;
+	struct sockaddr_held	*a;
 	const char		*names, *p, *colon;
-	socklen_t		 len;
 	size_t			 nlen;
 	int			 i;
 
@@ -569,23 +720,73 @@ preload_learn(int n)
 		/* Without a name baton cannot be asked for it. */
 		if (nlen == 0)
 			continue;
-		s->addrlen = sizeof(s->addr);
-		len = sizeof(s->type);
-		if (getsockname(BATON_LISTEN_FDS_START + i,
-		    (struct sockaddr *)&s->addr, &s->addrlen) == -1 ||
-		    getsockopt(BATON_LISTEN_FDS_START + i, SOL_SOCKET, SO_TYPE,
-		    &s->type, &len) == -1)
+		a = &preload_addrs[preload_nsocks];
+		if (sockaddr_held_of(BATON_LISTEN_FDS_START + i, a) == -1)
 			continue;
-		if (s->addr.ss_family == AF_UNIX)
+		s->fd = BATON_LISTEN_FDS_START + i;
+		if (a->addr.ss_family == AF_UNIX)
 			preload_has_unix = 1;
 		preload_nsocks++;
 	}
 }
 
+/*
+ * The sockets baton passed at fds 3, 4, ... are held from the start: a
+ * server that uses them (LISTEN_FDS, SERVER_STARTER_PORT, einhorn) drains
+ * as one that binds. Like every held socket they are non-blocking; the
+ * application sees the O_NONBLOCK they came with.
+ */
+static void
+preload_hold_passed(void)
+{
+	struct preload_held	*h;
+	int			 i, fd, fl;
+
+	for (i = 0; i < preload_nsocks; i++) {
+		fd = preload_socks[i].fd;
+		if ((fl = real_fcntl(fd, F_GETFL)) == -1 ||
+		    (!(fl & O_NONBLOCK) &&
+		    real_fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1))
+			continue;
+		if ((h = realloc(preload_held, (preload_nheld + 1) *
+		    sizeof(*h))) == NULL)
+			continue;
+		preload_held = h;
+		h = &preload_held[preload_nheld];
+		memset(h, 0, sizeof(*h));
+		h->fd = fd;
+		h->sock = i;
+		h->nonblock = (fl & O_NONBLOCK) != 0;
+		h->ino = preload_ino(fd);
+		if (fdtab_set(fd, FD_HELD | h->ino) == 0)
+			preload_nheld++;
+	}
+}
+
+static int	preload_start_reader(void);
+
+/*
+ * A worker that forks while it holds baton's sockets reads the channel
+ * from then on, even if it never accepts itself: its children may, and
+ * only it hears DRAIN=1 for them.
+ */
+static void
+preload_atfork_parent(void)
+{
+	size_t	 n;
+
+	pthread_mutex_lock(&preload_lock);
+	n = preload_nheld;
+	pthread_mutex_unlock(&preload_lock);
+	if (n > 0 && atomic_load(&preload_mode) == PRELOAD_WORKER)
+		(void)preload_start_reader();
+}
+
 static void
 preload_setup(void)
 {
-	int	 n, ch, own;
+	struct preload_shared	*sh;
+	int			 n, ch, own;
 
 	real_bind = dlsym(RTLD_NEXT, "bind");
 	real_listen = dlsym(RTLD_NEXT, "listen");
@@ -629,7 +830,14 @@ preload_setup(void)
 		return;
 	}
 	baton_use_channel_fd(own);
-	pthread_atfork(NULL, NULL, preload_atfork_child);
+	if ((sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+		preload_log("mmap: %s: forked processes will not drain",
+		    strerror(errno));
+	else
+		preload_shared = sh;	/* zeroed */
+	preload_hold_passed();
+	pthread_atfork(NULL, preload_atfork_parent, preload_atfork_child);
 	atomic_store(&preload_mode, PRELOAD_WORKER);
 }
 
@@ -674,129 +882,24 @@ preload_active(void)
 	return atomic_load_explicit(&preload_mode, memory_order_relaxed);
 }
 
-static int
-preload_inet_any(const struct sockaddr *sa)
-{
-	const struct sockaddr_in6	*sin6;
-
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-		    htonl(INADDR_ANY);
-	sin6 = (const struct sockaddr_in6 *)sa;
-	return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
-}
-
-static in_port_t
-preload_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)sa)->sin_port;
-	return ((const struct sockaddr_in6 *)sa)->sin6_port;
-}
-
-/* Does the application's address a (normalized) name held socket s? */
-static int
-preload_same(const struct sockaddr *a, socklen_t alen,
-    const struct preload_sock *s)
-{
-	const struct sockaddr		*b = (const struct sockaddr *)&s->addr;
-	const struct sockaddr_in6	*a6, *b6;
-	const struct sockaddr_un	*au, *bu;
-	size_t				 al, bl;
-
-	if (a->sa_family != b->sa_family)
-		return 0;
-	switch (a->sa_family) {
-	case AF_INET:
-		return ((const struct sockaddr_in *)a)->sin_port ==
-		    ((const struct sockaddr_in *)b)->sin_port &&
-		    ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	case AF_INET6:
-		a6 = (const struct sockaddr_in6 *)a;
-		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
-		    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) &&
-		    (!IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) ||
-		    a6->sin6_scope_id == b6->sin6_scope_id);
-	case AF_UNIX:
-		au = (const struct sockaddr_un *)a;
-		bu = (const struct sockaddr_un *)b;
-		al = alen - offsetof(struct sockaddr_un, sun_path);
-		bl = s->addrlen - offsetof(struct sockaddr_un, sun_path);
-		/* A path stops at its NUL; an abstract name has its length. */
-		if (al > 0 && au->sun_path[0] != '\0')
-			al = strnlen(au->sun_path, al);
-		if (bl > 0 && bu->sun_path[0] != '\0')
-			bl = strnlen(bu->sun_path, bl);
-		return al > 0 && al == bl &&
-		    memcmp(au->sun_path, bu->sun_path, al) == 0;
-	}
-	return 0;
-}
-
 /*
- * The held socket that a bind() of fd to sa names, or -1: the same type
- * and address, else a wildcard address on the port of a TCP or UDP one.
+ * The held socket that a bind() of fd to sa names, or -1: see
+ * sockaddr_match_held(). Its addresses were learned at exec.
  */
 static int
 preload_match(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	struct sockaddr_in	 v4;
-	const struct sockaddr_in6 *sin6;
-	socklen_t		 tlen;
-	int			 i, type, fam;
+	socklen_t	 tlen;
+	int		 type;
 
-	if (sa == NULL || len < sizeof(sa_family_t))
-		return -1;
-	switch (sa->sa_family) {
-	case AF_INET:
-		if (len < sizeof(struct sockaddr_in))
-			return -1;
-		break;
-	case AF_INET6:
-		if (len < sizeof(struct sockaddr_in6))
-			return -1;
-		sin6 = (const struct sockaddr_in6 *)sa;
-		/* ::ffff:a.b.c.d is a.b.c.d to a dual-stack socket. */
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
-			memset(&v4, 0, sizeof(v4));
-			v4.sin_family = AF_INET;
-			v4.sin_port = sin6->sin6_port;
-			memcpy(&v4.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
-			sa = (const struct sockaddr *)&v4;
-			len = sizeof(v4);
-		}
-		break;
-	case AF_UNIX:
-		if (!preload_has_unix)
-			return -1;
-		break;
-	default:
-		return -1;
-	}
-	/* Port 0 asks the kernel for one: never one of ours. */
-	if (sa->sa_family != AF_UNIX && preload_port(sa) == 0)
+	if (sa == NULL || len < sizeof(sa_family_t) ||
+	    (sa->sa_family == AF_UNIX && !preload_has_unix))
 		return -1;
 	tlen = sizeof(type);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1)
 		return -1;
-	for (i = 0; i < preload_nsocks; i++) {
-		if (preload_socks[i].type == type &&
-		    preload_same(sa, len, &preload_socks[i]))
-			return i;
-	}
-	if (sa->sa_family == AF_UNIX || !preload_inet_any(sa))
-		return -1;
-	for (i = 0; i < preload_nsocks; i++) {
-		fam = preload_socks[i].addr.ss_family;
-		if (preload_socks[i].type == type &&
-		    (fam == AF_INET || fam == AF_INET6) &&
-		    preload_port((struct sockaddr *)&preload_socks[i].addr) ==
-		    preload_port(sa))
-			return i;
-	}
-	return -1;
+	return sockaddr_match_held(sa, len, type, preload_addrs,
+	    preload_nsocks);
 }
 
 static void	preload_drain(int);
@@ -812,10 +915,98 @@ preload_start_reader(void)
 
 	pthread_mutex_lock(&lock);
 	if (!started && (rc = baton_reader_start(preload_drain,
-	    preload_tick)) == 0)
+	    preload_tick)) == 0) {
 		started = 1;
+		atomic_store(&preload_shared->reader, 1);
+	}
 	pthread_mutex_unlock(&lock);
 	return rc;
+}
+
+static void	preload_drain_local(void);
+
+/* A child's watcher: waits for the drain, drains, reports idle, ends. */
+static void *
+preload_watch(void *arg)
+{
+	struct timespec	 ts = { 0, SCAN_MS * 1000000L };
+
+	(void)arg;
+	while (atomic_load(&preload_shared->drain) == 0)
+		(void)syscall(SYS_futex, &preload_shared->drain, FUTEX_WAIT,
+		    0, NULL, NULL, 0);
+	preload_drain_local();
+	while (preload_tick() >= 0)
+		nanosleep(&ts, NULL);
+	return NULL;
+}
+
+/*
+ * Say LISTENING=1 once for the worker, when one of its processes first
+ * waits for connections on a held descriptor: a server given its sockets
+ * calls no listen(). Only once the worker reads the channel, else DRAIN=1
+ * would go unheard.
+ */
+static void
+preload_say_listening(void)
+{
+	if (atomic_load_explicit(&preload_shared->listening,
+	    memory_order_relaxed) || !atomic_load(&preload_shared->reader) ||
+	    atomic_load(&preload_shared->drain) != 0 ||
+	    atomic_exchange(&preload_shared->listening, 1) != 0)
+		return;
+	if (baton_notify("LISTENING=1") != 1)
+		preload_log("cannot say LISTENING=1 to baton: %s",
+		    strerror(errno));
+}
+
+/*
+ * A process of the worker waits for connections on a held descriptor,
+ * or serves one: the worker starts reading the channel; a child takes a
+ * slot and starts a thread that waits for the drain (a forked child has
+ * only the thread that forked).
+ */
+static void
+preload_join(void)
+{
+	pthread_attr_t	 attr;
+	pthread_t	 tid;
+	sigset_t	 all, old;
+	int		 mode = atomic_load(&preload_mode);
+
+	if (mode == PRELOAD_WORKER) {
+		if (preload_start_reader() == 0)
+			atomic_store(&preload_watching, 1);
+	} else if (mode == PRELOAD_CHILD &&
+	    atomic_exchange(&preload_watching, 1) == 0) {
+		preload_claim();
+		/* Never a signal meant for the application. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&tid, &attr, preload_watch, NULL) != 0)
+			preload_log("pid %d: no thread to watch for the drain",
+			    (int)getpid());
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	preload_say_listening();
+}
+
+/* A drain that began before this process joined: catch up now. */
+static void
+preload_catch_up(void)
+{
+	int	 draining;
+
+	if (atomic_load(&preload_shared->drain) == 0)
+		return;
+	pthread_mutex_lock(&preload_lock);
+	draining = preload_draining;
+	pthread_mutex_unlock(&preload_lock);
+	if (!draining)
+		preload_drain_local();
 }
 
 /*
@@ -914,11 +1105,8 @@ listen(int fd, int backlog)
 	 * It listens already, with the backlog baton gave it; another
 	 * listen() would set the backlog of the socket every worker shares.
 	 */
-	if (mode == PRELOAD_WORKER && !drained &&
-	    atomic_exchange(&preload_listening_sent, 1) == 0 &&
-	    baton_notify("LISTENING=1") != 1)
-		preload_log("cannot say LISTENING=1 to baton: %s",
-		    strerror(errno));
+	if (!drained)
+		preload_join();
 	return 0;
 }
 
@@ -933,6 +1121,12 @@ preload_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 	if (preload_active() == PRELOAD_OFF || !(fdtab_get(fd) & FD_HELD))
 		return four ? real_accept4(fd, sa, len, flags) :
 		    real_accept(fd, sa, len);
+	/* Joined before the drain is looked at: see preload_claim(). */
+	if (!atomic_load_explicit(&preload_watching, memory_order_relaxed))
+		preload_join();
+	else
+		preload_say_listening();	/* the worker reads only now */
+	preload_catch_up();
 	for (;;) {
 		pthread_mutex_lock(&preload_lock);
 		if ((h = held_find(fd)) == NULL) {
@@ -1066,9 +1260,17 @@ dup3(int oldfd, int newfd, int flags)
 static int
 preload_conn(int fd)
 {
+	int	 mode;
+
 	pthread_once(&preload_io_once, preload_io_setup);
-	return atomic_load_explicit(&preload_mode, memory_order_acquire) !=
-	    PRELOAD_OFF && (fdtab_get(fd) & FD_CONN);
+	mode = atomic_load_explicit(&preload_mode, memory_order_acquire);
+	if (mode == PRELOAD_OFF || !(fdtab_get(fd) & FD_CONN))
+		return 0;
+	/* A child serving a connection it inherited or accepted. */
+	if (mode == PRELOAD_CHILD &&
+	    !atomic_load_explicit(&preload_watching, memory_order_relaxed))
+		preload_join();
+	return 1;
 }
 
 /* Has the client of connection fd closed its side, or is it gone? */
@@ -1122,7 +1324,7 @@ preload_shut_idle(int fd, uint64_t e, enum preload_shut_when when)
 	    (FD_CONN | FD_READ | FD_ANSWERED) ||
 	    (when == SHUT_AFTER_WRITE &&
 	    (e & (FD_CYCLE | FD_MULTI)) != FD_CYCLE) ||
-	    preload_now_ms() < atomic_load_explicit(&preload_shut_from,
+	    preload_now_ms() < atomic_load_explicit(&preload_shared->shut_from,
 	    memory_order_relaxed))
 		return;
 	/*
@@ -1753,9 +1955,9 @@ int
 epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct preload_held	*h;
-	int			 on, r, saved;
+	int			 on, r, saved, join;
 
-	on = preload_active() == PRELOAD_WORKER;
+	on = preload_active() != PRELOAD_OFF;
 	if ((r = real_epoll_ctl(epfd, op, fd, ev)) == -1 || !on ||
 	    !(fdtab_get(fd) & FD_HELD))
 		return r;
@@ -1763,7 +1965,10 @@ epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	pthread_mutex_lock(&preload_lock);
 	if ((h = held_find(fd)) != NULL)
 		preload_epoll_locked(h, epfd, op, ev);
+	join = h != NULL && !h->drained && op == EPOLL_CTL_ADD;
 	pthread_mutex_unlock(&preload_lock);
+	if (join)
+		preload_join();
 	errno = saved;
 	return r;
 }
@@ -1889,10 +2094,10 @@ preload_held_path(const char *path)
 	if (path == NULL)
 		return 0;	/* the real call says EFAULT */
 	for (i = 0; i < preload_nsocks; i++) {
-		if (preload_socks[i].addr.ss_family != AF_UNIX)
+		if (preload_addrs[i].addr.ss_family != AF_UNIX)
 			continue;
-		sun = (const struct sockaddr_un *)&preload_socks[i].addr;
-		len = preload_socks[i].addrlen -
+		sun = (const struct sockaddr_un *)&preload_addrs[i].addr;
+		len = preload_addrs[i].len -
 		    offsetof(struct sockaddr_un, sun_path);
 		if (len == 0 || sun->sun_path[0] == '\0')
 			continue;
@@ -1980,7 +2185,7 @@ fail:
 static int
 preload_replace_locked(struct preload_held *h)
 {
-	struct preload_sock	*s = &preload_socks[h->sock];
+	struct sockaddr_held	*s = &preload_addrs[h->sock];
 	size_t			 i;
 	int			 fdfl, decoy, saved;
 	char			*deleted;
@@ -2039,12 +2244,33 @@ preload_shut_all(int end)
 }
 
 /*
- * DRAIN=1, in the reader thread: stop accepting, close keep-alive
- * connections between requests, then wait to be idle, or wait ms at most
- * when baton gave IDLE_WAIT_MS.
+ * DRAIN=1, in the worker's reader thread: tell every process of the
+ * worker through the shared page (each one's watcher wakes on its futex),
+ * then drain this one: stop accepting, close keep-alive connections
+ * between requests, then wait to be idle, or wait ms at most when baton
+ * gave IDLE_WAIT_MS. IDLE=1 goes once the children are idle too.
  */
 static void
 preload_drain(int wait)
+{
+	struct preload_shared	*sh = preload_shared;
+	long long		 now = preload_now_ms();
+
+	if (atomic_load(&sh->drain) == 0) {
+		atomic_store(&sh->deadline, wait >= 0 ? now + wait : 0);
+		atomic_store(&sh->shut_from, now + (wait >= 0 &&
+		    wait / 2 < MARK_GRACE_MS ? wait / 2 : MARK_GRACE_MS));
+		atomic_store(&sh->drain, 1);
+		/* Not FUTEX_PRIVATE_FLAG: the waiters are other processes. */
+		(void)syscall(SYS_futex, &sh->drain, FUTEX_WAKE, INT32_MAX,
+		    NULL, NULL, 0);
+	}
+	preload_drain_local();
+}
+
+/* The drain of this process's own descriptors and connections. */
+static void
+preload_drain_local(void)
 {
 	struct preload_held	*h;
 	size_t			 i;
@@ -2057,10 +2283,6 @@ preload_drain(int wait)
 	}
 	preload_draining = 1;
 	preload_drain_start = preload_now_ms();
-	if (wait >= 0)
-		preload_idle_deadline = preload_drain_start + wait;
-	atomic_store(&preload_shut_from, preload_drain_start +
-	    (wait >= 0 && wait / 2 < MARK_GRACE_MS ? wait / 2 : MARK_GRACE_MS));
 	atomic_store(&preload_closing, 1);
 	for (i = 0; i < preload_nheld; ) {
 		h = &preload_held[i];

@@ -1,5 +1,6 @@
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -77,17 +78,30 @@ sockaddr_same(const struct sockaddr *a, socklen_t alen,
 }
 
 int
-sockaddr_match(const struct sockaddr *sa, socklen_t len, int type,
-    const int *fds, size_t n)
+sockaddr_held_of(int fd, struct sockaddr_held *h)
 {
-	struct sockaddr_storage	 held;
+	socklen_t	 tlen = sizeof(h->type);
+
+	h->len = sizeof(h->addr);
+	if (getsockname(fd, (struct sockaddr *)&h->addr, &h->len) == -1 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &h->type, &tlen) == -1) {
+		h->len = 0;
+		h->type = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int
+sockaddr_match_held(const struct sockaddr *sa, socklen_t len, int type,
+    const struct sockaddr_held *held, size_t n)
+{
 	struct sockaddr_in	 v4;
 	const struct sockaddr_in6 *sin6;
-	socklen_t		 hlen, tlen;
+	const struct sockaddr	*h;
 	size_t			 i, pass;
-	int			 htype;
 
-	if (len < sizeof(sa_family_t))
+	if (sa == NULL || len < sizeof(sa_family_t))
 		return -1;
 	if (sa->sa_family == AF_INET6 && len >= sizeof(*sin6)) {
 		sin6 = (const struct sockaddr_in6 *)sa;
@@ -116,21 +130,35 @@ sockaddr_match(const struct sockaddr *sa, socklen_t len, int type,
 		    !sockaddr_inet_any(sa)))
 			break;
 		for (i = 0; i < n; i++) {
-			hlen = sizeof(held);
-			tlen = sizeof(htype);
-			if (getsockname(fds[i], (struct sockaddr *)&held,
-			    &hlen) == -1 || getsockopt(fds[i], SOL_SOCKET,
-			    SO_TYPE, &htype, &tlen) == -1 || htype != type)
+			h = (const struct sockaddr *)&held[i].addr;
+			if (held[i].type != type || held[i].len == 0)
 				continue;
-			if (pass == 0 && sockaddr_same(sa, len,
-			    (struct sockaddr *)&held, hlen))
+			if (pass == 0 && sockaddr_same(sa, len, h, held[i].len))
 				return (int)i;
-			if (pass == 1 && (held.ss_family == AF_INET ||
-			    held.ss_family == AF_INET6) &&
-			    sockaddr_port((struct sockaddr *)&held) ==
-			    sockaddr_port(sa))
+			if (pass == 1 && (h->sa_family == AF_INET ||
+			    h->sa_family == AF_INET6) &&
+			    sockaddr_port(h) == sockaddr_port(sa))
 				return (int)i;
 		}
 	}
 	return -1;
+}
+
+int
+sockaddr_match(const struct sockaddr *sa, socklen_t len, int type,
+    const int *fds, size_t n)
+{
+	struct sockaddr_held	*held;
+	size_t			 i;
+	int			 r;
+
+	if (n == 0)
+		return -1;
+	if ((held = calloc(n, sizeof(*held))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		(void)sockaddr_held_of(fds[i], &held[i]);
+	r = sockaddr_match_held(sa, len, type, held, n);
+	free(held);
+	return r;
 }

@@ -237,6 +237,7 @@ static int	(*real_listen)(int, int);
 static int	(*real_accept)(int, struct sockaddr *, socklen_t *);
 static int	(*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int	(*real_close)(int);
+static int	(*real_dup)(int);
 static int	(*real_dup2)(int, int);
 static int	(*real_dup3)(int, int, int);
 static int	(*real_epoll_ctl)(int, int, int, struct epoll_event *);
@@ -494,6 +495,36 @@ held_find_checked(int fd)
 		return NULL;
 	}
 	return h;
+}
+
+/*
+ * newfd is now a copy of oldfd (dup(), F_DUPFD, dup2(), dup3()): if
+ * oldfd is held, so is newfd, so that a server that accepts on a copy
+ * (Python's socket.fromfd() makes one) drains too.
+ */
+static void
+held_copy(int oldfd, int newfd)
+{
+	struct preload_held	 copy, *h;
+
+	if (!(fdtab_get(oldfd) & FD_HELD))
+		return;
+	pthread_mutex_lock(&preload_lock);
+	if ((h = held_find_checked(oldfd)) == NULL || held_find(newfd) != NULL) {
+		pthread_mutex_unlock(&preload_lock);
+		return;
+	}
+	copy = *h;
+	copy.fd = newfd;
+	copy.regs = NULL;
+	copy.nregs = 0;
+	if ((h = realloc(preload_held, (preload_nheld + 1) *
+	    sizeof(*h))) != NULL) {
+		preload_held = h;
+		if (fdtab_set(newfd, FD_HELD | copy.ino) == 0)
+			preload_held[preload_nheld++] = copy;
+	}
+	pthread_mutex_unlock(&preload_lock);
 }
 
 /* Forget what fd was (entry e), now that it was closed or replaced. */
@@ -793,6 +824,7 @@ preload_setup(void)
 	real_accept = dlsym(RTLD_NEXT, "accept");
 	real_accept4 = dlsym(RTLD_NEXT, "accept4");
 	real_close = dlsym(RTLD_NEXT, "close");
+	real_dup = dlsym(RTLD_NEXT, "dup");
 	real_dup2 = dlsym(RTLD_NEXT, "dup2");
 	real_dup3 = dlsym(RTLD_NEXT, "dup3");
 	real_epoll_ctl = dlsym(RTLD_NEXT, "epoll_ctl");
@@ -803,7 +835,8 @@ preload_setup(void)
 	real_unlink = dlsym(RTLD_NEXT, "unlink");
 	real_unlinkat = dlsym(RTLD_NEXT, "unlinkat");
 	if (real_bind == NULL || real_listen == NULL || real_accept == NULL ||
-	    real_accept4 == NULL || real_close == NULL || real_dup2 == NULL ||
+	    real_accept4 == NULL || real_close == NULL || real_dup == NULL ||
+	    real_dup2 == NULL ||
 	    real_dup3 == NULL || real_epoll_ctl == NULL ||
 	    real_setsockopt == NULL || real_unlink == NULL ||
 	    real_unlinkat == NULL || real_fcntl == NULL || real_ioctl == NULL) {
@@ -1218,18 +1251,39 @@ close(int fd)
 }
 
 int
+dup(int oldfd)
+{
+	int	 r, saved;
+
+	if ((r = real_dup(oldfd)) == -1 || preload_active() == PRELOAD_OFF)
+		return r;
+	saved = errno;
+	held_copy(oldfd, r);
+	errno = saved;
+	return r;
+}
+
+int
 dup2(int oldfd, int newfd)
 {
 	uint64_t	 e;
 	int		 r, saved;
 
-	if (preload_active() == PRELOAD_OFF || oldfd == newfd ||
-	    (e = fdtab_get(newfd)) == 0)
+	if (preload_active() == PRELOAD_OFF || oldfd == newfd)
 		return real_dup2(oldfd, newfd);
+	if ((e = fdtab_get(newfd)) == 0) {
+		if ((r = real_dup2(oldfd, newfd)) != -1) {
+			saved = errno;
+			held_copy(oldfd, newfd);
+			errno = saved;
+		}
+		return r;
+	}
 	if ((r = real_dup2(oldfd, newfd)) == -1)
 		return -1;
 	saved = errno;
 	preload_gone(newfd, e);
+	held_copy(oldfd, newfd);
 	errno = saved;
 	return r;
 }
@@ -1240,13 +1294,21 @@ dup3(int oldfd, int newfd, int flags)
 	uint64_t	 e;
 	int		 r, saved;
 
-	if (preload_active() == PRELOAD_OFF || oldfd == newfd ||
-	    (e = fdtab_get(newfd)) == 0)
+	if (preload_active() == PRELOAD_OFF || oldfd == newfd)
 		return real_dup3(oldfd, newfd, flags);
+	if ((e = fdtab_get(newfd)) == 0) {
+		if ((r = real_dup3(oldfd, newfd, flags)) != -1) {
+			saved = errno;
+			held_copy(oldfd, newfd);
+			errno = saved;
+		}
+		return r;
+	}
 	if ((r = real_dup3(oldfd, newfd, flags)) == -1)
 		return -1;
 	saved = errno;
 	preload_gone(newfd, e);
+	held_copy(oldfd, newfd);
 	errno = saved;
 	return r;
 }
@@ -2004,6 +2066,12 @@ preload_fcntl(int is64, int fd, int cmd, void *arg)
 
 	mode = preload_active();
 	fn = is64 ? real_fcntl64 : real_fcntl;
+	if (mode != PRELOAD_OFF && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&
+	    (fdtab_get(fd) & FD_HELD)) {
+		if ((r = fn(fd, cmd, arg)) != -1)
+			held_copy(fd, r);
+		return r;
+	}
 	if (mode == PRELOAD_OFF || (cmd != F_GETFL && cmd != F_SETFL) ||
 	    !(fdtab_get(fd) & FD_HELD))
 		return fn(fd, cmd, arg);

@@ -246,10 +246,54 @@ t_ok "and LD_PRELOAD is not set" \
     sh -c "echo '$env' | grep -q '^LISTEN_FDS=1$' && ! echo '$env' | grep -q '^LD_PRELOAD='"
 stop_baton
 
+# --- A server that accepts on a copy of the socket baton passed (Python's
+# socket.fromfd() dup()s it) and dies on SIGTERM mid-request: the copy is
+# held too, so it stops accepting and is signalled only once idle.
+if command -v python3 >/dev/null && python3 -c '' 2>/dev/null; then
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	cat >"$T_DIR/fromfd.py" <<'PY'
+import socket, time
+s = socket.fromfd(3, socket.AF_INET, socket.SOCK_STREAM)
+s.setblocking(True)
+while True:
+    c, _ = s.accept()
+    c.recv(4096)
+    time.sleep(0.3)
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    c.close()
+PY
+	conf "$PY $T_DIR/fromfd.py" yes delay 1
+	start_baton "$LOG.dup" run -c "$T_DIR/baton.ini"
+	wait_log 10 "$LOG.dup" 'generation 1: active'
+	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 2 -d 30s -n 1000000 -t 5000 \
+	    >"$T_DIR/dup.out" &
+	LG=$!
+	sleep 0.5
+	ok=0
+	for g in 2 3 4; do
+		kill -HUP "$BATON_PID"
+		wait_log 20 "$LOG.dup" "generation $((g - 1)): exited after" &&
+		    ok=$((ok + 1))
+	done
+	kill -INT "$LG"
+	wait "$LG"
+	t_is "$ok" 3 "fromfd: 3 reloads under load"
+	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/dup.out")" 0 \
+	    "fromfd: no request failed on the copied socket"
+	t_is "$(grep -c 'draining (SIGTERM, idle)' "$LOG.dup")" 3 \
+	    "fromfd: each old worker was signalled once idle"
+	stop_baton
+else
+	t_skip "python3 is not installed: fromfd"
+	t_skip "python3 is not installed: fromfd"
+	t_skip "python3 is not installed: fromfd"
+fi
+
 # --- A child that is not the worker itself (LISTEN_PID is its parent's)
 # is left alone: its bind of the held port fails as usual.
 conf "/bin/sh -c \"$TESTSERVER --bind 127.0.0.1:$PORT; exit 3\"" yes delay
-"$BATON" run -c "$T_DIR/baton.ini" >"$LOG.child" 2>&1
+timeout 60 "$BATON" run -c "$T_DIR/baton.ini" >"$LOG.child" 2>&1
 t_is "$?" 1 "with preload, a forked child binding the held port does not start"
 t_ok "its bind failed untouched" \
     grep -q "bind: Address already in use" "$LOG.child"

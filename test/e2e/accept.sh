@@ -17,10 +17,6 @@ fi
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-field() {	# field NAME FILE: a figure of the load generator's report
-	awk -v k="$1" '$1 == k {print $2}' "$2"
-}
-
 # Accept, hold the connection 150 ms (the window), fork a child to answer.
 SERVER=$T_DIR/server.py
 cat >"$SERVER" <<'PY'

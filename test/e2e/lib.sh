@@ -193,3 +193,8 @@ gen_pids() {
 	grep -oE "gen $2 worker [0-9]+ pid [0-9]+: started" "$1" |
 	    awk '{print $6}' | tr -d ':'
 }
+
+# field NAME FILE: a figure of the load generator's report.
+field() {
+	awk -v k="$1" '$1 == k {print $2}' "$2"
+}

@@ -13,10 +13,6 @@ if [ ! -x "$NGINX_BIN" ]; then
 	exit
 fi
 
-field() {	# field NAME FILE: a figure of the load generator's report
-	awk -v k="$1" '$1 == k {print $2}' "$2"
-}
-
 PORT=$(free_port)
 LOG=$T_DIR/baton.log
 mkdir -p "$T_DIR/nginx"

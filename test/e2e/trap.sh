@@ -32,10 +32,6 @@ listen = tcp://127.0.0.1:$2
 CONF
 }
 
-field() {	# field NAME FILE: a figure of the load generator's report
-	awk -v k="$1" '$1 == k {print $2}' "$2"
-}
-
 # reloads N LOG: N reloads, each waited for, under whatever load runs.
 reloads() {
 	local i first=$(($(grep -c 'generation [0-9]*: active' "$2") + 1))

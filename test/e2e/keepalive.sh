@@ -14,13 +14,7 @@ if ! command -v node >/dev/null; then
 	t_done
 	exit 0
 fi
-: "${BATON_PRELOAD_LIB:=$top_builddir/.libs/libbaton-preload.so}"
-export BATON_PRELOAD_LIB
-if [ ! -f "$BATON_PRELOAD_LIB" ]; then
-	t_result 1 "the interposer is built ($BATON_PRELOAD_LIB)"
-	t_done
-	exit 1
-fi
+need_preload
 
 PORT=$(free_port)
 LOG=$T_DIR/baton.log
@@ -54,15 +48,6 @@ drain_timeout = 10s
 [socket:http]
 listen = tcp://127.0.0.1:$PORT
 CONF
-}
-
-# Every generation that drained has exited.
-drained() {
-	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
-		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
-	    match($0, /generation [0-9]+: exited after/) {
-		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
-	    END {n = 0; for (g in d) n++; print n}' "$LOG")" = 0 ]
 }
 
 # The longest time, in ms, from a worker's DRAIN=1 to its drain signal.

@@ -198,3 +198,29 @@ gen_pids() {
 field() {
 	awk -v k="$1" '$1 == k {print $2}' "$2"
 }
+
+# drained [LOG]: every generation that began draining in LOG (default
+# $LOG) has exited. By the words, not by the field: a worker's own line
+# on the shared stderr may come first on the same line.
+drained() {
+	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
+		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
+	    match($0, /generation [0-9]+: exited after/) {
+		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
+	    END {n = 0; for (g in d) n++; print n}' "${1:-$LOG}")" = 0 ]
+}
+
+# need_preload: the interposer built beside baton, for the tests that
+# preload it; a test without it fails, saying so.
+need_preload() {
+	: "${BATON_PRELOAD_LIB:=$top_builddir/.libs/libbaton-preload.so}"
+	export BATON_PRELOAD_LIB
+	# A sanitized build's servers load libasan after the interposer,
+	# which ASan refuses unless told that the order is intended.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+	if [ ! -f "$BATON_PRELOAD_LIB" ]; then
+		t_result 1 "the interposer is built ($BATON_PRELOAD_LIB)"
+		t_done
+		exit 1
+	fi
+}

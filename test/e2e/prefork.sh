@@ -9,14 +9,7 @@
 # binds. And starman --workers 2, if it is installed.
 . "$(dirname "$0")/lib.sh"
 
-: "${BATON_PRELOAD_LIB:=$top_builddir/.libs/libbaton-preload.so}"
-export BATON_PRELOAD_LIB
-if [ ! -f "$BATON_PRELOAD_LIB" ]; then
-	t_result 1 "the interposer is built ($BATON_PRELOAD_LIB)"
-	t_done
-	exit 1
-fi
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+need_preload
 
 PORT=$(free_port)
 LOG=$T_DIR/baton.log
@@ -38,15 +31,6 @@ drain_timeout = 10s
 [socket:http]
 listen = tcp://127.0.0.1:$PORT
 CONF
-}
-
-# Every generation that drained has exited.
-drained() {
-	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
-		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
-	    match($0, /generation [0-9]+: exited after/) {
-		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
-	    END {n = 0; for (g in d) n++; print n}' "$LOG")" = 0 ]
 }
 
 # longest_drain SIG: the longest time, in ms, from a worker's DRAIN=1 to

@@ -6,17 +6,7 @@
 # runs without preload is left alone.
 . "$(dirname "$0")/lib.sh"
 
-: "${BATON_PRELOAD_LIB:=$top_builddir/.libs/libbaton-preload.so}"
-export BATON_PRELOAD_LIB
-if [ ! -f "$BATON_PRELOAD_LIB" ]; then
-	t_result 1 "the interposer is built ($BATON_PRELOAD_LIB)"
-	t_done
-	exit 1
-fi
-
-# A sanitized build's testserver loads libasan after the interposer,
-# which ASan refuses unless told that the order is intended.
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+need_preload
 
 PORT=$(free_port)
 WORK=$T_DIR/work.log
@@ -67,18 +57,6 @@ fds_of_inode() {
 listener_inode() {
 	awk -v p="$(printf '%04X' "$1")" \
 	    '$2 == "0100007F:" p && $4 == "0A" {print $10}' /proc/net/tcp
-}
-
-# Every id that loadgen saw answered was worked on, once all old
-# generations exited.
-drained() {
-	# The number by the words, not by the field: a worker's own line on
-	# the shared stderr may come first on the same line.
-	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
-		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
-	    match($0, /generation [0-9]+: exited after/) {
-		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
-	    END {n = 0; for (g in d) n++; print n}' "$LOG")" = 0 ]
 }
 
 # --- A server that binds 127.0.0.1:PORT itself serves on baton's socket.

@@ -69,17 +69,7 @@ t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed
 answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
 t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 1000 ]
 
-# Every id answered 200 was worked on, once the old generations exited.
-drained() {
-	# The number by the words, not by the field: a worker's own line on
-	# the shared stderr may come first on the same line.
-	[ "$(awk 'match($0, /generation [0-9]+: draining \(/) {
-		d[substr($0, RSTART + 11, RLENGTH - 23)] = 1 }
-	    match($0, /generation [0-9]+: exited after/) {
-		delete d[substr($0, RSTART + 11, RLENGTH - 25)] }
-	    END {n = 0; for (g in d) n++; print n}' "$T_DIR/baton.log")" = 0 ]
-}
-t_ok "every old generation exits" wait_until 20 drained
+t_ok "every old generation exits" wait_until 20 drained "$T_DIR/baton.log"
 sleep 1	# the active generation's last work, 300 ms after its answers
 sort -u "$T_DIR/ids" >"$T_DIR/ids.sorted"
 awk '{print $1}' "$WORK" | sort -u >"$T_DIR/done.sorted"

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
+#include "sockaddr.h"
 #include "xmalloc.h"
 
 /* The whole of a small /proc file, NUL-terminated; its length in *len. */
@@ -131,6 +134,72 @@ proc_syscall(pid_t pid, long *nr, long *arg0)
 	}
 	free(text);
 	return r;
+}
+
+/* Whether socket s (a copy of the target's) came from accept() on fds. */
+static int
+proc_accepted_from(int s, const int *fds, size_t n)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(int);
+	int			 type, listening;
+
+	if (getsockopt(s, SOL_SOCKET, SO_TYPE, &type, &len) == -1 ||
+	    type != SOCK_STREAM)
+		return 0;
+	len = sizeof(int);
+	if (getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1 ||
+	    listening)
+		return 0;
+	len = sizeof(ss);
+	if (getsockname(s, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	return sockaddr_match((struct sockaddr *)&ss, len, type, fds, n) != -1;
+}
+
+int
+proc_holds_accepted(pid_t pid, const int *fds, size_t n)
+{
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+	char		 path[64], link[64];
+	DIR		*dir;
+	struct dirent	*de;
+	ssize_t		 len;
+	int		 pidfd, fd, copy, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)pid);
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return -1;
+	if ((dir = opendir(path)) == NULL) {
+		close(pidfd);
+		return -1;
+	}
+	while (r == 0 && (de = readdir(dir)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		fd = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%ld/fd/%d", (long)pid, fd);
+		if ((len = readlink(path, link, sizeof(link) - 1)) == -1)
+			continue;
+		link[len] = '\0';
+		if (strncmp(link, "socket:", 7) != 0)
+			continue;
+		if ((copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd,
+		    0)) == -1) {
+			if (errno != EBADF)
+				r = -1;
+			continue;
+		}
+		r = proc_accepted_from(copy, fds, n);
+		close(copy);
+	}
+	closedir(dir);
+	close(pidfd);
+	return r;
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
 }
 
 int

@@ -61,6 +61,14 @@ char	proc_state(pid_t);
  */
 int	proc_syscall(pid_t, long *nr, long *arg0);
 /*
+ * Whether pid holds a connection accepted from one of the n listening
+ * sockets fds (baton's copies): a stream socket of its own, not
+ * listening, whose local address one of them would have accepted it on.
+ * Each socket is looked at through a copy taken with pidfd_getfd().
+ * Returns 1 or 0, or -1 (it cannot say: gone, or the kernel refuses).
+ */
+int	proc_holds_accepted(pid_t, const int *fds, size_t n);
+/*
  * Send sig to p only if its pid still names the very process that p
  * describes (same start time; held by a pidfd meanwhile where the kernel
  * has them). Returns 0, or -1 with errno set.

@@ -410,7 +410,12 @@ worker_activate(struct worker *w)
 
 #define WORKER_PARK_TRIES	250	/* 2 ms apart: half a second */
 
-/* Is the main process blocked in accept() on a held socket? */
+/*
+ * Is the main process blocked in accept() on a held socket, holding no
+ * connection it accepted? A process stopped just after an accept() that
+ * returned still shows the call in /proc/PID/syscall, with the new
+ * connection already in its hands: under load accept() rarely waits.
+ */
 static int
 worker_in_accept(struct worker *w)
 {
@@ -436,7 +441,7 @@ worker_in_accept(struct worker *w)
 	for (i = 0; i < n; i++)
 		if (fstat(fds[i], &b) == 0 && a.st_dev == b.st_dev &&
 		    a.st_ino == b.st_ino)
-			return 1;
+			return proc_holds_accepted(w->pid, fds, n) == 0;
 	return 0;
 }
 

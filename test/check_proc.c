@@ -2,9 +2,13 @@
  * proc.c: reading processes from /proc, and keeper.c's pipe protocol.
  */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -141,6 +145,47 @@ START_TEST(test_kill_checks_start)
 }
 END_TEST
 
+/*
+ * A connection accepted from a held listener counts; the listener, the
+ * client's end and a socket on another port do not.
+ */
+START_TEST(test_holds_accepted)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+	int			 l, other, c, a, r;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(l = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_ne(other = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(bind(other, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(l, 4), 0);
+	ck_assert_int_eq(listen(other, 4), 0);
+	r = proc_holds_accepted(getpid(), &l, 1);
+	if (r == -1 && errno == ENOSYS) {
+		fprintf(stderr, "# SKIP holds_accepted: the kernel has no "
+		    "pidfd_getfd()\n");
+		return;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&sin, &len), 0);
+	ck_assert_int_ne(c = socket(AF_INET, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(c, (struct sockaddr *)&sin, len), 0);
+	ck_assert_int_eq(proc_holds_accepted(getpid(), &l, 1), 0);
+	ck_assert_int_ne(a = accept(l, NULL, NULL), -1);
+	ck_assert_int_eq(proc_holds_accepted(getpid(), &l, 1), 1);
+	ck_assert_int_eq(proc_holds_accepted(getpid(), &other, 1), 0);
+	close(a);
+	ck_assert_int_eq(proc_holds_accepted(getpid(), &l, 1), 0);
+	close(c);
+	close(other);
+	close(l);
+}
+END_TEST
+
 START_TEST(test_keeper_parse)
 {
 	long	 ms = 7;
@@ -172,6 +217,7 @@ proc_suite(void)
 	tcase_add_test(tc, test_stat_self);
 	tcase_add_test(tc, test_children);
 	tcase_add_test(tc, test_kill_checks_start);
+	tcase_add_test(tc, test_holds_accepted);
 	tcase_add_test(tc, test_keeper_parse);
 	suite_add_tcase(s, tc);
 	return s;

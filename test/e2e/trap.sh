@@ -125,13 +125,15 @@ if [ -n "$BUSYBOX" ]; then
 	    -t 5000 >"$T_DIR/busybox.out" &
 	LG=$!
 	sleep 0.5
-	t_ok "busybox: 5 reloads under load" reloads 5 "$LOG"
+	t_ok "busybox: 10 reloads under load" reloads 10 "$LOG"
 	kill -INT "$LG"
 	wait "$LG"
-	t_is "$(field refused "$T_DIR/busybox.out")" 0 "busybox: no connection refused ($(field requests "$T_DIR/busybox.out") requests)"
-	# Its main process dies on SIGTERM, and one killed between accept()
-	# and fork() takes that connection with it: a reset, not a refusal.
-	t_diag "busybox: failed $(field failed "$T_DIR/busybox.out") (reset $(field reset "$T_DIR/busybox.out"), eof $(field eof "$T_DIR/busybox.out"))"
+	# Its main process dies on SIGTERM: killed holding a connection it
+	# has accepted and not yet handed to a child, it would reset it. Under
+	# this load accept() rarely waits, so baton must tell a main process
+	# stopped inside a waiting accept() from one stopped just after an
+	# accept() that returned.
+	t_is "$(field failed "$T_DIR/busybox.out")" 0 "busybox: no request failed ($(field requests "$T_DIR/busybox.out") requests; reset $(field reset "$T_DIR/busybox.out"), eof $(field eof "$T_DIR/busybox.out"))"
 	kill -TERM "$BATON_PID"
 	wait_exit "$BATON_PID" 20
 	t_is "$T_STATUS" 0 "busybox: baton stops"

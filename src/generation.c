@@ -9,6 +9,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "signame.h"
 #include "socket.h"
 #include "spawn.h"
 #include "supervisor.h"
@@ -211,7 +212,7 @@ generation_drain(struct generation *g)
 	    g->state == GENERATION_ROLLED_BACK || g->state == GENERATION_GONE)
 		return;
 	log_info("generation %d: draining (%s, deadline %ld ms)", g->number,
-	    config_signal_name(g->config->drain_signal),
+	    signame_name(g->config->drain_signal),
 	    g->config->drain_timeout);
 	generation_stop(g, GENERATION_DRAINING);
 }

@@ -21,6 +21,7 @@
 #include "control.h"
 #include "env.h"
 #include "log.h"
+#include "signame.h"
 #include "state.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -175,7 +176,7 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 			o->ready = ready;
 			break;
 		case OPT_DRAIN_SIGNAL:
-			if (config_parse_signal(optarg, &o->drain_signal) == -1)
+			if (signame_parse(optarg, &o->drain_signal) == -1)
 				usage("--drain-signal %s: not a signal", optarg);
 			break;
 		case OPT_DRAIN_TIMEOUT:

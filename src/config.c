@@ -374,7 +374,7 @@ config_finish(struct config *c, char **error)
 			*error = xprintf("command after --%s", what);
 		goto fail;
 	}
-	if (command_check(c->argv, c, &err) == -1) {
+	if (command_check(c->argv, c->names, c->nsockets, &err) == -1) {
 		if (c->command != NULL)
 			*error = xprintf("%scommand: %s", where, err);
 		else

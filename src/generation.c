@@ -115,8 +115,8 @@ generation_spawn(struct generation *g, struct worker *w)
 	char			**argv;
 	int			 r, saved;
 
-	argv = command_expand(g->config->argv, g->config, g->number,
-	    worker_slot(w));
+	argv = command_expand(g->config->argv, g->config->names,
+	    g->config->nsockets, g->number, worker_slot(w));
 	memset(&sp, 0, sizeof(sp));
 	sp.config = g->config;
 	sp.argv = argv;

@@ -235,8 +235,8 @@ config_scan_control(const char *file)
 {
 	FILE	*fp;
 	char	*line = NULL, *p, *end, *value = NULL;
-	size_t	 cap = 0;
-	int	 in_baton = 0, indented, was_space;
+	size_t	 cap = 0, len;
+	int	 in_baton = 0, indented;
 
 	if ((fp = fopen(file, "re")) == NULL)
 		return NULL;
@@ -265,17 +265,8 @@ config_scan_control(const char *file)
 			continue;
 		for (p++; isspace((unsigned char)*p); p++)
 			;
-		/* " ;" starts an inline comment. */
-		was_space = 0;
-		for (end = p; *end != '\0'; end++) {
-			if (was_space && *end == ';')
-				break;
-			was_space = isspace((unsigned char)*end);
-		}
-		while (end > p && isspace((unsigned char)end[-1]))
-			end--;
-		if (end > p)
-			value = xstrndup(p, end - p);
+		if ((len = config_value_len(p)) > 0)
+			value = xstrndup(p, len);
 	}
 	free(line);
 	fclose(fp);
@@ -286,7 +277,7 @@ char *
 config_control_path(const char *file, char **error)
 {
 	struct config	*c;
-	char		*abs, *cwd, *value, *folder, *path, *err = NULL;
+	char		*abs, *value, *folder, *path, *err = NULL;
 
 	c = config_new();
 	if (config_load(c, file, &err) == 0) {
@@ -299,14 +290,8 @@ config_control_path(const char *file, char **error)
 	config_free(c);
 
 	/* As config_load() makes it absolute, so that baton agrees. */
-	if (*file == '/')
-		abs = config_path("/", file);
-	else {
-		if ((cwd = config_cwd(error)) == NULL)
-			return NULL;
-		abs = config_path(cwd, file);
-		free(cwd);
-	}
+	if ((abs = config_abs_path(file, error)) == NULL)
+		return NULL;
 	if ((value = config_scan_control(abs)) != NULL) {
 		folder = config_folder(abs);
 		path = config_path(folder, value);
@@ -560,15 +545,13 @@ config_ready_name(enum ready_mode mode)
 int
 config_parse_ready(const char *s, enum ready_mode *mode)
 {
-	size_t	 i;
+	enum ready_mode	 m = READY_DELAY;
 
-	for (i = 0; i < sizeof(ready_names) / sizeof(ready_names[0]); i++) {
-		if (strcmp(s, ready_names[i]) == 0) {
-			*mode = (enum ready_mode)i;
-			return 0;
-		}
-	}
-	return -1;
+	while (strcmp(s, config_ready_name(m)) != 0)
+		if (m++ == READY_LISTEN)
+			return -1;
+	*mode = m;
+	return 0;
 }
 
 /*
@@ -589,6 +572,26 @@ config_socket_name_ok(const char *name)
 	return 1;
 }
 
+/*
+ * How much of a value is left once inih would have taken off an inline
+ * comment (" ;" starts one) and the whitespace before it.
+ */
+size_t
+config_value_len(const char *s)
+{
+	const char	*end;
+	int		 was_space = 0;
+
+	for (end = s; *end != '\0'; end++) {
+		if (was_space && *end == ';')
+			break;
+		was_space = isspace((unsigned char)*end);
+	}
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	return end - s;
+}
+
 char *
 config_cwd(char **error)
 {
@@ -600,6 +603,21 @@ config_cwd(char **error)
 		return NULL;
 	}
 	return xstrdup(buf);
+}
+
+/* file made absolute from the current directory, and clean. */
+char *
+config_abs_path(const char *file, char **error)
+{
+	char	*cwd, *abs;
+
+	if (*file == '/')
+		return config_path("/", file);
+	if ((cwd = config_cwd(error)) == NULL)
+		return NULL;
+	abs = config_path(cwd, file);
+	free(cwd);
+	return abs;
 }
 
 /*

@@ -48,6 +48,11 @@ const char	*config_drain_signal_why(int sig);
 int		 config_socket_name_ok(const char *name);
 /* The current directory, allocated; NULL with *error set. */
 char		*config_cwd(char **error);
+/* file made absolute and clean, allocated; NULL with *error set. */
+char		*config_abs_path(const char *file, char **error);
+/* The length of value s without an inline comment (" ;") and the
+   whitespace before it, as inih takes them off. */
+size_t		 config_value_len(const char *s);
 /* path taken from dir unless absolute, cleaned; allocated. */
 char		*config_path(const char *dir, const char *path);
 /* The folder of an absolute, clean path; allocated. */

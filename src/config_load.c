@@ -146,21 +146,13 @@ int
 config_load(struct config *c, const char *file, char **error)
 {
 	struct parse	 st;
-	char		*cwd;
 	int		 rc;
 
 	if (c->lines == NULL)
 		c->lines = xcalloc(1, sizeof(*c->lines));
 	free(c->file);
-	c->file = NULL;
-	if (*file == '/')
-		c->file = config_path("/", file);
-	else {
-		if ((cwd = config_cwd(error)) == NULL)
-			return -1;
-		c->file = config_path(cwd, file);
-		free(cwd);
-	}
+	if ((c->file = config_abs_path(file, error)) == NULL)
+		return -1;
 
 	memset(&st, 0, sizeof(st));
 	st.c = c;
@@ -437,19 +429,10 @@ config_load_continue(struct parse *st, const char *value)
 {
 	struct config		*c = st->c;
 	struct config_env	*e;
-	char			*v, *end, *joined;
-	int			 was_space = 0;
+	char			*v, *joined;
 
 	/* inih strips " ; comment" from a first line only, not from these. */
-	v = xstrdup(value);
-	for (end = v; *end != '\0'; end++) {
-		if (was_space && *end == ';')
-			break;
-		was_space = isspace((unsigned char)*end);
-	}
-	while (end > v && isspace((unsigned char)end[-1]))
-		end--;
-	*end = '\0';
+	v = xstrndup(value, config_value_len(value));
 
 	if (st->section == SECTION_BATON && strcmp(st->prev, "command") == 0) {
 		/* An indented "workers = 2" would silently become arguments. */

@@ -71,6 +71,17 @@ usage(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* What is left of a getopt loop: -h asked for the usage, or an error. */
+static void __attribute__((noreturn))
+usage_other(int ch)
+{
+	if (ch == 'h') {
+		fputs(usage_text, stdout);
+		exit(0);
+	}
+	usage(NULL);
+}
+
 /* Build one configuration: the file, then the command line over it. */
 static struct config *
 run_load(void *arg, char **error)
@@ -194,11 +205,8 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 				    "warn, error", optarg);
 			log_set_level(level);
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
 		default:
-			usage(NULL);
+			usage_other(ch);
 		}
 	}
 	if (optind < argc) {
@@ -355,11 +363,8 @@ cmd_client(const char *cmd, int argc, char **argv)
 				    "15s, 2m or seconds)", optarg);
 			timeout_arg = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
 		default:
-			usage(NULL);
+			usage_other(ch);
 		}
 	}
 	if (optind < argc)

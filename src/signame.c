@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "signame.h"
@@ -63,21 +65,17 @@ static const struct {
 int
 signame_parse(const char *s, int *sig)
 {
-	const char	*p;
 	size_t		 i;
-	int		 n = 0;
+	long		 n;
 
 	if (isdigit((unsigned char)*s)) {
-		for (p = s; *p != '\0'; p++) {
-			if (!isdigit((unsigned char)*p))
-				return -1;
-			n = n * 10 + (*p - '0');
-			if (n > SIGRTMAX)
-				return -1;
-		}
-		if (n < 1)
+		/* Digits only; too many of them come back as LONG_MAX. */
+		if (s[strspn(s, "0123456789")] != '\0')
 			return -1;
-		*sig = n;
+		n = strtol(s, NULL, 10);
+		if (n < 1 || n > SIGRTMAX)
+			return -1;
+		*sig = (int)n;
 		return 0;
 	}
 	if (strncasecmp(s, "SIG", 3) == 0)

@@ -179,7 +179,8 @@ command_socket_index(char *const *names, size_t n, const char *name,
 	size_t	 i;
 
 	for (i = 0; i < n; i++) {
-		if (strlen(names[i]) == len && strncmp(names[i], name, len) == 0)
+		if (strlen(names[i]) == len &&
+		    strncmp(names[i], name, len) == 0)
 			return (int)i;
 	}
 	return -1;

@@ -26,8 +26,8 @@ struct env_params {
 	int		 preload;	/* add the interposer to LD_PRELOAD */
 	const struct passwd *user;	/* `user` set: its HOME, USER, LOGNAME,
 					   SHELL; NULL: baton's own kept */
-	char *const	*vars;		/* [env] as "KEY=value", in file
-					   order, NULL-terminated; or NULL */
+	char *const	*vars;		/* [env]: "KEY=value", in order,
+					   NULL-terminated; or NULL */
 	char *const	*names;		/* the sockets', in order */
 	const struct address *const *addrs; /* theirs, in the same order */
 	size_t		 nsockets;

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "command.h"
-#include "config.h"
 #include "xmalloc.h"
 
 /* A growing string: a word being split, or a command being joined. */
@@ -18,13 +17,23 @@ struct buf {
 	size_t	 size;
 };
 
+/* What command_expand() puts in place of the placeholders. */
+struct command_expansion {
+	char *const	*names;		/* {fd:NAME}: 3 + its index */
+	size_t		 n;
+	int		 generation;
+	int		 worker;
+};
+
 static void	buf_add(struct buf *, char);
 static void	buf_adds(struct buf *, const char *, size_t);
 static char    *buf_take(struct buf *);
 static void	argv_add(char ***, size_t *, char *);
 static int	command_fd_name(const char *, const char **, size_t *);
-static size_t	command_placeholder(const char *, const struct config *, int,
-		    int, char *, size_t);
+static int	command_socket_index(char *const *, size_t, const char *,
+		    size_t);
+static size_t	command_placeholder(const char *,
+		    const struct command_expansion *, char *, size_t);
 static int	command_needs_quotes(const char *);
 static void	command_quote(struct buf *, const char *);
 
@@ -162,56 +171,64 @@ command_fd_name(const char *s, const char **name, size_t *len)
 	return 1;
 }
 
+/* Index of the socket named by the len bytes at name, or -1. */
+static int
+command_socket_index(char *const *names, size_t n, const char *name,
+    size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		if (strlen(names[i]) == len &&
+		    strncmp(names[i], name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 int
-command_check(char *const *argv, const struct config *c, char **error)
+command_check(char *const *argv, char *const *names, size_t n, char **error)
 {
 	const char	*p, *name;
-	char		*s;
 	size_t		 i, len;
 
 	for (i = 0; argv[i] != NULL; i++) {
 		for (p = argv[i]; (p = strchr(p, '{')) != NULL; p++) {
 			if (!command_fd_name(p, &name, &len))
 				continue;
-			s = xstrndup(name, len);
-			if (config_socket_index(c, s) == -1) {
-				*error = xprintf("{fd:%s}: no socket named "
-				    "'%s'", s, s);
-				free(s);
+			if (command_socket_index(names, n, name, len) == -1) {
+				*error = xprintf("{fd:%.*s}: no socket named "
+				    "'%.*s'", (int)len, name, (int)len, name);
 				return -1;
 			}
-			free(s);
 		}
 	}
 	return 0;
 }
 
 /*
- * If p starts with a placeholder that c knows, write its value into num
+ * If p starts with a placeholder that x knows, write its value into num
  * and return the length of the placeholder; otherwise return 0.
  */
 static size_t
-command_placeholder(const char *p, const struct config *c, int generation,
-    int worker, char *num, size_t size)
+command_placeholder(const char *p, const struct command_expansion *x,
+    char *num, size_t size)
 {
 	const char	*name;
-	char		*s;
 	size_t		 len;
 	int		 idx;
 
 	if (strncmp(p, "{generation}", 12) == 0) {
-		snprintf(num, size, "%d", generation);
+		snprintf(num, size, "%d", x->generation);
 		return 12;
 	}
 	if (strncmp(p, "{worker}", 8) == 0) {
-		snprintf(num, size, "%d", worker);
+		snprintf(num, size, "%d", x->worker);
 		return 8;
 	}
 	if (!command_fd_name(p, &name, &len))
 		return 0;
-	s = xstrndup(name, len);
-	idx = config_socket_index(c, s);
-	free(s);
+	idx = command_socket_index(x->names, x->n, name, len);
 	if (idx == -1)
 		return 0;
 	/* The worker finds its sockets at 3, 4, ... in configuration order. */
@@ -220,9 +237,10 @@ command_placeholder(const char *p, const struct config *c, int generation,
 }
 
 char **
-command_expand(char *const *argv, const struct config *c, int generation,
-    int worker)
+command_expand(char *const *argv, char *const *names, size_t nnames,
+    int generation, int worker)
 {
+	struct command_expansion x = { names, nnames, generation, worker };
 	struct buf	 word;
 	char		**out = NULL, num[32];
 	const char	*p;
@@ -233,8 +251,8 @@ command_expand(char *const *argv, const struct config *c, int generation,
 		for (p = argv[i]; *p != '\0'; p++) {
 			len = 0;
 			if (*p == '{')
-				len = command_placeholder(p, c, generation,
-				    worker, num, sizeof(num));
+				len = command_placeholder(p, &x, num,
+				    sizeof(num));
 			if (len == 0) {
 				buf_add(&word, *p);
 				continue;

@@ -5,7 +5,7 @@
 #ifndef BATON_COMMAND_H
 #define BATON_COMMAND_H
 
-struct config;
+#include <stddef.h>
 
 /*
  * Split s into words: whitespace separates, '...' is literal, "..." keeps
@@ -15,17 +15,18 @@ struct config;
  */
 char	**command_split(const char *s, char **error);
 /*
- * Check every placeholder of argv against c: {fd:NAME} must name a
- * socket of c. Returns 0, or -1 with *error set.
+ * Check every placeholder of argv against the n socket names, in
+ * configuration order: {fd:NAME} must be one of them. Returns 0, or -1
+ * with *error set.
  */
-int	  command_check(char *const *argv, const struct config *c,
+int	  command_check(char *const *argv, char *const *names, size_t n,
 	    char **error);
 /*
  * Copy argv with {fd:NAME} replaced by the socket's descriptor number in
- * the worker (3 + its index), {generation} and {worker} by the numbers.
- * Any other text in braces is left alone.
+ * the worker (3 + its index among the n names), {generation} and
+ * {worker} by the numbers. Any other text in braces is left alone.
  */
-char	**command_expand(char *const *argv, const struct config *c,
+char	**command_expand(char *const *argv, char *const *names, size_t n,
 	    int generation, int worker);
 char	**command_copy(char *const *argv);
 void	  command_free(char **argv);

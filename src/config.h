@@ -13,7 +13,7 @@
 
 #include "address.h"
 
-/* The contract's defaults (DESIGN.md). */
+/* The defaults that baton.ini(5) documents (docs/baton.ini.5). */
 #define CONFIG_DEFAULT_WORKERS		1
 #define CONFIG_DEFAULT_READY_DELAY	1000	/* ms */
 #define CONFIG_DEFAULT_READY_TIMEOUT	60000	/* ms */
@@ -46,7 +46,7 @@ struct config_env {
 	int		 line;
 };
 
-struct config_lines;	/* private to config.c */
+struct config_lines;	/* private to config_*.c */
 
 struct config {
 	char			*file;		/* absolute; NULL: no file */
@@ -67,6 +67,8 @@ struct config {
 	int			 preload;
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
+	char			**names;	/* the sockets' names, in that
+						   order, NULL-terminated */
 	struct config_env	*env;		/* in file order */
 	size_t			 nenv;
 	struct config_lines	*lines;		/* where keys were set, for
@@ -119,7 +121,10 @@ char		*config_default_control(const char *file);
  */
 char		*config_control_path(const char *file, char **error);
 
-/* Print the resolved configuration as an INI file that loads back. */
+/*
+ * Print the resolved configuration as an INI file that loads back
+ * (config_print.c).
+ */
 void		 config_print(const struct config *, FILE *);
 
 /* Index of the socket named name, or -1. */
@@ -127,13 +132,10 @@ int		 config_socket_index(const struct config *, const char *name);
 
 /*
  * Values shared with the command line. Each returns 0, or -1 if s is not
- * of the form: durations "500ms", "15s", "2m", or bare seconds; signals
- * "SIGINT", "INT" or a number.
+ * of the form: durations "500ms", "15s", "2m", or bare seconds. Signals
+ * are signame.c's.
  */
 int		 config_parse_duration(const char *s, long *ms);
-int		 config_parse_signal(const char *s, int *sig);
-/* "SIGTERM" for SIGTERM; "signal 42" for what has no name. */
-const char	*config_signal_name(int sig);
 const char	*config_ready_name(enum ready_mode);
 int		 config_parse_ready(const char *, enum ready_mode *);
 

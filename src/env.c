@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "address.h"
-#include "config.h"
+#include "command.h"
 #include "env.h"
 #include "xmalloc.h"
 
@@ -46,6 +46,7 @@ static int	env_reserved_len(const char *, size_t);
 static ssize_t	env_find(const struct env *, const char *, size_t);
 static void	env_put(struct env *, char *);
 static void	env_set(struct env *, const char *, const char *);
+static void	env_append(char **, char *);
 
 /* Is the name of length len one baton sets or strips? */
 static int
@@ -109,12 +110,23 @@ env_set(struct env *e, const char *name, const char *value)
 	env_put(e, xprintf("%s=%s", name, value));
 }
 
+/* Append piece, allocated, to the allocated string *s; piece is freed. */
+static void
+env_append(char **s, char *piece)
+{
+	char	*t;
+
+	t = xprintf("%s%s", *s, piece);
+	free(piece);
+	free(*s);
+	*s = t;
+}
+
 char **
-env_build(char *const *base, const struct config *c,
-    const struct env_params *p)
+env_build(char *const *base, const struct env_params *p)
 {
 	struct env	 e;
-	char		 num[32], *s, *t, *entry;
+	char		 num[32], *s, *entry;
 	const char	*eq;
 	size_t		 i, len;
 	ssize_t		 at;
@@ -148,11 +160,11 @@ env_build(char *const *base, const struct config *c,
 		    p->user->pw_shell : "/bin/sh");
 	}
 
-	for (i = 0; i < c->nenv; i++) {
+	for (i = 0; p->vars != NULL && p->vars[i] != NULL; i++) {
 		/* config.c refuses these; never let one shadow a protocol. */
-		if (env_reserved(c->env[i].key))
+		if (env_reserved_len(p->vars[i], strcspn(p->vars[i], "=")))
 			continue;
-		env_set(&e, c->env[i].key, c->env[i].value);
+		env_put(&e, xstrdup(p->vars[i]));
 	}
 
 	/* After whatever the user preloads already. */
@@ -170,34 +182,29 @@ env_build(char *const *base, const struct config *c,
 	 * SERVER_STARTER_PORT being set as "do not bind yourself", and
 	 * systemd leaves them unset too when it passes no descriptor.
 	 */
-	if (c->nsockets > 0) {
-		snprintf(num, sizeof(num), "%zu", c->nsockets);
+	if (p->nsockets > 0) {
+		snprintf(num, sizeof(num), "%zu", p->nsockets);
 		env_set(&e, "LISTEN_FDS", num);
 		snprintf(num, sizeof(num), "%ld", (long)p->pid);
 		env_set(&e, "LISTEN_PID", num);
 		s = xstrdup("");
-		for (i = 0; i < c->nsockets; i++) {
-			t = xprintf("%s%s%s", s, i > 0 ? ":" : "",
-			    c->sockets[i].name);
-			free(s);
-			s = t;
-		}
+		for (i = 0; i < p->nsockets; i++)
+			env_append(&s, xprintf("%s%s", i > 0 ? ":" : "",
+			    p->names[i]));
 		env_set(&e, "LISTEN_FDNAMES", s);
 		free(s);
 
-		snprintf(num, sizeof(num), "%zu", c->nsockets);
+		snprintf(num, sizeof(num), "%zu", p->nsockets);
 		env_set(&e, "EINHORN_FD_COUNT", num);
-		for (i = 0; i < c->nsockets; i++)
+		for (i = 0; i < p->nsockets; i++)
 			env_put(&e, xprintf("EINHORN_FD_%zu=%zu", i, 3 + i));
 
 		s = xstrdup("");
-		for (i = 0; i < c->nsockets; i++) {
-			entry = address_server_starter(&c->sockets[i].addr);
-			t = xprintf("%s%s%s=%zu", s, i > 0 ? ";" : "", entry,
-			    3 + i);
+		for (i = 0; i < p->nsockets; i++) {
+			entry = address_server_starter(p->addrs[i]);
+			env_append(&s, xprintf("%s%s=%zu", i > 0 ? ";" : "",
+			    entry, 3 + i));
 			free(entry);
-			free(s);
-			s = t;
 		}
 		env_set(&e, "SERVER_STARTER_PORT", s);
 		free(s);
@@ -206,11 +213,8 @@ env_build(char *const *base, const struct config *c,
 
 		/* nginx's own binary upgrade: "3;4;" are inherited sockets. */
 		s = xstrdup("");
-		for (i = 0; i < c->nsockets; i++) {
-			t = xprintf("%s%zu;", s, 3 + i);
-			free(s);
-			s = t;
-		}
+		for (i = 0; i < p->nsockets; i++)
+			env_append(&s, xprintf("%zu;", 3 + i));
 		env_set(&e, "NGINX", s);
 		free(s);
 	}
@@ -259,14 +263,9 @@ env_preload_path(void)
 	return beside[0] != '\0' ? beside : PRELOAD_PATH;
 }
 
+/* An environment is a vector like an argv. */
 void
 env_free(char **env)
 {
-	size_t	 i;
-
-	if (env == NULL)
-		return;
-	for (i = 0; env[i] != NULL; i++)
-		free(env[i]);
-	free(env);
+	command_free(env);
 }

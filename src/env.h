@@ -13,7 +13,7 @@
 
 #include <sys/types.h>
 
-struct config;
+struct address;
 struct passwd;
 
 struct env_params {
@@ -26,11 +26,15 @@ struct env_params {
 	int		 preload;	/* add the interposer to LD_PRELOAD */
 	const struct passwd *user;	/* `user` set: its HOME, USER, LOGNAME,
 					   SHELL; NULL: baton's own kept */
+	char *const	*vars;		/* [env]: "KEY=value", in order,
+					   NULL-terminated; or NULL */
+	char *const	*names;		/* the sockets', in order */
+	const struct address *const *addrs; /* theirs, in the same order */
+	size_t		 nsockets;
 };
 
 /* Returns a NULL-terminated, allocated environment; free with env_free(). */
-char	**env_build(char *const *base, const struct config *c,
-	    const struct env_params *p);
+char	**env_build(char *const *base, const struct env_params *p);
 void	  env_free(char **);
 /*
  * The bind() interposer: $BATON_PRELOAD_LIB in baton's environment if

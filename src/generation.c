@@ -9,6 +9,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "signame.h"
 #include "socket.h"
 #include "spawn.h"
 #include "supervisor.h"
@@ -114,8 +115,8 @@ generation_spawn(struct generation *g, struct worker *w)
 	char			**argv;
 	int			 r, saved;
 
-	argv = command_expand(g->config->argv, g->config, g->number,
-	    worker_slot(w));
+	argv = command_expand(g->config->argv, g->config->names,
+	    g->config->nsockets, g->number, worker_slot(w));
 	memset(&sp, 0, sizeof(sp));
 	sp.config = g->config;
 	sp.argv = argv;
@@ -211,7 +212,7 @@ generation_drain(struct generation *g)
 	    g->state == GENERATION_ROLLED_BACK || g->state == GENERATION_GONE)
 		return;
 	log_info("generation %d: draining (%s, deadline %ld ms)", g->number,
-	    config_signal_name(g->config->drain_signal),
+	    signame_name(g->config->drain_signal),
 	    g->config->drain_timeout);
 	generation_stop(g, GENERATION_DRAINING);
 }

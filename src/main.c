@@ -21,6 +21,7 @@
 #include "control.h"
 #include "env.h"
 #include "log.h"
+#include "signame.h"
 #include "state.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -68,6 +69,17 @@ usage(const char *fmt, ...)
 	}
 	fputs(usage_text, stderr);
 	exit(EXIT_USAGE);
+}
+
+/* What is left of a getopt loop: -h asked for the usage, or an error. */
+static void __attribute__((noreturn))
+usage_other(int ch)
+{
+	if (ch == 'h') {
+		fputs(usage_text, stdout);
+		exit(0);
+	}
+	usage(NULL);
 }
 
 /* Build one configuration: the file, then the command line over it. */
@@ -175,7 +187,7 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 			o->ready = ready;
 			break;
 		case OPT_DRAIN_SIGNAL:
-			if (config_parse_signal(optarg, &o->drain_signal) == -1)
+			if (signame_parse(optarg, &o->drain_signal) == -1)
 				usage("--drain-signal %s: not a signal", optarg);
 			break;
 		case OPT_DRAIN_TIMEOUT:
@@ -193,11 +205,8 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 				    "warn, error", optarg);
 			log_set_level(level);
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
 		default:
-			usage(NULL);
+			usage_other(ch);
 		}
 	}
 	if (optind < argc) {
@@ -354,11 +363,8 @@ cmd_client(const char *cmd, int argc, char **argv)
 				    "15s, 2m or seconds)", optarg);
 			timeout_arg = optarg;
 			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			exit(0);
 		default:
-			usage(NULL);
+			usage_other(ch);
 		}
 	}
 	if (optind < argc)

@@ -52,18 +52,16 @@ sockaddr_same(const struct sockaddr *a, socklen_t alen,
 		return 0;
 	switch (a->sa_family) {
 	case AF_INET:
-		if (alen < sizeof(*a4) || blen < sizeof(*b4))
-			return 0;
 		a4 = (const struct sockaddr_in *)a;
 		b4 = (const struct sockaddr_in *)b;
-		return a4->sin_port == b4->sin_port &&
+		return alen >= sizeof(*a4) && blen >= sizeof(*b4) &&
+		    a4->sin_port == b4->sin_port &&
 		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
 	case AF_INET6:
-		if (alen < sizeof(*a6) || blen < sizeof(*b6))
-			return 0;
 		a6 = (const struct sockaddr_in6 *)a;
 		b6 = (const struct sockaddr_in6 *)b;
-		return a6->sin6_port == b6->sin6_port &&
+		return alen >= sizeof(*a6) && blen >= sizeof(*b6) &&
+		    a6->sin6_port == b6->sin6_port &&
 		    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr) &&
 		    (!IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr) ||
 		    a6->sin6_scope_id == b6->sin6_scope_id);

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "spawn.h"
 #include "trap.h"
+#include "xmalloc.h"
 
 extern char	**environ;
 
@@ -176,9 +177,12 @@ spawn_trap(int ch)
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 {
-	struct env_params	 ep;
-	const struct passwd	*pw;
-	char			**envp;
+	const struct config	 *c = sp->config;
+	struct env_params	  ep;
+	const struct passwd	 *pw;
+	const struct address	**addrs;
+	char			**envp, **vars;
+	size_t			  i;
 
 	spawn_reset_signals();
 	if (setsid() == -1)
@@ -208,7 +212,18 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	ep.notify_socket = sp->notify_socket;
 	ep.preload = sp->config->preload;
 	ep.user = pw;
-	envp = env_build(environ, sp->config, &ep);
+	/* The child's own: its exec, or its _exit(), frees them. */
+	vars = xcalloc(c->nenv + 1, sizeof(*vars));
+	for (i = 0; i < c->nenv; i++)
+		vars[i] = xprintf("%s=%s", c->env[i].key, c->env[i].value);
+	addrs = xcalloc(c->nsockets + 1, sizeof(*addrs));
+	for (i = 0; i < c->nsockets; i++)
+		addrs[i] = &c->sockets[i].addr;
+	ep.vars = vars;
+	ep.names = c->names;
+	ep.addrs = addrs;
+	ep.nsockets = c->nsockets;
+	envp = env_build(environ, &ep);
 	/* execvp() searches the PATH of the worker's own environment. */
 	environ = envp;
 	execvp(sp->argv[0], sp->argv);

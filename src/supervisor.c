@@ -24,6 +24,7 @@
 #include "notify.h"
 #include "pidfile.h"
 #include "proc.h"
+#include "signame.h"
 #include "socket.h"
 #include "state.h"
 #include "supervisor.h"
@@ -839,7 +840,7 @@ supervisor_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		if (sup->state == SUPERVISOR_RUNNING) {
 			log_info("%s: graceful stop (send it again, or "
-			    "SIGQUIT, to stop at once)", config_signal_name(sig));
+			    "SIGQUIT, to stop at once)", signame_name(sig));
 			supervisor_stop(sup, 0);
 		} else
 			supervisor_kill_all(sup);
@@ -1226,7 +1227,7 @@ supervisor_events(struct supervisor *sup, char **error)
 		if (sup->signals[i] == NULL ||
 		    event_add(sup->signals[i], NULL) == -1) {
 			*error = xprintf("cannot watch %s",
-			    config_signal_name(sigs[i]));
+			    signame_name(sigs[i]));
 			return -1;
 		}
 		sup->nsignals++;

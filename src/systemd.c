@@ -13,6 +13,7 @@
 #include "address.h"
 #include "config.h"
 #include "log.h"
+#include "sockaddr.h"
 #include "systemd.h"
 #include "xmalloc.h"
 
@@ -107,9 +108,6 @@ static int
 systemd_fd_at(int fd, const struct address *addr)
 {
 	struct sockaddr_storage	 have, want;
-	struct sockaddr_un	*hu, *wu;
-	struct sockaddr_in	*h4, *w4;
-	struct sockaddr_in6	*h6, *w6;
 	socklen_t		 hlen, wlen, tlen;
 	char			*error = NULL;
 	int			 type;
@@ -127,29 +125,8 @@ systemd_fd_at(int fd, const struct address *addr)
 		free(error);
 		return 0;
 	}
-	if (have.ss_family != want.ss_family)
-		return 0;
-	switch (want.ss_family) {
-	case AF_UNIX:
-		hu = (struct sockaddr_un *)&have;
-		wu = (struct sockaddr_un *)&want;
-		return hlen > offsetof(struct sockaddr_un, sun_path) &&
-		    hu->sun_path[0] != '\0' &&
-		    strncmp(hu->sun_path, wu->sun_path,
-		    sizeof(hu->sun_path)) == 0;
-	case AF_INET:
-		h4 = (struct sockaddr_in *)&have;
-		w4 = (struct sockaddr_in *)&want;
-		return h4->sin_port == w4->sin_port &&
-		    h4->sin_addr.s_addr == w4->sin_addr.s_addr;
-	case AF_INET6:
-		h6 = (struct sockaddr_in6 *)&have;
-		w6 = (struct sockaddr_in6 *)&want;
-		return h6->sin6_port == w6->sin6_port &&
-		    memcmp(&h6->sin6_addr, &w6->sin6_addr,
-		    sizeof(h6->sin6_addr)) == 0;
-	}
-	return 0;
+	return sockaddr_same((struct sockaddr *)&have, hlen,
+	    (struct sockaddr *)&want, wlen);
 }
 
 int

@@ -19,6 +19,7 @@
 #include "generation.h"
 #include "log.h"
 #include "proc.h"
+#include "signame.h"
 #include "socket.h"
 #include "spawn.h"
 #include "trap.h"
@@ -454,12 +455,12 @@ worker_park_done(struct worker *w, const char *how)
 	if (w->pid == 0)
 		return;
 	if (kill(w->pid, sig) == -1 && errno != ESRCH)
-		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
+		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", signame_name(sig),
 		    strerror(errno));
 	if (w->parked)
 		(void)kill(w->pid, SIGCONT);
 	w->parked = 0;
-	WLOG(w, LOG_LEVEL_DEBUG, "%s sent %s", config_signal_name(sig), how);
+	WLOG(w, LOG_LEVEL_DEBUG, "%s sent %s", signame_name(sig), how);
 }
 
 /*
@@ -535,7 +536,7 @@ worker_signal(struct worker *w, int sig, const char *why)
 
 	w->drain_pending = 0;
 	w->drain_signal = sig;
-	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s%s)", config_signal_name(sig),
+	WLOG(w, LOG_LEVEL_INFO, "draining (%s%s%s%s)", signame_name(sig),
 	    c->drain_to_group ? " to its group" : "",
 	    why != NULL ? ", " : "", why != NULL ? why : "");
 	if (c->drain_to_group)
@@ -545,7 +546,7 @@ worker_signal(struct worker *w, int sig, const char *why)
 	else
 		r = w->pid != 0 ? kill(w->pid, sig) : 0;
 	if (r == -1 && errno != ESRCH)
-		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", config_signal_name(sig),
+		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", signame_name(sig),
 		    strerror(errno));
 	for (i = 0; i < w->norphans; i++)
 		if (!c->drain_to_group || w->orphans[i].pgid != w->pgid)
@@ -598,7 +599,7 @@ worker_drain(struct worker *w, int sig)
 	    channel_send(w->channel, msg, n, NULL, 0) == 0) {
 		w->drain_pending = sig;
 		WLOG(w, LOG_LEVEL_INFO, "draining (DRAIN=1; %s once idle, "
-		    "%ld ms at most)", config_signal_name(sig), wait);
+		    "%ld ms at most)", signame_name(sig), wait);
 		return;
 	}
 	worker_signal(w, sig, NULL);
@@ -664,7 +665,7 @@ worker_exited(struct worker *w, int status)
 		else
 			w->exit_kind = WORKER_EXIT_CRASHED;
 		snprintf(w->exit_reason, sizeof(w->exit_reason),
-		    "killed by signal %d (%s)%s", sig, config_signal_name(sig),
+		    "killed by signal %d (%s)%s", sig, signame_name(sig),
 		    WCOREDUMP(status) ? ", core dumped" : "");
 	}
 	WLOG(w, w->exit_kind == WORKER_EXIT_CRASHED ? LOG_LEVEL_WARN :

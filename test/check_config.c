@@ -16,6 +16,7 @@
 
 #include "check_run.h"
 #include "config.h"
+#include "signame.h"
 
 #ifndef TEST_DATA
 #error "TEST_DATA must name the folder of the fixtures"
@@ -874,11 +875,11 @@ START_TEST(test_signal)
 	int	 sig = -42;
 
 	if (signals[_i].sig == 0) {
-		ck_assert_msg(config_parse_signal(signals[_i].in, &sig) == -1,
+		ck_assert_msg(signame_parse(signals[_i].in, &sig) == -1,
 		    "'%s' accepted", signals[_i].in);
 		ck_assert_int_eq(sig, -42);
 	} else {
-		ck_assert_msg(config_parse_signal(signals[_i].in, &sig) == 0,
+		ck_assert_msg(signame_parse(signals[_i].in, &sig) == 0,
 		    "'%s' refused", signals[_i].in);
 		ck_assert_int_eq(sig, signals[_i].sig);
 	}
@@ -972,7 +973,7 @@ START_TEST(test_drain_signal)
 		want = malloc(256);
 		ck_assert_ptr_nonnull(want);
 		snprintf(want, 256, "FILE:3: drain_signal %s cannot end a "
-		    "process (%s)", config_signal_name(drain_signals[_i].sig),
+		    "process (%s)", signame_name(drain_signals[_i].sig),
 		    drain_signals[_i].why);
 		ck_assert_str_eq(error, want);
 		free(want);
@@ -1168,19 +1169,19 @@ START_TEST(test_names)
 	enum ready_mode	 r;
 	int		 sig;
 
-	ck_assert_str_eq(config_signal_name(SIGTERM), "SIGTERM");
-	ck_assert_str_eq(config_signal_name(SIGINT), "SIGINT");
-	ck_assert_str_eq(config_signal_name(SIGKILL), "SIGKILL");
-	ck_assert_str_eq(config_signal_name(SIGABRT), "SIGABRT");
-	ck_assert_str_eq(config_signal_name(SIGCHLD), "SIGCHLD");
-	ck_assert_str_eq(config_signal_name(42), "signal 42");
+	ck_assert_str_eq(signame_name(SIGTERM), "SIGTERM");
+	ck_assert_str_eq(signame_name(SIGINT), "SIGINT");
+	ck_assert_str_eq(signame_name(SIGKILL), "SIGKILL");
+	ck_assert_str_eq(signame_name(SIGABRT), "SIGABRT");
+	ck_assert_str_eq(signame_name(SIGCHLD), "SIGCHLD");
+	ck_assert_str_eq(signame_name(42), "signal 42");
 	/* Every name reads back as its signal. */
 	for (sig = 1; sig < 32; sig++) {
 		int	 back = 0;
 
-		if (strncmp(config_signal_name(sig), "SIG", 3) != 0)
+		if (strncmp(signame_name(sig), "SIG", 3) != 0)
 			continue;
-		ck_assert_int_eq(config_parse_signal(config_signal_name(sig),
+		ck_assert_int_eq(signame_parse(signame_name(sig),
 		    &back), 0);
 		ck_assert_int_eq(back, sig);
 	}

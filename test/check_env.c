@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "address.h"
 #include "check_run.h"
-#include "config.h"
 #include "env.h"
 
 static char *const base[] = {
@@ -39,37 +39,49 @@ static char *const base[] = {
 	NULL
 };
 
+/* Three sockets and some [env], as spawn.c hands them over. */
+static char *const names[] = { "http", "admin", "v6", NULL };
+static char *const urls[] = { "tcp://0.0.0.0:3000",
+    "unix:///run/app.sock", "tcp://[::1]:80" };
+static struct address addr[3];
+static const struct address *const addrs[] = { &addr[0], &addr[1],
+    &addr[2] };
+static char *const vars[] = { "FOO=env", "NEW=1", "FOO=later",
+    "EMPTY=set", NULL };
+
 static void
-add_env(struct config *c, const char *key, const char *value)
+setup(void)
 {
-	c->env = realloc(c->env, (c->nenv + 1) * sizeof(*c->env));
-	ck_assert_ptr_nonnull(c->env);
-	c->env[c->nenv].key = strdup(key);
-	c->env[c->nenv].value = strdup(value);
-	c->env[c->nenv].line = 0;
-	c->nenv++;
+	char	*error = NULL;
+	size_t	 i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(address_parse(urls[i], &addr[i], &error), 0);
 }
 
-static struct config *
-make_config(void)
+static void
+teardown(void)
 {
-	struct config	*c;
-	char		*error = NULL;
+	size_t	 i;
 
-	c = config_new();
-	ck_assert_int_eq(config_set_listen(c, "http=tcp://0.0.0.0:3000",
-	    &error), 0);
-	ck_assert_int_eq(config_set_listen(c, "admin=unix:///run/app.sock",
-	    &error), 0);
-	ck_assert_int_eq(config_set_listen(c, "v6=tcp://[::1]:80", &error), 0);
-	add_env(c, "FOO", "env");
-	add_env(c, "NEW", "1");
-	add_env(c, "FOO", "later");
-	add_env(c, "EMPTY", "set");
-	return c;
+	for (i = 0; i < 3; i++)
+		address_clear(&addr[i]);
 }
 
 static const struct env_params params = {
+	.pid = 4242,
+	.baton_pid = 100,
+	.generation = 3,
+	.worker = 1,
+	.channel_fd = 6,
+	.notify_socket = "/run/baton/notify",
+	.vars = vars,
+	.names = names,
+	.addrs = addrs,
+	.nsockets = 3,
+};
+/* The same without sockets or [env]. */
+static const struct env_params bare = {
 	.pid = 4242,
 	.baton_pid = 100,
 	.generation = 3,
@@ -137,14 +149,11 @@ START_TEST(test_exact)
 		"BATON_PID=100",
 		NULL
 	};
-	struct config	*c;
 	char		**env;
 
-	c = make_config();
-	env = env_build(base, c, &params);
+	env = env_build(base, &params);
 	assert_env(env, want);
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
@@ -160,8 +169,8 @@ START_TEST(test_user)
 		.pw_dir = "/var/www",
 		.pw_shell = "/usr/sbin/nologin",
 	};
-	struct env_params	 p = params;
-	struct config		*c;
+	struct env_params	 p = bare;
+	char *const		 home[] = { "HOME=/srv/app", NULL };
 	char			**env;
 	char *const		 rootenv[] = { "HOME=/root", "USER=root",
 	    "LOGNAME=root", "SHELL=/bin/bash", "PATH=/bin", NULL };
@@ -190,45 +199,40 @@ START_TEST(test_user)
 		"NOTIFY_SOCKET=/run/baton/notify", NULL
 	};
 
-	c = config_new();
 	p.user = &pw;
-	env = env_build(rootenv, c, &p);
+	env = env_build(rootenv, &p);
 	assert_env(env, want);
 	env_free(env);
 
 	/* An empty home or shell in passwd means / and /bin/sh (login(1)). */
 	pw.pw_dir = "";
 	pw.pw_shell = "";
-	env = env_build(rootenv, c, &p);
+	env = env_build(rootenv, &p);
 	assert_env(env, want_empty);
 	env_free(env);
 
 	pw.pw_dir = "/var/www";
 	pw.pw_shell = "/usr/sbin/nologin";
-	add_env(c, "HOME", "/srv/app");
-	env = env_build(rootenv, c, &p);
+	p.vars = home;
+	env = env_build(rootenv, &p);
 	assert_env(env, want_env);
 	env_free(env);
-	config_free(c);
 
 	/* No user: baton's own are kept. */
-	c = config_new();
+	p.vars = NULL;
 	p.user = NULL;
-	env = env_build(rootenv, c, &p);
+	env = env_build(rootenv, &p);
 	assert_env(env, want_none);
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
 START_TEST(test_no_duplicates)
 {
-	struct config	*c;
 	char		**env;
 	size_t		  i, j, len;
 
-	c = make_config();
-	env = env_build(base, c, &params);
+	env = env_build(base, &params);
 	for (i = 0; env[i] != NULL; i++) {
 		ck_assert_ptr_nonnull(strchr(env[i], '='));
 		len = strcspn(env[i], "=") + 1;
@@ -237,21 +241,18 @@ START_TEST(test_no_duplicates)
 			    "%s and %s", env[i], env[j]);
 	}
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
 START_TEST(test_listen_pid)
 {
 	struct env_params	 p = params;
-	struct config		*c;
 	char			**env;
 	size_t			  i;
 	int			  found = 0;
 
 	p.pid = 31337;
-	c = make_config();
-	env = env_build(NULL, c, &p);
+	env = env_build(NULL, &p);
 	for (i = 0; env[i] != NULL; i++) {
 		if (strncmp(env[i], "LISTEN_PID=", 11) == 0) {
 			ck_assert_str_eq(env[i] + 11, "31337");
@@ -260,7 +261,6 @@ START_TEST(test_listen_pid)
 	}
 	ck_assert_int_eq(found, 1);
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
@@ -279,15 +279,12 @@ START_TEST(test_no_notify)
 	};
 	struct env_params	 p = { .pid = 2, .baton_pid = 1,
 	    .generation = 1, .worker = 0, .channel_fd = 3 };
-	struct config		*c;
 	char			**env;
 
 	/* No socket either: no socket protocol is spoken. */
-	c = config_new();
-	env = env_build(mine, c, &p);
+	env = env_build(mine, &p);
 	assert_env(env, want);
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
@@ -315,20 +312,19 @@ END_TEST
 /* A reserved [env] key that slipped past config.c still loses. */
 START_TEST(test_env_cannot_shadow)
 {
-	struct config	*c;
-	char		**env;
-	size_t		  i;
+	static char *const shadow[] = { "FOO=env", "LISTEN_FDS=99",
+	    "BATON_FD=99", NULL };
+	struct env_params	 p = params;
+	char			**env;
+	size_t			  i;
 
-	c = make_config();
-	add_env(c, "LISTEN_FDS", "99");
-	add_env(c, "BATON_FD", "99");
-	env = env_build(base, c, &params);
+	p.vars = shadow;
+	env = env_build(base, &p);
 	for (i = 0; env[i] != NULL; i++) {
 		ck_assert_str_ne(env[i], "LISTEN_FDS=99");
 		ck_assert_str_ne(env[i], "BATON_FD=99");
 	}
 	env_free(env);
-	config_free(c);
 }
 END_TEST
 
@@ -339,22 +335,20 @@ START_TEST(test_preload)
 	char *const		 user[] = { "LD_PRELOAD=/opt/mine.so", NULL };
 	struct env_params	 p = { .pid = 2, .baton_pid = 1,
 	    .generation = 1, .channel_fd = 3, .preload = 1 };
-	struct config		*c;
 	char			**env;
 	size_t			 i;
 	const char		*got;
 
 	setenv("BATON_PRELOAD_LIB", "/build/libbaton-preload.so", 1);
 	ck_assert_str_eq(env_preload_path(), "/build/libbaton-preload.so");
-	c = config_new();
-	env = env_build(plain, c, &p);
+	env = env_build(plain, &p);
 	for (i = 0, got = NULL; env[i] != NULL; i++)
 		if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
 			got = env[i];
 	ck_assert_ptr_nonnull(got);
 	ck_assert_str_eq(got, "LD_PRELOAD=/build/libbaton-preload.so");
 	env_free(env);
-	env = env_build(user, c, &p);
+	env = env_build(user, &p);
 	for (i = 0, got = NULL; env[i] != NULL; i++)
 		if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
 			got = env[i];
@@ -364,12 +358,11 @@ START_TEST(test_preload)
 	env_free(env);
 	/* Without preload, LD_PRELOAD is the user's alone. */
 	p.preload = 0;
-	env = env_build(plain, c, &p);
+	env = env_build(plain, &p);
 	for (i = 0; env[i] != NULL; i++)
 		ck_assert(strncmp(env[i], "LD_PRELOAD=", 11) != 0);
 	env_free(env);
 	unsetenv("BATON_PRELOAD_LIB");
-	config_free(c);
 }
 END_TEST
 
@@ -381,6 +374,7 @@ env_suite(void)
 
 	s = suite_create("env");
 	tc = tcase_create("build");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_exact);
 	tcase_add_test(tc, test_user);
 	tcase_add_test(tc, test_no_duplicates);

@@ -1,0 +1,806 @@
+/*
+ * Reading the configuration file, with inih.
+ *
+ * Debian's inih gives the handler no line number, splits lines longer
+ * than 199 characters without a word, calls the handler for nothing
+ * about sections, and treats any indented line as the continuation of the
+ * previous key. So the file is fed to ini_parse_stream() by our own line
+ * reader, which counts lines, refuses long ones, and sees section headers
+ * itself; the handler then knows where it is and whether a line continues
+ * the one before.
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ini.h>
+
+#include "address.h"
+#include "config.h"
+#include "config_int.h"
+#include "env.h"
+#include "signame.h"
+#include "xmalloc.h"
+
+#define BACKLOG_MAX		65535
+#define DURATION_HINT		"(use 500ms, 15s, 2m or seconds)"
+
+static const char *const baton_keys[KEY_NBATON] = {
+	"command",
+	"directory",
+	"workers",
+	"ready",
+	"ready_delay",
+	"ready_timeout",
+	"drain_signal",
+	"drain_timeout",
+	"control",
+	"pidfile",
+	"user",
+	"group",
+	"preload",
+	"drain_to",
+};
+
+enum socket_key {
+	SKEY_LISTEN,
+	SKEY_BACKLOG,
+	SKEY_MODE,
+	SKEY_OWNER,
+	SKEY_GROUP,
+	SKEY_NONBLOCKING,
+	SKEY_N
+};
+
+static const char *const socket_keys[SKEY_N] = {
+	"listen",
+	"backlog",
+	"mode",
+	"owner",
+	"group",
+	"nonblocking",
+};
+
+enum section {
+	SECTION_NONE,
+	SECTION_BATON,
+	SECTION_SOCKET,
+	SECTION_ENV
+};
+
+/* The state of one config_load(), shared by the reader and the handler. */
+struct parse {
+	struct config	*c;
+	FILE		*fp;
+	char		*folder;	/* of the file, for relative paths */
+	char		*buf;		/* getline()'s */
+	size_t		 bufsize;
+	int		 line;		/* the line inih is looking at */
+	int		 indented;	/* it starts with whitespace */
+	enum section	 section;
+	int		 section_line;
+	int		 env_line;	/* the [env] header; 0: none yet */
+	size_t		 socket;	/* the current [socket:NAME] */
+	int		 skey[SKEY_N];	/* its keys' lines */
+	char		*prev;		/* last key of this section: inih's */
+	char		*error;		/* the first error */
+	int		 error_line;
+};
+
+static void	parse_error(struct parse *, int, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
+static char    *config_load_reader(char *, int, void *);
+static int	config_load_section(struct parse *, char *);
+static int	config_load_end_section(struct parse *);
+static int	config_load_handler(void *, const char *, const char *,
+		    const char *);
+static int	config_load_continue(struct parse *, const char *);
+static int	config_load_baton_key(struct parse *, const char *,
+		    const char *);
+static int	config_load_socket_key(struct parse *, const char *,
+		    const char *);
+static int	config_load_env_key(struct parse *, const char *,
+		    const char *);
+static int	config_load_int(const char *, int, int, int *);
+static int	config_load_mode(const char *, int *);
+static int	config_load_bool(const char *, int *);
+static int	config_load_env_name_ok(const char *, size_t);
+
+/* Record the first error only: it is the one to fix first. */
+static void
+parse_error(struct parse *st, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+	int	 len;
+
+	if (st->error != NULL)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	msg = xmalloc(len > 0 ? len + 1 : 1);
+	*msg = '\0';
+	va_start(ap, fmt);
+	if (len > 0)
+		vsnprintf(msg, len + 1, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		st->error = xprintf("%s:%d: %s", st->c->file, line, msg);
+	else
+		st->error = xprintf("%s: %s", st->c->file, msg);
+	st->error_line = line;
+	free(msg);
+}
+
+int
+config_load(struct config *c, const char *file, char **error)
+{
+	struct parse	 st;
+	int		 rc;
+
+	if (c->lines == NULL)
+		c->lines = xcalloc(1, sizeof(*c->lines));
+	free(c->file);
+	if ((c->file = config_abs_path(file, error)) == NULL)
+		return -1;
+
+	memset(&st, 0, sizeof(st));
+	st.c = c;
+	if ((st.fp = fopen(c->file, "re")) == NULL) {
+		*error = xprintf("%s: %s", c->file, strerror(errno));
+		return -1;
+	}
+	st.folder = config_folder(c->file);
+
+	rc = ini_parse_stream(config_load_reader, &st, config_load_handler,
+	    &st);
+	/*
+	 * inih reports the first line it could not make sense of; the reader
+	 * and the handler stop at their first error, so whichever came
+	 * first is the one to report.
+	 */
+	if (rc > 0 && (st.error == NULL || rc < st.error_line)) {
+		free(st.error);
+		st.error = NULL;
+		parse_error(&st, rc, "expected 'key = value' or '[section]'");
+	} else if (rc < 0)
+		parse_error(&st, 0, "cannot be parsed");
+
+	fclose(st.fp);
+	free(st.buf);
+	free(st.folder);
+	free(st.prev);
+	if (st.error != NULL) {
+		*error = st.error;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * inih's fgets(): hand it one line at a time, without its newline, so
+ * that a line of exactly 199 characters still fits its 200-byte buffer.
+ */
+static char *
+config_load_reader(char *str, int num, void *stream)
+{
+	struct parse	*st = stream;
+	ssize_t		 n;
+	size_t		 len, limit;
+	char		*s, *p;
+
+	if (st->error != NULL)
+		return NULL;
+	errno = 0;
+	if ((n = getline(&st->buf, &st->bufsize, st->fp)) == -1) {
+		if (ferror(st->fp))
+			parse_error(st, 0, "%s", strerror(errno));
+		else
+			config_load_end_section(st);
+		return NULL;
+	}
+	st->line++;
+	s = st->buf;
+	len = n;
+	if (len > 0 && s[len - 1] == '\n')
+		s[--len] = '\0';
+	if (len > 0 && s[len - 1] == '\r')
+		s[--len] = '\0';
+	if (st->line == 1 && len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3;
+		len -= 3;
+	}
+	if (memchr(s, '\0', len) != NULL) {
+		parse_error(st, st->line, "line contains a NUL byte");
+		return NULL;
+	}
+	limit = CONFIG_MAX_LINE;
+	if (num > 0 && (size_t)num - 1 < limit)
+		limit = num - 1;
+	if (len > limit) {
+		parse_error(st, st->line, "line longer than %zu characters",
+		    limit);
+		return NULL;
+	}
+
+	for (p = s; isspace((unsigned char)*p); p++)
+		;
+	st->indented = p > s;
+	if (*p == '[') {
+		if (config_load_section(st, p) == -1)
+			return NULL;
+		/*
+		 * Unindented, or inih would take it for the continuation of
+		 * the key above it.
+		 */
+		s = p;
+	}
+	memcpy(str, s, strlen(s) + 1);
+	return str;
+}
+
+/* A "[name]" line: close the section before it and open this one. */
+static int
+config_load_section(struct parse *st, char *p)
+{
+	struct config		*c = st->c;
+	struct config_socket	*s;
+	char			*name, *end, *after;
+	const char		*hint = "";
+	size_t			 i;
+
+	/* Where a continuation was meant, say why it was not one. */
+	if (st->indented && st->prev != NULL)
+		hint = " (an indented line starting with '[' is a section)";
+	if (config_load_end_section(st) == -1)
+		return -1;
+	if ((end = strchr(p, ']')) == NULL) {
+		parse_error(st, st->line, "missing ']' in '%s'%s", p, hint);
+		return -1;
+	}
+	for (after = end + 1; isspace((unsigned char)*after); after++)
+		;
+	for (p++; isspace((unsigned char)*p); p++)
+		;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	name = xstrndup(p, end - p);
+	/* inih would ignore it; it is more likely a typo than a comment. */
+	if (*after != '\0' && *after != ';' && *after != '#') {
+		parse_error(st, st->line, "unexpected '%s' after [%s]%s",
+		    after, name, hint);
+		goto fail;
+	}
+
+	free(st->prev);
+	st->prev = NULL;
+	memset(st->skey, 0, sizeof(st->skey));
+	st->section_line = st->line;
+	if (strcmp(name, "baton") == 0) {
+		if (c->lines->baton != 0) {
+			parse_error(st, st->line, "duplicate section [baton] "
+			    "(first at line %d)", c->lines->baton);
+			goto fail;
+		}
+		c->lines->baton = st->line;
+		st->section = SECTION_BATON;
+	} else if (strcmp(name, "env") == 0) {
+		if (st->env_line != 0) {
+			parse_error(st, st->line, "duplicate section [env] "
+			    "(first at line %d)", st->env_line);
+			goto fail;
+		}
+		st->env_line = st->line;
+		st->section = SECTION_ENV;
+	} else if (strncmp(name, "socket:", 7) == 0) {
+		if (!config_socket_name_ok(name + 7)) {
+			parse_error(st, st->line, "bad socket name '%s' "
+			    SOCKET_NAME_HINT, name + 7);
+			goto fail;
+		}
+		for (i = 0; i < c->nsockets; i++) {
+			if (strcmp(c->sockets[i].name, name + 7) == 0) {
+				parse_error(st, st->line, "duplicate socket "
+				    "'%s' (first at line %d)", name + 7,
+				    c->sockets[i].line);
+				goto fail;
+			}
+		}
+		if (c->nsockets >= CONFIG_MAX_SOCKETS) {
+			parse_error(st, st->line, "more than %d sockets",
+			    CONFIG_MAX_SOCKETS);
+			goto fail;
+		}
+		s = config_add_socket(c, xstrdup(name + 7));
+		s->line = st->line;
+		st->socket = c->nsockets - 1;
+		st->section = SECTION_SOCKET;
+	} else {
+		parse_error(st, st->line, "unknown section [%s]%s", name,
+		    hint);
+		goto fail;
+	}
+	free(name);
+	return 0;
+
+fail:
+	free(name);
+	return -1;
+}
+
+/*
+ * What a [socket:NAME] section means is known only at its end: the keys
+ * may come in any order, and an empty section never reaches the handler.
+ */
+static int
+config_load_end_section(struct parse *st)
+{
+	struct config_socket	*s;
+	enum socket_key		 k, worst = SKEY_N;
+
+	if (st->section != SECTION_SOCKET) {
+		st->section = SECTION_NONE;
+		return 0;
+	}
+	st->section = SECTION_NONE;
+	s = &st->c->sockets[st->socket];
+	if (st->skey[SKEY_LISTEN] == 0) {
+		parse_error(st, st->section_line, "socket '%s' has no listen "
+		    "address", s->name);
+		return -1;
+	}
+	/* Of the keys that do not apply, report the first in the file. */
+	for (k = SKEY_BACKLOG; k < SKEY_N; k++) {
+		if (st->skey[k] == 0 || k == SKEY_NONBLOCKING)
+			continue;
+		if (k == SKEY_BACKLOG ? s->addr.kind != ADDRESS_UDP :
+		    s->addr.kind == ADDRESS_UNIX)
+			continue;
+		if (worst == SKEY_N || st->skey[k] < st->skey[worst])
+			worst = k;
+	}
+	if (worst == SKEY_BACKLOG) {
+		parse_error(st, st->skey[worst], "socket '%s': backlog does "
+		    "not apply to %s (udp has no accept queue)", s->name,
+		    s->addr.url);
+		return -1;
+	}
+	if (worst != SKEY_N) {
+		parse_error(st, st->skey[worst], "socket '%s': %s applies to "
+		    "unix sockets only, not %s", s->name, socket_keys[worst],
+		    s->addr.url);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * inih calls this for "key = value" and for each line continuing one.
+ * The section and line are ours, not inih's: its section name is cut at
+ * 49 characters and it knows no line numbers.
+ */
+static int
+config_load_handler(void *user, const char *section, const char *name,
+    const char *value)
+{
+	struct parse	*st = user;
+	int		 rc;
+
+	if (st->error != NULL)
+		return 0;
+	/* inih continues a key exactly when its own prev_name is not empty. */
+	if (st->indented && st->prev != NULL)
+		return config_load_continue(st, value) == 0;
+
+	free(st->prev);
+	st->prev = *name != '\0' ? xstrdup(name) : NULL;
+	switch (st->section) {
+	case SECTION_BATON:
+		rc = config_load_baton_key(st, name, value);
+		break;
+	case SECTION_SOCKET:
+		rc = config_load_socket_key(st, name, value);
+		break;
+	case SECTION_ENV:
+		rc = config_load_env_key(st, name, value);
+		break;
+	default:
+		parse_error(st, st->line, "'%s' is outside any section (put "
+		    "it under [baton])", name);
+		rc = -1;
+		break;
+	}
+	return rc == 0;
+}
+
+/* An indented line: the value of the key above goes on. */
+static int
+config_load_continue(struct parse *st, const char *value)
+{
+	struct config		*c = st->c;
+	struct config_env	*e;
+	char			*v, *joined;
+
+	/* inih strips " ; comment" from a first line only, not from these. */
+	v = xstrndup(value, config_value_len(value));
+
+	if (st->section == SECTION_BATON && strcmp(st->prev, "command") == 0) {
+		/* An indented "workers = 2" would silently become arguments. */
+		if (config_load_looks_like_key(v, 1)) {
+			parse_error(st, st->line, "'%.*s' is indented, so it "
+			    "continues 'command' (remove the indentation)",
+			    (int)strcspn(v, " \t="), v);
+			goto fail;
+		}
+		joined = *c->command != '\0' ?
+		    xprintf("%s %s", c->command, v) : xstrdup(v);
+		free(c->command);
+		c->command = joined;
+	} else if (st->section == SECTION_ENV && c->nenv > 0) {
+		e = &c->env[c->nenv - 1];
+		if (config_load_looks_like_key(v, 0)) {
+			parse_error(st, st->line, "'%.*s' is indented, so it "
+			    "continues '%s' (remove the indentation)",
+			    (int)strcspn(v, " \t="), v, e->key);
+			goto fail;
+		}
+		joined = *e->value != '\0' ?
+		    xprintf("%s %s", e->value, v) : xstrdup(v);
+		free(e->value);
+		e->value = joined;
+	} else {
+		parse_error(st, st->line, "'%s' does not continue on the next "
+		    "line", st->prev);
+		goto fail;
+	}
+	free(v);
+	return 0;
+
+fail:
+	free(v);
+	return -1;
+}
+
+/*
+ * Does s start like "NAME =": a key that lost its place under another?
+ * With baton_only, NAME must be a [baton] key; otherwise any variable name.
+ */
+int
+config_load_looks_like_key(const char *s, int baton_only)
+{
+	size_t	 len, i;
+
+	len = strcspn(s, " \t=");
+	if (s[len + strspn(s + len, " \t")] != '=')
+		return 0;
+	if (!baton_only)
+		return config_load_env_name_ok(s, len);
+	for (i = 0; i < KEY_NBATON; i++) {
+		if (strlen(baton_keys[i]) == len &&
+		    strncmp(baton_keys[i], s, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+config_load_baton_key(struct parse *st, const char *name, const char *value)
+{
+	struct config	*c = st->c;
+	const char	 *why;
+	char		**path;
+	int		  k, n;
+
+	for (k = 0; k < KEY_NBATON; k++) {
+		if (strcmp(name, baton_keys[k]) == 0)
+			break;
+	}
+	if (k == KEY_NBATON) {
+		parse_error(st, st->line, "unknown key '%s' in [baton]", name);
+		return -1;
+	}
+	if (c->lines->key[k] != 0) {
+		parse_error(st, st->line, "duplicate key '%s' in [baton] "
+		    "(first at line %d)", name, c->lines->key[k]);
+		return -1;
+	}
+	c->lines->key[k] = st->line;
+
+	switch (k) {
+	case KEY_COMMAND:
+		/* Split in config_finish(): --  may still replace it. */
+		free(c->command);
+		c->command = xstrdup(value);
+		return 0;
+	case KEY_WORKERS:
+		if (config_load_int(value, 1, CONFIG_MAX_WORKERS, &n) == -1) {
+			parse_error(st, st->line, "workers: '%s' is not a "
+			    "number from 1 to %d", value, CONFIG_MAX_WORKERS);
+			return -1;
+		}
+		c->workers = n;
+		return 0;
+	case KEY_READY:
+		if (config_parse_ready(value, &c->ready) == -1) {
+			parse_error(st, st->line, "ready: '%s' is not one of "
+			    "notify, listen, delay", value);
+			return -1;
+		}
+		return 0;
+	case KEY_READY_DELAY:
+	case KEY_READY_TIMEOUT:
+	case KEY_DRAIN_TIMEOUT:
+		if (config_parse_duration(value, k == KEY_READY_DELAY ?
+		    &c->ready_delay : k == KEY_READY_TIMEOUT ?
+		    &c->ready_timeout : &c->drain_timeout) == -1) {
+			parse_error(st, st->line, "%s: '%s' is not a duration "
+			    DURATION_HINT, name, value);
+			return -1;
+		}
+		return 0;
+	case KEY_DRAIN_SIGNAL:
+		if (signame_parse(value, &c->drain_signal) == -1) {
+			parse_error(st, st->line, "drain_signal: '%s' is not a "
+			    "signal", value);
+			return -1;
+		}
+		if ((why = config_drain_signal_why(c->drain_signal)) != NULL) {
+			parse_error(st, st->line, "drain_signal %s cannot end a "
+			    "process (%s)", signame_name(c->drain_signal), why);
+			return -1;
+		}
+		return 0;
+	case KEY_DRAIN_TO:
+		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
+			c->drain_to_group = value[0] == 'g';
+			return 0;
+		}
+		parse_error(st, st->line, "drain_to: '%s' is not main or group",
+		    value);
+		return -1;
+	case KEY_PRELOAD:
+		if (config_load_bool(value, &c->preload) == -1) {
+			parse_error(st, st->line, "preload: '%s' is not yes or "
+			    "no", value);
+			return -1;
+		}
+		return 0;
+	default:
+		break;
+	}
+
+	/* The rest are strings. */
+	if (*value == '\0') {
+		parse_error(st, st->line, "%s: no value", name);
+		return -1;
+	}
+	switch (k) {
+	case KEY_DIRECTORY:
+		path = &c->directory;
+		break;
+	case KEY_CONTROL:
+		path = &c->control;
+		break;
+	case KEY_PIDFILE:
+		path = &c->pidfile;
+		break;
+	case KEY_USER:
+		free(c->user);
+		c->user = xstrdup(value);
+		return 0;
+	default:
+		free(c->group);
+		c->group = xstrdup(value);
+		return 0;
+	}
+	free(*path);
+	*path = config_path(st->folder, value);
+	return 0;
+}
+
+static int
+config_load_socket_key(struct parse *st, const char *name, const char *value)
+{
+	struct config		*c = st->c;
+	struct config_socket	*s = &c->sockets[st->socket];
+	struct address		 a;
+	char			*err;
+	size_t			 i;
+	int			 k;
+
+	for (k = 0; k < SKEY_N; k++) {
+		if (strcmp(name, socket_keys[k]) == 0)
+			break;
+	}
+	if (k == SKEY_N) {
+		parse_error(st, st->line, "unknown key '%s' in [socket:%s]",
+		    name, s->name);
+		return -1;
+	}
+	if (st->skey[k] != 0) {
+		parse_error(st, st->line, "duplicate key '%s' in [socket:%s] "
+		    "(first at line %d)", name, s->name, st->skey[k]);
+		return -1;
+	}
+	st->skey[k] = st->line;
+
+	switch (k) {
+	case SKEY_LISTEN:
+		if (address_parse(value, &a, &err) == -1) {
+			parse_error(st, st->line, "socket '%s': %s", s->name,
+			    err);
+			free(err);
+			return -1;
+		}
+		for (i = 0; i < st->socket; i++) {
+			if (address_equal(&c->sockets[i].addr, &a)) {
+				parse_error(st, st->line, "socket '%s' listens "
+				    "on %s like socket '%s' (line %d)",
+				    s->name, a.url, c->sockets[i].name,
+				    c->sockets[i].line);
+				address_clear(&a);
+				return -1;
+			}
+		}
+		s->addr = a;
+		return 0;
+	case SKEY_BACKLOG:
+		if (config_load_int(value, 1, BACKLOG_MAX, &s->backlog) ==
+		    -1) {
+			parse_error(st, st->line, "backlog: '%s' is not a "
+			    "number from 1 to %d", value, BACKLOG_MAX);
+			return -1;
+		}
+		return 0;
+	case SKEY_MODE:
+		if (config_load_mode(value, &s->mode) == -1) {
+			parse_error(st, st->line, "mode: '%s' is not an octal "
+			    "mode like 0660", value);
+			return -1;
+		}
+		return 0;
+	case SKEY_NONBLOCKING:
+		if (config_load_bool(value, &s->nonblocking) == -1) {
+			parse_error(st, st->line, "nonblocking: '%s' is not "
+			    "yes or no", value);
+			return -1;
+		}
+		return 0;
+	case SKEY_OWNER:
+		/* Checked now, while the line is known; chown is at bind. */
+		if (getpwnam(value) == NULL) {
+			parse_error(st, st->line, "socket '%s': owner '%s' "
+			    "does not exist", s->name, value);
+			return -1;
+		}
+		s->owner = xstrdup(value);
+		return 0;
+	default:
+		if (getgrnam(value) == NULL) {
+			parse_error(st, st->line, "socket '%s': group '%s' "
+			    "does not exist", s->name, value);
+			return -1;
+		}
+		s->group = xstrdup(value);
+		return 0;
+	}
+}
+
+static int
+config_load_env_key(struct parse *st, const char *name, const char *value)
+{
+	struct config		*c = st->c;
+	struct config_env	*e;
+	size_t			 i;
+
+	if (!config_load_env_name_ok(name, strlen(name))) {
+		parse_error(st, st->line, "'%s' is not a variable name (use "
+		    "letters, digits and '_', not starting with a digit)",
+		    name);
+		return -1;
+	}
+	if (env_reserved(name)) {
+		parse_error(st, st->line, "[env] may not set %s: baton sets "
+		    "it for each worker", name);
+		return -1;
+	}
+	for (i = 0; i < c->nenv; i++) {
+		if (strcmp(c->env[i].key, name) == 0) {
+			parse_error(st, st->line, "duplicate key '%s' in [env] "
+			    "(first at line %d)", name, c->env[i].line);
+			return -1;
+		}
+	}
+	c->env = xreallocarray(c->env, c->nenv + 1, sizeof(*c->env));
+	e = &c->env[c->nenv++];
+	e->key = xstrdup(name);
+	e->value = xstrdup(value);
+	e->line = st->line;
+	return 0;
+}
+
+/* Digits only: "1e3", " 5" or "+5" are typos, not numbers. */
+static int
+config_load_int(const char *s, int min, int max, int *n)
+{
+	const char	*p;
+	long		 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (p = s; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return -1;
+	}
+	if (v < min)
+		return -1;
+	*n = (int)v;
+	return 0;
+}
+
+/* Permission bits in octal: "0660", "660". */
+static int
+config_load_mode(const char *s, int *mode)
+{
+	const char	*p;
+	int		 v = 0;
+
+	if (*s == '\0' || strlen(s) > 4)
+		return -1;
+	for (p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '7')
+			return -1;
+		v = v * 8 + (*p - '0');
+	}
+	if (v > 0777)
+		return -1;
+	*mode = v;
+	return 0;
+}
+
+static int
+config_load_bool(const char *s, int *b)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*b = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*b = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+config_load_env_name_ok(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || isdigit((unsigned char)name[0]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return 0;
+	}
+	return 1;
+}

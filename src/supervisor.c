@@ -26,6 +26,7 @@
 #include "socket.h"
 #include "state.h"
 #include "status.h"
+#include "stray.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "upgrade.h"
@@ -94,14 +95,11 @@ struct supervisor {
 	int			 killed;
 	int			 upgrades;
 
-	struct log_limit	 proc_limit;
-
 	/* Ends what came from the workers if baton dies. */
 	struct keeper		*keeper;
 
 	/* Left to baton by a worker's process, traced to no worker. */
-	pid_t			*strays;
-	size_t			 nstrays;
+	struct strays		*strays;
 
 	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
 	int			 upgrade_pending;
@@ -516,151 +514,23 @@ supervisor_stop(struct supervisor *sup, int code)
 		generation_drain(sup->gens[i]);
 	}
 	/* They get the last generation's signal, and are killed at the end. */
-	for (i = 0; sup->ngens > 0 && i < sup->nstrays; i++)
-		(void)kill(sup->strays[i], generation_config(
-		    sup->gens[sup->ngens - 1])->drain_signal);
+	if (sup->ngens > 0)
+		stray_kill(sup->strays, generation_config(
+		    sup->gens[sup->ngens - 1])->drain_signal, 0);
 	event_active(sup->cleanup, EV_TIMEOUT, 0);
 }
 
-static int
-supervisor_pid_cmp(const void *a, const void *b)
-{
-	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Every process baton knows as a worker's, sorted; their count in *n. */
-static pid_t *
-supervisor_known_pids(struct supervisor *sup, size_t *n)
-{
-	struct generation	*g;
-	struct worker		*w;
-	pid_t			*pids = NULL;
-	size_t			 i, j, k, size = 0;
-
-	*n = 0;
-	for (i = 0; i < sup->ngens; i++) {
-		g = sup->gens[i];
-		for (j = 0; (w = generation_worker(g, j)) != NULL; j++) {
-			if (*n + worker_norphans(w) + 1 > size) {
-				size = (*n + worker_norphans(w) + 1) * 2;
-				pids = xreallocarray(pids, size, sizeof(*pids));
-			}
-			if (worker_pid(w) != 0)
-				pids[(*n)++] = worker_pid(w);
-			for (k = 0; k < worker_norphans(w); k++)
-				pids[(*n)++] = worker_orphan(w, k);
-		}
-	}
-	pids = xreallocarray(pids, *n + sup->nstrays + 2, sizeof(*pids));
-	for (i = 0; i < sup->nstrays; i++)
-		pids[(*n)++] = sup->strays[i];
-	if (sup->keeper != NULL)
-		pids[(*n)++] = keeper_pid(sup->keeper);
-	if (sup->check != NULL && upgrade_check_pid(sup->check) > 0)
-		pids[(*n)++] = upgrade_check_pid(sup->check);
-	if (*n > 0)
-		qsort(pids, *n, sizeof(*pids), supervisor_pid_cmp);
-	return pids;
-}
-
-static struct worker *
-supervisor_find_slot(struct supervisor *sup, int number, int slot)
-{
-	size_t	 i;
-
-	for (i = 0; i < sup->ngens; i++)
-		if (generation_number(sup->gens[i]) == number)
-			return generation_worker(sup->gens[i], (size_t)slot);
-	return NULL;
-}
-
-/*
- * Which worker a process left to baton came from: the one whose process
- * group or session it is in, else the one its environment names (a
- * daemon that left both still carries BATON_PID, BATON_GENERATION and
- * BATON_WORKER). NULL if none.
- */
-static struct worker *
-supervisor_trace(struct supervisor *sup, const struct proc *p,
-    const char **how)
-{
-	struct worker	*w;
-	char		 buf[32];
-	size_t		 i, j;
-	int		 number, slot;
-
-	for (i = 0; i < sup->ngens; i++) {
-		for (j = 0; (w = generation_worker(sup->gens[i], j)) != NULL;
-		    j++) {
-			/* A free slot's old group may be a new one's now. */
-			if (worker_state(w) == WORKER_EXITED &&
-			    !worker_alive(w))
-				continue;
-			if (p->pgid == worker_pgid(w)) {
-				*how = "by its process group";
-				return w;
-			}
-			if (p->sid == worker_pgid(w)) {
-				*how = "by its session";
-				return w;
-			}
-		}
-	}
-	if (proc_getenv(p->pid, "BATON_PID", buf, sizeof(buf)) == -1 ||
-	    strtol(buf, NULL, 10) != (long)getpid() ||
-	    proc_getenv(p->pid, "BATON_GENERATION", buf, sizeof(buf)) == -1 ||
-	    (number = atoi(buf)) <= 0 ||
-	    proc_getenv(p->pid, "BATON_WORKER", buf, sizeof(buf)) == -1 ||
-	    (slot = atoi(buf)) < 0)
-		return NULL;
-	*how = "by its environment";
-	return supervisor_find_slot(sup, number, slot);
-}
-
-/*
- * baton is a child subreaper: a process whose parent dies is given to
- * it, with no word. Find those among its children and give each to the
- * worker it came from, which is gone only once they are.
- */
+/* Give what workers left to baton to them; keep the rest as strays. */
 static void
 supervisor_adopt(struct supervisor *sup)
 {
-	struct worker	*w;
-	struct proc	 p;
-	const char	*how;
-	pid_t		*children, *known;
-	ssize_t		 n, i;
-	size_t		 nknown;
+	pid_t	 ours[2] = { 0, 0 };
 
-	if ((n = proc_children(&children)) == -1) {
-		if (log_limit_allow(&sup->proc_limit))
-			log_warn("reading baton's children from /proc: %s; "
-			    "what workers leave behind is not traced",
-			    strerror(errno));
-		return;
-	}
-	known = supervisor_known_pids(sup, &nknown);
-	for (i = 0; i < n; i++) {
-		if (nknown > 0 && bsearch(&children[i], known, nknown,
-		    sizeof(*known), supervisor_pid_cmp) != NULL)
-			continue;
-		if (proc_stat(children[i], &p) == -1)
-			continue;
-		if ((w = supervisor_trace(sup, &p, &how)) != NULL) {
-			worker_adopt(w, p.pid, p.pgid, how);
-			continue;
-		}
-		log_warn("pid %ld was left to baton, but no worker it came "
-		    "from is known; it is stopped with baton",
-		    (long)children[i]);
-		sup->strays = xreallocarray(sup->strays, sup->nstrays + 1,
-		    sizeof(*sup->strays));
-		sup->strays[sup->nstrays++] = children[i];
-	}
-	free(known);
-	free(children);
+	if (sup->keeper != NULL)
+		ours[0] = keeper_pid(sup->keeper);
+	if (sup->check != NULL)
+		ours[1] = upgrade_check_pid(sup->check);
+	stray_adopt(sup->strays, sup->gens, sup->ngens, ours, 2);
 }
 
 static void
@@ -675,7 +545,6 @@ supervisor_start_keeper(struct supervisor *sup, long drain_ms)
 static void
 supervisor_reaped_other(struct supervisor *sup, pid_t pid, int status)
 {
-	size_t	 i;
 
 	if (sup->keeper != NULL && pid == keeper_pid(sup->keeper)) {
 		log_warn("the keeper (pid %ld) exited (%s %d); starting another",
@@ -686,13 +555,8 @@ supervisor_reaped_other(struct supervisor *sup, pid_t pid, int status)
 		return;
 	}
 
-	for (i = 0; i < sup->nstrays; i++) {
-		if (sup->strays[i] == pid) {
-			sup->strays[i] = sup->strays[--sup->nstrays];
-			return;
-		}
-	}
-	log_debug("reaped pid %ld, not a worker's", (long)pid);
+	if (!stray_reaped(sup->strays, pid))
+		log_debug("reaped pid %ld, not a worker's", (long)pid);
 }
 
 /* Stopping, and every generation is gone: end what no worker claimed. */
@@ -700,20 +564,19 @@ static void
 supervisor_end_strays(struct supervisor *sup)
 {
 	long long	 deadline;
-	size_t		 i;
+	size_t		 n = stray_count(sup->strays);
 	pid_t		 pid;
 	int		 status;
 
-	if (sup->nstrays == 0)
+	if (n == 0)
 		return;
 	log_warn("stopping: killing %zu process%s that came from no known "
-	    "worker", sup->nstrays, sup->nstrays == 1 ? "" : "es");
-	(void)proc_kill_tree(sup->strays, sup->nstrays, SIGKILL);
-	for (i = 0; i < sup->nstrays; i++)
-		(void)kill(sup->strays[i], SIGKILL);
+	    "worker", n, n == 1 ? "" : "es");
+	stray_kill(sup->strays, SIGKILL, 1);
+	stray_kill(sup->strays, SIGKILL, 0);
 	/* Killed, they exit at once; bounded all the same. */
 	deadline = clock_ms() + 5000;
-	while (sup->nstrays > 0 && clock_ms() < deadline) {
+	while (stray_count(sup->strays) > 0 && clock_ms() < deadline) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0) {
 			supervisor_reaped_other(sup, pid, status);
@@ -723,9 +586,7 @@ supervisor_end_strays(struct supervisor *sup)
 			break;
 		/* What they left is left to baton in turn. */
 		supervisor_adopt(sup);
-		if (sup->nstrays > 0)
-			(void)proc_kill_tree(sup->strays, sup->nstrays,
-			    SIGKILL);
+		stray_kill(sup->strays, SIGKILL, 1);
 		usleep(10000);
 	}
 }
@@ -1203,7 +1064,7 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 	event_set_log_callback(supervisor_libevent_log);
 	sup = xcalloc(1, sizeof(*sup));
 	sup->notify_limit.what = "notify socket: ignored datagrams";
-	sup->proc_limit.what = "/proc: failed reads";
+	sup->strays = stray_new();
 	sup->load = load;
 	sup->load_arg = arg;
 	return sup;
@@ -1419,7 +1280,7 @@ supervisor_free(struct supervisor *sup)
 		log_set_base(NULL);
 		event_base_free(sup->base);
 	}
-	free(sup->strays);
+	stray_free(sup->strays);
 	free(sup->last_reason);
 	free(sup->control_path);
 	free(sup->pidfile_path);

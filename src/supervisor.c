@@ -44,6 +44,36 @@ static const char *const reload_outcome_names[] = {
 	"none", "ok", "rolled back", "failed"
 };
 
+/*
+ * The reload under way. One generation starts at a time: a reload asked
+ * for meanwhile (however many) is queued, and runs once the generation
+ * starting (the first, or a reload's) is active or rolled back.
+ */
+enum reload_phase {
+	RELOAD_IDLE,
+	RELOAD_STARTING,	/* reload_gen is starting */
+	RELOAD_QUEUED		/* a generation is starting; then one more */
+};
+
+static const char *const reload_phase_names[] = {
+	"idle", "starting", "queued"
+};
+
+/*
+ * An upgrade in place (SIGUSR2), from the ask to the exec; asked for
+ * again while one is under way, it is the same one.
+ */
+enum upgrade_phase {
+	UPGRADE_NONE,
+	UPGRADE_WAITING,	/* until settled, looked at every 100 ms */
+	UPGRADE_CHECKING,	/* the candidate's dry run (check) runs */
+	UPGRADE_JUMPING		/* it passed: signals blocked, loop left */
+};
+
+static const char *const upgrade_phase_names[] = {
+	"none", "waiting", "checking", "jumping"
+};
+
 enum supervisor_state {
 	SUPERVISOR_RUNNING,
 	SUPERVISOR_STOPPING,	/* draining everything, then exit */
@@ -79,10 +109,11 @@ struct supervisor {
 	long long		 started_ms;
 
 	/* The reload in progress, and the last one's outcome. */
-	int			 reload_pending;
-	int			 reload_gen;	/* starting; 0: none */
+	enum reload_phase	 reload;
+	int			 reload_gen;	/* its generation; 0: none */
 	long long		 reload_t0;
-	int			 settle_gen;	/* active; waits for older ones */
+	/* A reload's clients, told once the older generations are gone. */
+	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
 	enum reload_outcome	 last_outcome;
 	long long		 last_duration;
@@ -101,16 +132,13 @@ struct supervisor {
 	/* Left to baton by a worker's process, traced to no worker. */
 	struct strays		*strays;
 
-	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
-	int			 upgrade_pending;
-	struct event		*upgrade_timer;
+	enum upgrade_phase	 upgrade;
+	struct event		*upgrade_timer;	/* while waiting */
 	/* The candidate's dry run of the state, in its two memfds. */
 	struct upgrade_check	*check;
 	int			 check_sfd;
 	int			 check_cfd;
 	int			 check_gen;
-	/* It passed: signals blocked, the loop left, exec from the top. */
-	int			 upgrade_go;
 };
 
 static void	supervisor_reload(struct supervisor *);
@@ -119,6 +147,26 @@ static void	supervisor_upgrade(struct supervisor *);
 static void	supervisor_end_strays(struct supervisor *);
 static void	supervisor_checked(struct supervisor *, int status);
 static void	supervisor_check_end(struct supervisor *);
+
+static void
+supervisor_set_reload(struct supervisor *sup, enum reload_phase phase)
+{
+	if (sup->reload == phase)
+		return;
+	log_debug("reload: %s -> %s", reload_phase_names[sup->reload],
+	    reload_phase_names[phase]);
+	sup->reload = phase;
+}
+
+static void
+supervisor_set_upgrade(struct supervisor *sup, enum upgrade_phase phase)
+{
+	if (sup->upgrade == phase)
+		return;
+	log_debug("upgrade: %s -> %s", upgrade_phase_names[sup->upgrade],
+	    upgrade_phase_names[phase]);
+	sup->upgrade = phase;
+}
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -344,13 +392,13 @@ supervisor_reload(struct supervisor *sup)
 	}
 	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL) {
 		/* Coalesced: one more reload once this one settles. */
-		if (!sup->reload_pending)
+		if (sup->reload != RELOAD_QUEUED)
 			log_info("reload: a generation is starting; "
 			    "reloading again once it settles");
-		sup->reload_pending = 1;
+		supervisor_set_reload(sup, RELOAD_QUEUED);
 		return;
 	}
-	sup->reload_pending = 0;
+	supervisor_set_reload(sup, RELOAD_IDLE);
 	sup->reloads++;
 	sup->reload_t0 = clock_ms();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -371,6 +419,7 @@ supervisor_reload(struct supervisor *sup)
 	}
 	g = supervisor_add_generation(sup, cfg, sockets);
 	sup->reload_gen = generation_number(g);
+	supervisor_set_reload(sup, RELOAD_STARTING);
 	control_reload_started(sup->control, sup->reload_gen);
 	generation_start(g);
 }
@@ -385,6 +434,15 @@ void
 supervisor_request_stop(struct supervisor *sup)
 {
 	supervisor_stop(sup, 0);
+}
+
+/* The reload's generation is active or rolled back; a queued one stays. */
+static void
+supervisor_reload_done(struct supervisor *sup)
+{
+	sup->reload_gen = 0;
+	if (sup->reload == RELOAD_STARTING)
+		supervisor_set_reload(sup, RELOAD_IDLE);
 }
 
 /* A reload is settled once its generation is active and the older are gone. */
@@ -446,7 +504,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 				generation_drain(sup->gens[i]);
 		if (n == sup->reload_gen) {
 			supervisor_outcome(sup, RELOAD_OK, NULL);
-			sup->reload_gen = 0;
+			supervisor_reload_done(sup);
 			sup->settle_gen = n;
 			sup->settle_ms = sup->last_duration;
 			supervisor_settle(sup);
@@ -454,7 +512,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		supervisor_notify_ready(sup);
 		if (sup->state == SUPERVISOR_STOPPING)
 			generation_drain(g);
-		else if (sup->reload_pending)
+		else if (sup->reload == RELOAD_QUEUED)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_ROLLED_BACK:
@@ -473,7 +531,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		if (n == sup->reload_gen) {
 			supervisor_outcome(sup, RELOAD_ROLLED_BACK,
 			    generation_failure(g));
-			sup->reload_gen = 0;
+			supervisor_reload_done(sup);
 			line = xprintf("error generation %d rolled back: %s; "
 			    "generation %d keeps serving", n,
 			    generation_failure(g), generation_number(active));
@@ -481,7 +539,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 			free(line);
 			supervisor_notify_ready(sup);
 		}
-		if (sup->reload_pending)
+		if (sup->reload == RELOAD_QUEUED)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_GONE:
@@ -783,7 +841,7 @@ supervisor_upgrade_ready(struct supervisor *sup, const char **why)
 		*why = "the first generation is starting";
 		return 0;
 	}
-	if (sup->ngens != 1 || sup->reload_gen != 0 || sup->reload_pending ||
+	if (sup->ngens != 1 || sup->reload != RELOAD_IDLE ||
 	    generation_state(sup->gens[0]) != GENERATION_ACTIVE) {
 		*why = "a reload is under way";
 		return 0;
@@ -938,6 +996,7 @@ supervisor_check(struct supervisor *sup)
 	sup->check_sfd = sfd;
 	sup->check_cfd = cfd;
 	sup->check_gen = generation_number(sup->gens[0]);
+	supervisor_set_upgrade(sup, UPGRADE_CHECKING);
 	log_info("upgrade: checking that %s can take the state over",
 	    upgrade_binary());
 	return;
@@ -956,6 +1015,7 @@ supervisor_check_end(struct supervisor *sup)
 		log_info("upgrade: cancelled, baton is stopping");
 	upgrade_check_free(sup->check);
 	sup->check = NULL;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	close(sup->check_sfd);
 	close(sup->check_cfd);
 }
@@ -984,7 +1044,7 @@ supervisor_checked(struct supervisor *sup, int status)
 	if (sup->state != SUPERVISOR_RUNNING)
 		return;
 	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
-	sup->upgrade_go = 1;
+	supervisor_set_upgrade(sup, UPGRADE_JUMPING);
 	event_base_loopbreak(sup->base);
 }
 
@@ -1003,7 +1063,7 @@ supervisor_jump(struct supervisor *sup)
 	int		 again = 0;
 
 	event_base_loop(sup->base, EVLOOP_NONBLOCK);
-	sup->upgrade_go = 0;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	if (sup->state == SUPERVISOR_RUNNING) {
 		/* What was checked must still be what is handed over. */
 		if (supervisor_upgrade_ready(sup, &why) &&
@@ -1027,25 +1087,27 @@ supervisor_upgrade(struct supervisor *sup)
 	const char	*why;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
-		if (sup->upgrade_pending)
+		if (sup->upgrade == UPGRADE_WAITING) {
 			log_info("upgrade: baton is stopping; not upgrading");
-		sup->upgrade_pending = 0;
+			supervisor_set_upgrade(sup, UPGRADE_NONE);
+		}
 		return;
 	}
-	if (sup->check != NULL || sup->upgrade_go) {
+	if (sup->upgrade == UPGRADE_CHECKING ||
+	    sup->upgrade == UPGRADE_JUMPING) {
 		log_info("upgrade: already checking %s; one upgrade will do",
 		    upgrade_binary());
 		return;
 	}
 	if (!supervisor_upgrade_ready(sup, &why)) {
-		if (!sup->upgrade_pending)
+		if (sup->upgrade != UPGRADE_WAITING)
 			log_info("upgrade: %s; upgrading once it settles", why);
-		sup->upgrade_pending = 1;
+		supervisor_set_upgrade(sup, UPGRADE_WAITING);
 		tv = clock_tv(100);
 		evtimer_add(sup->upgrade_timer, &tv);
 		return;
 	}
-	sup->upgrade_pending = 0;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	supervisor_check(sup);
 }
 
@@ -1310,7 +1372,7 @@ supervisor_run(struct supervisor *sup)
 	}
 	while (sup->state != SUPERVISOR_DONE) {
 		event_base_dispatch(sup->base);
-		if (!sup->upgrade_go)
+		if (sup->upgrade != UPGRADE_JUMPING)
 			break;
 		supervisor_jump(sup);
 	}

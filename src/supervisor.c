@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "config.h"
 #include "control.h"
+#include "exitcode.h"
 #include "generation.h"
 #include "keeper.h"
 #include "log.h"
@@ -383,7 +384,6 @@ supervisor_reload(struct supervisor *sup)
 	struct generation	*g;
 	struct config		*cfg;
 	struct socket		**sockets;
-	struct timespec		 ts;
 	char			*error = NULL;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
@@ -401,9 +401,8 @@ supervisor_reload(struct supervisor *sup)
 	supervisor_set_reload(sup, RELOAD_IDLE);
 	sup->reloads++;
 	sup->reload_t0 = clock_ms();
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	systemd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
-	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	    clock_us());
 	log_info("reload: reading the configuration");
 	if ((cfg = sup->load(sup->load_arg, &error)) == NULL) {
 		supervisor_reload_failed(sup, "config: ", error);
@@ -424,17 +423,26 @@ supervisor_reload(struct supervisor *sup)
 	generation_start(g);
 }
 
-void
-supervisor_request_reload(struct supervisor *sup)
+/* The control socket's commands. */
+static void
+supervisor_control_reload(void *arg)
 {
-	supervisor_reload(sup);
+	supervisor_reload(arg);
 }
 
-void
-supervisor_request_stop(struct supervisor *sup)
+static void
+supervisor_control_stop(void *arg)
 {
-	supervisor_stop(sup, 0);
+	supervisor_stop(arg, 0);
 }
+
+static void	supervisor_status(void *, struct evbuffer *, int);
+
+static const struct control_ops supervisor_control_ops = {
+	supervisor_control_reload,
+	supervisor_control_stop,
+	supervisor_status
+};
 
 /* The reload's generation is active or rolled back; a queued one stays. */
 static void
@@ -523,7 +531,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		    GENERATION_ACTIVE)) == NULL) {
 			log_error("generation %d never became ready; "
 			    "stopping", n);
-			supervisor_stop(sup, 1);
+			supervisor_stop(sup, EXIT_FAILED);
 			break;
 		}
 		log_info("generation %d keeps serving",
@@ -797,30 +805,6 @@ supervisor_notified(pid_t sender, const struct channel_msg *msg, void *arg)
 		return;
 	}
 	worker_message(w, msg);
-}
-
-/* libevent's own complaints, as baton's log lines (and never a flood). */
-static void
-supervisor_libevent_log(int severity, const char *msg)
-{
-	static long long	 last;
-	static int		 dropped;
-	long long		 now = clock_ms();
-
-	if (now - last < 1000 && severity != EVENT_LOG_ERR) {
-		dropped++;
-		return;
-	}
-	if (dropped > 0)
-		log_warn("libevent: %d more messages dropped", dropped);
-	last = now;
-	dropped = 0;
-	if (severity == EVENT_LOG_ERR)
-		log_error("libevent: %s", msg);
-	else if (severity == EVENT_LOG_WARN)
-		log_warn("libevent: %s", msg);
-	else
-		log_debug("libevent: %s", msg);
 }
 
 /* Upgrading in place (SIGUSR2). */
@@ -1123,7 +1107,7 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 {
 	struct supervisor	*sup;
 
-	event_set_log_callback(supervisor_libevent_log);
+	event_set_log_callback(log_libevent);
 	sup = xcalloc(1, sizeof(*sup));
 	sup->notify_limit.what = "notify socket: ignored datagrams";
 	sup->strays = stray_new();
@@ -1182,10 +1166,10 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	sup->started = time(NULL);
 	sup->started_ms = clock_ms();
 	if ((sup->initial = load(arg, error)) == NULL) {
-		*code = 78;
+		*code = EXIT_CONFIG;
 		goto fail;
 	}
-	*code = 1;
+	*code = EXIT_FAILED;
 	if (sup->initial->control != NULL)
 		sup->control_path = xstrdup(sup->initial->control);
 	if (sup->initial->pidfile != NULL)
@@ -1196,7 +1180,8 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	}
 	/* Before the sockets: a second baton must say who runs, not EADDRINUSE. */
 	if (sup->initial->control != NULL && (sup->control = control_new(
-	    sup->base, sup, sup->initial->control, -1, error)) == NULL)
+	    sup->base, &supervisor_control_ops, sup, sup->initial->control,
+	    -1, error)) == NULL)
 		goto fail;
 	if (sup->initial->pidfile != NULL && (sup->pidfile = pidfile_new(
 	    sup->initial->pidfile, -1, error)) == NULL)
@@ -1270,8 +1255,9 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	}
 	if (st.control_fd != -1) {
 		sup->control_path = xstrdup(st.control_path);
-		if ((sup->control = control_new(sup->base, sup,
-		    sup->control_path, st.control_fd, error)) == NULL)
+		if ((sup->control = control_new(sup->base,
+		    &supervisor_control_ops, sup, sup->control_path,
+		    st.control_fd, error)) == NULL)
 			goto fail;
 	}
 	if (st.pidfile_fd != -1) {
@@ -1379,9 +1365,10 @@ supervisor_run(struct supervisor *sup)
 	return sup->exit_code;
 }
 
-void
-supervisor_status(struct supervisor *sup, struct evbuffer *out, int json)
+static void
+supervisor_status(void *arg, struct evbuffer *out, int json)
 {
+	struct supervisor	*sup = arg;
 	struct status	 st = {
 		.state = sup->state == SUPERVISOR_RUNNING ? "running" :
 		    "stopping",

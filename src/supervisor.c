@@ -149,25 +149,31 @@ static void	supervisor_end_strays(struct supervisor *);
 static void	supervisor_checked(struct supervisor *, int status);
 static void	supervisor_check_end(struct supervisor *);
 
+/* A phase's move, logged as the worker and generation states are. */
+static void
+supervisor_phase_log(const char *what, const char *const *names, int from,
+    int to)
+{
+	if (from != to)
+		log_debug("%s: %s -> %s", what, names[from], names[to]);
+}
+
 static void
 supervisor_set_reload(struct supervisor *sup, enum reload_phase phase)
 {
-	if (sup->reload == phase)
-		return;
-	log_debug("reload: %s -> %s", reload_phase_names[sup->reload],
-	    reload_phase_names[phase]);
+	supervisor_phase_log("reload", reload_phase_names, sup->reload, phase);
 	sup->reload = phase;
 }
 
 static void
 supervisor_set_upgrade(struct supervisor *sup, enum upgrade_phase phase)
 {
-	if (sup->upgrade == phase)
-		return;
-	log_debug("upgrade: %s -> %s", upgrade_phase_names[sup->upgrade],
-	    upgrade_phase_names[phase]);
+	supervisor_phase_log("upgrade", upgrade_phase_names, sup->upgrade,
+	    phase);
 	sup->upgrade = phase;
 }
+
+/* What generation.c asks of the supervisor, kept together. */
 
 struct event_base *
 supervisor_base(const struct supervisor *sup)
@@ -175,16 +181,16 @@ supervisor_base(const struct supervisor *sup)
 	return sup->base;
 }
 
-const char *
-supervisor_notify_path(const struct supervisor *sup)
-{
-	return notify_path(sup->notify);
-}
-
 void
 supervisor_count_crash(struct supervisor *sup)
 {
 	sup->crashes++;
+}
+
+const char *
+supervisor_notify_path(const struct supervisor *sup)
+{
+	return notify_path(sup->notify);
 }
 
 void
@@ -1323,12 +1329,12 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->cleanup);
 	if (sup->upgrade_timer != NULL)
 		event_free(sup->upgrade_timer);
+	stray_free(sup->strays);
 	notify_free(sup->notify);
 	if (sup->base != NULL) {
 		log_set_base(NULL);
 		event_base_free(sup->base);
 	}
-	stray_free(sup->strays);
 	free(sup->last_reason);
 	free(sup->control_path);
 	free(sup->pidfile_path);

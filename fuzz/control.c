@@ -6,9 +6,6 @@
  * reading of the protocol: exactly "reload", "status", "status json",
  * "status text" or "stop", one trailing '\r' allowed, at most
  * CONTROL_LINE_MAX bytes.
- *
- * control.c also holds the socket code, which calls the supervisor: the
- * stubs below are never reached by this target.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,25 +13,6 @@
 #include <string.h>
 
 #include "control.h"
-#include "supervisor.h"
-
-void
-supervisor_request_reload(struct supervisor *sup)
-{
-	abort();
-}
-
-void
-supervisor_request_stop(struct supervisor *sup)
-{
-	abort();
-}
-
-void
-supervisor_status(struct supervisor *sup, struct evbuffer *out, int json)
-{
-	abort();
-}
 
 /* What the protocol says the line means: a command, or -1. */
 static int

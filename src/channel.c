@@ -198,8 +198,6 @@ channel_parse(const void *buf, size_t len, struct channel_msg *msg)
 			msg->ready = vlen == 1 && eq[1] == '1';
 		else if (klen == 9 && memcmp(p, "LISTENING", 9) == 0)
 			msg->listening = vlen == 1 && eq[1] == '1';
-		else if (klen == 8 && memcmp(p, "STOPPING", 8) == 0)
-			msg->stopping = vlen == 1 && eq[1] == '1';
 		else if (klen == 4 && memcmp(p, "IDLE", 4) == 0)
 			msg->idle = vlen == 1 && eq[1] == '1';
 		else if (klen == 6 && memcmp(p, "SOCKET", 6) == 0) {

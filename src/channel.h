@@ -19,7 +19,6 @@
 struct channel_msg {
 	int	ready;				/* READY=1 */
 	int	listening;			/* LISTENING=1 */
-	int	stopping;			/* STOPPING=1 */
 	int	idle;				/* IDLE=1, after DRAIN=1 */
 	int	has_socket;
 	char	socket[CHANNEL_NAME_MAX];	/* SOCKET=name: a request */

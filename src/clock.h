@@ -14,6 +14,16 @@ clock_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The same in microseconds: systemd's MONOTONIC_USEC. */
+static inline unsigned long long
+clock_us(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static inline struct timeval
 clock_tv(long ms)
 {

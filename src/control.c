@@ -19,9 +19,9 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "clock.h"
 #include "control.h"
 #include "log.h"
-#include "supervisor.h"
 #include "xmalloc.h"
 
 #define CONTROL_READ_TIMEOUT	10	/* s to send a whole command */
@@ -44,7 +44,8 @@ struct conn {
 };
 
 struct control {
-	struct supervisor	*sup;
+	const struct control_ops *ops;
+	void			*arg;
 	struct evconnlistener	*listener;
 	struct event		*resume;	/* re-enables the listener */
 	char			*path;
@@ -183,14 +184,14 @@ conn_command(struct conn *c, const char *line, size_t len)
 		 * as long as a generation takes to start.
 		 */
 		log_info("control: reload requested by pid %ld", (long)c->pid);
-		supervisor_request_reload(c->ctl->sup);
+		c->ctl->ops->reload(c->ctl->arg);
 		break;
 	case CONTROL_STATUS:
-		supervisor_status(c->ctl->sup, out, 1);
+		c->ctl->ops->status(c->ctl->arg, out, 1);
 		conn_finish(c, "");
 		break;
 	case CONTROL_STATUS_TEXT:
-		supervisor_status(c->ctl->sup, out, 0);
+		c->ctl->ops->status(c->ctl->arg, out, 0);
 		c->mode = CONN_CLOSING;
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_enable(c->bev, EV_WRITE);
@@ -199,7 +200,7 @@ conn_command(struct conn *c, const char *line, size_t len)
 		c->mode = CONN_STOP;
 		/* The same: a baton already stopping says nothing more. */
 		log_info("control: stop requested by pid %ld", (long)c->pid);
-		supervisor_request_stop(c->ctl->sup);
+		c->ctl->ops->stop(c->ctl->arg);
 		break;
 	}
 }
@@ -395,20 +396,16 @@ control_peer_is_baton(int fd, const char *comm)
 	size_t			 len = 0;
 	ssize_t			 n;
 	long long		 deadline;
-	struct timespec		 ts;
 
 	if (strcmp(comm, "baton") == 0)
 		return 1;
 	if (send(fd, "status\n", 7, MSG_NOSIGNAL) != 7)
 		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 +
-	    CONTROL_PROBE_TIMEOUT;
+	deadline = clock_ms() + CONTROL_PROBE_TIMEOUT;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (len < sizeof(buf) - 1 && strstr(buf, "\"version\":") == NULL) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		n = deadline - (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+		n = deadline - clock_ms();
 		if (n <= 0 || poll(&pfd, 1, (int)n) <= 0)
 			break;
 		if ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) <= 0)
@@ -539,8 +536,8 @@ control_bind(const char *path, char **error)
 }
 
 struct control *
-control_new(struct event_base *base, struct supervisor *sup, const char *path,
-    int fd, char **error)
+control_new(struct event_base *base, const struct control_ops *ops, void *arg,
+    const char *path, int fd, char **error)
 {
 	struct control		*ctl;
 	struct stat		 st;
@@ -548,9 +545,15 @@ control_new(struct event_base *base, struct supervisor *sup, const char *path,
 	if (fd == -1 && (fd = control_bind(path, error)) == -1)
 		return NULL;
 	/* Inherited across an upgrade without the flag: it needs it again. */
-	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		*error = xprintf("control socket %s: fcntl: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
 	ctl = xcalloc(1, sizeof(*ctl));
-	ctl->sup = sup;
+	ctl->ops = ops;
+	ctl->arg = arg;
 	ctl->path = xstrdup(path);
 	TAILQ_INIT(&ctl->conns);
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))

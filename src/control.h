@@ -15,7 +15,7 @@
 #include <sys/types.h>
 
 struct event_base;
-struct supervisor;
+struct evbuffer;
 struct control;
 
 enum control_cmd {
@@ -36,6 +36,18 @@ int		 control_parse(const char *line, size_t len,
 		    enum control_cmd *cmd);
 
 /*
+ * What the commands ask of the one who made the control socket, with the
+ * argument given to control_new(). A reload's and a stop's progress come
+ * back through the log and control_reload_*().
+ */
+struct control_ops {
+	void	(*reload)(void *arg);
+	void	(*stop)(void *arg);
+	/* Append the status: one JSON object (json), or a table. */
+	void	(*status)(void *arg, struct evbuffer *out, int json);
+};
+
+/*
  * Listen at path. A socket there with a live baton behind it is refused
  * ("another baton (pid N) is already running ..."), one with another
  * program behind it too ("a socket that is not baton's ..."); a stale
@@ -43,8 +55,8 @@ int		 control_parse(const char *line, size_t len,
  * listen on that one instead: the socket baton held at path before it
  * upgraded in place. Returns NULL with *error set.
  */
-struct control	*control_new(struct event_base *, struct supervisor *,
-		    const char *path, int fd, char **error);
+struct control	*control_new(struct event_base *, const struct control_ops *,
+		    void *arg, const char *path, int fd, char **error);
 /* The listening descriptor, for an upgrade in place. */
 int		 control_fd(const struct control *);
 /* Close every connection (a stop client sees end of file), unlink. */

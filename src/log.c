@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define LOG_LINE_MAX	2048
@@ -334,53 +335,20 @@ log_notice(const char *fmt, ...)
 }
 
 void
-log_debug(const char *fmt, ...)
+log_at(enum log_level level, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_LEVEL_DEBUG, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_info(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_LEVEL_INFO, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_warn(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_LEVEL_WARN, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-log_error(const char *fmt, ...)
-{
-	va_list	 ap;
-
-	va_start(ap, fmt);
-	log_vwrite(LOG_LEVEL_ERROR, NULL, fmt, ap);
+	log_vwrite(level, NULL, fmt, ap);
 	va_end(ap);
 }
 
 int
 log_limit_allow(struct log_limit *l)
 {
-	struct timespec	 ts;
-	long long	 now;
+	long long	 now = clock_ms() / 1000;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec;
 	if (now != l->second) {
 		if (l->dropped > 0)
 			log_warn("%s: %d more not logged in the last second",
@@ -393,6 +361,30 @@ log_limit_allow(struct log_limit *l)
 		return 1;
 	l->dropped++;
 	return 0;
+}
+
+/* libevent's own complaints, as baton's log lines (and never a flood). */
+void
+log_libevent(int severity, const char *msg)
+{
+	static long long	 last;
+	static int		 dropped;
+	long long		 now = clock_ms();
+
+	if (now - last < 1000 && severity != EVENT_LOG_ERR) {
+		dropped++;
+		return;
+	}
+	if (dropped > 0)
+		log_warn("libevent: %d more messages dropped", dropped);
+	last = now;
+	dropped = 0;
+	if (severity == EVENT_LOG_ERR)
+		log_error("libevent: %s", msg);
+	else if (severity == EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }
 
 void

@@ -36,10 +36,12 @@ void	log_set_level(enum log_level);
 typedef void	(*log_tap_fn)(enum log_level, const char *line, void *arg);
 void	log_set_tap(log_tap_fn fn, void *arg);
 int	log_parse_level(const char *, enum log_level *);
-void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_at(enum log_level, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+#define log_debug(...)	log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_at(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_warn(...)	log_at(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...)	log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 /* A worker event: "gen 3 worker 1 pid 4242: message". */
 void	log_worker(enum log_level, int, int, pid_t, const char *, ...)
 	    __attribute__((format(printf, 5, 6)));
@@ -56,6 +58,9 @@ struct log_limit {
 	int		 dropped;
 };
 int	log_limit_allow(struct log_limit *);
+
+/* libevent's own complaints, as baton's lines (event_set_log_callback). */
+void	log_libevent(int severity, const char *msg);
 
 /* A broken invariant or a failure at start-up: log and exit(code). */
 void	fatal(int, const char *, ...)

@@ -23,15 +23,11 @@
 #include "log.h"
 #include "signame.h"
 #include "state.h"
+#include "exitcode.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "upgrade.h"
 #include "xmalloc.h"
-
-#define EXIT_FAILED	1
-#define EXIT_USAGE	64
-#define EXIT_UNREACHABLE 69
-#define EXIT_CONFIG	78
 
 struct run_options {
 	const char	 *file;

@@ -115,9 +115,10 @@ notify_new(struct event_base *base, notify_cb cb, void *arg, int fd)
 	n->cb = cb;
 	n->arg = arg;
 	/* Inherited across an upgrade without the flag: it needs it again. */
-	if ((n->fd = fd) != -1)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	else {
+	if ((n->fd = fd) != -1) {
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+			goto fail;
+	} else {
 		n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0);
 		if (n->fd == -1)

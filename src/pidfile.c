@@ -121,7 +121,12 @@ pidfile_new(const char *path, int fd, char **error)
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (fd != -1) {
 		/* Ours, locked, with our pid: the same after an upgrade. */
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+			*error = xprintf("pidfile %s: fcntl: %s", path,
+			    strerror(errno));
+			close(fd);
+			return NULL;
+		}
 		goto hold;
 	}
 	if ((stale = pidfile_check(path, error)) == -1)

@@ -295,7 +295,9 @@ socket_restore(const struct config_socket *cs, const struct socket_saved *ss)
 	struct socket	*s;
 
 	/* Inherited across an upgrade without the flag: it needs it again. */
-	fcntl(ss->fd, F_SETFD, FD_CLOEXEC);
+	if (fcntl(ss->fd, F_SETFD, FD_CLOEXEC) == -1)
+		log_warn("socket %s: fcntl: %s; what baton runs may inherit "
+		    "it", cs->name, strerror(errno));
 	s = socket_new(cs, ss->fd);
 	s->unlink_path = ss->unlink_path && cs->addr.kind == ADDRESS_UNIX;
 	s->dev = (dev_t)ss->dev;

@@ -17,9 +17,9 @@
 #include "clock.h"
 #include "config.h"
 #include "control.h"
+#include "exitcode.h"
 #include "generation.h"
 #include "keeper.h"
-#include "json.h"
 #include "log.h"
 #include "notify.h"
 #include "pidfile.h"
@@ -27,6 +27,8 @@
 #include "signame.h"
 #include "socket.h"
 #include "state.h"
+#include "status.h"
+#include "stray.h"
 #include "supervisor.h"
 #include "systemd.h"
 #include "upgrade.h"
@@ -42,6 +44,36 @@ enum reload_outcome {
 
 static const char *const reload_outcome_names[] = {
 	"none", "ok", "rolled back", "failed"
+};
+
+/*
+ * The reload under way. One generation starts at a time: a reload asked
+ * for meanwhile (however many) is queued, and runs once the generation
+ * starting (the first, or a reload's) is active or rolled back.
+ */
+enum reload_phase {
+	RELOAD_IDLE,
+	RELOAD_STARTING,	/* reload_gen is starting */
+	RELOAD_QUEUED		/* a generation is starting; then one more */
+};
+
+static const char *const reload_phase_names[] = {
+	"idle", "starting", "queued"
+};
+
+/*
+ * An upgrade in place (SIGUSR2), from the ask to the exec; asked for
+ * again while one is under way, it is the same one.
+ */
+enum upgrade_phase {
+	UPGRADE_NONE,
+	UPGRADE_WAITING,	/* until settled, looked at every 100 ms */
+	UPGRADE_CHECKING,	/* the candidate's dry run (check) runs */
+	UPGRADE_JUMPING		/* it passed: signals blocked, loop left */
+};
+
+static const char *const upgrade_phase_names[] = {
+	"none", "waiting", "checking", "jumping"
 };
 
 enum supervisor_state {
@@ -79,10 +111,11 @@ struct supervisor {
 	long long		 started_ms;
 
 	/* The reload in progress, and the last one's outcome. */
-	int			 reload_pending;
-	int			 reload_gen;	/* starting; 0: none */
+	enum reload_phase	 reload;
+	int			 reload_gen;	/* its generation; 0: none */
 	long long		 reload_t0;
-	int			 settle_gen;	/* active; waits for older ones */
+	/* A reload's clients, told once the older generations are gone. */
+	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
 	enum reload_outcome	 last_outcome;
 	long long		 last_duration;
@@ -95,25 +128,19 @@ struct supervisor {
 	int			 killed;
 	int			 upgrades;
 
-	struct log_limit	 proc_limit;
-
 	/* Ends what came from the workers if baton dies. */
 	struct keeper		*keeper;
 
 	/* Left to baton by a worker's process, traced to no worker. */
-	pid_t			*strays;
-	size_t			 nstrays;
+	struct strays		*strays;
 
-	/* SIGUSR2 came while a reload was under way: upgrade once settled. */
-	int			 upgrade_pending;
-	struct event		*upgrade_timer;
+	enum upgrade_phase	 upgrade;
+	struct event		*upgrade_timer;	/* while waiting */
 	/* The candidate's dry run of the state, in its two memfds. */
 	struct upgrade_check	*check;
 	int			 check_sfd;
 	int			 check_cfd;
 	int			 check_gen;
-	/* It passed: signals blocked, the loop left, exec from the top. */
-	int			 upgrade_go;
 };
 
 static void	supervisor_reload(struct supervisor *);
@@ -123,22 +150,48 @@ static void	supervisor_end_strays(struct supervisor *);
 static void	supervisor_checked(struct supervisor *, int status);
 static void	supervisor_check_end(struct supervisor *);
 
+/* A phase's move, logged as the worker and generation states are. */
+static void
+supervisor_phase_log(const char *what, const char *const *names, int from,
+    int to)
+{
+	if (from != to)
+		log_debug("%s: %s -> %s", what, names[from], names[to]);
+}
+
+static void
+supervisor_set_reload(struct supervisor *sup, enum reload_phase phase)
+{
+	supervisor_phase_log("reload", reload_phase_names, sup->reload, phase);
+	sup->reload = phase;
+}
+
+static void
+supervisor_set_upgrade(struct supervisor *sup, enum upgrade_phase phase)
+{
+	supervisor_phase_log("upgrade", upgrade_phase_names, sup->upgrade,
+	    phase);
+	sup->upgrade = phase;
+}
+
+/* What generation.c asks of the supervisor, kept together. */
+
 struct event_base *
 supervisor_base(const struct supervisor *sup)
 {
 	return sup->base;
 }
 
-const char *
-supervisor_notify_path(const struct supervisor *sup)
-{
-	return notify_path(sup->notify);
-}
-
 void
 supervisor_count_crash(struct supervisor *sup)
 {
 	sup->crashes++;
+}
+
+const char *
+supervisor_notify_path(const struct supervisor *sup)
+{
+	return notify_path(sup->notify);
 }
 
 void
@@ -338,7 +391,6 @@ supervisor_reload(struct supervisor *sup)
 	struct generation	*g;
 	struct config		*cfg;
 	struct socket		**sockets;
-	struct timespec		 ts;
 	char			*error = NULL;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
@@ -347,18 +399,17 @@ supervisor_reload(struct supervisor *sup)
 	}
 	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL) {
 		/* Coalesced: one more reload once this one settles. */
-		if (!sup->reload_pending)
+		if (sup->reload != RELOAD_QUEUED)
 			log_info("reload: a generation is starting; "
 			    "reloading again once it settles");
-		sup->reload_pending = 1;
+		supervisor_set_reload(sup, RELOAD_QUEUED);
 		return;
 	}
-	sup->reload_pending = 0;
+	supervisor_set_reload(sup, RELOAD_IDLE);
 	sup->reloads++;
 	sup->reload_t0 = clock_ms();
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	systemd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
-	    (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	    clock_us());
 	log_info("reload: reading the configuration");
 	if ((cfg = sup->load(sup->load_arg, &error)) == NULL) {
 		supervisor_reload_failed(sup, "config: ", error);
@@ -374,20 +425,39 @@ supervisor_reload(struct supervisor *sup)
 	}
 	g = supervisor_add_generation(sup, cfg, sockets);
 	sup->reload_gen = generation_number(g);
+	supervisor_set_reload(sup, RELOAD_STARTING);
 	control_reload_started(sup->control, sup->reload_gen);
 	generation_start(g);
 }
 
-void
-supervisor_request_reload(struct supervisor *sup)
+/* The control socket's commands. */
+static void
+supervisor_control_reload(void *arg)
 {
-	supervisor_reload(sup);
+	supervisor_reload(arg);
 }
 
-void
-supervisor_request_stop(struct supervisor *sup)
+static void
+supervisor_control_stop(void *arg)
 {
-	supervisor_stop(sup, 0);
+	supervisor_stop(arg, 0);
+}
+
+static void	supervisor_status(void *, struct evbuffer *, int);
+
+static const struct control_ops supervisor_control_ops = {
+	supervisor_control_reload,
+	supervisor_control_stop,
+	supervisor_status
+};
+
+/* The reload's generation is active or rolled back; a queued one stays. */
+static void
+supervisor_reload_done(struct supervisor *sup)
+{
+	sup->reload_gen = 0;
+	if (sup->reload == RELOAD_STARTING)
+		supervisor_set_reload(sup, RELOAD_IDLE);
 }
 
 /* A reload is settled once its generation is active and the older are gone. */
@@ -449,7 +519,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 				generation_drain(sup->gens[i]);
 		if (n == sup->reload_gen) {
 			supervisor_outcome(sup, RELOAD_OK, NULL);
-			sup->reload_gen = 0;
+			supervisor_reload_done(sup);
 			sup->settle_gen = n;
 			sup->settle_ms = sup->last_duration;
 			supervisor_settle(sup);
@@ -457,7 +527,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		supervisor_notify_ready(sup);
 		if (sup->state == SUPERVISOR_STOPPING)
 			generation_drain(g);
-		else if (sup->reload_pending)
+		else if (sup->reload == RELOAD_QUEUED)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_ROLLED_BACK:
@@ -468,7 +538,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		    GENERATION_ACTIVE)) == NULL) {
 			log_error("generation %d never became ready; "
 			    "stopping", n);
-			supervisor_stop(sup, 1);
+			supervisor_stop(sup, EXIT_FAILED);
 			break;
 		}
 		log_info("generation %d keeps serving",
@@ -476,7 +546,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 		if (n == sup->reload_gen) {
 			supervisor_outcome(sup, RELOAD_ROLLED_BACK,
 			    generation_failure(g));
-			sup->reload_gen = 0;
+			supervisor_reload_done(sup);
 			line = xprintf("error generation %d rolled back: %s; "
 			    "generation %d keeps serving", n,
 			    generation_failure(g), generation_number(active));
@@ -484,7 +554,7 @@ supervisor_generation_changed(struct supervisor *sup, struct generation *g)
 			free(line);
 			supervisor_notify_ready(sup);
 		}
-		if (sup->reload_pending)
+		if (sup->reload == RELOAD_QUEUED)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_GONE:
@@ -517,151 +587,23 @@ supervisor_stop(struct supervisor *sup, int code)
 		generation_drain(sup->gens[i]);
 	}
 	/* They get the last generation's signal, and are killed at the end. */
-	for (i = 0; sup->ngens > 0 && i < sup->nstrays; i++)
-		(void)kill(sup->strays[i], generation_config(
-		    sup->gens[sup->ngens - 1])->drain_signal);
+	if (sup->ngens > 0)
+		stray_kill(sup->strays, generation_config(
+		    sup->gens[sup->ngens - 1])->drain_signal, 0);
 	event_active(sup->cleanup, EV_TIMEOUT, 0);
 }
 
-static int
-supervisor_pid_cmp(const void *a, const void *b)
-{
-	pid_t	 x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Every process baton knows as a worker's, sorted; their count in *n. */
-static pid_t *
-supervisor_known_pids(struct supervisor *sup, size_t *n)
-{
-	struct generation	*g;
-	struct worker		*w;
-	pid_t			*pids = NULL;
-	size_t			 i, j, k, size = 0;
-
-	*n = 0;
-	for (i = 0; i < sup->ngens; i++) {
-		g = sup->gens[i];
-		for (j = 0; (w = generation_worker(g, j)) != NULL; j++) {
-			if (*n + worker_norphans(w) + 1 > size) {
-				size = (*n + worker_norphans(w) + 1) * 2;
-				pids = xreallocarray(pids, size, sizeof(*pids));
-			}
-			if (worker_pid(w) != 0)
-				pids[(*n)++] = worker_pid(w);
-			for (k = 0; k < worker_norphans(w); k++)
-				pids[(*n)++] = worker_orphan(w, k);
-		}
-	}
-	pids = xreallocarray(pids, *n + sup->nstrays + 2, sizeof(*pids));
-	for (i = 0; i < sup->nstrays; i++)
-		pids[(*n)++] = sup->strays[i];
-	if (sup->keeper != NULL)
-		pids[(*n)++] = keeper_pid(sup->keeper);
-	if (sup->check != NULL && upgrade_check_pid(sup->check) > 0)
-		pids[(*n)++] = upgrade_check_pid(sup->check);
-	if (*n > 0)
-		qsort(pids, *n, sizeof(*pids), supervisor_pid_cmp);
-	return pids;
-}
-
-static struct worker *
-supervisor_find_slot(struct supervisor *sup, int number, int slot)
-{
-	size_t	 i;
-
-	for (i = 0; i < sup->ngens; i++)
-		if (generation_number(sup->gens[i]) == number)
-			return generation_worker(sup->gens[i], (size_t)slot);
-	return NULL;
-}
-
-/*
- * Which worker a process left to baton came from: the one whose process
- * group or session it is in, else the one its environment names (a
- * daemon that left both still carries BATON_PID, BATON_GENERATION and
- * BATON_WORKER). NULL if none.
- */
-static struct worker *
-supervisor_trace(struct supervisor *sup, const struct proc *p,
-    const char **how)
-{
-	struct worker	*w;
-	char		 buf[32];
-	size_t		 i, j;
-	int		 number, slot;
-
-	for (i = 0; i < sup->ngens; i++) {
-		for (j = 0; (w = generation_worker(sup->gens[i], j)) != NULL;
-		    j++) {
-			/* A free slot's old group may be a new one's now. */
-			if (worker_state(w) == WORKER_EXITED &&
-			    !worker_alive(w))
-				continue;
-			if (p->pgid == worker_pgid(w)) {
-				*how = "by its process group";
-				return w;
-			}
-			if (p->sid == worker_pgid(w)) {
-				*how = "by its session";
-				return w;
-			}
-		}
-	}
-	if (proc_getenv(p->pid, "BATON_PID", buf, sizeof(buf)) == -1 ||
-	    strtol(buf, NULL, 10) != (long)getpid() ||
-	    proc_getenv(p->pid, "BATON_GENERATION", buf, sizeof(buf)) == -1 ||
-	    (number = atoi(buf)) <= 0 ||
-	    proc_getenv(p->pid, "BATON_WORKER", buf, sizeof(buf)) == -1 ||
-	    (slot = atoi(buf)) < 0)
-		return NULL;
-	*how = "by its environment";
-	return supervisor_find_slot(sup, number, slot);
-}
-
-/*
- * baton is a child subreaper: a process whose parent dies is given to
- * it, with no word. Find those among its children and give each to the
- * worker it came from, which is gone only once they are.
- */
+/* Give what workers left to baton to them; keep the rest as strays. */
 static void
 supervisor_adopt(struct supervisor *sup)
 {
-	struct worker	*w;
-	struct proc	 p;
-	const char	*how;
-	pid_t		*children, *known;
-	ssize_t		 n, i;
-	size_t		 nknown;
+	pid_t	 ours[2] = { 0, 0 };
 
-	if ((n = proc_children(&children)) == -1) {
-		if (log_limit_allow(&sup->proc_limit))
-			log_warn("reading baton's children from /proc: %s; "
-			    "what workers leave behind is not traced",
-			    strerror(errno));
-		return;
-	}
-	known = supervisor_known_pids(sup, &nknown);
-	for (i = 0; i < n; i++) {
-		if (nknown > 0 && bsearch(&children[i], known, nknown,
-		    sizeof(*known), supervisor_pid_cmp) != NULL)
-			continue;
-		if (proc_stat(children[i], &p) == -1)
-			continue;
-		if ((w = supervisor_trace(sup, &p, &how)) != NULL) {
-			worker_adopt(w, p.pid, p.pgid, how);
-			continue;
-		}
-		log_warn("pid %ld was left to baton, but no worker it came "
-		    "from is known; it is stopped with baton",
-		    (long)children[i]);
-		sup->strays = xreallocarray(sup->strays, sup->nstrays + 1,
-		    sizeof(*sup->strays));
-		sup->strays[sup->nstrays++] = children[i];
-	}
-	free(known);
-	free(children);
+	if (sup->keeper != NULL)
+		ours[0] = keeper_pid(sup->keeper);
+	if (sup->check != NULL)
+		ours[1] = upgrade_check_pid(sup->check);
+	stray_adopt(sup->strays, sup->gens, sup->ngens, ours, 2);
 }
 
 static void
@@ -676,7 +618,6 @@ supervisor_start_keeper(struct supervisor *sup, long drain_ms)
 static void
 supervisor_reaped_other(struct supervisor *sup, pid_t pid, int status)
 {
-	size_t	 i;
 
 	if (sup->keeper != NULL && pid == keeper_pid(sup->keeper)) {
 		log_warn("the keeper (pid %ld) exited (%s %d); starting another",
@@ -687,13 +628,8 @@ supervisor_reaped_other(struct supervisor *sup, pid_t pid, int status)
 		return;
 	}
 
-	for (i = 0; i < sup->nstrays; i++) {
-		if (sup->strays[i] == pid) {
-			sup->strays[i] = sup->strays[--sup->nstrays];
-			return;
-		}
-	}
-	log_debug("reaped pid %ld, not a worker's", (long)pid);
+	if (!stray_reaped(sup->strays, pid))
+		log_debug("reaped pid %ld, not a worker's", (long)pid);
 }
 
 /* Stopping, and every generation is gone: end what no worker claimed. */
@@ -701,20 +637,19 @@ static void
 supervisor_end_strays(struct supervisor *sup)
 {
 	long long	 deadline;
-	size_t		 i;
+	size_t		 n = stray_count(sup->strays);
 	pid_t		 pid;
 	int		 status;
 
-	if (sup->nstrays == 0)
+	if (n == 0)
 		return;
 	log_warn("stopping: killing %zu process%s that came from no known "
-	    "worker", sup->nstrays, sup->nstrays == 1 ? "" : "es");
-	(void)proc_kill_tree(sup->strays, sup->nstrays, SIGKILL);
-	for (i = 0; i < sup->nstrays; i++)
-		(void)kill(sup->strays[i], SIGKILL);
+	    "worker", n, n == 1 ? "" : "es");
+	stray_kill(sup->strays, SIGKILL, 1);
+	stray_kill(sup->strays, SIGKILL, 0);
 	/* Killed, they exit at once; bounded all the same. */
 	deadline = clock_ms() + 5000;
-	while (sup->nstrays > 0 && clock_ms() < deadline) {
+	while (stray_count(sup->strays) > 0 && clock_ms() < deadline) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0) {
 			supervisor_reaped_other(sup, pid, status);
@@ -724,9 +659,7 @@ supervisor_end_strays(struct supervisor *sup)
 			break;
 		/* What they left is left to baton in turn. */
 		supervisor_adopt(sup);
-		if (sup->nstrays > 0)
-			(void)proc_kill_tree(sup->strays, sup->nstrays,
-			    SIGKILL);
+		stray_kill(sup->strays, SIGKILL, 1);
 		usleep(10000);
 	}
 }
@@ -881,30 +814,6 @@ supervisor_notified(pid_t sender, const struct channel_msg *msg, void *arg)
 	worker_message(w, msg);
 }
 
-/* libevent's own complaints, as baton's log lines (and never a flood). */
-static void
-supervisor_libevent_log(int severity, const char *msg)
-{
-	static long long	 last;
-	static int		 dropped;
-	long long		 now = clock_ms();
-
-	if (now - last < 1000 && severity != EVENT_LOG_ERR) {
-		dropped++;
-		return;
-	}
-	if (dropped > 0)
-		log_warn("libevent: %d more messages dropped", dropped);
-	last = now;
-	dropped = 0;
-	if (severity == EVENT_LOG_ERR)
-		log_error("libevent: %s", msg);
-	else if (severity == EVENT_LOG_WARN)
-		log_warn("libevent: %s", msg);
-	else
-		log_debug("libevent: %s", msg);
-}
-
 /* Upgrading in place (SIGUSR2). */
 
 /*
@@ -923,7 +832,7 @@ supervisor_upgrade_ready(struct supervisor *sup, const char **why)
 		*why = "the first generation is starting";
 		return 0;
 	}
-	if (sup->ngens != 1 || sup->reload_gen != 0 || sup->reload_pending ||
+	if (sup->ngens != 1 || sup->reload != RELOAD_IDLE ||
 	    generation_state(sup->gens[0]) != GENERATION_ACTIVE) {
 		*why = "a reload is under way";
 		return 0;
@@ -1078,6 +987,7 @@ supervisor_check(struct supervisor *sup)
 	sup->check_sfd = sfd;
 	sup->check_cfd = cfd;
 	sup->check_gen = generation_number(sup->gens[0]);
+	supervisor_set_upgrade(sup, UPGRADE_CHECKING);
 	log_info("upgrade: checking that %s can take the state over",
 	    upgrade_binary());
 	return;
@@ -1096,6 +1006,7 @@ supervisor_check_end(struct supervisor *sup)
 		log_info("upgrade: cancelled, baton is stopping");
 	upgrade_check_free(sup->check);
 	sup->check = NULL;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	close(sup->check_sfd);
 	close(sup->check_cfd);
 }
@@ -1124,7 +1035,7 @@ supervisor_checked(struct supervisor *sup, int status)
 	if (sup->state != SUPERVISOR_RUNNING)
 		return;
 	sigprocmask(SIG_BLOCK, &sup->handled, NULL);
-	sup->upgrade_go = 1;
+	supervisor_set_upgrade(sup, UPGRADE_JUMPING);
 	event_base_loopbreak(sup->base);
 }
 
@@ -1143,7 +1054,7 @@ supervisor_jump(struct supervisor *sup)
 	int		 again = 0;
 
 	event_base_loop(sup->base, EVLOOP_NONBLOCK);
-	sup->upgrade_go = 0;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	if (sup->state == SUPERVISOR_RUNNING) {
 		/* What was checked must still be what is handed over. */
 		if (supervisor_upgrade_ready(sup, &why) &&
@@ -1167,25 +1078,27 @@ supervisor_upgrade(struct supervisor *sup)
 	const char	*why;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
-		if (sup->upgrade_pending)
+		if (sup->upgrade == UPGRADE_WAITING) {
 			log_info("upgrade: baton is stopping; not upgrading");
-		sup->upgrade_pending = 0;
+			supervisor_set_upgrade(sup, UPGRADE_NONE);
+		}
 		return;
 	}
-	if (sup->check != NULL || sup->upgrade_go) {
+	if (sup->upgrade == UPGRADE_CHECKING ||
+	    sup->upgrade == UPGRADE_JUMPING) {
 		log_info("upgrade: already checking %s; one upgrade will do",
 		    upgrade_binary());
 		return;
 	}
 	if (!supervisor_upgrade_ready(sup, &why)) {
-		if (!sup->upgrade_pending)
+		if (sup->upgrade != UPGRADE_WAITING)
 			log_info("upgrade: %s; upgrading once it settles", why);
-		sup->upgrade_pending = 1;
+		supervisor_set_upgrade(sup, UPGRADE_WAITING);
 		tv = clock_tv(100);
 		evtimer_add(sup->upgrade_timer, &tv);
 		return;
 	}
-	sup->upgrade_pending = 0;
+	supervisor_set_upgrade(sup, UPGRADE_NONE);
 	supervisor_check(sup);
 }
 
@@ -1201,10 +1114,10 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 {
 	struct supervisor	*sup;
 
-	event_set_log_callback(supervisor_libevent_log);
+	event_set_log_callback(log_libevent);
 	sup = xcalloc(1, sizeof(*sup));
 	sup->notify_limit.what = "notify socket: ignored datagrams";
-	sup->proc_limit.what = "/proc: failed reads";
+	sup->strays = stray_new();
 	sup->load = load;
 	sup->load_arg = arg;
 	return sup;
@@ -1260,10 +1173,10 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	sup->started = time(NULL);
 	sup->started_ms = clock_ms();
 	if ((sup->initial = load(arg, error)) == NULL) {
-		*code = 78;
+		*code = EXIT_CONFIG;
 		goto fail;
 	}
-	*code = 1;
+	*code = EXIT_FAILED;
 	if (sup->initial->control != NULL)
 		sup->control_path = xstrdup(sup->initial->control);
 	if (sup->initial->pidfile != NULL)
@@ -1274,7 +1187,8 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	}
 	/* Before the sockets: a second baton must say who runs, not EADDRINUSE. */
 	if (sup->initial->control != NULL && (sup->control = control_new(
-	    sup->base, sup, sup->initial->control, -1, error)) == NULL)
+	    sup->base, &supervisor_control_ops, sup, sup->initial->control,
+	    -1, error)) == NULL)
 		goto fail;
 	if (sup->initial->pidfile != NULL && (sup->pidfile = pidfile_new(
 	    sup->initial->pidfile, -1, error)) == NULL)
@@ -1348,8 +1262,9 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	}
 	if (st.control_fd != -1) {
 		sup->control_path = xstrdup(st.control_path);
-		if ((sup->control = control_new(sup->base, sup,
-		    sup->control_path, st.control_fd, error)) == NULL)
+		if ((sup->control = control_new(sup->base,
+		    &supervisor_control_ops, sup, sup->control_path,
+		    st.control_fd, error)) == NULL)
 			goto fail;
 	}
 	if (st.pidfile_fd != -1) {
@@ -1415,12 +1330,12 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->cleanup);
 	if (sup->upgrade_timer != NULL)
 		event_free(sup->upgrade_timer);
+	stray_free(sup->strays);
 	notify_free(sup->notify);
 	if (sup->base != NULL) {
 		log_set_base(NULL);
 		event_base_free(sup->base);
 	}
-	free(sup->strays);
 	free(sup->last_reason);
 	free(sup->control_path);
 	free(sup->pidfile_path);
@@ -1450,170 +1365,34 @@ supervisor_run(struct supervisor *sup)
 	}
 	while (sup->state != SUPERVISOR_DONE) {
 		event_base_dispatch(sup->base);
-		if (!sup->upgrade_go)
+		if (sup->upgrade != UPGRADE_JUMPING)
 			break;
 		supervisor_jump(sup);
 	}
 	return sup->exit_code;
 }
 
-/* Status. */
-
-/* ISO 8601 local time of a monotonic instant. */
 static void
-status_time(char *buf, size_t len, long long mono_ms)
+supervisor_status(void *arg, struct evbuffer *out, int json)
 {
-	time_t		 t = time(NULL) - (clock_ms() - mono_ms) / 1000;
-	struct tm	 tm;
+	struct supervisor	*sup = arg;
+	struct status	 st = {
+		.state = sup->state == SUPERVISOR_RUNNING ? "running" :
+		    "stopping",
+		.started_ms = sup->started_ms,
+		.gens = sup->gens,
+		.ngens = sup->ngens,
+		.last_outcome = sup->last_outcome == RELOAD_NONE ? NULL :
+		    reload_outcome_names[sup->last_outcome],
+		.last_duration = sup->last_duration,
+		.last_at = sup->last_at,
+		.last_reason = sup->last_reason,
+		.reloads = sup->reloads,
+		.rollbacks = sup->rollbacks,
+		.crashes = sup->crashes,
+		.killed = sup->killed,
+		.upgrades = sup->upgrades
+	};
 
-	localtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
-}
-
-static void
-status_age(char *buf, size_t len, long long ms)
-{
-	long long	 s = ms / 1000;
-
-	if (s < 60)
-		snprintf(buf, len, "%llds", s);
-	else if (s < 3600)
-		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
-	else
-		snprintf(buf, len, "%lldd%02lldh", s / 86400, s / 3600 % 24);
-}
-
-static const char *
-supervisor_config_file(const struct supervisor *sup)
-{
-	if (sup->ngens == 0)
-		return NULL;
-	return generation_config(sup->gens[sup->ngens - 1])->file;
-}
-
-static void
-status_json(struct supervisor *sup, struct evbuffer *out)
-{
-	struct generation	*g;
-	struct worker		*w;
-	char			 when[64];
-	size_t			 i, j;
-
-	status_time(when, sizeof(when), sup->started_ms);
-	evbuffer_add_printf(out, "{\"pid\":%ld,\"version\":\"%s\",\"config\":",
-	    (long)getpid(), PACKAGE_VERSION);
-	json_string(out, supervisor_config_file(sup));
-	evbuffer_add_printf(out, ",\"state\":\"%s\",\"started\":\"%s\","
-	    "\"uptime_ms\":%lld,\"generations\":[",
-	    sup->state == SUPERVISOR_RUNNING ? "running" : "stopping", when,
-	    clock_ms() - sup->started_ms);
-	for (i = sup->ngens; i-- > 0;) {
-		g = sup->gens[i];
-		status_time(when, sizeof(when), generation_started(g));
-		evbuffer_add_printf(out, "%s{\"number\":%d,\"state\":\"%s\","
-		    "\"started\":\"%s\",\"failure\":",
-		    i + 1 < sup->ngens ? "," : "", generation_number(g),
-		    generation_state_name(generation_state(g)), when);
-		json_string(out, generation_failure(g));
-		evbuffer_add_printf(out, ",\"killed\":%d,\"workers\":[",
-		    generation_killed(g));
-		for (j = 0; j < generation_nworkers(g); j++) {
-			w = generation_worker(g, j);
-			evbuffer_add_printf(out, "%s{\"slot\":%d,\"pid\":%ld,"
-			    "\"state\":\"%s\",\"restarts\":%d,\"status\":",
-			    j > 0 ? "," : "", worker_slot(w),
-			    (long)worker_pid(w),
-			    worker_state_name(worker_state(w)),
-			    worker_restarts(w));
-			json_string(out, worker_status_text(w));
-			evbuffer_add_printf(out, ",\"last_exit\":");
-			json_string(out, *worker_exit_reason(w) != '\0' ?
-			    worker_exit_reason(w) : NULL);
-			evbuffer_add_printf(out, "}");
-		}
-		evbuffer_add_printf(out, "]}");
-	}
-	evbuffer_add_printf(out, "],\"last_reload\":");
-	if (sup->last_outcome == RELOAD_NONE)
-		evbuffer_add_printf(out, "null");
-	else {
-		struct tm	 tm;
-
-		localtime_r(&sup->last_at, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
-		evbuffer_add_printf(out, "{\"outcome\":\"%s\",\"duration_ms\":"
-		    "%lld,\"at\":\"%s\",\"reason\":",
-		    reload_outcome_names[sup->last_outcome], sup->last_duration,
-		    when);
-		json_string(out, sup->last_reason);
-		evbuffer_add_printf(out, "}");
-	}
-	evbuffer_add_printf(out, ",\"counters\":{\"reloads\":%d,\"rollbacks\":%d,"
-	    "\"crashes\":%d,\"killed\":%d,\"upgrades\":%d}}", sup->reloads,
-	    sup->rollbacks, sup->crashes, sup->killed, sup->upgrades);
-}
-
-static void
-status_text(struct supervisor *sup, struct evbuffer *out)
-{
-	struct generation	*g;
-	struct worker		*w;
-	const char		*file = supervisor_config_file(sup);
-	char			 age[32];
-	size_t			 i, j;
-
-	status_age(age, sizeof(age), clock_ms() - sup->started_ms);
-	evbuffer_add_printf(out, "baton %s, pid %ld, up %s, %s\n",
-	    PACKAGE_VERSION, (long)getpid(), age,
-	    sup->state == SUPERVISOR_RUNNING ? "running" : "stopping");
-	if (file != NULL)
-		evbuffer_add_printf(out, "config %s\n", file);
-	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-8s %-9s %s\n",
-	    "GEN", "STATE", "AGE", "WORKER", "PID", "STATE", "RESTARTS");
-	for (i = sup->ngens; i-- > 0;) {
-		g = sup->gens[i];
-		status_age(age, sizeof(age), clock_ms() - generation_started(g));
-		for (j = 0; j < generation_nworkers(g); j++) {
-			w = generation_worker(g, j);
-			if (j == 0)
-				evbuffer_add_printf(out, "%-5d %-12s %-8s ",
-				    generation_number(g),
-				    generation_state_name(generation_state(g)),
-				    age);
-			else
-				evbuffer_add_printf(out, "%-5s %-12s %-8s ",
-				    "", "", "");
-			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d\n",
-			    worker_slot(w), (long)worker_pid(w),
-			    worker_state_name(worker_state(w)),
-			    worker_restarts(w));
-		}
-		if (generation_failure(g) != NULL)
-			evbuffer_add_printf(out, "      rolled back: %s\n",
-			    generation_failure(g));
-	}
-	if (sup->last_outcome == RELOAD_NONE)
-		evbuffer_add_printf(out, "\nlast reload: none\n");
-	else {
-		status_age(age, sizeof(age),
-		    (long long)(time(NULL) - sup->last_at) * 1000);
-		evbuffer_add_printf(out, "\nlast reload: %s in %lld ms, %s ago%s%s\n",
-		    reload_outcome_names[sup->last_outcome], sup->last_duration,
-		    age, sup->last_reason != NULL ? ": " : "",
-		    sup->last_reason != NULL ? sup->last_reason : "");
-	}
-	evbuffer_add_printf(out, "counters: reloads %d, rollbacks %d, crashes %d, "
-	    "killed at the drain deadline %d, upgrades %d\n", sup->reloads,
-	    sup->rollbacks, sup->crashes, sup->killed, sup->upgrades);
-}
-
-void
-supervisor_status(struct supervisor *sup, struct evbuffer *out, int json)
-{
-	if (json)
-		status_json(sup, out);
-	else
-		status_text(sup, out);
+	status_render(&st, out, json);
 }

@@ -19,7 +19,7 @@ typedef struct config	*(*supervisor_load_fn)(void *arg, char **error);
 
 /*
  * Load the configuration and bind its sockets. Returns NULL with *error
- * set and *code the exit code (78 configuration, 1 anything else).
+ * set and *code the exit code (EXIT_CONFIG, or EXIT_FAILED).
  */
 struct supervisor	*supervisor_new(supervisor_load_fn, void *arg,
 			    char **error, int *code);
@@ -34,15 +34,6 @@ struct supervisor	*supervisor_restore(supervisor_load_fn, void *arg,
 void			 supervisor_free(struct supervisor *);
 /* Start the first generation and run until stopped; the exit code. */
 int			 supervisor_run(struct supervisor *);
-
-/* A reload asked for by SIGHUP or the control socket. */
-void			 supervisor_request_reload(struct supervisor *);
-/* A graceful stop asked for by the control socket. */
-void			 supervisor_request_stop(struct supervisor *);
-/* Append the status: one JSON object, or a table for people. */
-struct evbuffer;
-void			 supervisor_status(struct supervisor *,
-			    struct evbuffer *, int json);
 
 /* Called by generation.c. */
 void			 supervisor_generation_changed(struct supervisor *,

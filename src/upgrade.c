@@ -306,18 +306,21 @@ upgrade_check_free(struct upgrade_check *c)
 	free(c);
 }
 
-static void
+/* Set or clear close-on-exec on fds: 0, or -1 if one could not be. */
+static int
 upgrade_cloexec(const int *fds, size_t nfds, int on)
 {
 	size_t	 i;
-	int	 flags;
+	int	 flags, rc = 0;
 
 	for (i = 0; i < nfds; i++) {
 		if (fds[i] < 0 || (flags = fcntl(fds[i], F_GETFD)) == -1)
 			continue;
-		fcntl(fds[i], F_SETFD, on ? flags | FD_CLOEXEC :
-		    flags & ~FD_CLOEXEC);
+		if (fcntl(fds[i], F_SETFD, on ? flags | FD_CLOEXEC :
+		    flags & ~FD_CLOEXEC) == -1)
+			rc = -1;
 	}
+	return rc;
 }
 
 int
@@ -349,15 +352,20 @@ upgrade_exec(int state_fd, const int *fds, size_t nfds, char **error)
 		*error = xprintf("setenv: %s", strerror(errno));
 		return -1;
 	}
-	upgrade_cloexec(fds, nfds, 0);
-	upgrade_cloexec(&state_fd, 1, 0);
-	execv(exe, args);
-	saved = errno;
+	/* A descriptor that would not cross is a state the new image lacks. */
+	if (upgrade_cloexec(fds, nfds, 0) == -1 ||
+	    upgrade_cloexec(&state_fd, 1, 0) == -1) {
+		saved = errno;
+		*error = xprintf("fcntl: %s", strerror(saved));
+	} else {
+		execv(exe, args);
+		saved = errno;
+		*error = xprintf("exec %s: %s", exe, strerror(saved));
+	}
 	/* Still here: put everything back, and carry on as before. */
-	upgrade_cloexec(&state_fd, 1, 1);
-	upgrade_cloexec(fds, nfds, 1);
+	(void)upgrade_cloexec(&state_fd, 1, 1);
+	(void)upgrade_cloexec(fds, nfds, 1);
 	unsetenv(UPGRADE_ENV);
-	*error = xprintf("exec %s: %s", exe, strerror(saved));
 	return -1;
 }
 
@@ -373,9 +381,9 @@ upgrade_inherited(void)
 	errno = 0;
 	fd = strtol(s, &end, 10);
 	unsetenv(UPGRADE_ENV);
+	/* Not close-on-exec across the exec: it is again now. */
 	if (errno != 0 || *end != '\0' || end == s || fd < 3 || fd > INT_MAX ||
-	    fcntl((int)fd, F_GETFD) == -1)
+	    fcntl((int)fd, F_SETFD, FD_CLOEXEC) == -1)
 		return -1;
-	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	return (int)fd;
 }

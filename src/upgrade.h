@@ -16,7 +16,11 @@
 
 #include <stddef.h>
 
-/* Remember the binary (/proc/self/exe) and the command line, at start. */
+/*
+ * Remember the binary and the command line, at start: argv[0] made
+ * absolute, or found in PATH as execvp() would; /proc/self/exe only if
+ * neither works.
+ */
 void	upgrade_init(int argc, char **argv);
 
 struct event_base;

@@ -252,7 +252,6 @@ START_TEST(test_parse)
 	ck_assert_int_eq(m.ready, 0);
 	ck_assert_int_eq(channel_parse("LISTENING=1\nSTOPPING=1", 22, &m), 0);
 	ck_assert_int_eq(m.listening, 1);
-	ck_assert_int_eq(m.stopping, 1);
 	ck_assert_int_eq(channel_parse("ERROR=exec x: No such file", 26, &m), 0);
 	ck_assert_str_eq(m.error, "exec x: No such file");
 	ck_assert_int_eq(channel_parse("\n\nREADY=1\n\n", 11, &m), 0);

@@ -58,6 +58,59 @@ START_TEST(test_parse_good)
 }
 END_TEST
 
+/*
+ * The optional lines an image writes only when it has them: the pidfile,
+ * the keeper; and a worker slot waiting for its restart (pid 0, no
+ * channel). An older image without the keeper wrote none of its line.
+ */
+START_TEST(test_parse_optional)
+{
+	static const char	 text[] =
+	    STATE_FORMAT "\n"
+	    "from 0.2.0\n"
+	    "started 1700000000 12345\n"
+	    "counters 0 0 0 0 1\n"
+	    "last 0 0 0 \n"
+	    "next 2\n"
+	    "notify 7\n"
+	    "pidfile 8 /run/app.pid\n"
+	    "keeper 4242 9\n"
+	    "config 11 \n"
+	    "generation 1 100\n"
+	    "worker 0 0 -1 2 800 0 1 \n"
+	    "end\n";
+	struct state	 st;
+	char		*error = NULL;
+	size_t		 n;
+	int		*fds;
+
+	ck_assert_int_eq(state_parse(xstrdup(text), &st, &error), 0);
+	ck_assert_int_eq(st.last_outcome, 0);
+	ck_assert_ptr_null(st.last_reason);
+	ck_assert_int_eq(st.control_fd, -1);
+	ck_assert_int_eq(st.pidfile_fd, 8);
+	ck_assert_str_eq(st.pidfile_path, "/run/app.pid");
+	ck_assert_int_eq(st.keeper_pid, 4242);
+	ck_assert_int_eq(st.keeper_fd, 9);
+	ck_assert_ptr_null(st.config_file);
+	ck_assert_uint_eq(st.nsockets, 0);
+	ck_assert_int_eq(st.workers[0].backoff, 800);
+	ck_assert_int_eq(st.workers[0].preload, 1);
+	/* What must cross the exec: config, notify, pidfile, keeper. */
+	fds = state_fds(&st, &n);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(fds[0], 11);
+	ck_assert_int_eq(fds[3], 9);
+	free(fds);
+	state_clear(&st);
+
+	/* Without a keeper line, as an image before the keeper wrote it. */
+	ck_assert_int_eq(state_parse(xstrdup(good), &st, &error), 0);
+	ck_assert_int_eq(st.keeper_fd, -1);
+	state_clear(&st);
+}
+END_TEST
+
 /* Each of these, from good, must be refused. */
 static const struct {
 	const char	*from, *to;
@@ -183,6 +236,7 @@ state_suite(void)
 	s = suite_create("state");
 	tc = tcase_create("format");
 	tcase_add_test(tc, test_parse_good);
+	tcase_add_test(tc, test_parse_optional);
 	tcase_add_loop_test(tc, test_parse_bad, 0,
 	    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_roundtrip);

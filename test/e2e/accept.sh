@@ -82,7 +82,6 @@ t_is "$(grep -c failed "$T_DIR/client.out")" 0 \
     "no connection is lost with the main process ($(grep -c ok "$T_DIR/client.out") answered)"
 t_is "$(grep -c 'SIGTERM sent while it waited in accept()' "$LOG")" 5 \
     "each old main process got SIGTERM while it waited in accept()"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops"
 t_done

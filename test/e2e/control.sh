@@ -33,21 +33,6 @@ gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
 }
 
-# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
-answers_from() {
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-# json_has FILE KEY [VALUE-REGEX]: FILE has "KEY": followed by VALUE.
-json_has() {
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*${3:-}" "$1"
-}
-
 # json_shape FILE: one object, its braces and brackets balanced. A
 # check that needs no python; json.tool below does the real one.
 json_shape() {

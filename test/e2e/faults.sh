@@ -12,31 +12,8 @@ none_alive() {
 	[ "$(alive "$@")" = 0 ]
 }
 
-# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
-answers_from() {
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-json_has() {	# json_has FILE KEY VALUE-REGEX
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*$3" "$1"
-}
-
-counter() {	# counter FILE NAME: a counter of status --json
-	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$1" | tr ',' '\n' |
-	    sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
-}
-
 last_line() {
 	grep -v '^[[:space:]]*$' "$1" | tail -n 1
-}
-
-ms_since() {	# ms_since START-NS
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
 }
 
 # conf FILE PORT WORKERS "SERVER ARGS" [READY-TIMEOUT [DRAIN-TIMEOUT]]
@@ -52,11 +29,6 @@ drain_timeout = ${6:-5s}
 [socket:http]
 listen = tcp://127.0.0.1:$2
 CONF
-}
-
-stop_baton() {
-	kill -TERM "$BATON_PID" 2>/dev/null
-	wait_exit "$BATON_PID" 15
 }
 
 # --- fork fails during a reload (RLIMIT_NPROC, as an unprivileged user) ---

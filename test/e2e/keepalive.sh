@@ -182,7 +182,6 @@ t_ok "slow answers: each old worker got SIGTERM within 3 s (longest: $d ms)" \
 t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
     "slow answers: no worker was killed at the deadline"
 
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops cleanly"
 t_done

@@ -224,3 +224,36 @@ need_preload() {
 		exit 1
 	fi
 }
+
+# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
+answers_from() {
+	local body=$1 p
+	shift
+	for p in "$@"; do
+		[ "$body" = "ok $p" ] && return 0
+	done
+	return 1
+}
+
+# json_has FILE KEY [VALUE-REGEX]: FILE has "KEY": followed by VALUE.
+json_has() {
+	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*${3:-}" "$1"
+}
+
+# counter FILE NAME: a counter of status --json.
+counter() {
+	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$1" | tr ',' '\n' |
+	    sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
+}
+
+# ms_since START-NS: milliseconds since START, from date +%s%N.
+ms_since() {
+	echo $(( ($(date +%s%N) - $1) / 1000000 ))
+}
+
+# stop_baton: SIGTERM, and wait (20 s at most) for baton to exit; its
+# status in T_STATUS.
+stop_baton() {
+	kill -TERM "$BATON_PID" 2>/dev/null
+	wait_exit "$BATON_PID" 20
+}

@@ -84,8 +84,7 @@ for mode in close keep-alive; do
 	    "$mode: no request failed ($(field requests "$T_DIR/load-$mode.out") requests)"
 done
 t_ok "no worker was killed at the deadline" sh -c "! grep -q 'drain deadline' '$LOG'"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops"
 t_ok "no nginx is left" wait_until 5 sh -c "! pgrep -f '[n]ginx -p $T_DIR/nginx' >/dev/null"
 t_done

@@ -186,8 +186,7 @@ PY
 	    test "$d" -gt 0 -a "$d" -lt 3000
 	t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
 	    "prefork: no worker was killed at the deadline"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 fi
 
 # --- A server given its socket (LISTEN_FDS, fd 3) drains as one that
@@ -216,8 +215,7 @@ t_ok "LISTEN_FDS: and got their signal once idle" \
     log_has "$LOG" 'draining \(SIGTERM, idle\)'
 t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
     "LISTEN_FDS: no worker was killed at the deadline"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 
 # --- starman --workers 2 binds its own port; SIGQUIT to its master.
 LOG=$T_DIR/starman.log
@@ -253,7 +251,6 @@ PSGI
 	d=$(longest_drain SIGQUIT)
 	t_ok "starman: within 3 s of DRAIN=1 (longest: $d ms)" \
 	    test "$d" -gt 0 -a "$d" -lt 3000
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 fi
 t_done

@@ -34,11 +34,6 @@ reload_and_wait() {
 	wait_log 10 "$LOG" "generation $1: active"
 }
 
-stop_baton() {
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
-}
-
 # The socket inode behind fd N of process P ("" if none).
 fd_inode() {
 	readlink "/proc/$1/fd/$2" 2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p'

@@ -196,7 +196,6 @@ drain_done() {
 }
 t_ok "it ends with exactly one active generation of 2 workers" wait_until 20 drain_done
 
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops cleanly"
 t_done

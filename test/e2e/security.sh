@@ -8,28 +8,6 @@
 # word for word, with no shell. See docs/security.md.
 . "$(dirname "$0")/lib.sh"
 
-answers_from() {	# answers_from "ok PID" PIDS...
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-json_has() {	# json_has FILE KEY VALUE-REGEX
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*$3" "$1"
-}
-
-ms_since() {	# ms_since START-NS
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
-}
-
-stop_baton() {
-	kill -TERM "$BATON_PID" 2>/dev/null
-	wait_exit "$BATON_PID" 15
-}
-
 NOBODY=
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	NOBODY="setpriv --reuid=$(id -u nobody) --regid=$(id -g nobody) --clear-groups"

@@ -66,8 +66,7 @@ kill -INT "$LG"
 wait "$LG"
 t_is "$(field failed "$T_DIR/raw.out")" 0 "raw: no request failed ($(field requests "$T_DIR/raw.out") requests)"
 t_is "$(grep -c 'given the held socket (seccomp)' "$LOG")" 12 "raw: every new worker got the held socket"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "raw: baton stops"
 
 # Without preload, nothing stops the raw bind(): the port is taken.
@@ -96,8 +95,7 @@ if command -v caddy >/dev/null; then
 	kill -INT "$LG"
 	wait "$LG"
 	t_is "$(field failed "$T_DIR/caddy.out")" 0 "caddy: no request failed ($(field requests "$T_DIR/caddy.out") requests)"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 	t_is "$T_STATUS" 0 "caddy: baton stops"
 else
 	t_skip "caddy is not installed (Debian package caddy)"
@@ -132,8 +130,7 @@ if [ -n "$BUSYBOX" ]; then
 	# Its main process dies on SIGTERM, and one killed between accept()
 	# and fork() takes that connection with it: a reset, not a refusal.
 	t_diag "busybox: failed $(field failed "$T_DIR/busybox.out") (reset $(field reset "$T_DIR/busybox.out"), eof $(field eof "$T_DIR/busybox.out"))"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 	t_is "$T_STATUS" 0 "busybox: baton stops"
 else
 	t_skip "busybox-static is not installed (Debian package busybox-static)"

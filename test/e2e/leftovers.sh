@@ -71,17 +71,8 @@ PY
 
 # conf FILE PORT MODE EXIT-MS [DRAIN-TIMEOUT [DRAIN-TO]]
 conf() {
-	write_conf "$1" <<CONF
-[baton]
-command = python3 $SERVER $3 $4 $T_DIR/$3.term
-ready = delay
-ready_delay = 100ms
-drain_timeout = ${5:-2s}
-drain_to = ${6:-main}
-
-[socket:http]
-listen = tcp://127.0.0.1:$2
-CONF
+	http_conf "$1" "$2" "python3 $SERVER $3 $4 $T_DIR/$3.term" "ready = delay" \
+	    "ready_delay = 100ms" "drain_timeout = ${5:-2s}" "drain_to = ${6:-main}"
 }
 
 # children_of PID: the pids of its children.

@@ -20,18 +20,9 @@ PORT=$(free_port)
 CONF=$T_DIR/sec.ini
 LOG=$T_DIR/sec.log
 mkdir "$T_DIR/sub"
-write_conf "$CONF" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet
-workers = 1
-ready = notify
-ready_timeout = 2s
-drain_timeout = 5s
-control = sub/x.sock
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$CONF" "$PORT" "$TESTSERVER --notify --quiet" "workers = 1" \
+    "ready = notify" "ready_timeout = 2s" "drain_timeout = 5s" \
+    "control = sub/x.sock"
 start_baton "$LOG" run -c "$CONF"
 wait_log 10 "$LOG" 'generation 1: active'
 SOCK=$T_DIR/sub/x.sock

@@ -21,35 +21,29 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lib import *  # noqa: E402,F403
+from lib import (  # noqa: E402
+    APP, APP_ENV, BATON, BENCH, CLK_TCK, FD_APP, LOADGEN, PM2_BIN, PRELOAD_LIB,
+    RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, Starter, dump,
+    free_port, http_get, kill_all_tagged, median, nfds, parse_kv, pct,
+    preload_available, proc_sample, progress)
 
 QUICK = os.environ.get('BENCH_QUICK') == '1'
 SMOKE = os.environ.get('BENCH_SMOKE') == '1'
 ONLY = set(os.environ.get('BENCH_ONLY', '1,2,3,4,5,6').split(','))
 
-P = {
-    'rounds': 3,
-    's1_conc': [32, 256], 's1_reloads': 10, 's1_interval': 2.0,
-    's1_lead': 5.0, 's1_tail': 3.0,
-    's2_reloads': 10,
-    's3_secs': 10, 's3_close_secs': 5, 's3_conc': 64, 's3_warm': 1,
-    's4_idle': 10, 's6_secs': 10,
-    's5_reloads': 10, 's5_many': 1000,
-}
-if QUICK:
-    P.update(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0, s2_reloads=5,
-             s3_secs=4, s3_close_secs=3, s5_reloads=5, s5_many=200, s6_secs=5)
 if SMOKE:
-    P.update(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
-             s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2, s3_close_secs=2, s3_conc=4,
-             s3_warm=0, s4_idle=2, s5_reloads=2, s5_many=20, s6_secs=2)
-
+    P = Params.smoke()
+elif QUICK:
+    P = Params.quick()
+else:
+    P = Params()
 if os.environ.get('BENCH_ROUNDS'):
-    P['rounds'] = max(1, int(os.environ['BENCH_ROUNDS']))
+    P.rounds = max(1, int(os.environ['BENCH_ROUNDS']))
 
 RUN = datetime.now().strftime('%Y%m%dT%H%M%S')
 RAW = os.path.join(BENCH, 'results', 'raw', RUN)
@@ -77,7 +71,7 @@ def sh(cmd):
     try:
         return subprocess.run(cmd, shell=True, capture_output=True, text=True,
                               timeout=60).stdout.strip()
-    except Exception:
+    except (OSError, subprocess.SubprocessError):
         return ''
 
 
@@ -109,7 +103,7 @@ def machine():
         'wrk': sh('wrk -v 2>&1 | head -1').split(' [')[0],
         'gnuplot': sh('gnuplot --version'),
         'preload': preload_available(),
-        'quick': QUICK, 'smoke': SMOKE, 'params': P,
+        'quick': QUICK, 'smoke': SMOKE, 'params': P.as_dict(),
         'app_env': {k: v for k, v in APP_ENV.items() if k != 'NODE_PATH'},
     }
 
@@ -211,7 +205,7 @@ def s1_run(key, label, factory, conc, rnd):
     open(work, 'w').close()
     tool = factory(d, port, {'WORK_LOG': work})
     ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
-    n, iv, lead, tail = P['s1_reloads'], P['s1_interval'], P['s1_lead'], P['s1_tail']
+    n, iv, lead, tail = P.s1_reloads, P.s1_interval, P.s1_lead, P.s1_tail
     bound = lead + n * 6 + tail + 60       # loadgen's own limit; we stop it first
     spans = []
     try:
@@ -282,6 +276,20 @@ def turn(items, rnd):
     return items[k:] + items[:k]
 
 
+def measure(tool, what, row, body):
+    """Start TOOL, run BODY() for its figures, and stop TOOL however that
+    ends. A run that fails is said and kept as ROW with its error, and the
+    next run goes on."""
+    try:
+        tool.start()
+        return body()
+    except RUN_ERRORS as e:
+        progress(f'  {what}: FAILED: {e}')
+        return dict(row, error=str(e))
+    finally:
+        tool.stop()
+
+
 def fmt(x):
     return '-' if x is None else f'{x:.1f}'
 
@@ -290,13 +298,13 @@ def scenario1():
     progress('scenario 1: reload under load (the seed\'s Express app, 2 workers)')
     runs = []
     tools = s1_tools()
-    for rnd in range(1, P['rounds'] + 1):
-        for conc in P['s1_conc']:
+    for rnd in range(1, P.rounds + 1):
+        for conc in P.s1_conc:
             # baton and the peers alternate; the order turns each round.
             for key, label, factory in turn(tools, rnd):
                 try:
                     runs.append(s1_run(key, label, factory, conc, rnd))
-                except Exception as e:
+                except RUN_ERRORS as e:
                     progress(f'  {label} c={conc} round {rnd}: FAILED: {e}')
                     runs.append({'tool': key, 'label': label, 'conc': conc,
                                  'round': rnd, 'error': str(e)})
@@ -350,7 +358,7 @@ def s2_row(row, label, tool, kind, rnd):
         tool.start()
         prober = Prober(tool.port)
         time.sleep(0.5)
-        for i in range(P['s2_reloads']):
+        for i in range(P.s2_reloads):
             known = prober.pids_before(time.monotonic()) | set(tool.worker_pids())
             if kind == 'baton':
                 r = tool.reload_hup()
@@ -400,7 +408,7 @@ def s2_row(row, label, tool, kind, rnd):
         cmd = []
         if kind == 'baton':
             # The same through the control socket: until `baton reload` returns.
-            for i in range(P['s2_reloads']):
+            for i in range(P.s2_reloads):
                 r = tool.reload()
                 cmd.append(r['end'] - r['start'])
                 time.sleep(0.2)
@@ -442,7 +450,7 @@ def scenario2():
          lambda d, p: Starter(d, p, {}, 2, 'express-fd')),
     ]
     out = []
-    for rnd in range(1, P['rounds'] + 1):
+    for rnd in range(1, P.rounds + 1):
         for row, label, kind, factory in turn(rows, rnd):
             d = os.path.join(RAW, f's2-r{rnd}-{row}')
             try:
@@ -451,7 +459,7 @@ def scenario2():
                 med = median([e['signalled'] for e in r['reloads']])
                 progress(f'  {label:55s} round {rnd}: trigger -> old signalled '
                          f'median {med * 1000:.0f} ms')
-            except Exception as e:
+            except RUN_ERRORS as e:
                 progress(f'  {label} round {rnd}: FAILED: {e}')
                 out.append({'row': row, 'label': label, 'round': rnd, 'error': str(e)})
             summary['s2'] = {'runs': out, 'rows': [(r, l) for r, l, _, _ in rows]}
@@ -507,29 +515,28 @@ def s3_configs():
 
 
 def scenario3():
-    progress(f'scenario 3: data path (wrk -t2 -c{P["s3_conc"]} -d{P["s3_secs"]}s; '
-             f'loadgen -c{P["s3_conc"]} -d{P["s3_close_secs"]}s, a new connection per request)')
+    progress(f'scenario 3: data path (wrk -t2 -c{P.s3_conc} -d{P.s3_secs}s; '
+             f'loadgen -c{P.s3_conc} -d{P.s3_close_secs}s, a new connection per request)')
     out = []
     cfgs = s3_configs()
-    for rnd in range(1, P['rounds'] + 1):
+    for rnd in range(1, P.rounds + 1):
         for grp, key, label, factory in turn(cfgs, rnd):
             d = os.path.join(RAW, f's3-r{rnd}-{grp}-{key}')
             port = free_port()
             tool = factory(d, port)
             url = f'http://127.0.0.1:{port}/'
-            try:
-                tool.start()
-                if P['s3_warm']:
-                    subprocess.run([LOADGEN, '-u', url, '-c', '8', '-d', f'{P["s3_warm"]}s', '-q'],
+            def body():
+                if P.s3_warm:
+                    subprocess.run([LOADGEN, '-u', url, '-c', '8', '-d', f'{P.s3_warm}s', '-q'],
                                    capture_output=True, timeout=60)
-                w = subprocess.run(['wrk', '-t2', f'-c{P["s3_conc"]}', f'-d{P["s3_secs"]}s',
+                w = subprocess.run(['wrk', '-t2', f'-c{P.s3_conc}', f'-d{P.s3_secs}s',
                                     '--latency', url], capture_output=True, text=True,
-                                   timeout=P['s3_secs'] + 60)
+                                   timeout=P.s3_secs + 60)
                 with open(os.path.join(d, 'wrk.out'), 'w') as f:
                     f.write(w.stdout + w.stderr)
-                lg = subprocess.run([LOADGEN, '-u', url, '-c', str(P['s3_conc']),
-                                     '-d', f'{P["s3_close_secs"]}s', '-t', '5000'],
-                                    capture_output=True, text=True, timeout=P['s3_secs'] + 60)
+                lg = subprocess.run([LOADGEN, '-u', url, '-c', str(P.s3_conc),
+                                     '-d', f'{P.s3_close_secs}s', '-t', '5000'],
+                                    capture_output=True, text=True, timeout=P.s3_secs + 60)
                 with open(os.path.join(d, 'loadgen.out'), 'w') as f:
                     f.write(lg.stdout + lg.stderr)
                 r = {'grp': grp, 'key': key, 'label': label, 'round': rnd,
@@ -538,11 +545,10 @@ def scenario3():
                 progress(f'  {label:55s} round {rnd}: wrk {r["wrk"]["rps"] or 0:.0f} req/s '
                          f'p99 {fmt(r["wrk"]["p99"])} ms; new connections '
                          f'{r["close"].get("rps", 0):.0f} req/s p99 {fmt(r["close"].get("p99_ms"))} ms')
-            except Exception as e:
-                progress(f'  {label} round {rnd}: FAILED: {e}')
-                r = {'grp': grp, 'key': key, 'label': label, 'round': rnd, 'error': str(e)}
-            finally:
-                tool.stop()
+                return r
+
+            r = measure(tool, f'{label} round {rnd}',
+                        {'grp': grp, 'key': key, 'label': label, 'round': rnd}, body)
             out.append(r)
             summary['s3'] = {'runs': out}
             save()
@@ -551,7 +557,7 @@ def scenario3():
 # ------------------------------------------------------------ scenario 4
 
 def scenario4():
-    progress(f'scenario 4: footprint of the supervisor, idle {P["s4_idle"]} s')
+    progress(f'scenario 4: footprint of the supervisor, idle {P.s4_idle} s')
     pre = preload_available()
     cfgs = [
         ('baton', 'baton', lambda d, p: Baton(d, p, {}, 2, 'express-preload' if pre else 'express-fd')),
@@ -560,17 +566,16 @@ def scenario4():
         ('cluster', 'Node cluster primary (no supervisor)', lambda d, p: Naive(d, p, {}, 2)),
     ]
     out = []
-    for rnd in range(1, P['rounds'] + 1):
+    for rnd in range(1, P.rounds + 1):
         for key, label, factory in turn(cfgs, rnd):
             d = os.path.join(RAW, f's4-r{rnd}-{key}')
             tool = factory(d, free_port())
-            try:
-                tool.start()
+            def body():
                 time.sleep(3)
                 pid = tool.sup_pid()
                 a = proc_sample(pid)
                 t = time.monotonic()
-                time.sleep(P['s4_idle'])
+                time.sleep(P.s4_idle)
                 b = proc_sample(pid)
                 dt = time.monotonic() - t
                 kids = tool.worker_pids()
@@ -588,11 +593,10 @@ def scenario4():
                      'workers_rss_kb': wrss, 'nworkers': len(kids)}
                 progress(f'  {label:40s} round {rnd}: RSS {b["rss_kb"] / 1024:.1f} MiB, '
                          f'CPU {r["cpu_ms"]:.0f} ms, {r["wakeups"]} context switches in {dt:.1f} s')
-            except Exception as e:
-                progress(f'  {label} round {rnd}: FAILED: {e}')
-                r = {'key': key, 'label': label, 'round': rnd, 'error': str(e)}
-            finally:
-                tool.stop()
+                return r
+
+            r = measure(tool, f'{label} round {rnd}',
+                        {'key': key, 'label': label, 'round': rnd}, body)
             out.append(r)
             summary['s4'] = {'runs': out}
             save()
@@ -604,14 +608,13 @@ def scenario5():
     progress('scenario 5: scale (C test server, ready = notify)')
     out = {'workers': [], 'sockets': [], 'many': None}
     series = [('workers', w, 1) for w in (1, 8, 64)] + [('sockets', 1, s) for s in (16, 64)]
-    for rnd in range(1, P['rounds'] + 1):
+    for rnd in range(1, P.rounds + 1):
         for what, w, s in series:
             d = os.path.join(RAW, f's5-r{rnd}-w{w}-s{s}')
             tool = Baton(d, free_port(), {}, w, 'testserver', sockets=s)
-            try:
-                tool.start()
+            def body():
                 rs = []
-                for i in range(P['s5_reloads']):
+                for i in range(P.s5_reloads):
                     rs.append(tool.reload_hup())
                     time.sleep(0.1)
                 r = {'workers': w, 'sockets': s, 'round': rnd,
@@ -623,18 +626,17 @@ def scenario5():
                 progress(f'  {w:2d} workers, {s:2d} sockets, round {rnd}: trigger -> active '
                          f'median {median(r["active"]) * 1000:.1f} ms, -> old signalled '
                          f'{median(r["signalled"]) * 1000:.1f} ms')
-            except Exception as e:
-                progress(f'  {w} workers {s} sockets round {rnd}: FAILED: {e}')
-                r = {'workers': w, 'sockets': s, 'round': rnd, 'error': str(e)}
-            finally:
-                tool.stop()
+                return r
+
+            r = measure(tool, f'{w} workers {s} sockets round {rnd}',
+                        {'workers': w, 'sockets': s, 'round': rnd}, body)
             out['workers' if s == 1 else 'sockets'].append(r)
             if w == 1 and s == 1:
                 out['sockets'].append(r)
             summary['s5'] = out
             save()
     # Many reloads: baton's descriptors and memory stay flat.
-    n = P['s5_many']
+    n = P.s5_many
     progress(f'  {n} reloads in a row (baton reload, 2 workers)')
     d = os.path.join(RAW, 's5-many')
     tool = Baton(d, free_port(), {}, 2, 'testserver')
@@ -664,7 +666,7 @@ def scenario5():
         progress(f'  after {n} reloads: {pts[-1]["fds"]} fds (after 1: {pts[0]["fds"]}), '
                  f'RSS {pts[-1]["rss_kb"]} kB (after 1: {pts[0]["rss_kb"]} kB), '
                  f'{failed} failed, {total:.0f} s')
-    except Exception as e:
+    except RUN_ERRORS as e:
         progress(f'  many reloads: FAILED: {e}')
         out['many'] = {'n': n, 'error': str(e)}
     finally:
@@ -685,7 +687,7 @@ def scenario6():
             autogroup = fh.read().strip()
     except OSError:
         autogroup = 'n/a'
-    c, secs = max(P['s1_conc']), P['s6_secs']
+    c, secs = max(P.s1_conc), P.s6_secs
     progress(f'scenario 6: steady state at c={c}, sessions and scheduling groups '
              f'(sched_autogroup_enabled = {autogroup})')
     pre = preload_available()
@@ -698,14 +700,13 @@ def scenario6():
          lambda d, p: Starter(d, p, {'BENCH_PREFORK_SETSID': '1'}, 2, 'express-fd')),
     ]
     out = []
-    for rnd in range(1, P['rounds'] + 1):
+    for rnd in range(1, P.rounds + 1):
         for key, label, factory in turn(cfgs, rnd):
             d = os.path.join(RAW, f's6-r{rnd}-{key}')
             port = free_port()
             tool = factory(d, port)
             url = f'http://127.0.0.1:{port}/'
-            try:
-                tool.start()
+            def body():
                 subprocess.run([LOADGEN, '-u', url, '-c', '8', '-d', '1s', '-q'],
                                capture_output=True, timeout=60)
                 lg = subprocess.run([LOADGEN, '-u', url, '-c', str(c), '-d', f'{secs}s',
@@ -717,11 +718,10 @@ def scenario6():
                      'idx': [x[0] for x in cfgs].index(key), 'lg': parse_kv(lg.stdout)}
                 progress(f'  {label:48s} round {rnd}: {r["lg"].get("rps", 0):.0f} req/s, '
                          f'p50 {fmt(r["lg"].get("p50_ms"))} p99 {fmt(r["lg"].get("p99_ms"))} ms')
-            except Exception as e:
-                progress(f'  {label} round {rnd}: FAILED: {e}')
-                r = {'key': key, 'label': label, 'round': rnd, 'error': str(e)}
-            finally:
-                tool.stop()
+                return r
+
+            r = measure(tool, f'{label} round {rnd}',
+                        {'key': key, 'label': label, 'round': rnd}, body)
             out.append(r)
             summary['s6'] = {'runs': out, 'autogroup': autogroup, 'conc': c, 'secs': secs}
             save()

@@ -14,6 +14,7 @@ import subprocess
 import threading
 import time
 import uuid
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -44,6 +45,58 @@ APP_ENV = {
     'FORCE_MS': '15000',
 }
 DRAIN_TIMEOUT_S = 15        # baton drain_timeout = PM2 --kill-timeout 15000
+
+# What a run of a tool can raise: a wait that timed out (must, wait_http),
+# a process, file or socket that failed, a command past its timeout, and
+# output that did not parse, or a figure missing from it (None).
+RUN_ERRORS = (RuntimeError, OSError, subprocess.SubprocessError, ValueError,
+              TypeError)
+
+
+@dataclass
+class Params:
+    """How much each scenario measures: the full run's figures, or
+    quick()'s and smoke()'s. bench.py records them in summary.json and
+    report.py reads them back (from_dict)."""
+    rounds: int = 3
+    s1_conc: list = field(default_factory=lambda: [32, 256])
+    s1_reloads: int = 10
+    s1_interval: float = 2.0
+    s1_lead: float = 5.0
+    s1_tail: float = 3.0
+    s2_reloads: int = 10
+    s3_secs: int = 10
+    s3_close_secs: int = 5
+    s3_conc: int = 64
+    s3_warm: int = 1
+    s4_idle: int = 10
+    s6_secs: int = 10
+    s5_reloads: int = 10
+    s5_many: int = 1000
+
+    @classmethod
+    def quick(cls):
+        """One round, shorter loads, fewer reloads."""
+        return cls(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0,
+                   s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5,
+                   s5_many=200, s6_secs=5)
+
+    @classmethod
+    def smoke(cls):
+        """A few seconds at -c 4 a scenario: checks the machinery only."""
+        return cls(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
+                   s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2,
+                   s3_close_secs=2, s3_conc=4, s3_warm=0, s4_idle=2,
+                   s5_reloads=2, s5_many=20, s6_secs=2)
+
+    @classmethod
+    def from_dict(cls, d):
+        """The parameters a summary.json recorded; None where it has none."""
+        return cls(**{f.name: d.get(f.name) for f in fields(cls)})
+
+    def as_dict(self):
+        return asdict(self)
+
 
 T_START = time.monotonic()
 TAGS = []       # every tool's tag, to clean up whatever is left at the end

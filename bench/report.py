@@ -89,15 +89,7 @@ WHY = {
         '(baton does not even wake up: see scenario 4).',
 }
 
-out = []
-notes = []
-
-
-def w(s=''):
-    out.append(s)
-
-
-def f(x, nd=1):
+def num(x, nd=1):
     if x is None:
         return 'n/a'
     if nd == 0:
@@ -117,20 +109,43 @@ def ratio(a, b, nd=2):
     return f'{a / b:.{nd}f}×'
 
 
-def table(head, rows):
-    w('| ' + ' | '.join(head) + ' |')
-    w('| --- |' + ' ---: |' * (len(head) - 1))
-    for r in rows:
-        w('| ' + ' | '.join(str(c) for c in r) + ' |')
-    w()
+class Report:
+    """docs/benchmarks.md as it is written: its lines, and the notes for
+    its section "Where baton is not ahead"."""
 
+    def __init__(self):
+        self.lines = []
+        self.notes = []
 
-def ok_runs(runs, what):
-    for r in runs:
-        if 'error' in r:
-            notes.append(f'{what}: "{r.get("label", "?")}" round {r.get("round")} did not '
-                         f'complete: {r["error"]}')
-    return [r for r in runs if 'error' not in r]
+    def line(self, s=''):
+        self.lines.append(s)
+
+    def note(self, s):
+        self.notes.append(s)
+
+    def table(self, head, rows):
+        self.line('| ' + ' | '.join(head) + ' |')
+        self.line('| --- |' + ' ---: |' * (len(head) - 1))
+        for r in rows:
+            self.line('| ' + ' | '.join(str(c) for c in r) + ' |')
+        self.line()
+
+    def ok_runs(self, runs, what):
+        """The runs that completed; each one that did not is noted."""
+        for r in runs:
+            if 'error' in r:
+                self.note(f'{what}: "{r.get("label", "?")}" round {r.get("round")} did not '
+                          f'complete: {r["error"]}')
+        return [r for r in runs if 'error' not in r]
+
+    def completed(self, key, what):
+        """Scenario KEY's results and its runs that completed."""
+        sec = S.get(key)
+        return sec, self.ok_runs(sec['runs'], what) if sec else []
+
+    def write(self, path):
+        with open(path, 'w') as fh:
+            fh.write('\n'.join(self.lines))
 
 
 def gnuplot(script, name):
@@ -144,7 +159,7 @@ def gnuplot(script, name):
 
 # ---------------------------------------------------------------- header
 
-def header():
+def header(rep):
     m = META
     mode = ''
     if m.get('quick'):
@@ -152,87 +167,87 @@ def header():
     if m.get('smoke'):
         mode = ' with BENCH_SMOKE=1 (a machinery check at -c 4: not figures to quote)'
     d = m.get('duration_s', 0)
-    w('# Benchmarks')
-    w()
-    w('baton against what the seed story uses, or could use, to reload the same '
-      'Express app: PM2 cluster mode (`pm2 reload`, as the post does), Server::Starter '
-      '(`start_server`, SIGHUP) and a naive stop-then-start restart. Every figure comes '
-      f'from one run of `make bench` (`bench/run`){mode}, written into this file by '
-      '`bench/report.py`: nothing here is typed in by hand, except the prose around the '
-      'tables.')
-    w()
-    w(f'- **Date**: {m.get("date")}; run `{m.get("run")}`; `make bench` took '
-      f'{d // 60} min {d % 60} s. {R} round{"s" if R != 1 else ""} of every scenario; '
-      'baton and its peers alternate within each round, in an order that turns from '
-      'round to round; the tables give medians over the rounds unless they say total.')
-    w(f'- **Machine**: {m.get("nproc")} CPUs ({m.get("cpu")}), {m.get("mem_gib")} GiB of '
-      f'memory, Linux {m.get("kernel")}, {m.get("os")}. The load generator, the supervisor '
-      'and the servers share these CPUs, and the machine may be shared with other work: '
-      'compare the tools within a table, not with figures from another machine.')
-    w(f'- **Versions**: {m.get("baton")}; Node {m.get("node")}; PM2 {m.get("pm2")} '
-      f'(from `bench/package-lock.json`; `pm2 --version` would start a daemon); Express {m.get("express")}; Server::Starter '
-      f'{m.get("server_starter")} (`dpkg-query -W libserver-starter-perl`; perl '
-      f'{m.get("perl")}); {m.get("wrk")}; {m.get("gnuplot")}.')
+    rep.line('# Benchmarks')
+    rep.line()
+    rep.line('baton against what the seed story uses, or could use, to reload the same '
+             'Express app: PM2 cluster mode (`pm2 reload`, as the post does), Server::Starter '
+             '(`start_server`, SIGHUP) and a naive stop-then-start restart. Every figure comes '
+             f'from one run of `make bench` (`bench/run`){mode}, written into this file by '
+             '`bench/report.py`: nothing here is typed in by hand, except the prose around the '
+             'tables.')
+    rep.line()
+    rep.line(f'- **Date**: {m.get("date")}; run `{m.get("run")}`; `make bench` took '
+             f'{d // 60} min {d % 60} s. {R} round{"s" if R != 1 else ""} of every scenario; '
+             'baton and its peers alternate within each round, in an order that turns from '
+             'round to round; the tables give medians over the rounds unless they say total.')
+    rep.line(f'- **Machine**: {m.get("nproc")} CPUs ({m.get("cpu")}), {m.get("mem_gib")} GiB of '
+             f'memory, Linux {m.get("kernel")}, {m.get("os")}. The load generator, the supervisor '
+             'and the servers share these CPUs, and the machine may be shared with other work: '
+             'compare the tools within a table, not with figures from another machine.')
+    rep.line(f'- **Versions**: {m.get("baton")}; Node {m.get("node")}; PM2 {m.get("pm2")} '
+             f'(from `bench/package-lock.json`; `pm2 --version` would start a daemon); Express {m.get("express")}; Server::Starter '
+             f'{m.get("server_starter")} (`dpkg-query -W libserver-starter-perl`; perl '
+             f'{m.get("perl")}); {m.get("wrk")}; {m.get("gnuplot")}.')
     for rr in m.get('reruns', []):
         d_ = rr.get('duration_s', 0)
-        w(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
-          f'were run (again) on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
-          f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
-    w('- Every load goes to 127.0.0.1 and is bounded in requests and time.')
-    w()
-    w('## How to reproduce')
-    w()
-    w('```sh')
-    w('make bench                  # = bench/run: installs what is missing, runs all, writes this file')
-    w('BENCH_QUICK=1 make bench    # one round, shorter loads (about 10 minutes)')
-    w('BENCH_ONLY=1,3 bench/run    # some scenarios only; the others keep their last figures')
-    w('bench/run --report          # rewrite this file and the plots from bench/results/report/')
-    w('```')
-    w()
-    w('`bench/run` installs what is missing: `apt-get install -y libserver-starter-perl '
-      'wrk gnuplot-nox` (and python3, nodejs, npm), then `npm ci` in `bench/` for PM2 and '
-      'Express from `bench/package-lock.json` into `bench/node_modules` (nothing global). '
-      'PM2 runs with a private `PM2_HOME` in each run\'s folder and is `pm2 kill`ed after '
-      'it. Raw results (logs, loadgen timelines, answered ids, work logs, wrk output) go to '
-      f'`bench/results/raw/RUN/` (this run: `{m.get("run")}`, not committed); '
-      '`bench/results/report/` keeps the summary and the plot data this file is made from.')
-    w()
+        rep.line(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
+                 f'were run (again) on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
+                 f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
+    rep.line('- Every load goes to 127.0.0.1 and is bounded in requests and time.')
+    rep.line()
+    rep.line('## How to reproduce')
+    rep.line()
+    rep.line('```sh')
+    rep.line('make bench                  # = bench/run: installs what is missing, runs all, writes this file')
+    rep.line('BENCH_QUICK=1 make bench    # one round, shorter loads (about 10 minutes)')
+    rep.line('BENCH_ONLY=1,3 bench/run    # some scenarios only; the others keep their last figures')
+    rep.line('bench/run --report          # rewrite this file and the plots from bench/results/report/')
+    rep.line('```')
+    rep.line()
+    rep.line('`bench/run` installs what is missing: `apt-get install -y libserver-starter-perl '
+             'wrk gnuplot-nox` (and python3, nodejs, npm), then `npm ci` in `bench/` for PM2 and '
+             'Express from `bench/package-lock.json` into `bench/node_modules` (nothing global). '
+             'PM2 runs with a private `PM2_HOME` in each run\'s folder and is `pm2 kill`ed after '
+             'it. Raw results (logs, loadgen timelines, answered ids, work logs, wrk output) go to '
+             f'`bench/results/raw/RUN/` (this run: `{m.get("run")}`, not committed); '
+             '`bench/results/report/` keeps the summary and the plot data this file is made from.')
+    rep.line()
     ae = m.get('app_env', {})
-    w('**The same settings for every tool.** The app is the seed\'s, '
-      '`examples/express/app.js`: it answers, then does its asynchronous work `WORK_MS` '
-      'later (it appends the request id to `WORK_LOG`); on SIGINT it calls '
-      '`server.close`, waits `CLOSE_WAIT_MS` and exits (and forces an exit at '
-      '`FORCE_MS`). Everywhere: ' + ', '.join(f'`{k}={v}`' for k, v in sorted(ae.items()))
-      + ' (the post\'s 10 s wait shortened to 1 s; its 15 s force exit kept). Drain: '
-      'baton `drain_signal = SIGINT`, `drain_timeout = 15s`; PM2 `--kill-timeout 15000` '
-      'as in the post; Server::Starter `--signal-on-hup=INT --signal-on-term=INT` (it has '
-      'no deadline); naive: SIGINT, then wait for the exit.')
-    w()
-    w('**Which app each tool runs.**')
-    w()
-    w('- PM2 and the naive restart run the unmodified app, which binds its port itself: '
-      'PM2 cluster mode and `bench/cluster-app.js` (the naive restart) use Node\'s '
-      'cluster module, whose primary binds the port, accepts every connection and '
-      'hands it to a worker in turn.')
+    rep.line('**The same settings for every tool.** The app is the seed\'s, '
+             '`examples/express/app.js`: it answers, then does its asynchronous work `WORK_MS` '
+             'later (it appends the request id to `WORK_LOG`); on SIGINT it calls '
+             '`server.close`, waits `CLOSE_WAIT_MS` and exits (and forces an exit at '
+             '`FORCE_MS`). Everywhere: ' + ', '.join(f'`{k}={v}`' for k, v in sorted(ae.items()))
+             + ' (the post\'s 10 s wait shortened to 1 s; its 15 s force exit kept). Drain: '
+             'baton `drain_signal = SIGINT`, `drain_timeout = 15s`; PM2 `--kill-timeout 15000` '
+             'as in the post; Server::Starter `--signal-on-hup=INT --signal-on-term=INT` (it has '
+             'no deadline); naive: SIGINT, then wait for the exit.')
+    rep.line()
+    rep.line('**Which app each tool runs.**')
+    rep.line()
+    rep.line('- PM2 and the naive restart run the unmodified app, which binds its port itself: '
+             'PM2 cluster mode and `bench/cluster-app.js` (the naive restart) use Node\'s '
+             'cluster module, whose primary binds the port, accepts every connection and '
+             'hands it to a worker in turn.')
     if PRE:
-        w('- baton runs the unmodified app with `preload = yes` (the bind() interposer, '
-          '`ready = listen`): **baton (preload)**; and the fd variant below with '
-          '`ready = notify`: **baton (fd variant)**.')
+        rep.line('- baton runs the unmodified app with `preload = yes` (the bind() interposer, '
+                 '`ready = listen`): **baton (preload)**; and the fd variant below with '
+                 '`ready = notify`: **baton (fd variant)**.')
     else:
-        w('- baton: the preload interposer (`.libs/libbaton-preload.so`) did not exist yet '
-          'when this run was made, so baton runs the fd variant below, with `ready = '
-          'notify` (`READY=1` written to `BATON_FD`): **baton (fd variant)**. Once the '
-          'interposer is built, the same `make bench` also measures the unmodified app '
-          'under baton (`preload = yes`, `ready = listen`).')
-    w('- Server::Starter passes its socket in `SERVER_STARTER_PORT`; the unmodified app '
-      'cannot use it (it calls `server.listen(3000)`), so it runs the **fd variant**, '
-      '`bench/fd-app.js`: a wrapper that loads the unchanged `app.js` and turns its '
-      '`listen(PORT)` into `listen({fd})`. Server::Starter starts one process per '
-      'generation, so for 2 workers that process (`BENCH_PREFORK=2`) starts two '
-      'children on the passed socket and relays the drain signal to them, as a prefork '
-      'server does. Server::Starter takes a new worker as ready when it is still alive '
-      '`--interval` (1 s by default) after it started: it has no readiness protocol.')
-    w()
+        rep.line('- baton: the preload interposer (`.libs/libbaton-preload.so`) did not exist yet '
+                 'when this run was made, so baton runs the fd variant below, with `ready = '
+                 'notify` (`READY=1` written to `BATON_FD`): **baton (fd variant)**. Once the '
+                 'interposer is built, the same `make bench` also measures the unmodified app '
+                 'under baton (`preload = yes`, `ready = listen`).')
+    rep.line('- Server::Starter passes its socket in `SERVER_STARTER_PORT`; the unmodified app '
+             'cannot use it (it calls `server.listen(3000)`), so it runs the **fd variant**, '
+             '`bench/fd-app.js`: a wrapper that loads the unchanged `app.js` and turns its '
+             '`listen(PORT)` into `listen({fd})`. Server::Starter starts one process per '
+             'generation, so for 2 workers that process (`BENCH_PREFORK=2`) starts two '
+             'children on the passed socket and relays the drain signal to them, as a prefork '
+             'server does. Server::Starter takes a new worker as ready when it is still alive '
+             '`--interval` (1 s by default) after it started: it has no readiness protocol.')
+    rep.line()
 
 
 # ---------------------------------------------------------------- scenario 1
@@ -272,59 +287,59 @@ def s1_agg(runs, key, conc):
     return a
 
 
-def scenario1():
+def scenario1(rep):
     s1 = S.get('s1')
     if not s1:
         return
-    runs = ok_runs(s1['runs'], 'Scenario 1')
+    runs = rep.ok_runs(s1['runs'], 'Scenario 1')
     tools = [k for k, _ in s1['tools'] if any(r['tool'] == k for r in runs)]
     if not runs:
         return
     bk = 'baton' if 'baton' in tools else 'baton-fd'
     HEAD['bk'] = bk
     concs = sorted({r['conc'] for r in runs})
-    w('## 1. Reload under load')
-    w()
-    w(f'The app with 2 workers; `test/loadgen` keeps {" and ".join(map(str, concs))} '
-      'connections busy (a new connection per request, `Connection: close`, 5 s '
-      f'timeout). After {P.get("s1_lead")} s of steady state come {P.get("s1_reloads")} '
-      f'reloads, one every {P.get("s1_interval")} s, or as soon as the previous one has '
-      'finished when it takes longer, then '
-      f'{P.get("s1_tail")} s of steady state. A reload has finished when its old workers '
-      'have exited: `baton reload` and `pm2 reload` return then; for Server::Starter, when '
-      'it logs that the old worker died; for the naive restart, when the new processes '
-      'answer. Then the tool is stopped gracefully, and **lost work** is the number of ids '
-      'answered 200 that never reached `WORK_LOG` once every process had exited. Latencies '
-      'are those of the requests answered 200, placed by the time the request started: '
-      '**during reloads** = between a trigger and the end of that reload; **steady** = '
-      f'from the end of the first second to the first trigger ({P.get("s1_lead", 1) - 1:g} s, '
-      'the same stretch for every tool: the gaps between later reloads follow a fresh '
-      'start of the workers, and how many there are depends on how long each tool takes '
-      'to reload). Throughput counts answers 200 in each kind of window, per second of '
-      'that window (a whole-run figure would depend on how long each tool spends '
-      'reloading).')
-    w()
-    w('Commands (PORT, FILE and DIR differ per run; see each run\'s folder):')
-    w()
-    w('```sh')
-    w('test/loadgen -u http://127.0.0.1:PORT/ -c C -d 120s -n 50000000 -t 5000 -p PREFIX -o ids -r timeline   # stopped with SIGINT')
+    rep.line('## 1. Reload under load')
+    rep.line()
+    rep.line(f'The app with 2 workers; `test/loadgen` keeps {" and ".join(map(str, concs))} '
+             'connections busy (a new connection per request, `Connection: close`, 5 s '
+             f'timeout). After {P.get("s1_lead")} s of steady state come {P.get("s1_reloads")} '
+             f'reloads, one every {P.get("s1_interval")} s, or as soon as the previous one has '
+             'finished when it takes longer, then '
+             f'{P.get("s1_tail")} s of steady state. A reload has finished when its old workers '
+             'have exited: `baton reload` and `pm2 reload` return then; for Server::Starter, when '
+             'it logs that the old worker died; for the naive restart, when the new processes '
+             'answer. Then the tool is stopped gracefully, and **lost work** is the number of ids '
+             'answered 200 that never reached `WORK_LOG` once every process had exited. Latencies '
+             'are those of the requests answered 200, placed by the time the request started: '
+             '**during reloads** = between a trigger and the end of that reload; **steady** = '
+             f'from the end of the first second to the first trigger ({P.get("s1_lead", 1) - 1:g} s, '
+             'the same stretch for every tool: the gaps between later reloads follow a fresh '
+             'start of the workers, and how many there are depends on how long each tool takes '
+             'to reload). Throughput counts answers 200 in each kind of window, per second of '
+             'that window (a whole-run figure would depend on how long each tool spends '
+             'reloading).')
+    rep.line()
+    rep.line('Commands (PORT, FILE and DIR differ per run; see each run\'s folder):')
+    rep.line()
+    rep.line('```sh')
+    rep.line('test/loadgen -u http://127.0.0.1:PORT/ -c C -d 120s -n 50000000 -t 5000 -p PREFIX -o ids -r timeline   # stopped with SIGINT')
     if PRE:
-        w('BATON_PRELOAD_LIB=$PWD/.libs/libbaton-preload.so baton run -c FILE   # command = node examples/express/app.js; workers = 2; ready = listen; preload = yes')
-    w('baton run -c FILE     # command = node bench/fd-app.js examples/express/app.js; workers = 2; ready = notify')
-    w('baton reload -c FILE  # each reload')
-    w('PM2_HOME=DIR pm2 start examples/express/app.js -i 2 --kill-timeout 15000 --name express')
-    w('PM2_HOME=DIR pm2 reload express   # each reload; PM2_HOME=DIR pm2 kill at the end')
-    w('BENCH_PREFORK=2 start_server --port=127.0.0.1:PORT --signal-on-hup=INT --signal-on-term=INT -- node bench/fd-app.js examples/express/app.js')
-    w('kill -HUP $START_SERVER_PID      # each reload')
-    w('node bench/cluster-app.js examples/express/app.js   # naive: kill -INT, wait for the exit, start again')
-    w('```')
-    w()
+        rep.line('BATON_PRELOAD_LIB=$PWD/.libs/libbaton-preload.so baton run -c FILE   # command = node examples/express/app.js; workers = 2; ready = listen; preload = yes')
+    rep.line('baton run -c FILE     # command = node bench/fd-app.js examples/express/app.js; workers = 2; ready = notify')
+    rep.line('baton reload -c FILE  # each reload')
+    rep.line('PM2_HOME=DIR pm2 start examples/express/app.js -i 2 --kill-timeout 15000 --name express')
+    rep.line('PM2_HOME=DIR pm2 reload express   # each reload; PM2_HOME=DIR pm2 kill at the end')
+    rep.line('BENCH_PREFORK=2 start_server --port=127.0.0.1:PORT --signal-on-hup=INT --signal-on-term=INT -- node bench/fd-app.js examples/express/app.js')
+    rep.line('kill -HUP $START_SERVER_PID      # each reload')
+    rep.line('node bench/cluster-app.js examples/express/app.js   # naive: kill -INT, wait for the exit, start again')
+    rep.line('```')
+    rep.line()
     A = {(k, c): s1_agg(runs, k, c) for k in tools for c in concs}
     HEAD['s1'] = A
     for c in concs:
         cols = [k for k in tools if A[(k, c)]]
-        w(f'### {c} concurrent connections')
-        w()
+        rep.line(f'### {c} concurrent connections')
+        rep.line()
 
         def row(name, fn):
             return [name] + [fn(A[(k, c)]) for k in cols]
@@ -333,21 +348,21 @@ def scenario1():
             parts = [f'{k} {v:,}' for k, v in a['fails'].items() if v]
             return ', '.join(parts) if parts else '–'
         nr = len(A[(cols[0], c)]['runs'])
-        table([''] + [f'**{NAMES[k]}**' for k in cols], [
+        rep.table([''] + [f'**{NAMES[k]}**' for k in cols], [
             row('reloads that succeeded', lambda a: f'{a["reloads_ok"]}/{a["reloads"]}'),
             row(f'SIGHUPs not acted on (total of {nr} runs)',
                 lambda a: f'{a["lost_hups"]}' if a['tool'] == 'starter' else '–'),
-            row('time per reload (trigger → old workers gone), s', lambda a: f(a['reload_s'], 2)),
+            row('time per reload (trigger → old workers gone), s', lambda a: num(a['reload_s'], 2)),
             row(f'**failed requests** (total of {nr} runs)', lambda a: f'**{a["failed"]:,}**'),
             row('… by kind', kinds),
             row(f'**lost async work** (total of {nr} runs)',
                 lambda a: f'**{a["lost"]:,}** of {a["answered"]:,}'),
-            row('throughput steady, req/s', lambda a: f(a['rps'], 0)),
-            row('throughput during reloads, req/s', lambda a: f(a['rps_rel'], 0)),
+            row('throughput steady, req/s', lambda a: num(a['rps'], 0)),
+            row('throughput during reloads, req/s', lambda a: num(a['rps_rel'], 0)),
             row('steady p50 / p99 / max, ms',
-                lambda a: f'{f(a["steady_p50"])} / {f(a["steady_p99"])} / {f(a["steady_max"])}'),
+                lambda a: f'{num(a["steady_p50"])} / {num(a["steady_p99"])} / {num(a["steady_max"])}'),
             row('**during reloads** p50 / **p99** / max, ms',
-                lambda a: f'{f(a["reload_p50"])} / **{f(a["reload_p99"])}** / {f(a["reload_max"])}'),
+                lambda a: f'{num(a["reload_p50"])} / **{num(a["reload_p99"])}** / {num(a["reload_max"])}'),
         ])
         b = A.get((bk, c))
         peers = [k for k in cols if k in PEERS]
@@ -364,84 +379,84 @@ def scenario1():
                            ratio(b['rps'], p['rps']),
                            ratio(b['rps_rel'], p['rps_rel']),
                            ratio(b['reload_s'], p['reload_s'])])
-            w('Ratios, baton over each peer (below 1× is better for baton, except '
-              'throughput):')
-            w()
-            table(['', 'failed requests', 'lost work', 'p99 during reloads',
+            rep.line('Ratios, baton over each peer (below 1× is better for baton, except '
+                     'throughput):')
+            rep.line()
+            rep.table(['', 'failed requests', 'lost work', 'p99 during reloads',
                    'max during reloads', 'steady p99', 'throughput steady',
                    'throughput during reloads', 'time per reload'], rr)
             for k in peers:
-                s1_notes(b, A[(k, c)], k, c)
+                s1_notes(rep, b, A[(k, c)], k, c)
         if 'baton' in cols and 'baton-fd' in cols:
             a1, a2 = A[('baton', c)], A[('baton-fd', c)]
-            w('The unmodified app under baton (preload) over the fd variant under baton: '
-              f'p99 during reloads {ratio(a1["reload_p99"], a2["reload_p99"])}, throughput '
-              f'{ratio(a1["rps"], a2["rps"])}, time per reload '
-              f'{ratio(a1["reload_s"], a2["reload_s"])}; failed requests {a1["failed"]:,} '
-              f'vs {a2["failed"]:,}, lost work {a1["lost"]:,} vs {a2["lost"]:,}.')
-            w()
+            rep.line('The unmodified app under baton (preload) over the fd variant under baton: '
+                     f'p99 during reloads {ratio(a1["reload_p99"], a2["reload_p99"])}, throughput '
+                     f'{ratio(a1["rps"], a2["rps"])}, time per reload '
+                     f'{ratio(a1["reload_s"], a2["reload_s"])}; failed requests {a1["failed"]:,} '
+                     f'vs {a2["failed"]:,}, lost work {a1["lost"]:,} vs {a2["lost"]:,}.')
+            rep.line()
     lh = sum(r.get('lost_hups', 0) for r in runs)
     if lh:
         nst = sum(len(r['spans']) for r in runs if r['tool'] == 'starter')
-        w(f'**Server::Starter missed {lh} of {nst + lh} SIGHUPs** in this scenario. '
-          'start_server records a signal in its handler and acts on it in its main loop, '
-          'which blocks in wait3() until a child exits; a HUP that lands between its check '
-          'for pending signals and that call waits there until the next signal or child '
-          'exit. Here that is a HUP sent just as an old worker exits (the reload before '
-          'took longer than the interval, so the next one followed at once). The benchmark '
-          'sends a HUP that has not been acted on after 5 s again, and times the reload from '
-          'the one that worked; a user whose deploy script sends one HUP gets no reload at '
-          'all. baton receives signals as events of its event loop (libevent), so a SIGHUP '
-          'wakes it whatever it is waiting for; one that comes while a generation is '
-          'starting is coalesced into a reload that runs after it.')
-        w()
+        rep.line(f'**Server::Starter missed {lh} of {nst + lh} SIGHUPs** in this scenario. '
+                 'start_server records a signal in its handler and acts on it in its main loop, '
+                 'which blocks in wait3() until a child exits; a HUP that lands between its check '
+                 'for pending signals and that call waits there until the next signal or child '
+                 'exit. Here that is a HUP sent just as an old worker exits (the reload before '
+                 'took longer than the interval, so the next one followed at once). The benchmark '
+                 'sends a HUP that has not been acted on after 5 s again, and times the reload from '
+                 'the one that worked; a user whose deploy script sends one HUP gets no reload at '
+                 'all. baton receives signals as events of its event loop (libevent), so a SIGHUP '
+                 'wakes it whatever it is waiting for; one that comes while a generation is '
+                 'starting is coalesced into a reload that runs after it.')
+        rep.line()
     plot_latency(runs, tools, concs)
-    w('![Latency over time across reloads](bench-latency.png)')
-    w()
-    w(f'`docs/bench-latency.png`: one run per tool at {HEAD.get("plot_conc")} connections (the '
-      'round whose p99 during reloads is the median of its rounds), in 100 ms bins by '
-      'request start: the median (p50) and the maximum latency of the requests answered '
-      '200 in the bin (log scale), the failed requests per bin (red, right axis), and each '
-      'reload shaded from its trigger (dashed line) to its end.')
-    w()
+    rep.line('![Latency over time across reloads](bench-latency.png)')
+    rep.line()
+    rep.line(f'`docs/bench-latency.png`: one run per tool at {HEAD.get("plot_conc")} connections (the '
+             'round whose p99 during reloads is the median of its rounds), in 100 ms bins by '
+             'request start: the median (p50) and the maximum latency of the requests answered '
+             '200 in the bin (log scale), the failed requests per bin (red, right axis), and each '
+             'reload shaded from its trigger (dashed line) to its end.')
+    rep.line()
 
 
-def s1_notes(b, p, k, c):
+def s1_notes(rep, b, p, k, c):
     lbl = f'{c} connections, against {NAMES[k]}'
     if b['failed'] > p['failed']:
-        notes.append(f'Scenario 1, {lbl}: baton failed {b["failed"]:,} requests, '
-                     f'{NAMES[k]} {p["failed"]:,}.')
+        rep.note(f'Scenario 1, {lbl}: baton failed {b["failed"]:,} requests, '
+                 f'{NAMES[k]} {p["failed"]:,}.')
     if b['lost'] > p['lost']:
-        notes.append(f'Scenario 1, {lbl}: baton lost {b["lost"]:,} units of work, '
-                     f'{NAMES[k]} {p["lost"]:,}.')
+        rep.note(f'Scenario 1, {lbl}: baton lost {b["lost"]:,} units of work, '
+                 f'{NAMES[k]} {p["lost"]:,}.')
     if (b['reload_p99'] or 0) > (p['reload_p99'] or 0) * 1.05:
-        notes.append(
-            f'Scenario 1, {lbl}: p99 during reloads {f(b["reload_p99"])} ms for baton '
-            f'(rounds: {f(b["p99_range"][0])}–{f(b["p99_range"][1])}), '
-            f'{f(p["reload_p99"])} ms for {NAMES[k]} (rounds: {f(p["p99_range"][0])}–'
-            f'{f(p["p99_range"][1])}). ' + WHY.get(('s1', 'p99', k), ''))
+        rep.note(
+            f'Scenario 1, {lbl}: p99 during reloads {num(b["reload_p99"])} ms for baton '
+            f'(rounds: {num(b["p99_range"][0])}–{num(b["p99_range"][1])}), '
+            f'{num(p["reload_p99"])} ms for {NAMES[k]} (rounds: {num(p["p99_range"][0])}–'
+            f'{num(p["p99_range"][1])}). ' + WHY.get(('s1', 'p99', k), ''))
     if (b['rps'] or 0) < (p['rps'] or 0) * 0.97:
-        notes.append(
-            f'Scenario 1, {lbl}: steady throughput {f(b["rps"], 0)} req/s for baton '
-            f'(rounds: {f(b["rps_range"][0], 0)}–{f(b["rps_range"][1], 0)}), '
-            f'{f(p["rps"], 0)} for {NAMES[k]} (rounds: {f(p["rps_range"][0], 0)}–'
-            f'{f(p["rps_range"][1], 0)}). ' + WHY.get(('s1', 'rps', k), ''))
+        rep.note(
+            f'Scenario 1, {lbl}: steady throughput {num(b["rps"], 0)} req/s for baton '
+            f'(rounds: {num(b["rps_range"][0], 0)}–{num(b["rps_range"][1], 0)}), '
+            f'{num(p["rps"], 0)} for {NAMES[k]} (rounds: {num(p["rps_range"][0], 0)}–'
+            f'{num(p["rps_range"][1], 0)}). ' + WHY.get(('s1', 'rps', k), ''))
     if (b['rps_rel'] or 0) < (p['rps_rel'] or 0) * 0.97:
-        notes.append(
-            f'Scenario 1, {lbl}: throughput during reloads {f(b["rps_rel"], 0)} req/s for '
-            f'baton (rounds: {f(b["rrps_range"][0], 0)}–{f(b["rrps_range"][1], 0)}), '
-            f'{f(p["rps_rel"], 0)} for {NAMES[k]} (rounds: {f(p["rrps_range"][0], 0)}–'
-            f'{f(p["rrps_range"][1], 0)}). ' + WHY.get(('s1', 'rrps', k), ''))
+        rep.note(
+            f'Scenario 1, {lbl}: throughput during reloads {num(b["rps_rel"], 0)} req/s for '
+            f'baton (rounds: {num(b["rrps_range"][0], 0)}–{num(b["rrps_range"][1], 0)}), '
+            f'{num(p["rps_rel"], 0)} for {NAMES[k]} (rounds: {num(p["rrps_range"][0], 0)}–'
+            f'{num(p["rrps_range"][1], 0)}). ' + WHY.get(('s1', 'rrps', k), ''))
     if (b['steady_p99'] or 0) > (p['steady_p99'] or 0) * 1.05:
-        notes.append(
-            f'Scenario 1, {lbl}: steady p99 {f(b["steady_p99"])} ms for baton (rounds: '
-            f'{f(b["sp99_range"][0])}–{f(b["sp99_range"][1])}), {f(p["steady_p99"])} ms for '
-            f'{NAMES[k]} (rounds: {f(p["sp99_range"][0])}–{f(p["sp99_range"][1])}). '
+        rep.note(
+            f'Scenario 1, {lbl}: steady p99 {num(b["steady_p99"])} ms for baton (rounds: '
+            f'{num(b["sp99_range"][0])}–{num(b["sp99_range"][1])}), {num(p["steady_p99"])} ms for '
+            f'{NAMES[k]} (rounds: {num(p["sp99_range"][0])}–{num(p["sp99_range"][1])}). '
             + WHY.get(('s1', 'sp99', k), ''))
     if (b['reload_s'] or 0) > (p['reload_s'] or 0) * 1.05:
-        notes.append(
-            f'Scenario 1, {lbl}: a reload takes {f(b["reload_s"], 2)} s with baton, '
-            f'{f(p["reload_s"], 2)} s with {NAMES[k]}. ' + WHY.get(('s1', 'time', k), ''))
+        rep.note(
+            f'Scenario 1, {lbl}: a reload takes {num(b["reload_s"], 2)} s with baton, '
+            f'{num(p["reload_s"], 2)} s with {NAMES[k]}. ' + WHY.get(('s1', 'time', k), ''))
 
 
 def plot_latency(runs, tools, concs):
@@ -496,7 +511,7 @@ def plot_latency(runs, tools, concs):
                      'nohead dt 2 lc rgb "#203080"')
         nf = int(r['loadgen'].get('failed', 0))
         title = (f'{NAMES[k]} (round {r["round"]}): p99 during reloads '
-                 f'{f(r["reload"]["p99"])} ms, {nf:,} failed requests, lost work {r["lost"]}')
+                 f'{num(r["reload"]["p99"])} ms, {nf:,} failed requests, lost work {r["lost"]}')
         g.append(f'set title "{title}"')
         g.append('set xlabel "seconds since the load started"' if i == len(panels) - 1
                  else 'unset xlabel')
@@ -509,40 +524,37 @@ def plot_latency(runs, tools, concs):
 
 # ---------------------------------------------------------------- scenario 2
 
-def scenario2():
-    s2 = S.get('s2')
-    if not s2:
-        return
-    runs = ok_runs(s2['runs'], 'Scenario 2')
+def scenario2(rep):
+    s2, runs = rep.completed('s2', 'Scenario 2')
     if not runs:
         return
     n = P.get('s2_reloads')
-    w('## 2. Reload latency')
-    w()
-    w(f'No load; {n} reloads per round, one every ~0.3 s after the previous one has '
-      'finished. baton is triggered with SIGHUP and timed from its own log lines, read '
-      'from its stderr as they come (`generation N: starting`, `started`, `ready in`, '
-      '`active after`, `draining`, `exited`); the same number of reloads then go through '
-      '`baton reload` (the control socket), timed until the command returns. With the C '
-      'test server and `ready = notify` (`--notify`: READY=1 as soon as it listens), the '
-      'server\'s start-up is a few ms, so what is left is baton\'s own share. PM2 is timed '
-      'from `pm2 reload` until it returns, and from its daemon\'s log (`PM2_LOG_DATE_FORMAT` '
-      'with ms): `starting in -cluster mode-`, `New worker listening`, `Stopping app ... '
-      '_old_`. Server::Starter is timed from SIGHUP and its own stderr lines as they come '
-      '(`starting new worker`, `new worker is now running`, `killing old workers`, `old '
-      'worker ... died`), the app\'s own `Express is listening` line giving the new '
-      'worker\'s start-up. For every tool, a probe asks GET / on a new connection every '
-      '2 ms and notes when a process that was not serving before the trigger first '
-      'answers. Medians over all reloads of all rounds, in ms.')
-    w()
-    w('Definitions: **new workers ready** — all of them, as the supervisor sees it; '
-      '**start-up** — the server\'s own, from its spawn to its readiness (baton: the '
-      'largest `ready in`; PM2: spawn to listening, per worker; Server::Starter: spawn to '
-      'the app\'s listening line); **old signalled** — when the first and the last old '
-      'worker get the drain signal; **supervisor overhead** — trigger to the first old '
-      'worker signalled, less the start-up that had to happen before it; **done** — the '
-      'old workers have exited (baton, Server::Starter) or `pm2 reload` has returned.')
-    w()
+    rep.line('## 2. Reload latency')
+    rep.line()
+    rep.line(f'No load; {n} reloads per round, one every ~0.3 s after the previous one has '
+             'finished. baton is triggered with SIGHUP and timed from its own log lines, read '
+             'from its stderr as they come (`generation N: starting`, `started`, `ready in`, '
+             '`active after`, `draining`, `exited`); the same number of reloads then go through '
+             '`baton reload` (the control socket), timed until the command returns. With the C '
+             'test server and `ready = notify` (`--notify`: READY=1 as soon as it listens), the '
+             'server\'s start-up is a few ms, so what is left is baton\'s own share. PM2 is timed '
+             'from `pm2 reload` until it returns, and from its daemon\'s log (`PM2_LOG_DATE_FORMAT` '
+             'with ms): `starting in -cluster mode-`, `New worker listening`, `Stopping app ... '
+             '_old_`. Server::Starter is timed from SIGHUP and its own stderr lines as they come '
+             '(`starting new worker`, `new worker is now running`, `killing old workers`, `old '
+             'worker ... died`), the app\'s own `Express is listening` line giving the new '
+             'worker\'s start-up. For every tool, a probe asks GET / on a new connection every '
+             '2 ms and notes when a process that was not serving before the trigger first '
+             'answers. Medians over all reloads of all rounds, in ms.')
+    rep.line()
+    rep.line('Definitions: **new workers ready** — all of them, as the supervisor sees it; '
+             '**start-up** — the server\'s own, from its spawn to its readiness (baton: the '
+             'largest `ready in`; PM2: spawn to listening, per worker; Server::Starter: spawn to '
+             'the app\'s listening line); **old signalled** — when the first and the last old '
+             'worker get the drain signal; **supervisor overhead** — trigger to the first old '
+             'worker signalled, less the start-up that had to happen before it; **done** — the '
+             'old workers have exited (baton, Server::Starter) or `pm2 reload` has returned.')
+    rep.line()
     rows_def = s2['rows']
     rows = []
     med = {}
@@ -565,33 +577,33 @@ def scenario2():
                      f'{ms(m_["signalled"])} / {ms(m_["all_signalled"])}',
                      ms(m_['own']), ms(m_['first_answer']), ms(m_['done']),
                      ms(cmd) if cmd else '–'])
-    table(['', 'new workers ready', 'start-up', 'old signalled (first / last)',
+    rep.table(['', 'new workers ready', 'start-up', 'old signalled (first / last)',
            'supervisor overhead', 'first answer from a new worker', 'done',
            'reload command returns'], rows)
     HEAD['s2'] = med
     if 'pm2-ex' in med and med['pm2-ex'].get('ping'):
-        w(f'Of PM2\'s figures, {ms(med["pm2-ex"]["ping"], 0)} ms is the `pm2` client\'s own '
-          'start-up (the median time of an empty `pm2 ping`): PM2\'s commands are Node '
-          'programs that connect to the daemon.')
-        w()
+        rep.line(f'Of PM2\'s figures, {ms(med["pm2-ex"]["ping"], 0)} ms is the `pm2` client\'s own '
+                 'start-up (the median time of an empty `pm2 ping`): PM2\'s commands are Node '
+                 'programs that connect to the daemon.')
+        rep.line()
     se = med.get('starter-ex')
     if se and se['own'] is not None and se['own'] < 0:
-        w(f'Server::Starter\'s negative overhead with Express means that it signalled the old '
-          f'worker before the new one was listening: its `--interval` (1 s) is shorter than '
-          f'the Node start-up here ({ms(se["startup"], 0)} ms), and it has no other way to '
-          'know. The socket stays open, so no connection is refused, but connections wait in '
-          'the backlog until the new worker listens.')
-        w()
+        rep.line(f'Server::Starter\'s negative overhead with Express means that it signalled the old '
+                 f'worker before the new one was listening: its `--interval` (1 s) is shorter than '
+                 f'the Node start-up here ({ms(se["startup"], 0)} ms), and it has no other way to '
+                 'know. The socket stays open, so no connection is refused, but connections wait in '
+                 'the backlog until the new worker listens.')
+        rep.line()
     b, st = med.get('baton-ts'), med.get('starter-ts')
     if b and st:
-        w(f'With the C test server, baton signals the old generation {ms(b["signalled"])} ms '
-          f'after the trigger, of which {ms(b["own"])} ms are its own (the rest is the '
-          f'server\'s start-up); Server::Starter signals it after {ms(st["signalled"])} ms, '
-          f'nearly all of it its fixed `--interval` wait (baton over Server::Starter: '
-          f'{ratio(b["signalled"], st["signalled"], 3)}).')
-        w()
+        rep.line(f'With the C test server, baton signals the old generation {ms(b["signalled"])} ms '
+                 f'after the trigger, of which {ms(b["own"])} ms are its own (the rest is the '
+                 f'server\'s start-up); Server::Starter signals it after {ms(st["signalled"])} ms, '
+                 f'nearly all of it its fixed `--interval` wait (baton over Server::Starter: '
+                 f'{ratio(b["signalled"], st["signalled"], 3)}).')
+        rep.line()
         if (b['first_answer'] or 0) > (st['first_answer'] or 0) * 1.05:
-            notes.append(
+            rep.note(
                 f'Scenario 2, C test server: the first answer from a new worker comes '
                 f'{ms(b["first_answer"])} ms after the trigger with baton and '
                 f'{ms(st["first_answer"])} ms with Server::Starter. Both pass the same kind '
@@ -603,12 +615,12 @@ def scenario2():
         p = med.get(key)
         if not (be and p):
             continue
-        w(f'Express, baton over {name}: new workers ready {ratio(be["all_ready"], p["all_ready"])}, '
-          f'last old worker signalled {ratio(be["all_signalled"], p["all_signalled"])}, '
-          f'done {ratio(be["done"], p["done"])}.')
-        w()
+        rep.line(f'Express, baton over {name}: new workers ready {ratio(be["all_ready"], p["all_ready"])}, '
+                 f'last old worker signalled {ratio(be["all_signalled"], p["all_signalled"])}, '
+                 f'done {ratio(be["done"], p["done"])}.')
+        rep.line()
         if (be['done'] or 0) > (p['done'] or 0) * 1.05:
-            notes.append(
+            rep.note(
                 f'Scenario 2, Express: a reload is done after {ms(be["done"])} ms with baton '
                 f'and {ms(p["done"])} ms with {name}. "Done" includes the old workers\' drain, '
                 f'the app\'s `server.close` and CLOSE_WAIT_MS = 1 s, the same for every tool; '
@@ -617,7 +629,7 @@ def scenario2():
                    'faster, and when it takes more, it signals too early.'
                    if key == 'starter-ex' else ''))
         if (be['all_ready'] or 0) > (p['all_ready'] or 0) * 1.05:
-            notes.append(
+            rep.note(
                 f'Scenario 2, Express: new workers ready after {ms(be["all_ready"])} ms with '
                 f'baton and {ms(p["all_ready"])} ms with {name}. '
                 + ('Server::Starter\'s "ready" is not readiness but its 1 s timer.'
@@ -628,40 +640,37 @@ def scenario2():
 
 # ---------------------------------------------------------------- scenario 3
 
-def scenario3():
-    s3 = S.get('s3')
-    if not s3:
-        return
-    runs = ok_runs(s3['runs'], 'Scenario 3')
+def scenario3(rep):
+    s3, runs = rep.completed('s3', 'Scenario 3')
     if not runs:
         return
     c, d = P.get('s3_conc'), P.get('s3_secs')
     dc = P.get('s3_close_secs', d)
-    w('## 3. Data path')
-    w()
-    w(f'Throughput and latency of the server alone and under each supervisor, no '
-      f'reloads. `wrk -t2 -c{c} -d{d}s --latency` (keep-alive connections), then '
-      f'`test/loadgen -c {c} -d {dc}s` (a new connection per request, `Connection: '
-      'close`), after a 1 s warm-up. baton, like Server::Starter, only holds the socket: '
-      'the workers accept on it, so nothing of baton\'s is in the data path. PM2 cluster '
-      'mode (and Node\'s cluster module without PM2) has the primary accept every '
-      'connection and pass it to a worker over IPC (round robin); the bytes then flow '
-      'between the client and the worker directly, so the cost shows in new connections '
-      'more than in keep-alive ones. Medians over rounds; "vs alone" compares with the '
-      'first row of the group.')
-    w()
-    w('```sh')
-    w(f'wrk -t2 -c{c} -d{d}s --latency http://127.0.0.1:PORT/')
-    w(f'test/loadgen -u http://127.0.0.1:PORT/ -c {c} -d {dc}s -t 5000')
-    w('test/testserver --bind 127.0.0.1:PORT --quiet                   # C test server alone')
-    w('baton run -c FILE   # command = test/testserver --notify --quiet; workers = 1; ready = notify')
-    w('baton run -c FILE   # command = node bench/fd-app.js examples/express/app.js (or, with preload, node examples/express/app.js); workers = 1 or 2')
-    w('PORT=PORT node examples/express/app.js                           # Express alone')
-    w('PM2_HOME=DIR pm2 start examples/express/app.js -i N --kill-timeout 15000')
-    w('start_server --port=127.0.0.1:PORT -- node bench/fd-app.js examples/express/app.js')
-    w('node bench/cluster-app.js examples/express/app.js                # Node cluster, 2 workers')
-    w('```')
-    w()
+    rep.line('## 3. Data path')
+    rep.line()
+    rep.line(f'Throughput and latency of the server alone and under each supervisor, no '
+             f'reloads. `wrk -t2 -c{c} -d{d}s --latency` (keep-alive connections), then '
+             f'`test/loadgen -c {c} -d {dc}s` (a new connection per request, `Connection: '
+             'close`), after a 1 s warm-up. baton, like Server::Starter, only holds the socket: '
+             'the workers accept on it, so nothing of baton\'s is in the data path. PM2 cluster '
+             'mode (and Node\'s cluster module without PM2) has the primary accept every '
+             'connection and pass it to a worker over IPC (round robin); the bytes then flow '
+             'between the client and the worker directly, so the cost shows in new connections '
+             'more than in keep-alive ones. Medians over rounds; "vs alone" compares with the '
+             'first row of the group.')
+    rep.line()
+    rep.line('```sh')
+    rep.line(f'wrk -t2 -c{c} -d{d}s --latency http://127.0.0.1:PORT/')
+    rep.line(f'test/loadgen -u http://127.0.0.1:PORT/ -c {c} -d {dc}s -t 5000')
+    rep.line('test/testserver --bind 127.0.0.1:PORT --quiet                   # C test server alone')
+    rep.line('baton run -c FILE   # command = test/testserver --notify --quiet; workers = 1; ready = notify')
+    rep.line('baton run -c FILE   # command = node bench/fd-app.js examples/express/app.js (or, with preload, node examples/express/app.js); workers = 1 or 2')
+    rep.line('PORT=PORT node examples/express/app.js                           # Express alone')
+    rep.line('PM2_HOME=DIR pm2 start examples/express/app.js -i N --kill-timeout 15000')
+    rep.line('start_server --port=127.0.0.1:PORT -- node bench/fd-app.js examples/express/app.js')
+    rep.line('node bench/cluster-app.js examples/express/app.js                # Node cluster, 2 workers')
+    rep.line('```')
+    rep.line()
     groups = {'ts': 'C test server, 1 process', 'ex1': 'Express, 1 process',
               'ex2': 'Express, 2 processes'}
     rows = []
@@ -691,27 +700,27 @@ def scenario3():
             if base is None:
                 base = m_
             rows.append([f'{groups[grp]}: {label}',
-                         f'{f(m_["rps"], 0)} ({f(m_["range"][0], 0)}–{f(m_["range"][1], 0)})',
-                         f(m_['p50'], 2), f(m_['p99'], 2), ratio(m_['rps'], base['rps']),
-                         f'{f(m_["crps"], 0)} ({f(m_["crange"][0], 0)}–{f(m_["crange"][1], 0)})',
-                         f(m_['cp50'], 2), f(m_['cp99'], 2),
+                         f'{num(m_["rps"], 0)} ({num(m_["range"][0], 0)}–{num(m_["range"][1], 0)})',
+                         num(m_['p50'], 2), num(m_['p99'], 2), ratio(m_['rps'], base['rps']),
+                         f'{num(m_["crps"], 0)} ({num(m_["crange"][0], 0)}–{num(m_["crange"][1], 0)})',
+                         num(m_['cp50'], 2), num(m_['cp99'], 2),
                          ratio(m_['crps'], base['crps']),
                          f'{m_["err"]} / {m_["cfail"]}'])
-    table(['', 'keep-alive req/s (range)', 'p50 ms', 'p99 ms', 'vs alone',
+    rep.table(['', 'keep-alive req/s (range)', 'p50 ms', 'p99 ms', 'vs alone',
            'new conn. req/s (range)', 'p50 ms', 'p99 ms', 'vs alone',
            'errors (wrk / loadgen)'], rows)
-    w('The ranges are wide: this machine\'s other work came and went during the run, '
-      'and one slow round moves a median of three. Read a ratio together with the '
-      'ranges of its two rows.')
-    w()
+    rep.line('The ranges are wide: this machine\'s other work came and went during the run, '
+             'and one slow round moves a median of three. Read a ratio together with the '
+             'ranges of its two rows.')
+    rep.line()
     HEAD['s3'] = med
     for grp in ('ex1', 'ex2'):
         b, p = med.get((grp, 'baton')), med.get((grp, 'pm2'))
         if b and p:
-            w(f'{groups[grp]}: baton over PM2 cluster mode: keep-alive throughput '
-              f'{ratio(b["rps"], p["rps"])}, p99 {ratio(b["p99"], p["p99"])}; new connections: '
-              f'throughput {ratio(b["crps"], p["crps"])}, p99 {ratio(b["cp99"], p["cp99"])}.')
-            w()
+            rep.line(f'{groups[grp]}: baton over PM2 cluster mode: keep-alive throughput '
+                     f'{ratio(b["rps"], p["rps"])}, p99 {ratio(b["p99"], p["p99"])}; new connections: '
+                     f'throughput {ratio(b["crps"], p["crps"])}, p99 {ratio(b["cp99"], p["cp99"])}.')
+            rep.line()
     for (grp, key), m_ in med.items():
         base = med.get((grp, 'alone'))
         if key == 'baton' and base:
@@ -720,11 +729,11 @@ def scenario3():
                     lo, hi = m_[rk]
                     blo, bhi = base[rk]
                     overlap = lo <= bhi and blo <= hi
-                    notes.append(
+                    rep.note(
                         f'Scenario 3, {groups[grp]}: {what} throughput under baton is '
-                        f'{f(m_[k], 0)} req/s, alone {f(base[k], 0)} req/s '
-                        f'({ratio(m_[k], base[k])}); over the rounds, {f(lo, 0)}–{f(hi, 0)} '
-                        f'under baton and {f(blo, 0)}–{f(bhi, 0)} alone. '
+                        f'{num(m_[k], 0)} req/s, alone {num(base[k], 0)} req/s '
+                        f'({ratio(m_[k], base[k])}); over the rounds, {num(lo, 0)}–{num(hi, 0)} '
+                        f'under baton and {num(blo, 0)}–{num(bhi, 0)} alone. '
                         + WHY[('s3', 'baton')]
                         + (' The ranges overlap: the gap is within the noise.' if overlap else
                            ' The ranges do not overlap in this run; with the same data '
@@ -751,37 +760,34 @@ def scenario3():
                                'kernel hands each to whichever worker is waiting; on 2 CPUs '
                                'shared with the load generator an even spread can pay for the '
                                'extra hop.')
-                    notes.append(
-                        f'Scenario 3, {groups[grp]}: {what} throughput {f(b[k], 0)} req/s '
-                        f'under baton (rounds: {f(lo, 0)}–{f(hi, 0)}), {f(m_[k], 0)} req/s '
-                        f'under {peer} (rounds: {f(plo, 0)}–{f(phi, 0)}). {why}'
+                    rep.note(
+                        f'Scenario 3, {groups[grp]}: {what} throughput {num(b[k], 0)} req/s '
+                        f'under baton (rounds: {num(lo, 0)}–{num(hi, 0)}), {num(m_[k], 0)} req/s '
+                        f'under {peer} (rounds: {num(plo, 0)}–{num(phi, 0)}). {why}'
                         + (' The ranges overlap: within the noise.' if overlap else
                            ' The ranges do not overlap in this run.'))
 
 
 # ---------------------------------------------------------------- scenario 4
 
-def scenario4():
-    s4 = S.get('s4')
-    if not s4:
-        return
-    runs = ok_runs(s4['runs'], 'Scenario 4')
+def scenario4(rep):
+    s4, runs = rep.completed('s4', 'Scenario 4')
     if not runs:
         return
     idle = P.get('s4_idle')
-    w('## 4. Footprint')
-    w()
-    w(f'Each supervisor with the Express app, 2 workers, idle: 3 s to settle, then '
-      f'{idle} s measured. Resident memory is VmRSS from `/proc/PID/status`; CPU is the '
-      'change of utime+stime in `/proc/PID/stat`; wake-ups are the change of '
-      'voluntary+nonvoluntary context switches, summed over all the process\'s threads '
-      '(`/proc/PID/task/*/status`); CPU time is counted in ticks of '
-      f'{1000 // CLK_TCK} ms. The supervisor process only: baton; the PM2 daemon '
-      '(God, `PM2_HOME/pm2.pid`); `start_server` (perl); and for reference the primary of '
-      'Node\'s cluster module, which is what the naive setup runs. Its descendants are '
-      'the app\'s processes (for start_server, the prefork parent and its two children). '
-      'Medians over rounds.')
-    w()
+    rep.line('## 4. Footprint')
+    rep.line()
+    rep.line(f'Each supervisor with the Express app, 2 workers, idle: 3 s to settle, then '
+             f'{idle} s measured. Resident memory is VmRSS from `/proc/PID/status`; CPU is the '
+             'change of utime+stime in `/proc/PID/stat`; wake-ups are the change of '
+             'voluntary+nonvoluntary context switches, summed over all the process\'s threads '
+             '(`/proc/PID/task/*/status`); CPU time is counted in ticks of '
+             f'{1000 // CLK_TCK} ms. The supervisor process only: baton; the PM2 daemon '
+             '(God, `PM2_HOME/pm2.pid`); `start_server` (perl); and for reference the primary of '
+             'Node\'s cluster module, which is what the naive setup runs. Its descendants are '
+             'the app\'s processes (for start_server, the prefork parent and its two children). '
+             'Medians over rounds.')
+    rep.line()
     keys = []
     for r in sorted(runs, key=lambda r: r.get('idx', 0)):
         if (r['key'], r['label']) not in keys:
@@ -793,10 +799,10 @@ def scenario4():
         m_ = {k: median([r.get(k) for r in rs]) for k in ('rss_kb', 'cpu_ms', 'wakeups',
                                                        'threads', 'workers_rss_kb')}
         med[key] = m_
-        rows.append([label, f(m_['rss_kb'] / 1024, 1), f(m_['cpu_ms'], 0),
-                     f(m_['wakeups'], 0), f(m_['threads'], 0),
-                     f(m_['workers_rss_kb'] / 1024, 1)])
-    table(['supervisor', 'RSS, MiB', f'CPU in {idle} s, ms', f'wake-ups in {idle} s',
+        rows.append([label, num(m_['rss_kb'] / 1024, 1), num(m_['cpu_ms'], 0),
+                     num(m_['wakeups'], 0), num(m_['threads'], 0),
+                     num(m_['workers_rss_kb'] / 1024, 1)])
+    rep.table(['supervisor', 'RSS, MiB', f'CPU in {idle} s, ms', f'wake-ups in {idle} s',
            'threads', 'its descendants\' RSS, MiB (sum)'], rows)
     HEAD['s4'] = med
     b = med.get('baton')
@@ -806,20 +812,20 @@ def scenario4():
             if key in med:
                 parts.append(f'{name}: RSS {ratio(b["rss_kb"], med[key]["rss_kb"])}, '
                              f'wake-ups {b["wakeups"]:.0f} vs {med[key]["wakeups"]:.0f}')
-        w('baton over ' + '; '.join(parts) + '.')
-        w()
+        rep.line('baton over ' + '; '.join(parts) + '.')
+        rep.line()
         for key, name in (('pm2', 'the PM2 daemon'), ('starter', 'start_server')):
             p = med.get(key)
             if not p:
                 continue
             if b['rss_kb'] > p['rss_kb']:
-                notes.append(f'Scenario 4: baton\'s RSS ({f(b["rss_kb"] / 1024)} MiB) is above '
-                             f'{name}\'s ({f(p["rss_kb"] / 1024)} MiB).')
+                rep.note(f'Scenario 4: baton\'s RSS ({num(b["rss_kb"] / 1024)} MiB) is above '
+                         f'{name}\'s ({num(p["rss_kb"] / 1024)} MiB).')
             if b['wakeups'] > p['wakeups'] or b['cpu_ms'] > p['cpu_ms']:
-                notes.append(f'Scenario 4: while idle, baton woke {b["wakeups"]:.0f} times and used '
-                             f'{b["cpu_ms"]:.0f} ms of CPU, {name} {p["wakeups"]:.0f} times and '
-                             f'{p["cpu_ms"]:.0f} ms.'
-                             + (' start_server blocks in wait() until a signal or a child\'s '
+                rep.note(f'Scenario 4: while idle, baton woke {b["wakeups"]:.0f} times and used '
+                         f'{b["cpu_ms"]:.0f} ms of CPU, {name} {p["wakeups"]:.0f} times and '
+                         f'{p["cpu_ms"]:.0f} ms.'
+                         + (' start_server blocks in wait() until a signal or a child\'s '
                                 'exit, so it never wakes while idle; baton waits in its event '
                                 'loop for its sockets, signals and timers.'
                                 if key == 'starter' else ''))
@@ -827,24 +833,24 @@ def scenario4():
 
 # ---------------------------------------------------------------- scenario 5
 
-def scenario5():
+def scenario5(rep):
     s5 = S.get('s5')
     if not s5:
         return
     n = P.get('s5_reloads')
-    w('## 5. Scale')
-    w()
-    w(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP, '
-      'timed from baton\'s log lines as they arrive: to the new generation **active** '
-      '(every worker ready) and to the old one **signalled**, and baton\'s own `active '
-      'after` figure. Workers: 1, 8 and 64 with one socket; sockets: 1, 16 and 64 with '
-      'one worker (the extra sockets are unix sockets). Medians over all reloads of all '
-      'rounds, with the 90th percentile; ms.')
-    w()
+    rep.line('## 5. Scale')
+    rep.line()
+    rep.line(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP, '
+             'timed from baton\'s log lines as they arrive: to the new generation **active** '
+             '(every worker ready) and to the old one **signalled**, and baton\'s own `active '
+             'after` figure. Workers: 1, 8 and 64 with one socket; sockets: 1, 16 and 64 with '
+             'one worker (the extra sockets are unix sockets). Medians over all reloads of all '
+             'rounds, with the 90th percentile; ms.')
+    rep.line()
     rows = []
     pts = {'workers': [], 'sockets': []}
     for series in ('workers', 'sockets'):
-        rs = ok_runs(s5.get(series, []), 'Scenario 5') if series == 'workers' else \
+        rs = rep.ok_runs(s5.get(series, []), 'Scenario 5') if series == 'workers' else \
             [r for r in s5.get(series, []) if 'error' not in r]
         seen = []
         for r in rs:
@@ -862,7 +868,7 @@ def scenario5():
                          f'{r["sockets"]} socket{"s" if r["sockets"] > 1 else ""}',
                          f'{ms(median(act))} ({ms(pct(act, 90))})',
                          f'{ms(median(sig))} ({ms(pct(sig, 90))})',
-                         f'{f(median(own), 0)}', f'{f(median(su), 0)}'])
+                         f'{num(median(own), 0)}', f'{num(median(su), 0)}'])
             pts[series].append((v, median(act), pct(act, 90), pct(act, 10), pct(act, 90)))
     seen_rows = []
     uniq = []
@@ -870,41 +876,41 @@ def scenario5():
         if r[0] not in seen_rows:
             seen_rows.append(r[0])
             uniq.append(r)
-    table(['', 'trigger → active, median (p90)', 'trigger → old signalled, median (p90)',
+    rep.table(['', 'trigger → active, median (p90)', 'trigger → old signalled, median (p90)',
            'baton\'s "active after", ms', 'slowest worker\'s "ready in", ms'], uniq)
     HEAD['s5'] = pts
     many = s5.get('many')
     if many and 'error' not in many:
         p = many['points']
-        w(f'**{many["n"]} reloads in a row** (`baton reload`, 2 workers; each returns once '
-          f'the old generation has exited): {many["failed"]} failed, '
-          f'{f(many["secs"], 0)} s in all, a reload took {ms(many["reload_p50"])} ms '
-          f'(median; p99 {ms(many["reload_p99"])} ms; that includes the test server\'s '
-          '100 ms of settling before it exits). baton\'s descriptors and memory:')
-        w()
-        table(['after reloads'] + [str(x['reloads']) for x in p],
-              [['open descriptors (entries of /proc/PID/fd)'] + [str(x['fds']) for x in p],
+        rep.line(f'**{many["n"]} reloads in a row** (`baton reload`, 2 workers; each returns once '
+                 f'the old generation has exited): {many["failed"]} failed, '
+                 f'{num(many["secs"], 0)} s in all, a reload took {ms(many["reload_p50"])} ms '
+                 f'(median; p99 {ms(many["reload_p99"])} ms; that includes the test server\'s '
+                 '100 ms of settling before it exits). baton\'s descriptors and memory:')
+        rep.line()
+        rep.table(['after reloads'] + [str(x['reloads']) for x in p],
+                  [['open descriptors (entries of /proc/PID/fd)'] + [str(x['fds']) for x in p],
                ['VmRSS, kB'] + [str(x['rss_kb']) for x in p]])
         if many.get('counters'):
             c = many['counters']
-            w(f'Counters at the end (`baton status --json`): {c.get("reloads")} reloads, '
-              f'{c.get("rollbacks")} rollbacks, {c.get("crashes")} crashes, '
-              f'{c.get("killed")} killed at the drain deadline; {many.get("generations")} '
-              'generation(s) left.')
-            w()
+            rep.line(f'Counters at the end (`baton status --json`): {c.get("reloads")} reloads, '
+                     f'{c.get("rollbacks")} rollbacks, {c.get("crashes")} crashes, '
+                     f'{c.get("killed")} killed at the drain deadline; {many.get("generations")} '
+                     'generation(s) left.')
+            rep.line()
         if p[-1]['fds'] > p[0]['fds'] or p[-1]['rss_kb'] > p[0]['rss_kb'] * 1.1:
-            notes.append(f'Scenario 5: after {many["n"]} reloads baton holds {p[-1]["fds"]} '
-                         f'descriptors and {p[-1]["rss_kb"]} kB (after one: {p[0]["fds"]}, '
-                         f'{p[0]["rss_kb"]} kB).')
+            rep.note(f'Scenario 5: after {many["n"]} reloads baton holds {p[-1]["fds"]} '
+                     f'descriptors and {p[-1]["rss_kb"]} kB (after one: {p[0]["fds"]}, '
+                     f'{p[0]["rss_kb"]} kB).')
     elif many:
-        notes.append(f'Scenario 5: the {many.get("n")} reloads did not complete: {many.get("error")}')
+        rep.note(f'Scenario 5: the {many.get("n")} reloads did not complete: {many.get("error")}')
     plot_scale(pts)
-    w('![Reload latency by worker count](bench-scale.png)')
-    w()
-    w('`docs/bench-scale.png`: trigger to the new generation active, by number of workers '
-      '(left) and of sockets (right): the median over all reloads of all rounds, the bars from '
-      'the 10th to the 90th percentile.')
-    w()
+    rep.line('![Reload latency by worker count](bench-scale.png)')
+    rep.line()
+    rep.line('`docs/bench-scale.png`: trigger to the new generation active, by number of workers '
+             '(left) and of sockets (right): the median over all reloads of all rounds, the bars from '
+             'the 10th to the 90th percentile.')
+    rep.line()
 
 
 def plot_scale(pts):
@@ -933,24 +939,21 @@ def plot_scale(pts):
 
 # ---------------------------------------------------------------- scenario 6
 
-def scenario6():
-    s6 = S.get('s6')
-    if not s6:
-        return
-    runs = ok_runs(s6['runs'], 'Scenario 6')
+def scenario6(rep):
+    s6, runs = rep.completed('s6', 'Scenario 6')
     if not runs:
         return
     c, secs, ag = s6.get('conc'), s6.get('secs'), s6.get('autogroup')
-    w('## 6. Sessions and scheduling groups')
-    w()
-    w(f'Steady state only, no reloads: `test/loadgen -c {c} -d {secs}s` (a new connection '
-      'per request), after a 1 s warm-up, against the Express app with 2 workers under '
-      'baton, and under Server::Starter run two ways: its two children in start_server\'s '
-      'session, as it runs them, and each child in a session of its own '
-      '(`BENCH_PREFORK_SETSID=1`: `setsid`), as baton starts its workers. This kernel\'s '
-      f'`sched_autogroup_enabled` is {ag}: each session is then a scheduling group, and '
-      'the groups share the CPUs equally. Medians over rounds (with the range).')
-    w()
+    rep.line('## 6. Sessions and scheduling groups')
+    rep.line()
+    rep.line(f'Steady state only, no reloads: `test/loadgen -c {c} -d {secs}s` (a new connection '
+             'per request), after a 1 s warm-up, against the Express app with 2 workers under '
+             'baton, and under Server::Starter run two ways: its two children in start_server\'s '
+             'session, as it runs them, and each child in a session of its own '
+             '(`BENCH_PREFORK_SETSID=1`: `setsid`), as baton starts its workers. This kernel\'s '
+             f'`sched_autogroup_enabled` is {ag}: each session is then a scheduling group, and '
+             'the groups share the CPUs equally. Medians over rounds (with the range).')
+    rep.line()
     keys = []
     for r_ in sorted(runs, key=lambda r_: r_.get('idx', 0)):
         if (r_['key'], r_['label']) not in keys:
@@ -966,37 +969,37 @@ def scenario6():
         m_ = {k: col(k) for k in ('rps', 'p50_ms', 'p99_ms', 'max_ms')}
         m_['failed'] = sum(int(r_['lg'].get('failed', 0)) for r_ in rs)
         med[key] = m_
-        rows.append([label] + [f'{f(m_[k][0], 0 if k == "rps" else 1)} '
-                               f'({f(m_[k][1], 0 if k == "rps" else 1)}–'
-                               f'{f(m_[k][2], 0 if k == "rps" else 1)})'
+        rows.append([label] + [f'{num(m_[k][0], 0 if k == "rps" else 1)} '
+                               f'({num(m_[k][1], 0 if k == "rps" else 1)}–'
+                               f'{num(m_[k][2], 0 if k == "rps" else 1)})'
                                for k in ('rps', 'p50_ms', 'p99_ms', 'max_ms')]
                     + [str(m_['failed'])])
-    table(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'failed'], rows)
+    rep.table(['', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'failed'], rows)
     b, s, ss = med.get('baton'), med.get('starter'), med.get('starter-setsid')
     if b and s and ss:
-        w(f'p99: baton over Server::Starter {ratio(b["p99_ms"][0], s["p99_ms"][0])}; '
-          f'Server::Starter with a session per child over Server::Starter as it runs '
-          f'{ratio(ss["p99_ms"][0], s["p99_ms"][0])}; baton over Server::Starter with a '
-          f'session per child {ratio(b["p99_ms"][0], ss["p99_ms"][0])}. Throughput: '
-          f'{ratio(b["rps"][0], s["rps"][0])}, {ratio(ss["rps"][0], s["rps"][0])}, '
-          f'{ratio(b["rps"][0], ss["rps"][0])}.')
-        w()
+        rep.line(f'p99: baton over Server::Starter {ratio(b["p99_ms"][0], s["p99_ms"][0])}; '
+                 f'Server::Starter with a session per child over Server::Starter as it runs '
+                 f'{ratio(ss["p99_ms"][0], s["p99_ms"][0])}; baton over Server::Starter with a '
+                 f'session per child {ratio(b["p99_ms"][0], ss["p99_ms"][0])}. Throughput: '
+                 f'{ratio(b["rps"][0], s["rps"][0])}, {ratio(ss["rps"][0], s["rps"][0])}, '
+                 f'{ratio(b["rps"][0], ss["rps"][0])}.')
+        rep.line()
         if b['p99_ms'][0] <= s['p99_ms'][0] * 1.05:
-            w('baton\'s tail here is no worse than Server::Starter\'s.')
+            rep.line('baton\'s tail here is no worse than Server::Starter\'s.')
         elif ss['p99_ms'][0] > s['p99_ms'][0] * 1.05:
-            w('Putting Server::Starter\'s children in sessions of their own moves its tail '
-              'latency towards baton\'s: the difference in scenario 1\'s steady p99 comes '
-              'from how the kernel groups the processes for scheduling, not from the data '
-              'path, which is the same. baton keeps a session per worker on purpose (the '
-              'drain signal and the deadline\'s SIGKILL go to the worker\'s whole process '
-              'group, so nothing it started survives). Autogroups apply only to processes '
-              'in the root CPU cgroup: a service whose unit uses the cpu controller (say '
-              '`CPUWeight=`) is scheduled as one group whatever its sessions.')
+            rep.line('Putting Server::Starter\'s children in sessions of their own moves its tail '
+                     'latency towards baton\'s: the difference in scenario 1\'s steady p99 comes '
+                     'from how the kernel groups the processes for scheduling, not from the data '
+                     'path, which is the same. baton keeps a session per worker on purpose (the '
+                     'drain signal and the deadline\'s SIGKILL go to the worker\'s whole process '
+                     'group, so nothing it started survives). Autogroups apply only to processes '
+                     'in the root CPU cgroup: a service whose unit uses the cpu controller (say '
+                     '`CPUWeight=`) is scheduled as one group whatever its sessions.')
         else:
-            w('Here the sessions make no clear difference to Server::Starter\'s tail: the '
-              'gap to baton in scenario 1 is within what varies between runs on this '
-              'shared machine.')
-        w()
+            rep.line('Here the sessions make no clear difference to Server::Starter\'s tail: the '
+                     'gap to baton in scenario 1 is within what varies between runs on this '
+                     'shared machine.')
+        rep.line()
         HEAD['s6'] = med
 
 
@@ -1053,56 +1056,56 @@ def headline():
     m4 = HEAD.get('s4')
     if m4 and 'baton' in m4:
         b = m4['baton']
-        s = f'Footprint: baton {f(b["rss_kb"] / 1024)} MiB RSS, {b["wakeups"]:.0f} wake-ups idle'
+        s = f'Footprint: baton {num(b["rss_kb"] / 1024)} MiB RSS, {b["wakeups"]:.0f} wake-ups idle'
         if 'pm2' in m4:
-            s += (f'; PM2 daemon {f(m4["pm2"]["rss_kb"] / 1024)} MiB '
+            s += (f'; PM2 daemon {num(m4["pm2"]["rss_kb"] / 1024)} MiB '
                   f'({ratio(m4["pm2"]["rss_kb"], b["rss_kb"], 0)} baton), '
                   f'{m4["pm2"]["wakeups"]:.0f} wake-ups')
         if 'starter' in m4:
-            s += (f'; start_server {f(m4["starter"]["rss_kb"] / 1024)} MiB, '
+            s += (f'; start_server {num(m4["starter"]["rss_kb"] / 1024)} MiB, '
                   f'{m4["starter"]["wakeups"]:.0f} wake-ups')
         h.append(s + f' in {P.get("s4_idle")} s.')
     return h
 
 
 def main():
-    header()
-    body_start = len(out)
-    scenario1()
-    scenario2()
-    scenario3()
-    scenario4()
-    scenario5()
-    scenario6()
-    body = out[body_start:]
-    del out[body_start:]
+    rep = Report()
+    header(rep)
+    body_start = len(rep.lines)
+    scenario1(rep)
+    scenario2(rep)
+    scenario3(rep)
+    scenario4(rep)
+    scenario5(rep)
+    scenario6(rep)
+    body = rep.lines[body_start:]
+    del rep.lines[body_start:]
     h = headline()
     if h:
-        w('## Headline')
-        w()
+        rep.line('## Headline')
+        rep.line()
         for s in h:
-            w(f'- {s}')
-        w()
-    out.extend(body)
-    w('## Where baton is not ahead')
-    w()
-    if notes:
-        w('Each figure on which a peer comes out ahead of baton (or level with it where '
-          'baton should lead), with the reason:')
-        w()
-        for n_ in notes:
-            w(f'- {n_}')
+            rep.line(f'- {s}')
+        rep.line()
+    rep.lines.extend(body)
+    rep.line('## Where baton is not ahead')
+    rep.line()
+    if rep.notes:
+        rep.line('Each figure on which a peer comes out ahead of baton (or level with it where '
+                 'baton should lead), with the reason:')
+        rep.line()
+        for n_ in rep.notes:
+            rep.line(f'- {n_}')
     else:
-        w('On every figure of this run baton is ahead of, or level with, each peer.')
-    w()
-    w('Figures where baton and a peer are level by design: Server::Starter holds the '
-      'socket as baton does, so its data path (scenario 3) is the server\'s own, like '
-      'baton\'s; and neither refuses a connection during a reload. What separates them is '
-      'readiness (Server::Starter\'s fixed 1 s `--interval` against READY=1 or listen()), '
-      'workers per generation, the drain deadline, and rollback.')
-    w()
-    with open(os.path.join(DOCS, 'benchmarks.md'), 'w') as fh:
-        fh.write('\n'.join(out))
+        rep.line('On every figure of this run baton is ahead of, or level with, each peer.')
+    rep.line()
+    rep.line('Figures where baton and a peer are level by design: Server::Starter holds the '
+             'socket as baton does, so its data path (scenario 3) is the server\'s own, like '
+             'baton\'s; and neither refuses a connection during a reload. What separates them is '
+             'readiness (Server::Starter\'s fixed 1 s `--interval` against READY=1 or listen()), '
+             'workers per generation, the drain deadline, and rollback.')
+    rep.line()
+    rep.write(os.path.join(DOCS, 'benchmarks.md'))
     print(f'report: wrote docs/benchmarks.md, docs/bench-latency.png, docs/bench-scale.png')
 
 

@@ -40,16 +40,8 @@ PY
 
 PORT=$(free_port)
 LOG=$T_DIR/baton.log
-write_conf "$T_DIR/baton.ini" <<CONF
-[baton]
-command = $PY $SERVER
-ready = delay
-ready_delay = 300ms
-drain_timeout = 5s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$T_DIR/baton.ini" "$PORT" "$PY $SERVER" "ready = delay" \
+    "ready_delay = 300ms" "drain_timeout = 5s"
 start_baton "$LOG" run --log-level debug -c "$T_DIR/baton.ini"
 t_ok "generation 1 is active" wait_log 10 "$LOG" 'generation 1: active'
 # One request at a time, 50 ms apart: the server waits in accept() most
@@ -82,7 +74,6 @@ t_is "$(grep -c failed "$T_DIR/client.out")" 0 \
     "no connection is lost with the main process ($(grep -c ok "$T_DIR/client.out") answered)"
 t_is "$(grep -c 'SIGTERM sent while it waited in accept()' "$LOG")" 5 \
     "each old main process got SIGTERM while it waited in accept()"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops"
 t_done

@@ -15,37 +15,13 @@ LOG=$T_DIR/baton.log
 SERVER="$TESTSERVER --notify"
 
 conf() {	# conf EXTRA-SERVER-ARGS
-	write_conf "$CONF" <<CONF
-[baton]
-command = $SERVER $1
-workers = 2
-ready = notify
-ready_timeout = 2s
-drain_timeout = 5s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+	http_conf "$CONF" "$PORT" "$SERVER $1" "workers = 2" "ready = notify" \
+	    "ready_timeout = 2s" "drain_timeout = 5s"
 }
 
 # gone PID: the process has exited (a zombie waiting for us counts).
 gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
-}
-
-# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
-answers_from() {
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-# json_has FILE KEY [VALUE-REGEX]: FILE has "KEY": followed by VALUE.
-json_has() {
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*${3:-}" "$1"
 }
 
 # json_shape FILE: one object, its braces and brackets balanced. A
@@ -331,15 +307,7 @@ t_diag "$(cat "$T_DIR/second.out")"
 t_ok "the message says already running, with the first one's pid" \
     sh -c "grep -q 'already running' '$T_DIR/second.out' && grep -qw '$BATON_PID' '$T_DIR/second.out'"
 PORT2=$(free_port)
-write_conf "$T_DIR/other.ini" <<CONF
-[baton]
-command = $SERVER
-ready = notify
-control = $SOCK
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT2
-CONF
+http_conf "$T_DIR/other.ini" "$PORT2" "$SERVER" "ready = notify" "control = $SOCK"
 timeout 10 "$BATON" run -c "$T_DIR/other.ini" >"$T_DIR/other.out" 2>&1
 t_is "$?" 1 "another file with the same control path: exit 1"
 t_ok "already running, with the pid" \
@@ -353,15 +321,8 @@ t_ok "as itself" json_has "$T_DIR/after.out" pid "$BATON_PID[^0-9]"
 # name), any other program on the control path is not baton's.
 FSOCK=$T_DIR/foreign.sock
 for n in 1 2; do
-	write_conf "$T_DIR/foreign$n.ini" <<CONF
-[baton]
-command = $SERVER
-ready = notify
-control = $FSOCK
-
-[socket:http]
-listen = tcp://127.0.0.1:$(free_port)
-CONF
+	http_conf "$T_DIR/foreign$n.ini" "$(free_port)" "$SERVER" "ready = notify" \
+	    "control = $FSOCK"
 done
 if command -v socat >/dev/null; then
 	socat UNIX-LISTEN:"$FSOCK",fork EXEC:cat 2>/dev/null &

@@ -46,9 +46,7 @@ t_ok "the app listens through the interposer: ready = listen" \
 body=$(http_get "http://127.0.0.1:$PORT/")
 t_ok "Express answers ($body)" [ "${body#ok }" != "$body" ]
 
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 32 -d 120s -n 1000000 -t 5000 \
-    -p e -o "$T_DIR/ids" >"$T_DIR/load.out" &
-LG=$!
+load_start load "http://127.0.0.1:$PORT/" -c 32 -d 120s -p e -o "$T_DIR/ids"
 sleep 1
 ok=0
 for g in $(seq 2 21); do
@@ -56,12 +54,9 @@ for g in $(seq 2 21); do
 done
 t_is "$ok" 20 "20 reloads with baton reload, each ok"
 sleep 1
-kill -INT "$LG"
-wait "$LG"
-t_diag "$(cat "$T_DIR/load.out")"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
-answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
-t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 500 ]
+load_stop load
+t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
+load_ran load 500
 
 "$BATON" stop -c "$T_DIR/express.ini" >/dev/null 2>&1
 wait_exit "$BATON_PID" 30

@@ -12,51 +12,14 @@ none_alive() {
 	[ "$(alive "$@")" = 0 ]
 }
 
-# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
-answers_from() {
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-json_has() {	# json_has FILE KEY VALUE-REGEX
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*$3" "$1"
-}
-
-counter() {	# counter FILE NAME: a counter of status --json
-	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$1" | tr ',' '\n' |
-	    sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
-}
-
 last_line() {
 	grep -v '^[[:space:]]*$' "$1" | tail -n 1
 }
 
-ms_since() {	# ms_since START-NS
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
-}
-
 # conf FILE PORT WORKERS "SERVER ARGS" [READY-TIMEOUT [DRAIN-TIMEOUT]]
 conf() {
-	write_conf "$1" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet $4
-workers = $3
-ready = notify
-ready_timeout = ${5:-5s}
-drain_timeout = ${6:-5s}
-
-[socket:http]
-listen = tcp://127.0.0.1:$2
-CONF
-}
-
-stop_baton() {
-	kill -TERM "$BATON_PID" 2>/dev/null
-	wait_exit "$BATON_PID" 15
+	http_conf "$1" "$2" "$TESTSERVER --notify --quiet $4" "workers = $3" \
+	    "ready = notify" "ready_timeout = ${5:-5s}" "drain_timeout = ${6:-5s}"
 }
 
 # --- fork fails during a reload (RLIMIT_NPROC, as an unprivileged user) ---
@@ -303,17 +266,9 @@ t_is "$T_STATUS" 0 "drain: baton stops cleanly"
 PORT=$(free_port)
 CONF=$T_DIR/child.ini
 LOG=$T_DIR/child.log
-write_conf "$CONF" <<CONF
-[baton]
-command = /bin/sh -c '$TESTSERVER --protocol einhorn --ignore-drain --quiet &
-	exec $TESTSERVER --notify --quiet'
-ready = notify
-ready_timeout = 5s
-drain_timeout = 1500ms
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$CONF" "$PORT" "/bin/sh -c '$TESTSERVER --protocol einhorn --ignore-drain --quiet &
+	exec $TESTSERVER --notify --quiet'" "ready = notify" "ready_timeout = 5s" \
+    "drain_timeout = 1500ms"
 start_baton "$LOG" run -c "$CONF"
 t_ok "child: generation 1 starts" wait_log 10 "$LOG" 'generation 1: active'
 # group_child LEADER: the other process of the leader's group, once it runs.

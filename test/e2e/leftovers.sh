@@ -14,15 +14,6 @@ if ! command -v python3 >/dev/null || ! python3 -c '' 2>/dev/null; then
 	exit
 fi
 
-json_has() {	# json_has FILE KEY VALUE-REGEX
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*$3" "$1"
-}
-
-counter() {	# counter FILE NAME: a counter of status --json
-	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$1" | tr ',' '\n' |
-	    sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
-}
-
 # A server that forks a child to serve on fd 3 and exits 0 itself after
 # EXIT_MS (or never, with 0). MODE: group (the child stays in the group),
 # setsid (a session of its own), wiped (setsid, then an exec with an empty
@@ -80,17 +71,8 @@ PY
 
 # conf FILE PORT MODE EXIT-MS [DRAIN-TIMEOUT [DRAIN-TO]]
 conf() {
-	write_conf "$1" <<CONF
-[baton]
-command = python3 $SERVER $3 $4 $T_DIR/$3.term
-ready = delay
-ready_delay = 100ms
-drain_timeout = ${5:-2s}
-drain_to = ${6:-main}
-
-[socket:http]
-listen = tcp://127.0.0.1:$2
-CONF
+	http_conf "$1" "$2" "python3 $SERVER $3 $4 $T_DIR/$3.term" "ready = delay" \
+	    "ready_delay = 100ms" "drain_timeout = ${5:-2s}" "drain_to = ${6:-main}"
 }
 
 # children_of PID: the pids of its children.

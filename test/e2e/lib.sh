@@ -224,3 +224,152 @@ need_preload() {
 		exit 1
 	fi
 }
+
+# answers_from "ok PID" PIDS...: the answer came from one of PIDS.
+answers_from() {
+	local body=$1 p
+	shift
+	for p in "$@"; do
+		[ "$body" = "ok $p" ] && return 0
+	done
+	return 1
+}
+
+# json_has FILE KEY [VALUE-REGEX]: FILE has "KEY": followed by VALUE.
+json_has() {
+	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*${3:-}" "$1"
+}
+
+# counter FILE NAME: a counter of status --json.
+counter() {
+	sed -n 's/.*"counters":{\([^}]*\)}.*/\1/p' "$1" | tr ',' '\n' |
+	    sed -n "s/^\"$2\":\([0-9]*\)$/\1/p"
+}
+
+# ms_since START-NS: milliseconds since START, from date +%s%N.
+ms_since() {
+	echo $(( ($(date +%s%N) - $1) / 1000000 ))
+}
+
+# stop_baton: SIGTERM, and wait (20 s at most) for baton to exit; its
+# status in T_STATUS.
+stop_baton() {
+	kill -TERM "$BATON_PID" 2>/dev/null
+	wait_exit "$BATON_PID" 20
+}
+
+# reload_and_wait N [LOG [SECONDS]]: SIGHUP, then wait (10 s unless
+# told) for generation N to be active in LOG (default $LOG).
+reload_and_wait() {
+	kill -HUP "$BATON_PID"
+	wait_log "${3:-10}" "${2:-$LOG}" "generation $1: active"
+}
+
+# reload_each FIRST LAST PAUSE [LOG [SECONDS]]: reload_and_wait for each
+# generation from FIRST to LAST, PAUSE seconds apart; RELOADED counts
+# those that became active.
+reload_each() {
+	local g
+	RELOADED=0
+	for g in $(seq "$1" "$2"); do
+		reload_and_wait "$g" "${4:-$LOG}" "${5:-10}" &&
+		    RELOADED=$((RELOADED + 1))
+		sleep "$3"
+	done
+}
+
+# load_start NAME URL LOADGEN-ARGS...: the load generator in the
+# background (pid LG) until load_stop, its report in NAME.out; a -d in
+# LOADGEN-ARGS bounds it if load_stop never comes.
+load_start() {
+	local name=$1 url=$2
+	shift 2
+	"$LOADGEN" -u "$url" -n 100000000 -t 5000 "$@" >"$T_DIR/$name.out" &
+	LG=$!
+}
+
+# load_stop NAME: end the load generator; its report goes to the log.
+load_stop() {
+	kill -INT "$LG"
+	wait "$LG"
+	t_diag "$1: $(tr '\n' ' ' <"$T_DIR/$1.out")"
+}
+
+# load_ran NAME MIN [WHAT]: more than MIN requests of run NAME answered.
+load_ran() {
+	local answered
+	answered=$(field ok "$T_DIR/$1.out")
+	t_ok "${3:+$3: }load ran ($answered answered)" [ "${answered:-0}" -gt "$2" ]
+}
+
+# longest_drain [SIG]: the longest time, in ms, from a worker's DRAIN=1 in
+# $LOG to its drain signal SIG (SIGTERM) once idle.
+longest_drain() {
+	awk -v sig="${1:-SIGTERM}" '{
+		split(substr($1, 12), t, ":")
+		ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
+		if (match($0, /pid [0-9]+: draining/) == 0)
+			next
+		pid = substr($0, RSTART, RLENGTH)
+		if ($0 ~ /draining \(DRAIN=1/)
+			start[pid] = ms
+		else if (index($0, "draining (" sig ", idle)") && pid in start &&
+		    ms - start[pid] > max)
+			max = ms - start[pid]
+	} END { print max + 0 }' "$LOG"
+}
+
+# twice: how many of the ids in $SEEN, where servers write each request's
+# id as they get it, came more than once: a request cut after the server
+# read it, and retried.
+twice() {
+	sort "$SEEN" | uniq -d | wc -l
+}
+
+# reload_under_load NAME RELOADS LOADGEN-ARGS...: reload RELOADS times
+# under load, a second apart, after generation GEN; then wait for the old
+# generations to exit. RELOADED counts the reloads that became active.
+reload_under_load() {
+	local name=$1 n=$2
+	shift 2
+	RELOADED=0
+	if ! kill -0 "$BATON_PID" 2>/dev/null; then
+		echo "failed baton-is-not-running" >"$T_DIR/$name.out"
+		return
+	fi
+	load_start "$name" "http://127.0.0.1:$PORT/" -d 120s "$@"
+	sleep 1
+	reload_each $((GEN + 1)) $((GEN + n)) 1 "$LOG" 20
+	GEN=$((GEN + n))
+	wait_until 20 drained
+	load_stop "$name"
+}
+
+# reloaded_well NAME WHAT RELOADS MIN: the figures of reload_under_load
+# NAME: RELOADS reloads, the old generations gone, no request failed,
+# retried or cut, and more than MIN answered.
+reloaded_well() {
+	local w=${2:+$2: }
+	t_is "$RELOADED" "$3" "$w$3 reloads, each to an active generation"
+	t_ok "${w}every old generation exits" drained
+	t_is "$(field failed "$T_DIR/$1.out")" 0 "${w}no request failed"
+	t_is "$(field retried "$T_DIR/$1.out")" 0 "${w}none was retried"
+	t_is "$(twice)" 0 "${w}no request was cut (none reached a server twice)"
+	load_ran "$1" "$4" "$2"
+}
+
+# http_conf FILE PORT COMMAND [LINE...]: a configuration that runs
+# COMMAND, with each LINE ("key = value") in [baton] after it, and one
+# socket, http, on tcp://127.0.0.1:PORT.
+http_conf() {
+	local file=$1 port=$2 command=$3
+	shift 3
+	{
+		echo "[baton]"
+		echo "command = $command"
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+		echo
+		echo "[socket:http]"
+		echo "listen = tcp://127.0.0.1:$port"
+	} >"$file"
+}

@@ -64,28 +64,19 @@ g=1
 for mode in close keep-alive; do
 	k=
 	[ "$mode" = keep-alive ] && k=-k
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 $k -d 60s -n 1000000 \
-	    -t 5000 >"$T_DIR/load-$mode.out" &
-	LG=$!
+	load_start "load-$mode" "http://127.0.0.1:$PORT/" -c 16 $k -d 60s
 	sleep 0.5
-	ok=0
-	for i in 1 2 3 4 5; do
-		g=$((g + 1))
-		kill -HUP "$BATON_PID"
-		wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
-		sleep 0.3
-	done
-	t_is "$ok" 5 "$mode: 5 reloads under load"
+	reload_each $((g + 1)) $((g + 5)) 0.3 "$LOG" 20
+	g=$((g + 5))
+	t_is "$RELOADED" 5 "$mode: 5 reloads under load"
 	t_ok "$mode: the old masters drain on SIGQUIT and exit" \
 	    wait_log 20 "$LOG" "generation $((g - 1)): exited after draining"
-	kill -INT "$LG"
-	wait "$LG"
+	load_stop "load-$mode"
 	t_is "$(field failed "$T_DIR/load-$mode.out")" 0 \
 	    "$mode: no request failed ($(field requests "$T_DIR/load-$mode.out") requests)"
 done
 t_ok "no worker was killed at the deadline" sh -c "! grep -q 'drain deadline' '$LOG'"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops"
 t_ok "no nginx is left" wait_until 5 sh -c "! pgrep -f '[n]ginx -p $T_DIR/nginx' >/dev/null"
 t_done

@@ -11,16 +11,8 @@ CONF=$T_DIR/baton.ini
 LOG=$T_DIR/baton.log
 PIDFILE=$T_DIR/baton.pid
 
-write_conf "$CONF" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet
-ready = notify
-drain_timeout = 5s
-pidfile = $PIDFILE
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$CONF" "$PORT" "$TESTSERVER --notify --quiet" "ready = notify" \
+    "drain_timeout = 5s" "pidfile = $PIDFILE"
 
 # refused NAME DESCRIPTION REASON-REGEX: baton run exits 1 at once,
 # naming the pidfile and the reason, and serves nothing.

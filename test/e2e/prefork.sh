@@ -17,83 +17,9 @@ SEEN=$T_DIR/seen.log
 
 # conf COMMAND [DRAIN_SIGNAL]
 conf() {
-	write_conf "$T_DIR/baton.ini" <<CONF
-[baton]
-command = $1
-workers = 1
-preload = yes
-ready = listen
-ready_timeout = 20s
-drain_to = main
-drain_signal = ${2:-SIGTERM}
-drain_timeout = 10s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
-}
-
-# longest_drain SIG: the longest time, in ms, from a worker's DRAIN=1 to
-# its drain signal SIG once idle (not at the deadline, 9 s on).
-longest_drain() {
-	awk -v sig="$1" '{
-		split(substr($1, 12), t, ":")
-		ms = (t[1] * 3600 + t[2] * 60 + t[3]) * 1000
-		if (match($0, /pid [0-9]+: draining/) == 0)
-			next
-		pid = substr($0, RSTART, RLENGTH)
-		if ($0 ~ /draining \(DRAIN=1/)
-			start[pid] = ms
-		else if (index($0, "draining (" sig ", idle)") && pid in start &&
-		    ms - start[pid] > max)
-			max = ms - start[pid]
-	} END { print max + 0 }' "$LOG"
-}
-
-# The ids that reached a server more than once: a request cut after the
-# server read it, and retried.
-twice() {
-	sort "$SEEN" | uniq -d | wc -l
-}
-
-# load NAME RELOADS LOADGEN-ARGS...: reload RELOADS times under load,
-# then wait for the old generations to exit.
-load() {
-	local name=$1 n=$2 g ok=0 lg
-	shift 2
-	RELOADED=0
-	if ! kill -0 "$BATON_PID" 2>/dev/null; then
-		echo "failed baton-is-not-running" >"$T_DIR/$name.out"
-		return
-	fi
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -d 120s -n 100000000 \
-	    -t 5000 "$@" >"$T_DIR/$name.out" &
-	lg=$!
-	sleep 1
-	for g in $(seq "$((GEN + 1))" "$((GEN + n))"); do
-		kill -HUP "$BATON_PID"
-		wait_log 20 "$LOG" "generation $g: active" && ok=$((ok + 1))
-		sleep 1
-	done
-	GEN=$((GEN + n))
-	RELOADED=$ok
-	wait_until 20 drained
-	kill -INT "$lg"
-	wait "$lg"
-	t_diag "$name: $(tr '\n' ' ' <"$T_DIR/$name.out")"
-}
-
-# check NAME WHAT: the figures of run NAME.
-check() {
-	t_is "$RELOADED" 5 "$2: 5 reloads, each to an active generation"
-	t_ok "$2: every old generation exits" drained
-	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/$1.out")" 0 \
-	    "$2: no request failed"
-	t_is "$(awk '$1 == "retried" {print $2}' "$T_DIR/$1.out")" 0 \
-	    "$2: none was retried"
-	t_is "$(twice)" 0 "$2: no request was cut (none reached a server twice)"
-	t_ok "$2: load ran ($(awk '$1 == "ok" {print $2}' "$T_DIR/$1.out") answered)" \
-	    [ "$(awk '$1 == "ok" {print $2}' "$T_DIR/$1.out")" -gt 50 ]
+	http_conf "$T_DIR/baton.ini" "$PORT" "$1" "workers = 1" "preload = yes" \
+	    "ready = listen" "ready_timeout = 20s" "drain_to = main" \
+	    "drain_signal = ${2:-SIGTERM}" "drain_timeout = 10s"
 }
 
 PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
@@ -171,12 +97,12 @@ PY
 	t_ok "prefork: the Python prefork server becomes active (ready = listen)" \
 	    wait_log 20 "$LOG" 'generation 1: active'
 	GEN=1
-	load close 5 -c 8 -p c
-	check close "prefork, Connection: close"
+	reload_under_load close 5 -c 8 -p c
+	reloaded_well close "prefork, Connection: close" 5 50
 	: >"$SEEN"
 	# One connection per child: a keep-alive one holds its child.
-	load keep 5 -c 2 -k -p k
-	check keep "prefork, keep-alive"
+	reload_under_load keep 5 -c 2 -k -p k
+	reloaded_well keep "prefork, keep-alive" 5 50
 	t_ok "prefork: the master was asked to drain first (DRAIN=1)" \
 	    log_has "$LOG" 'draining \(DRAIN=1; SIGTERM once idle, [0-9]+ ms at most\)'
 	t_ok "prefork: and got SIGTERM once its children were idle" \
@@ -186,8 +112,7 @@ PY
 	    test "$d" -gt 0 -a "$d" -lt 3000
 	t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
 	    "prefork: no worker was killed at the deadline"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 fi
 
 # --- A server given its socket (LISTEN_FDS, fd 3) drains as one that
@@ -201,10 +126,9 @@ t_ok "LISTEN_FDS: ready = listen: generation 1 becomes active" \
     wait_log 20 "$LOG" 'generation 1: active'
 GEN=1
 : >"$SEEN"
-load fds 5 -c 16 -p f -o "$T_DIR/fds.ids"
+reload_under_load fds 5 -c 16 -p f -o "$T_DIR/fds.ids"
 t_is "$RELOADED" 5 "LISTEN_FDS: 5 reloads, each to an active generation"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/fds.out")" 0 \
-    "LISTEN_FDS: no request failed"
+t_is "$(field failed "$T_DIR/fds.out")" 0 "LISTEN_FDS: no request failed"
 sleep 1		# the active generation's last work ends 300 ms after its answer
 sort -u "$T_DIR/fds.ids" >"$T_DIR/ids.sorted"
 awk '{print $1}' "$WORK" | sort -u >"$T_DIR/done.sorted"
@@ -216,8 +140,7 @@ t_ok "LISTEN_FDS: and got their signal once idle" \
     log_has "$LOG" 'draining \(SIGTERM, idle\)'
 t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
     "LISTEN_FDS: no worker was killed at the deadline"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 
 # --- starman --workers 2 binds its own port; SIGQUIT to its master.
 LOG=$T_DIR/starman.log
@@ -242,18 +165,16 @@ PSGI
 	start_baton "$LOG" run -c "$T_DIR/baton.ini"
 	t_ok "starman: becomes active" wait_log 20 "$LOG" 'generation 1: active'
 	GEN=1
-	load starman 5 -c 16 -p s
+	reload_under_load starman 5 -c 16 -p s
 	t_is "$RELOADED" 5 "starman: 5 reloads, each to an active generation"
 	t_ok "starman: every old generation exits" drained
-	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/starman.out")" 0 \
-	    "starman: no request failed"
+	t_is "$(field failed "$T_DIR/starman.out")" 0 "starman: no request failed"
 	t_is "$(twice)" 0 "starman: no request was cut (none reached a server twice)"
 	t_ok "starman: its master got SIGQUIT once its children were idle" \
 	    log_has "$LOG" 'draining \(SIGQUIT, idle\)'
 	d=$(longest_drain SIGQUIT)
 	t_ok "starman: within 3 s of DRAIN=1 (longest: $d ms)" \
 	    test "$d" -gt 0 -a "$d" -lt 3000
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 fi
 t_done

@@ -14,29 +14,9 @@ LOG=$T_DIR/baton.log
 
 # conf COMMAND [PRELOAD [READY [WORKERS]]]
 conf() {
-	write_conf "$T_DIR/baton.ini" <<CONF
-[baton]
-command = $1
-workers = ${4:-2}
-preload = ${2:-yes}
-ready = ${3:-listen}
-ready_delay = 500ms
-ready_timeout = 5s
-drain_timeout = 10s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
-}
-
-reload_and_wait() {
-	kill -HUP "$BATON_PID"
-	wait_log 10 "$LOG" "generation $1: active"
-}
-
-stop_baton() {
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	http_conf "$T_DIR/baton.ini" "$PORT" "$1" "workers = ${4:-2}" \
+	    "preload = ${2:-yes}" "ready = ${3:-listen}" "ready_delay = 500ms" \
+	    "ready_timeout = 5s" "drain_timeout = 10s"
 }
 
 # The socket inode behind fd N of process P ("" if none).
@@ -84,24 +64,14 @@ t_ok "LD_PRELOAD names the interposer" \
     sh -c "echo '$env' | grep -qx 'LD_PRELOAD=.*$(basename "$BATON_PRELOAD_LIB")'"
 
 # 20 reloads under 32 concurrent connections: nothing fails, nothing is lost.
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 32 -d 60s -n 1000000 -t 5000 \
-    -p p -o "$T_DIR/ids" >"$T_DIR/load.out" &
-LG=$!
+load_start load "http://127.0.0.1:$PORT/" -c 32 -d 60s -p p -o "$T_DIR/ids"
 sleep 0.5
-ok=0
-for g in $(seq 2 21); do
-	reload_and_wait "$g" && ok=$((ok + 1))
-	sleep 0.2
-done
-t_is "$ok" 20 "20 reloads, each to an active generation"
+reload_each 2 21 0.2
+t_is "$RELOADED" 20 "20 reloads, each to an active generation"
 sleep 0.5
-kill -INT "$LG"
-wait "$LG"
-t_diag "$(cat "$T_DIR/load.out")"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 \
-    "no request failed across 20 reloads"
-answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
-t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 1000 ]
+load_stop load
+t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
+load_ran load 1000
 t_ok "every old generation exits" wait_until 20 drained
 sleep 1
 sort -u "$T_DIR/ids" >"$T_DIR/ids.sorted"
@@ -153,22 +123,12 @@ else
 	start_baton "$LOG.py" run -c "$T_DIR/baton.ini"
 	t_ok "python3 -m http.server becomes active" \
 	    wait_log 15 "$LOG.py" 'generation 1: active'
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 \
-	    -t 5000 >"$T_DIR/py.out" &
-	LG=$!
+	load_start py "http://127.0.0.1:$PORT/" -c 16 -d 60s
 	sleep 0.5
-	ok=0
-	for g in $(seq 2 11); do
-		kill -HUP "$BATON_PID"
-		wait_log 15 "$LOG.py" "generation $g: active" && ok=$((ok + 1))
-		sleep 0.3
-	done
-	kill -INT "$LG"
-	wait "$LG"
-	t_diag "$(cat "$T_DIR/py.out")"
-	t_is "$ok" 10 "python: 10 reloads"
-	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/py.out")" 0 \
-	    "python: no request failed under load"
+	reload_each 2 11 0.3 "$LOG.py" 15
+	load_stop py
+	t_is "$RELOADED" 10 "python: 10 reloads"
+	t_is "$(field failed "$T_DIR/py.out")" 0 "python: no request failed under load"
 	stop_baton
 
 	# The same, with a page that answers after a second: only the
@@ -189,21 +149,12 @@ PY
 	conf "$PY $T_DIR/slow.py $PORT"
 	start_baton "$LOG.slow" run -c "$T_DIR/baton.ini"
 	wait_log 15 "$LOG.slow" 'generation 1: active'
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 \
-	    -t 5000 >"$T_DIR/slow.out" &
-	LG=$!
+	load_start slow "http://127.0.0.1:$PORT/" -c 16 -d 60s
 	sleep 0.5
-	ok=0
-	for g in 2 3 4 5 6; do
-		kill -HUP "$BATON_PID"
-		wait_log 15 "$LOG.slow" "generation $g: active" && ok=$((ok + 1))
-		sleep 0.5
-	done
+	reload_each 2 6 0.5 "$LOG.slow" 15
 	sleep 1.5
-	kill -INT "$LG"
-	wait "$LG"
-	t_diag "$(cat "$T_DIR/slow.out")"
-	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/slow.out")/$ok" 0/5 \
+	load_stop slow
+	t_is "$(field failed "$T_DIR/slow.out")/$RELOADED" 0/5 \
 	    "1 s requests in flight finish across 5 reloads of a server that dies on SIGTERM"
 	stop_baton
 fi
@@ -244,9 +195,7 @@ PY
 	conf "$PY $T_DIR/fromfd.py" yes delay 1
 	start_baton "$LOG.dup" run -c "$T_DIR/baton.ini"
 	wait_log 10 "$LOG.dup" 'generation 1: active'
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 2 -d 30s -n 1000000 -t 5000 \
-	    >"$T_DIR/dup.out" &
-	LG=$!
+	load_start dup "http://127.0.0.1:$PORT/" -c 2 -d 30s
 	sleep 0.5
 	ok=0
 	for g in 2 3 4; do
@@ -254,10 +203,9 @@ PY
 		wait_log 20 "$LOG.dup" "generation $((g - 1)): exited after" &&
 		    ok=$((ok + 1))
 	done
-	kill -INT "$LG"
-	wait "$LG"
+	load_stop dup
 	t_is "$ok" 3 "fromfd: 3 reloads under load"
-	t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/dup.out")" 0 \
+	t_is "$(field failed "$T_DIR/dup.out")" 0 \
 	    "fromfd: no request failed on the copied socket"
 	t_is "$(grep -c 'draining (SIGTERM, idle)' "$LOG.dup")" 3 \
 	    "fromfd: each old worker was signalled once idle"

@@ -5,6 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
+LOG=$T_DIR/baton.log
 WORK=$T_DIR/work.log
 SERVER="$TESTSERVER --notify --work-ms 300 --work-log $WORK"
 
@@ -27,21 +28,14 @@ active_count() {
 	grep -cE 'generation [0-9]+: active' "$T_DIR/baton.log"
 }
 
-# reload_and_wait N: SIGHUP, then wait for generation N to be active.
-reload_and_wait() {
-	kill -HUP "$BATON_PID"
-	wait_log 10 "$T_DIR/baton.log" "generation $1: active"
-}
-
 conf ""
 start_baton "$T_DIR/baton.log" run -c "$T_DIR/baton.ini"
 wait_log 10 "$T_DIR/baton.log" 'generation 1: active' || t_diag "$(cat "$T_DIR/baton.log")"
 
 # --- 20 reloads under 32 concurrent connections, Connection: close.
 lg_start=$(date +%s%N)
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 32 -d 60s -n 1000000 -t 5000 \
-    -p a -o "$T_DIR/ids" -r "$T_DIR/timeline" >"$T_DIR/load.out" &
-LG=$!
+load_start load "http://127.0.0.1:$PORT/" -c 32 -d 60s -p a -o "$T_DIR/ids" \
+    -r "$T_DIR/timeline"
 sleep 0.5
 ok=0
 for g in $(seq 2 21); do
@@ -51,9 +45,7 @@ for g in $(seq 2 21); do
 done
 t_is "$ok" 20 "20 reloads, each to an active generation"
 sleep 0.5
-kill -INT "$LG"
-wait "$LG"
-t_diag "$(cat "$T_DIR/load.out")"
+load_stop load
 # Latency of requests started within 300 ms of a reload, and the others.
 awk -v dir="$T_DIR" 'NR == FNR {r[n++] = $1; next} $3 == 200 {
 	w = 0; for (i = 0; i < n; i++) if ($1 >= r[i] && $1 < r[i] + 300000) w = 1
@@ -65,9 +57,8 @@ pct() {	# pct FILE FRACTION
 for w in steady reload; do
 	t_diag "$w: $(wc -l <"$T_DIR/lat.$w") requests, p50 $(pct "$T_DIR/lat.$w" 0.5) ms, p99 $(pct "$T_DIR/lat.$w" 0.99) ms, max $(pct "$T_DIR/lat.$w" 1) ms"
 done
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
-answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
-t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 1000 ]
+t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed across 20 reloads"
+load_ran load 1000
 
 t_ok "every old generation exits" wait_until 20 drained "$T_DIR/baton.log"
 sleep 1	# the active generation's last work, 300 ms after its answers
@@ -90,8 +81,7 @@ inode_before=$(http_get "http://127.0.0.1:$PORT/fds" | awk '$1 == 3 {print $2}')
 
 # --- Rollback: the new generation exits at start; the old one serves on.
 old=$(http_get "http://127.0.0.1:$PORT/")
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 8 -d 30s -n 1000000 >"$T_DIR/rb.out" &
-LG=$!
+load_start rb "http://127.0.0.1:$PORT/" -c 8 -d 30s
 conf "--exit-at-start 3"
 kill -HUP "$BATON_PID"
 t_ok "a generation that exits at start is rolled back" \
@@ -104,9 +94,8 @@ kill -HUP "$BATON_PID"
 t_ok "a generation not ready by ready_timeout is rolled back" \
     wait_log 10 "$T_DIR/baton.log" 'generation 23: rolled back: worker [01] not ready after 2000 ms'
 sleep 0.5
-kill -INT "$LG"
-wait "$LG"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/rb.out")" 0 "no request failed across both rollbacks"
+load_stop rb
+t_is "$(field failed "$T_DIR/rb.out")" 0 "no request failed across both rollbacks"
 now=$(http_get "http://127.0.0.1:$PORT/")
 t_ok "the old generation still answers ($old, $now)" \
     sh -c "grep -q 'gen 21 worker [01] pid ${now#ok }: started' '$T_DIR/baton.log'"
@@ -139,15 +128,8 @@ t_ok "a removed socket stops listening after the old generation exits" \
 t_ok "generation 24 exited first" log_has "$T_DIR/baton.log" 'generation 24: exited'
 
 # --- An old worker that ignores the drain signal dies at the deadline.
-write_conf "$T_DIR/baton.ini" <<CONF
-[baton]
-command = $SERVER --ignore-drain
-workers = 2
-ready = notify
-drain_timeout = 1500ms
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$T_DIR/baton.ini" "$PORT" "$SERVER --ignore-drain" "workers = 2" \
+    "ready = notify" "drain_timeout = 1500ms"
 reload_and_wait 26
 conf ""
 start=$(date +%s%N)
@@ -165,15 +147,11 @@ t_ok "generation 26 exits" wait_log 5 "$T_DIR/baton.log" 'generation 26: exited'
 # --- Keep-alive clients across 5 reloads: idle connections are closed
 # by the draining server, and an HTTP client retries a request that a
 # reused connection closed before answering.
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -k -c 32 -d 60s -n 1000000 -t 5000 \
-    >"$T_DIR/keepalive.out" &
-LG=$!
+load_start keepalive "http://127.0.0.1:$PORT/" -k -c 32 -d 60s
 sleep 0.5
-for g in $(seq 28 32); do reload_and_wait "$g"; sleep 0.3; done
-kill -INT "$LG"
-wait "$LG"
-t_diag "keep-alive:" "$(cat "$T_DIR/keepalive.out")"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/keepalive.out")" 0 "keep-alive: no request failed across 5 reloads"
+reload_each 28 32 0.3
+load_stop keepalive
+t_is "$(field failed "$T_DIR/keepalive.out")" 0 "keep-alive: no request failed across 5 reloads"
 
 # --- A storm: 50 SIGHUPs in a second, each generation taking 100 ms to start.
 conf "--startup-ms 100"
@@ -196,7 +174,6 @@ drain_done() {
 }
 t_ok "it ends with exactly one active generation of 2 workers" wait_until 20 drain_done
 
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "baton stops cleanly"
 t_done

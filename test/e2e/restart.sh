@@ -59,15 +59,8 @@ t_ok "the log gives the status" log_has "$T_DIR/fail.log" 'exited with status 3 
 
 # Not ready by ready_timeout: exit 1.
 PORT=$(free_port)
-write_conf "$T_DIR/slow.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify --never-ready
-ready = notify
-ready_timeout = 1s
-drain_timeout = 2s
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$T_DIR/slow.ini" "$PORT" "$TESTSERVER --notify --never-ready" \
+    "ready = notify" "ready_timeout = 1s" "drain_timeout = 2s"
 start_baton "$T_DIR/slow.log" run -c "$T_DIR/slow.ini"
 wait_exit "$BATON_PID" 10
 t_is "$T_STATUS" 1 "a first generation never ready: exit 1"

@@ -8,28 +8,6 @@
 # word for word, with no shell. See docs/security.md.
 . "$(dirname "$0")/lib.sh"
 
-answers_from() {	# answers_from "ok PID" PIDS...
-	local body=$1 p
-	shift
-	for p in "$@"; do
-		[ "$body" = "ok $p" ] && return 0
-	done
-	return 1
-}
-
-json_has() {	# json_has FILE KEY VALUE-REGEX
-	grep -qE "\"$2\"[[:space:]]*:[[:space:]]*$3" "$1"
-}
-
-ms_since() {	# ms_since START-NS
-	echo $(( ($(date +%s%N) - $1) / 1000000 ))
-}
-
-stop_baton() {
-	kill -TERM "$BATON_PID" 2>/dev/null
-	wait_exit "$BATON_PID" 15
-}
-
 NOBODY=
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
 	NOBODY="setpriv --reuid=$(id -u nobody) --regid=$(id -g nobody) --clear-groups"
@@ -42,18 +20,9 @@ PORT=$(free_port)
 CONF=$T_DIR/sec.ini
 LOG=$T_DIR/sec.log
 mkdir "$T_DIR/sub"
-write_conf "$CONF" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet
-workers = 1
-ready = notify
-ready_timeout = 2s
-drain_timeout = 5s
-control = sub/x.sock
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$CONF" "$PORT" "$TESTSERVER --notify --quiet" "workers = 1" \
+    "ready = notify" "ready_timeout = 2s" "drain_timeout = 5s" \
+    "control = sub/x.sock"
 start_baton "$LOG" run -c "$CONF"
 wait_log 10 "$LOG" 'generation 1: active'
 SOCK=$T_DIR/sub/x.sock

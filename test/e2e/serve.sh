@@ -4,16 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
-write_conf "$T_DIR/baton.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify
-workers = 2
-ready = notify
-drain_timeout = 5s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$T_DIR/baton.ini" "$PORT" "$TESTSERVER --notify" "workers = 2" \
+    "ready = notify" "drain_timeout = 5s"
 
 start_baton "$T_DIR/baton.log" run -c "$T_DIR/baton.ini"
 t_ok "generation 1 becomes active" wait_log 10 "$T_DIR/baton.log" 'generation 1: active'

@@ -5,16 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 conf() {	# conf NAME PORT EXTRA-SERVER-ARGS DRAIN-TIMEOUT
-	write_conf "$T_DIR/$1.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify $3
-workers = 2
-ready = notify
-drain_timeout = $4
-
-[socket:http]
-listen = tcp://127.0.0.1:$2
-CONF
+	http_conf "$T_DIR/$1.ini" "$2" "$TESTSERVER --notify $3" "workers = 2" \
+	    "ready = notify" "drain_timeout = $4"
 }
 
 # Graceful stop, with requests in flight that must finish.

@@ -11,18 +11,8 @@ NOTIFYRECV=$top_builddir/test/notifyrecv
 ACTIVATE=$top_builddir/test/activate
 
 conf() {	# conf FILE PORT EXTRA-SERVER-ARGS [EXTRA-LINES]
-	write_conf "$1" <<CONF
-[baton]
-command = $TESTSERVER --notify $3
-workers = 2
-ready = notify
-ready_timeout = 2s
-drain_timeout = 5s
-$4
-
-[socket:http]
-listen = tcp://127.0.0.1:$2
-CONF
+	http_conf "$1" "$2" "$TESTSERVER --notify $3" "workers = 2" "ready = notify" \
+	    "ready_timeout = 2s" "drain_timeout = 5s" "$4"
 }
 
 # notify_seq FILE: the datagrams received, one letter each: R for READY=1,
@@ -192,18 +182,12 @@ t_is "$(http_get "http://127.0.0.1:$PORT/fds" | awk '$1 >= 3' | wc -l)" 2 "and n
 "$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 8 -d 4s -t 5000 >"$T_DIR/activated.out" &
 LG=$!
 sleep 0.3
-ok=0
-for g in 2 3 4; do
-	kill -HUP "$BATON_PID"
-	wait_log 10 "$LOG" "generation $g: active" && ok=$((ok + 1))
-	sleep 0.5
-done
-t_is "$ok" 3 "3 reloads, each to an active generation"
+reload_each 2 4 0.5
+t_is "$RELOADED" 3 "3 reloads, each to an active generation"
 wait "$LG"
 t_diag "$(cat "$T_DIR/activated.out")"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/activated.out")" 0 "no request failed across 3 reloads"
-answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/activated.out")
-t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 100 ]
+t_is "$(field failed "$T_DIR/activated.out")" 0 "no request failed across 3 reloads"
+load_ran activated 100
 fd3=$(http_get "http://127.0.0.1:$PORT/fds" | awk '$1 == 3 {print $2}')
 t_is "$fd3" "socket:[$inode]" "generation 4 serves on the same adopted socket"
 t_is "$(listener_inode "$PORT")" "$inode" "and it is still the only one"

@@ -34,12 +34,9 @@ CONF
 
 # reloads N LOG: N reloads, each waited for, under whatever load runs.
 reloads() {
-	local i first=$(($(grep -c 'generation [0-9]*: active' "$2") + 1))
-	for i in $(seq "$first" $((first + $1 - 1))); do
-		kill -HUP "$BATON_PID"
-		wait_log 20 "$2" "generation $i: active" || return 1
-		sleep 0.3
-	done
+	local first=$(($(grep -c 'generation [0-9]*: active' "$2") + 1))
+	reload_each "$first" $((first + $1 - 1)) 0.3 "$2" 20
+	[ "$RELOADED" = "$1" ]
 }
 
 # --- the test server, binding with raw system calls ----------------------
@@ -57,17 +54,13 @@ fi
 t_ok "raw: each worker's bind() is given the held socket" \
     [ "$(grep -c 'given the held socket (seccomp)' "$LOG")" = 2 ]
 t_ok "raw: it serves" sh -c "http_get() { '$LOADGEN' -u \"\$1\" -n 1 -c 1 -t 3000 -b -q; }; http_get http://127.0.0.1:$PORT/ | grep -q '^ok '"
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 8 -d 30s -n 1000000 -t 5000 \
-    >"$T_DIR/raw.out" &
-LG=$!
+load_start raw "http://127.0.0.1:$PORT/" -c 8 -d 30s
 sleep 0.5
 t_ok "raw: 5 reloads under load" reloads 5 "$LOG"
-kill -INT "$LG"
-wait "$LG"
+load_stop raw
 t_is "$(field failed "$T_DIR/raw.out")" 0 "raw: no request failed ($(field requests "$T_DIR/raw.out") requests)"
 t_is "$(grep -c 'given the held socket (seccomp)' "$LOG")" 12 "raw: every new worker got the held socket"
-kill -TERM "$BATON_PID"
-wait_exit "$BATON_PID" 20
+stop_baton
 t_is "$T_STATUS" 0 "raw: baton stops"
 
 # Without preload, nothing stops the raw bind(): the port is taken.
@@ -88,16 +81,12 @@ if command -v caddy >/dev/null; then
 	t_ok "caddy: generation 1 is active" wait_log 20 "$LOG" 'generation 1: active'
 	t_ok "caddy: its bind() is given the held socket" log_has "$LOG" 'given the held socket \(seccomp\)'
 	t_is "$(http_get "http://127.0.0.1:$PORT/")" caddy-ok "caddy: it serves"
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 8 -d 60s -n 1000000 -t 5000 \
-	    >"$T_DIR/caddy.out" &
-	LG=$!
+	load_start caddy "http://127.0.0.1:$PORT/" -c 8 -d 60s
 	sleep 0.5
 	t_ok "caddy: 5 reloads under load" reloads 5 "$LOG"
-	kill -INT "$LG"
-	wait "$LG"
+	load_stop caddy
 	t_is "$(field failed "$T_DIR/caddy.out")" 0 "caddy: no request failed ($(field requests "$T_DIR/caddy.out") requests)"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 	t_is "$T_STATUS" 0 "caddy: baton stops"
 else
 	t_skip "caddy is not installed (Debian package caddy)"
@@ -121,21 +110,17 @@ if [ -n "$BUSYBOX" ]; then
 	t_ok "busybox: generation 1 is active" wait_log 20 "$LOG" 'generation 1: active'
 	t_ok "busybox: its bind() is given the held socket" log_has "$LOG" 'given the held socket \(seccomp\)'
 	t_is "$(http_get "http://127.0.0.1:$PORT/index.html")" busybox-ok "busybox: it serves"
-	"$LOADGEN" -u "http://127.0.0.1:$PORT/index.html" -c 8 -d 60s -n 1000000 \
-	    -t 5000 >"$T_DIR/busybox.out" &
-	LG=$!
+	load_start busybox "http://127.0.0.1:$PORT/index.html" -c 8 -d 60s
 	sleep 0.5
 	t_ok "busybox: 10 reloads under load" reloads 10 "$LOG"
-	kill -INT "$LG"
-	wait "$LG"
+	load_stop busybox
 	# Its main process dies on SIGTERM: killed holding a connection it
 	# has accepted and not yet handed to a child, it would reset it. Under
 	# this load accept() rarely waits, so baton must tell a main process
 	# stopped inside a waiting accept() from one stopped just after an
 	# accept() that returned.
 	t_is "$(field failed "$T_DIR/busybox.out")" 0 "busybox: no request failed ($(field requests "$T_DIR/busybox.out") requests; reset $(field reset "$T_DIR/busybox.out"), eof $(field eof "$T_DIR/busybox.out"))"
-	kill -TERM "$BATON_PID"
-	wait_exit "$BATON_PID" 20
+	stop_baton
 	t_is "$T_STATUS" 0 "busybox: baton stops"
 else
 	t_skip "busybox-static is not installed (Debian package busybox-static)"

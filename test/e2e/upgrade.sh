@@ -80,9 +80,7 @@ leaky_before=$(leaky "$BATON_PID")
 t_diag "baton's descriptors before: $(echo "$fds_before" | tr '\n' ' ')"
 
 # --- Three upgrades under load: nothing refused, nothing lost.
-"$LOADGEN" -u "http://127.0.0.1:$PORT/" -c 16 -d 60s -n 1000000 -t 5000 \
-    -p u -o "$T_DIR/ids" >"$T_DIR/load.out" &
-LG=$!
+load_start load "http://127.0.0.1:$PORT/" -c 16 -d 60s -p u -o "$T_DIR/ids"
 sleep 0.5
 ok=0
 for n in 1 2 3; do
@@ -120,12 +118,9 @@ wenv=$(http_get "http://127.0.0.1:$PORT/env")
 t_ok "a worker the new image started has its environment" grep -q '^BATON_GENERATION=2$' <<<"$wenv"
 t_is "$(grep -c '^BATON_UPGRADE_FD=' <<<"$wenv")" 0 "and nothing of the upgrade's"
 sleep 0.5
-kill -INT "$LG"
-wait "$LG"
-t_diag "$(cat "$T_DIR/load.out")"
-t_is "$(awk '$1 == "failed" {print $2}' "$T_DIR/load.out")" 0 "no request failed across 3 upgrades and a reload"
-answered=$(awk '$1 == "ok" {print $2}' "$T_DIR/load.out")
-t_ok "load ran ($answered answered)" [ "${answered:-0}" -gt 500 ]
+load_stop load
+t_is "$(field failed "$T_DIR/load.out")" 0 "no request failed across 3 upgrades and a reload"
+load_ran load 500
 sleep 1	# the last work, 300 ms after its answers
 sort -u "$T_DIR/ids" >"$T_DIR/ids.sorted"
 awk '{print $1}' "$WORK" | sort -u >"$T_DIR/done.sorted"
@@ -266,15 +261,8 @@ DEEP=$T_DIR/$(printf 'd%.0s' $(seq 60))/$(printf 'e%.0s' $(seq 60))/$(printf 'f%
 mkdir -p "$DEEP"
 PORT=$(free_port)
 LOG=$T_DIR/deep.log
-write_conf "$DEEP/app.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify --startup-ms 800
-ready = notify
-control = $T_DIR/deep.sock
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$DEEP/app.ini" "$PORT" "$TESTSERVER --notify --startup-ms 800" \
+    "ready = notify" "control = $T_DIR/deep.sock"
 start_baton "$LOG" run -c "$DEEP/app.ini"
 wait_log 5 "$LOG" 'generation 1: starting'
 kill -USR2 "$BATON_PID"
@@ -300,15 +288,8 @@ t_is "$T_STATUS" 0 "deep: baton stops: exit 0"
 # at once, each with exit 0 and the port closed.
 PORT=$(free_port)
 LOG=$T_DIR/race.log
-write_conf "$T_DIR/race.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify
-ready = notify
-drain_timeout = 5s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+http_conf "$T_DIR/race.ini" "$PORT" "$TESTSERVER --notify" "ready = notify" \
+    "drain_timeout = 5s"
 # usr2_then SIG [DELAY]: start baton, send SIGUSR2 then SIG (DELAY
 # seconds later); fails unless baton stops with exit 0 within 10 s and
 # its port is closed.

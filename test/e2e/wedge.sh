@@ -14,17 +14,8 @@ SOCK=$T_DIR/baton.sock
 LOG=$T_DIR/baton.log
 
 conf() {	# conf COMMAND [WORKERS]
-	write_conf "$CONF" <<CONF
-[baton]
-command = $1
-workers = ${2:-1}
-ready = notify
-ready_timeout = 5s
-drain_timeout = 5s
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+	http_conf "$CONF" "$PORT" "$1" "workers = ${2:-1}" "ready = notify" \
+	    "ready_timeout = 5s" "drain_timeout = 5s"
 }
 
 # state PID: the state letter of a process in /proc, or "gone".

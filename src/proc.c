@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -131,6 +132,33 @@ proc_syscall(pid_t pid, long *nr, long *arg0)
 	}
 	free(text);
 	return r;
+}
+
+int
+proc_in_accept(pid_t pid, const int *fds, size_t n)
+{
+	struct stat	 a, b;
+	char		 path[64];
+	long		 nr, fd;
+	size_t		 i;
+
+	if (proc_syscall(pid, &nr, &fd) == -1)
+		return 0;
+#if defined(SYS_accept)
+	if (nr != SYS_accept && nr != SYS_accept4)
+		return 0;
+#else
+	if (nr != SYS_accept4)
+		return 0;
+#endif
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", (long)pid, fd);
+	if (stat(path, &a) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (fstat(fds[i], &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 1;
+	return 0;
 }
 
 int

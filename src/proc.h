@@ -61,6 +61,11 @@ char	proc_state(pid_t);
  */
 int	proc_syscall(pid_t, long *nr, long *arg0);
 /*
+ * Whether pid is blocked in accept() on one of fds (n of them): the same
+ * open socket, by device and inode.
+ */
+int	proc_in_accept(pid_t, const int *fds, size_t n);
+/*
  * Send sig to p only if its pid still names the very process that p
  * describes (same start time; held by a pidfd meanwhile where the kernel
  * has them). Returns 0, or -1 with errno set.

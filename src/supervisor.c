@@ -122,28 +122,40 @@ static void	supervisor_end_strays(struct supervisor *);
 static void	supervisor_checked(struct supervisor *, int status);
 static void	supervisor_check_end(struct supervisor *);
 
-struct event_base *
-supervisor_base(const struct supervisor *sup)
-{
-	return sup->base;
-}
+/* What the generations tell the supervisor. */
+static void	supervisor_generation_changed(struct generation *, void *);
 
-const char *
-supervisor_notify_path(const struct supervisor *sup)
+static void
+supervisor_count_crash(struct generation *g, void *arg)
 {
-	return notify_path(sup->notify);
-}
+	struct supervisor	*sup = arg;
 
-void
-supervisor_count_crash(struct supervisor *sup)
-{
 	sup->crashes++;
 }
 
-void
-supervisor_count_killed(struct supervisor *sup)
+static void
+supervisor_count_killed(struct generation *g, void *arg)
 {
+	struct supervisor	*sup = arg;
+
 	sup->killed++;
+}
+
+static const struct generation_ops supervisor_generation_ops = {
+	supervisor_generation_changed,
+	supervisor_count_crash,
+	supervisor_count_killed
+};
+
+/* What a new generation is handed: the loop, NOTIFY_SOCKET, the ops. */
+static void
+supervisor_generation_env(struct supervisor *sup, struct generation_env *env)
+{
+	env->base = sup->base;
+	env->notify_path = notify_path(sup->notify);
+	env->sys = NULL;
+	env->ops = &supervisor_generation_ops;
+	env->arg = sup;
 }
 
 static struct generation *
@@ -250,9 +262,11 @@ supervisor_add_generation(struct supervisor *sup, struct config *cfg,
     struct socket **sockets)
 {
 	struct generation	*g;
+	struct generation_env	 env;
 	size_t			 n = cfg->nsockets;
 
-	g = generation_new(sup, ++sup->next_number, cfg, sockets);
+	supervisor_generation_env(sup, &env);
+	g = generation_new(&env, ++sup->next_number, cfg, sockets);
 	supervisor_unref_sockets(sockets, n);
 	sup->gens = xreallocarray(sup->gens, sup->ngens + 1,
 	    sizeof(*sup->gens));
@@ -431,9 +445,10 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
-supervisor_generation_changed(struct supervisor *sup, struct generation *g)
+static void
+supervisor_generation_changed(struct generation *g, void *arg)
 {
+	struct supervisor	*sup = arg;
 	struct generation	*active;
 	char			*line;
 	size_t			 i;
@@ -1307,6 +1322,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 {
 	struct supervisor	*sup;
 	struct generation	*g;
+	struct generation_env	 env;
 	struct socket		**sockets;
 	struct state		 st;
 	char			*why = NULL;
@@ -1370,7 +1386,8 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	for (i = 0; i < st.nsockets; i++)
 		sockets[i] = socket_restore(&st.config->sockets[i],
 		    &st.sockets[i]);
-	g = generation_restore(sup, st.generation, st.config, sockets,
+	supervisor_generation_env(sup, &env);
+	g = generation_restore(&env, st.generation, st.config, sockets,
 	    st.generation_started);
 	st.config = NULL;	/* the generation's now */
 	sup->gens = xcalloc(1, sizeof(*sup->gens));

@@ -44,12 +44,4 @@ struct evbuffer;
 void			 supervisor_status(struct supervisor *,
 			    struct evbuffer *, int json);
 
-/* Called by generation.c. */
-void			 supervisor_generation_changed(struct supervisor *,
-			    struct generation *);
-struct event_base	*supervisor_base(const struct supervisor *);
-const char		*supervisor_notify_path(const struct supervisor *);
-void			 supervisor_count_crash(struct supervisor *);
-void			 supervisor_count_killed(struct supervisor *);
-
 #endif

@@ -104,6 +104,12 @@ generation_restore(const struct generation_env *env, int number,
 	return g;
 }
 
+int
+generation_number(const struct generation *g)
+{
+	return g->number;
+}
+
 void
 generation_free(struct generation *g)
 {
@@ -115,13 +121,13 @@ generation_free(struct generation *g)
 		event_free(g->deadline);
 	for (i = 0; i < g->nworkers; i++)
 		worker_free(g->workers[i]);
+	free(g->workers);
+	config_free(g->config);
 	for (i = 0; i < g->nsockets; i++)
 		socket_unref(g->sockets[i]);
-	free(g->workers);
 	free(g->sockets);
 	free(g->fds);
 	free(g->failure);
-	config_free(g->config);
 	free(g);
 }
 
@@ -168,6 +174,12 @@ generation_start(struct generation *g)
 	return 0;
 }
 
+long long
+generation_started(const struct generation *g)
+{
+	return g->started;
+}
+
 static int
 generation_alive(const struct generation *g)
 {
@@ -198,6 +210,12 @@ generation_deadline(evutil_socket_t fd, short what, void *arg)
 		g->killed++;
 		g->env.ops->killed(g, g->env.arg);
 	}
+}
+
+int
+generation_killed(const struct generation *g)
+{
+	return g->killed;
 }
 
 /* Drain signal to every process, then a deadline; shared by both stops. */
@@ -244,6 +262,12 @@ generation_roll_back(struct generation *g, const char *why)
 	generation_stop(g, GENERATION_ROLLED_BACK);
 }
 
+const char *
+generation_failure(const struct generation *g)
+{
+	return g->failure;
+}
+
 void
 generation_kill(struct generation *g)
 {
@@ -262,6 +286,23 @@ generation_find_pid(struct generation *g, pid_t pid)
 		if (worker_owns(g->workers[i], pid))
 			return g->workers[i];
 	return NULL;
+}
+
+void
+generation_recheck(struct generation *g)
+{
+	if (g->state != GENERATION_DRAINING &&
+	    g->state != GENERATION_ROLLED_BACK)
+		return;
+	/* Gone only once every process that came from a worker is gone. */
+	if (generation_alive(g))
+		return;
+	if (g->deadline != NULL)
+		evtimer_del(g->deadline);
+	log_info("generation %d: exited after draining for %lld ms (it ran "
+	    "%lld ms)", g->number, g->env.sys->now() - g->stopped,
+	    g->env.sys->now() - g->started);
+	generation_set_state(g, GENERATION_GONE);
 }
 
 static void
@@ -301,23 +342,6 @@ generation_worker_not_ready(struct worker *w, void *arg)
 	}
 	/* A restarted worker that hangs: kill it, and backoff restarts it. */
 	worker_kill(w);
-}
-
-void
-generation_recheck(struct generation *g)
-{
-	if (g->state != GENERATION_DRAINING &&
-	    g->state != GENERATION_ROLLED_BACK)
-		return;
-	/* Gone only once every process that came from a worker is gone. */
-	if (generation_alive(g))
-		return;
-	if (g->deadline != NULL)
-		evtimer_del(g->deadline);
-	log_info("generation %d: exited after draining for %lld ms (it ran "
-	    "%lld ms)", g->number, g->env.sys->now() - g->stopped,
-	    g->env.sys->now() - g->started);
-	generation_set_state(g, GENERATION_GONE);
 }
 
 static void
@@ -369,12 +393,6 @@ generation_restart_worker(struct worker *w, void *arg)
 		worker_restart_later(w);
 }
 
-int
-generation_number(const struct generation *g)
-{
-	return g->number;
-}
-
 enum generation_state
 generation_state(const struct generation *g)
 {
@@ -393,23 +411,16 @@ generation_config(const struct generation *g)
 	return g->config;
 }
 
-size_t
-generation_nworkers(const struct generation *g)
-{
-	return g->nworkers;
-}
-
 struct worker *
 generation_worker(const struct generation *g, size_t i)
 {
 	return i < g->nworkers ? g->workers[i] : NULL;
 }
 
-const int *
-generation_fds(const struct generation *g, size_t *n)
+size_t
+generation_nworkers(const struct generation *g)
 {
-	*n = g->nsockets;
-	return g->fds;
+	return g->nworkers;
 }
 
 struct socket *
@@ -418,20 +429,3 @@ generation_socket(const struct generation *g, size_t i)
 	return i < g->nsockets ? g->sockets[i] : NULL;
 }
 
-const char *
-generation_failure(const struct generation *g)
-{
-	return g->failure;
-}
-
-long long
-generation_started(const struct generation *g)
-{
-	return g->started;
-}
-
-int
-generation_killed(const struct generation *g)
-{
-	return g->killed;
-}

@@ -88,8 +88,6 @@ struct worker		*generation_worker(const struct generation *,
 			    size_t);
 struct socket		*generation_socket(const struct generation *,
 			    size_t);
-/* Its held sockets' descriptors, in configuration order; n of them. */
-const int		*generation_fds(const struct generation *, size_t *n);
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);

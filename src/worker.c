@@ -77,10 +77,6 @@ static const char *const worker_state_names[] = {
 	"starting", "ready", "active", "draining", "exited"
 };
 
-static const char *const worker_exit_names[] = {
-	"none", "clean", "killed", "crashed"
-};
-
 static long long
 worker_clock(void)
 {
@@ -114,6 +110,12 @@ worker_set_state(struct worker *w, enum worker_state state)
 	w->state = state;
 }
 
+const char *
+worker_state_name(enum worker_state s)
+{
+	return worker_state_names[s];
+}
+
 struct worker *
 worker_new(const struct worker_ctx *ctx, int slot)
 {
@@ -128,6 +130,12 @@ worker_new(const struct worker_ctx *ctx, int slot)
 	w->backoff = BACKOFF_MIN;
 	w->limit.what = "channel: dropped messages";
 	return w;
+}
+
+int
+worker_slot(const struct worker *w)
+{
+	return w->slot;
 }
 
 static void
@@ -195,6 +203,12 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 	if ((msg->ready && c->ready == READY_NOTIFY) ||
 	    (msg->listening && c->ready == READY_LISTEN))
 		worker_became_ready(w);
+}
+
+const char *
+worker_status_text(const struct worker *w)
+{
+	return w->status_text;
 }
 
 /* Not w->preload: no interposer in it answers DRAIN=1. */
@@ -419,6 +433,12 @@ worker_activate(struct worker *w)
 		worker_set_state(w, WORKER_ACTIVE);
 }
 
+enum worker_state
+worker_state(const struct worker *w)
+{
+	return w->state;
+}
+
 #define WORKER_PARK_TRIES	250	/* 2 ms apart: half a second */
 
 static void
@@ -611,6 +631,12 @@ worker_kill(struct worker *w)
 	free(roots);
 }
 
+pid_t
+worker_pgid(const struct worker *w)
+{
+	return w->pgid;
+}
+
 static void
 worker_exited(struct worker *w, int status)
 {
@@ -667,6 +693,12 @@ worker_exited(struct worker *w, int status)
 	w->ctx->ops->exited(w, w->ctx->arg);
 }
 
+enum worker_exit
+worker_exit_kind(const struct worker *w)
+{
+	return w->exit_kind;
+}
+
 /* The last process that came from it is gone: the slot is free. */
 static void
 worker_gone(struct worker *w)
@@ -702,6 +734,12 @@ worker_reaped(struct worker *w, pid_t pid, int status)
 	if (w->pid == 0 && w->norphans == 0)
 		worker_gone(w);
 	return 1;
+}
+
+const char *
+worker_exit_reason(const struct worker *w)
+{
+	return w->exit_reason;
 }
 
 void
@@ -756,12 +794,6 @@ worker_owns(const struct worker *w, pid_t pid)
 	return 0;
 }
 
-pid_t
-worker_pgid(const struct worker *w)
-{
-	return w->pgid;
-}
-
 size_t
 worker_norphans(const struct worker *w)
 {
@@ -796,17 +828,19 @@ worker_restart_later(struct worker *w)
 	w->backoff = backoff_next(w->backoff);
 }
 
+int
+worker_restarts(const struct worker *w)
+{
+	return w->restarts;
+}
+
 void
 worker_save(const struct worker *w, struct worker_saved *ws)
 {
-	ws->pid = w->pid;
-	ws->pgid = w->pgid;
-	ws->channel = w->channel;
-	ws->restarts = w->restarts;
-	ws->backoff = w->backoff;
-	ws->started = w->started;
-	ws->preload = w->preload;
-	ws->status = w->status_text;
+	*ws = (struct worker_saved){ .pid = w->pid, .pgid = w->pgid,
+	    .channel = w->channel, .restarts = w->restarts,
+	    .backoff = w->backoff, .started = w->started,
+	    .preload = w->preload, .status = w->status_text };
 }
 
 void
@@ -835,18 +869,6 @@ worker_restore(struct worker *w, const struct worker_saved *ws)
 	evtimer_add(w->timer, &tv);
 }
 
-pid_t
-worker_pid(const struct worker *w)
-{
-	return w->pid;
-}
-
-int
-worker_slot(const struct worker *w)
-{
-	return w->slot;
-}
-
 int
 worker_alive(const struct worker *w)
 {
@@ -857,44 +879,9 @@ worker_alive(const struct worker *w)
 	return w->pid != 0 || w->norphans > 0;
 }
 
-int
-worker_restarts(const struct worker *w)
+pid_t
+worker_pid(const struct worker *w)
 {
-	return w->restarts;
+	return w->pid;
 }
 
-enum worker_state
-worker_state(const struct worker *w)
-{
-	return w->state;
-}
-
-enum worker_exit
-worker_exit_kind(const struct worker *w)
-{
-	return w->exit_kind;
-}
-
-const char *
-worker_state_name(enum worker_state s)
-{
-	return worker_state_names[s];
-}
-
-const char *
-worker_exit_name(enum worker_exit e)
-{
-	return worker_exit_names[e];
-}
-
-const char *
-worker_status_text(const struct worker *w)
-{
-	return w->status_text;
-}
-
-const char *
-worker_exit_reason(const struct worker *w)
-{
-	return w->exit_reason;
-}

@@ -152,7 +152,6 @@ int			 worker_restarts(const struct worker *);
 enum worker_state	 worker_state(const struct worker *);
 enum worker_exit	 worker_exit_kind(const struct worker *);
 const char		*worker_state_name(enum worker_state);
-const char		*worker_exit_name(enum worker_exit);
 /* The last STATUS= the worker sent, or NULL. */
 const char		*worker_status_text(const struct worker *);
 /* "exited with status 1", "killed by signal 9 (SIGKILL)", ... */

@@ -12,12 +12,12 @@
 #include "signame.h"
 #include "socket.h"
 #include "spawn.h"
-#include "supervisor.h"
 #include "worker.h"
 #include "xmalloc.h"
 
 struct generation {
-	struct supervisor	*sup;
+	struct generation_env	 env;
+	struct worker_ctx	 wctx;		/* handed to each worker */
 	int			 number;
 	enum generation_state	 state;
 	struct config		*config;
@@ -28,7 +28,7 @@ struct generation {
 	size_t			 nworkers;
 	struct event		*deadline;	/* drain_timeout */
 	long long		 started;
-	long long		 stopped;	/* clock_ms() its drain began */
+	long long		 stopped;	/* g->env.sys->now() its drain began */
 	int			 killed;	/* at the drain deadline */
 	char			*failure;
 };
@@ -45,18 +45,34 @@ generation_set_state(struct generation *g, enum generation_state state)
 	log_debug("generation %d: %s -> %s", g->number,
 	    generation_state_names[g->state], generation_state_names[state]);
 	g->state = state;
-	supervisor_generation_changed(g->sup, g);
+	g->env.ops->changed(g, g->env.arg);
 }
 
+static void	generation_worker_ready(struct worker *, void *);
+static void	generation_worker_not_ready(struct worker *, void *);
+static void	generation_worker_exited(struct worker *, void *);
+static void	generation_worker_killed(struct worker *, void *);
+static void	generation_restart_worker(struct worker *, void *);
+
+static const struct worker_ops generation_worker_ops = {
+	generation_worker_ready,
+	generation_worker_not_ready,
+	generation_worker_exited,
+	generation_worker_killed,
+	generation_restart_worker
+};
+
 struct generation *
-generation_new(struct supervisor *sup, int number, struct config *c,
-    struct socket **sockets)
+generation_new(const struct generation_env *env, int number,
+    struct config *c, struct socket **sockets)
 {
 	struct generation	*g;
 	size_t			 i;
 
 	g = xcalloc(1, sizeof(*g));
-	g->sup = sup;
+	g->env = *env;
+	if (g->env.sys == NULL)
+		g->env.sys = &worker_sys_real;
 	g->number = number;
 	g->state = GENERATION_STARTING;
 	g->config = c;
@@ -67,24 +83,32 @@ generation_new(struct supervisor *sup, int number, struct config *c,
 		g->sockets[i] = socket_ref(sockets[i]);
 		g->fds[i] = socket_fd(sockets[i]);
 	}
+	g->wctx = (struct worker_ctx){ g->env.base, c, number, g->sockets,
+	    g->fds, g->nsockets, g->env.sys, &generation_worker_ops, g };
 	g->nworkers = c->workers;
 	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
 	for (i = 0; i < g->nworkers; i++)
-		g->workers[i] = worker_new(g, (int)i);
-	g->started = clock_ms();
+		g->workers[i] = worker_new(&g->wctx, (int)i);
+	g->started = g->env.sys->now();
 	return g;
 }
 
 struct generation *
-generation_restore(struct supervisor *sup, int number, struct config *c,
-    struct socket **sockets, long long started)
+generation_restore(const struct generation_env *env, int number,
+    struct config *c, struct socket **sockets, long long started)
 {
 	struct generation	*g;
 
-	g = generation_new(sup, number, c, sockets);
+	g = generation_new(env, number, c, sockets);
 	g->state = GENERATION_ACTIVE;
 	g->started = started;
 	return g;
+}
+
+int
+generation_number(const struct generation *g)
+{
+	return g->number;
 }
 
 void
@@ -98,13 +122,13 @@ generation_free(struct generation *g)
 		event_free(g->deadline);
 	for (i = 0; i < g->nworkers; i++)
 		worker_free(g->workers[i]);
+	free(g->workers);
+	config_free(g->config);
 	for (i = 0; i < g->nsockets; i++)
 		socket_unref(g->sockets[i]);
-	free(g->workers);
 	free(g->sockets);
 	free(g->fds);
 	free(g->failure);
-	config_free(g->config);
 	free(g);
 }
 
@@ -125,7 +149,7 @@ generation_spawn(struct generation *g, struct worker *w)
 	sp.generation = g->number;
 	sp.worker = worker_slot(w);
 	sp.drain_signal = g->config->drain_signal;
-	sp.notify_socket = supervisor_notify_path(g->sup);
+	sp.notify_socket = g->env.notify_path;
 	r = worker_start(w, &sp);
 	saved = errno;
 	command_free(argv);
@@ -149,6 +173,12 @@ generation_start(struct generation *g)
 		}
 	}
 	return 0;
+}
+
+long long
+generation_started(const struct generation *g)
+{
+	return g->started;
 }
 
 static int
@@ -179,8 +209,14 @@ generation_deadline(evutil_socket_t fd, short what, void *arg)
 		    g->config->drain_timeout);
 		worker_kill(w);
 		g->killed++;
-		supervisor_count_killed(g->sup);
+		g->env.ops->killed(g, g->env.arg);
 	}
+}
+
+int
+generation_killed(const struct generation *g)
+{
+	return g->killed;
 }
 
 /* Drain signal to every process, then a deadline; shared by both stops. */
@@ -191,15 +227,15 @@ generation_stop(struct generation *g, enum generation_state state)
 	size_t		 i;
 
 	generation_set_state(g, state);
-	g->stopped = clock_ms();
+	g->stopped = g->env.sys->now();
 	for (i = 0; i < g->nworkers; i++)
 		worker_drain(g->workers[i], g->config->drain_signal);
 	if (!generation_alive(g)) {
 		generation_set_state(g, GENERATION_GONE);
 		return;
 	}
-	if (g->deadline == NULL && (g->deadline = evtimer_new(
-	    supervisor_base(g->sup), generation_deadline, g)) == NULL)
+	if (g->deadline == NULL && (g->deadline = evtimer_new(g->env.base,
+	    generation_deadline, g)) == NULL)
 		fatal(70, "evtimer_new failed");
 	tv = clock_tv(g->config->drain_timeout);
 	evtimer_add(g->deadline, &tv);
@@ -227,6 +263,12 @@ generation_roll_back(struct generation *g, const char *why)
 	generation_stop(g, GENERATION_ROLLED_BACK);
 }
 
+const char *
+generation_failure(const struct generation *g)
+{
+	return g->failure;
+}
+
 void
 generation_kill(struct generation *g)
 {
@@ -248,8 +290,26 @@ generation_find_pid(struct generation *g, pid_t pid)
 }
 
 void
-generation_worker_ready(struct generation *g, struct worker *w)
+generation_recheck(struct generation *g)
 {
+	if (g->state != GENERATION_DRAINING &&
+	    g->state != GENERATION_ROLLED_BACK)
+		return;
+	/* Gone only once every process that came from a worker is gone. */
+	if (generation_alive(g))
+		return;
+	if (g->deadline != NULL)
+		evtimer_del(g->deadline);
+	log_info("generation %d: exited after draining for %lld ms (it ran "
+	    "%lld ms)", g->number, g->env.sys->now() - g->stopped,
+	    g->env.sys->now() - g->started);
+	generation_set_state(g, GENERATION_GONE);
+}
+
+static void
+generation_worker_ready(struct worker *w, void *arg)
+{
+	struct generation	*g = arg;
 	size_t	 i;
 
 	if (g->state == GENERATION_ACTIVE) {
@@ -264,14 +324,15 @@ generation_worker_ready(struct generation *g, struct worker *w)
 	for (i = 0; i < g->nworkers; i++)
 		worker_activate(g->workers[i]);
 	log_info("generation %d: active after %lld ms", g->number,
-	    clock_ms() - g->started);
+	    g->env.sys->now() - g->started);
 	generation_set_state(g, GENERATION_ACTIVE);
 }
 
-void
-generation_worker_not_ready(struct generation *g, struct worker *w)
+static void
+generation_worker_not_ready(struct worker *w, void *arg)
 {
-	char	*why;
+	struct generation	*g = arg;
+	char			*why;
 
 	if (g->state == GENERATION_STARTING) {
 		why = xprintf("worker %d not ready after %ld ms",
@@ -284,32 +345,16 @@ generation_worker_not_ready(struct generation *g, struct worker *w)
 	worker_kill(w);
 }
 
-void
-generation_recheck(struct generation *g)
+static void
+generation_worker_exited(struct worker *w, void *arg)
 {
-	if (g->state != GENERATION_DRAINING &&
-	    g->state != GENERATION_ROLLED_BACK)
-		return;
-	/* Gone only once every process that came from a worker is gone. */
-	if (generation_alive(g))
-		return;
-	if (g->deadline != NULL)
-		evtimer_del(g->deadline);
-	log_info("generation %d: exited after draining for %lld ms (it ran "
-	    "%lld ms)", g->number, clock_ms() - g->stopped,
-	    clock_ms() - g->started);
-	generation_set_state(g, GENERATION_GONE);
-}
-
-void
-generation_worker_exited(struct generation *g, struct worker *w)
-{
-	char	*why;
+	struct generation	*g = arg;
+	char			*why;
 
 	/* A clean exit is no crash, even one that leaves processes behind. */
 	if (worker_exit_kind(w) == WORKER_EXIT_CRASHED &&
 	    (g->state == GENERATION_STARTING || g->state == GENERATION_ACTIVE))
-		supervisor_count_crash(g->sup);
+		g->env.ops->crashed(g, g->env.arg);
 	switch (g->state) {
 	case GENERATION_STARTING:
 		why = xprintf("worker %d %s before it was ready",
@@ -329,26 +374,24 @@ generation_worker_exited(struct generation *g, struct worker *w)
 	}
 }
 
-void
-generation_worker_killed(struct generation *g, struct worker *w)
+static void
+generation_worker_killed(struct worker *w, void *arg)
 {
+	struct generation	*g = arg;
+
 	g->killed++;
-	supervisor_count_killed(g->sup);
+	g->env.ops->killed(g, g->env.arg);
 }
 
-void
-generation_restart_worker(struct generation *g, struct worker *w)
+static void
+generation_restart_worker(struct worker *w, void *arg)
 {
+	struct generation	*g = arg;
+
 	if (g->state != GENERATION_ACTIVE)
 		return;
 	if (generation_spawn(g, w) == -1)
 		worker_restart_later(w);
-}
-
-int
-generation_number(const struct generation *g)
-{
-	return g->number;
 }
 
 enum generation_state
@@ -369,10 +412,10 @@ generation_config(const struct generation *g)
 	return g->config;
 }
 
-struct event_base *
-generation_base(const struct generation *g)
+struct worker *
+generation_worker(const struct generation *g, size_t i)
 {
-	return supervisor_base(g->sup);
+	return i < g->nworkers ? g->workers[i] : NULL;
 }
 
 size_t
@@ -381,39 +424,9 @@ generation_nworkers(const struct generation *g)
 	return g->nworkers;
 }
 
-struct worker *
-generation_worker(const struct generation *g, size_t i)
-{
-	return i < g->nworkers ? g->workers[i] : NULL;
-}
-
-const int *
-generation_fds(const struct generation *g, size_t *n)
-{
-	*n = g->nsockets;
-	return g->fds;
-}
-
 struct socket *
 generation_socket(const struct generation *g, size_t i)
 {
 	return i < g->nsockets ? g->sockets[i] : NULL;
 }
 
-const char *
-generation_failure(const struct generation *g)
-{
-	return g->failure;
-}
-
-long long
-generation_started(const struct generation *g)
-{
-	return g->started;
-}
-
-int
-generation_killed(const struct generation *g)
-{
-	return g->killed;
-}

@@ -5,8 +5,8 @@
  *   starting -> active -> draining -> gone
  *   starting -> rolled back -> gone
  *
- * A generation moves only through generation_set_state(), and tells the
- * supervisor about every move.
+ * A generation moves only through generation_set_state(), and tells its
+ * owner about every move through the ops it was created with.
  */
 #ifndef BATON_GENERATION_H
 #define BATON_GENERATION_H
@@ -16,9 +16,10 @@
 
 struct config;
 struct event_base;
+struct generation;
 struct socket;
-struct supervisor;
 struct worker;
+struct worker_sys;
 
 enum generation_state {
 	GENERATION_STARTING,	/* waiting for every worker to be ready */
@@ -28,20 +29,40 @@ enum generation_state {
 	GENERATION_GONE		/* every process exited */
 };
 
+/* What a generation tells its owner. */
+struct generation_ops {
+	/* It moved: generation_state() says where. */
+	void	(*changed)(struct generation *, void *);
+	/* A worker crashed while it started or served. */
+	void	(*crashed)(struct generation *, void *);
+	/* A process was SIGKILLed at a deadline: its work was lost. */
+	void	(*killed)(struct generation *, void *);
+};
+
+/* What a generation needs from above, handed down when it is created. */
+struct generation_env {
+	struct event_base		*base;
+	const char			*notify_path;	/* NOTIFY_SOCKET */
+	const struct worker_sys		*sys;		/* NULL: worker_sys_real */
+	const struct generation_ops	*ops;
+	void				*arg;
+};
+
 /*
  * A new generation takes c, frees it with itself, and takes one
  * reference to each of sockets (in the order of c->sockets).
  */
-struct generation	*generation_new(struct supervisor *, int number,
-			    struct config *c, struct socket **sockets);
+struct generation	*generation_new(const struct generation_env *,
+			    int number, struct config *c,
+			    struct socket **sockets);
 /*
  * The same, already active: the generation baton ran before it upgraded
  * in place, started at started (clock_ms()); its workers are then taken
  * over one by one (worker_restore()).
  */
-struct generation	*generation_restore(struct supervisor *, int number,
-			    struct config *c, struct socket **sockets,
-			    long long started);
+struct generation	*generation_restore(const struct generation_env *,
+			    int number, struct config *c,
+			    struct socket **sockets, long long started);
 void			 generation_free(struct generation *);
 
 /* Spawn every worker. Returns 0, or -1 (logged) if one cannot be. */
@@ -58,31 +79,15 @@ struct worker		*generation_find_pid(struct generation *, pid_t);
 /* A draining generation none of whose processes lives is gone. */
 void			 generation_recheck(struct generation *);
 
-/* Called by worker.c. */
-void			 generation_worker_ready(struct generation *,
-			    struct worker *);
-void			 generation_worker_not_ready(struct generation *,
-			    struct worker *);
-void			 generation_worker_exited(struct generation *,
-			    struct worker *);
-/* Its leftover processes were killed at their deadline: count it. */
-void			 generation_worker_killed(struct generation *,
-			    struct worker *);
-void			 generation_restart_worker(struct generation *,
-			    struct worker *);
-
 int			 generation_number(const struct generation *);
 enum generation_state	 generation_state(const struct generation *);
 const char		*generation_state_name(enum generation_state);
 const struct config	*generation_config(const struct generation *);
-struct event_base	*generation_base(const struct generation *);
 size_t			 generation_nworkers(const struct generation *);
 struct worker		*generation_worker(const struct generation *,
 			    size_t);
 struct socket		*generation_socket(const struct generation *,
 			    size_t);
-/* Its held sockets' descriptors, in configuration order; n of them. */
-const int		*generation_fds(const struct generation *, size_t *n);
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);

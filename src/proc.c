@@ -203,6 +203,33 @@ proc_holds_accepted(pid_t pid, const int *fds, size_t n)
 }
 
 int
+proc_in_accept(pid_t pid, const int *fds, size_t n)
+{
+	struct stat	 a, b;
+	char		 path[64];
+	long		 nr, fd;
+	size_t		 i;
+
+	if (proc_syscall(pid, &nr, &fd) == -1)
+		return 0;
+#if defined(SYS_accept)
+	if (nr != SYS_accept && nr != SYS_accept4)
+		return 0;
+#else
+	if (nr != SYS_accept4)
+		return 0;
+#endif
+	snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", (long)pid, fd);
+	if (stat(path, &a) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (fstat(fds[i], &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return proc_holds_accepted(pid, fds, n) == 0;
+	return 0;
+}
+
+int
 proc_stat(pid_t pid, struct proc *p)
 {
 	char	 path[64], *text;

@@ -69,6 +69,13 @@ int	proc_syscall(pid_t, long *nr, long *arg0);
  */
 int	proc_holds_accepted(pid_t, const int *fds, size_t n);
 /*
+ * Whether pid is in accept() on one of fds (n of them: the same open
+ * socket, by device and inode) and holds no connection accepted from
+ * one. A process stopped just after an accept() that returned still
+ * shows the call in /proc/PID/syscall, the connection in its hands.
+ */
+int	proc_in_accept(pid_t, const int *fds, size_t n);
+/*
  * Send sig to p only if its pid still names the very process that p
  * describes (same start time; held by a pidfd meanwhile where the kernel
  * has them). Returns 0, or -1 with errno set.

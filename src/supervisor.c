@@ -174,30 +174,40 @@ supervisor_set_upgrade(struct supervisor *sup, enum upgrade_phase phase)
 	sup->upgrade = phase;
 }
 
-/* What generation.c asks of the supervisor, kept together. */
+/* What the generations tell the supervisor. */
+static void	supervisor_generation_changed(struct generation *, void *);
 
-struct event_base *
-supervisor_base(const struct supervisor *sup)
+static void
+supervisor_count_crash(struct generation *g, void *arg)
 {
-	return sup->base;
-}
+	struct supervisor	*sup = arg;
 
-void
-supervisor_count_crash(struct supervisor *sup)
-{
 	sup->crashes++;
 }
 
-const char *
-supervisor_notify_path(const struct supervisor *sup)
+static void
+supervisor_count_killed(struct generation *g, void *arg)
 {
-	return notify_path(sup->notify);
+	struct supervisor	*sup = arg;
+
+	sup->killed++;
 }
 
-void
-supervisor_count_killed(struct supervisor *sup)
+static const struct generation_ops supervisor_generation_ops = {
+	supervisor_generation_changed,
+	supervisor_count_crash,
+	supervisor_count_killed
+};
+
+/* What a new generation is handed: the loop, NOTIFY_SOCKET, the ops. */
+static void
+supervisor_generation_env(struct supervisor *sup, struct generation_env *env)
 {
-	sup->killed++;
+	env->base = sup->base;
+	env->notify_path = notify_path(sup->notify);
+	env->sys = NULL;
+	env->ops = &supervisor_generation_ops;
+	env->arg = sup;
 }
 
 static struct generation *
@@ -304,9 +314,11 @@ supervisor_add_generation(struct supervisor *sup, struct config *cfg,
     struct socket **sockets)
 {
 	struct generation	*g;
+	struct generation_env	 env;
 	size_t			 n = cfg->nsockets;
 
-	g = generation_new(sup, ++sup->next_number, cfg, sockets);
+	supervisor_generation_env(sup, &env);
+	g = generation_new(&env, ++sup->next_number, cfg, sockets);
 	supervisor_unref_sockets(sockets, n);
 	sup->gens = xreallocarray(sup->gens, sup->ngens + 1,
 	    sizeof(*sup->gens));
@@ -502,9 +514,10 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-void
-supervisor_generation_changed(struct supervisor *sup, struct generation *g)
+static void
+supervisor_generation_changed(struct generation *g, void *arg)
 {
+	struct supervisor	*sup = arg;
 	struct generation	*active;
 	char			*line;
 	size_t			 i;
@@ -1222,6 +1235,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 {
 	struct supervisor	*sup;
 	struct generation	*g;
+	struct generation_env	 env;
 	struct socket		**sockets;
 	struct state		 st;
 	char			*why = NULL;
@@ -1286,7 +1300,8 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	for (i = 0; i < st.nsockets; i++)
 		sockets[i] = socket_restore(&st.config->sockets[i],
 		    &st.sockets[i]);
-	g = generation_restore(sup, st.generation, st.config, sockets,
+	supervisor_generation_env(sup, &env);
+	g = generation_restore(&env, st.generation, st.config, sockets,
 	    st.generation_started);
 	st.config = NULL;	/* the generation's now */
 	sup->gens = xcalloc(1, sizeof(*sup->gens));

@@ -35,12 +35,4 @@ void			 supervisor_free(struct supervisor *);
 /* Start the first generation and run until stopped; the exit code. */
 int			 supervisor_run(struct supervisor *);
 
-/* Called by generation.c. */
-void			 supervisor_generation_changed(struct supervisor *,
-			    struct generation *);
-struct event_base	*supervisor_base(const struct supervisor *);
-const char		*supervisor_notify_path(const struct supervisor *);
-void			 supervisor_count_crash(struct supervisor *);
-void			 supervisor_count_killed(struct supervisor *);
-
 #endif

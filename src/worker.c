@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +14,6 @@
 #include "channel.h"
 #include "clock.h"
 #include "config.h"
-#include "generation.h"
 #include "log.h"
 #include "proc.h"
 #include "signame.h"
@@ -39,7 +36,8 @@ struct worker_orphan {
 };
 
 struct worker {
-	struct generation	*gen;
+	const struct worker_ctx	*ctx;
+	const struct worker_sys	*sys;		/* ctx->sys */
 	int			 slot;
 	enum worker_state	 state;
 	pid_t			 pid;		/* 0: no process */
@@ -57,12 +55,12 @@ struct worker {
 	int			 park_sig;	/* to send there, or 0 */
 	int			 park_tries;
 	int			 parked;	/* SIGSTOP sent */
-	long long		 exited;	/* clock_ms() its main process exited */
+	long long		 exited;	/* now() its main process exited */
 	int			 channel;	/* baton's end, or -1 */
 	struct event		*channel_ev;
 	struct trap		*trap;		/* its bind() trap, or NULL */
 	struct event		*timer;		/* ready, or restart */
-	long long		 started;	/* clock_ms() at spawn */
+	long long		 started;	/* now() at spawn */
 	int			 restarts;
 	long			 backoff;	/* next restart delay, ms */
 	int			 drain_signal;	/* sent, or 0 */
@@ -80,12 +78,24 @@ static const char *const worker_state_names[] = {
 	"starting", "ready", "active", "draining", "exited"
 };
 
-static const char *const worker_exit_names[] = {
-	"none", "clean", "killed", "crashed"
+static long long
+worker_clock(void)
+{
+	return clock_ms();
+}
+
+const struct worker_sys worker_sys_real = {
+	spawn_worker,
+	kill,
+	proc_kill_tree,
+	proc_dies_on,
+	proc_state,
+	proc_in_accept,
+	worker_clock
 };
 
 #define WLOG(w, level, ...)						\
-	log_worker((level), generation_number((w)->gen), (w)->slot,	\
+	log_worker((level), (w)->ctx->generation, (w)->slot,	\
 	    (w)->pid, __VA_ARGS__)
 
 static void	worker_signal(struct worker *, int, const char *);
@@ -95,25 +105,38 @@ worker_set_state(struct worker *w, enum worker_state state)
 {
 	if (w->state == state)
 		return;
-	log_worker(LOG_LEVEL_DEBUG, generation_number(w->gen), w->slot,
+	log_worker(LOG_LEVEL_DEBUG, w->ctx->generation, w->slot,
 	    w->pid, "%s -> %s", worker_state_names[w->state],
 	    worker_state_names[state]);
 	w->state = state;
 }
 
+const char *
+worker_state_name(enum worker_state s)
+{
+	return worker_state_names[s];
+}
+
 struct worker *
-worker_new(struct generation *g, int slot)
+worker_new(const struct worker_ctx *ctx, int slot)
 {
 	struct worker	*w;
 
 	w = xcalloc(1, sizeof(*w));
-	w->gen = g;
+	w->ctx = ctx;
+	w->sys = ctx->sys;
 	w->slot = slot;
 	w->state = WORKER_EXITED;
 	w->channel = -1;
 	w->backoff = BACKOFF_MIN;
 	w->limit.what = "channel: dropped messages";
 	return w;
+}
+
+int
+worker_slot(const struct worker *w)
+{
+	return w->slot;
 }
 
 static void
@@ -152,15 +175,16 @@ worker_became_ready(struct worker *w)
 		return;
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
-	WLOG(w, LOG_LEVEL_INFO, "ready in %lld ms", clock_ms() - w->started);
+	WLOG(w, LOG_LEVEL_INFO, "ready in %lld ms",
+	    w->sys->now() - w->started);
 	worker_set_state(w, WORKER_READY);
-	generation_worker_ready(w->gen, w);
+	w->ctx->ops->ready(w, w->ctx->arg);
 }
 
 void
 worker_message(struct worker *w, const struct channel_msg *msg)
 {
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 
 	if (msg->has_error)
 		snprintf(w->spawn_error, sizeof(w->spawn_error), "%s",
@@ -182,13 +206,19 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 		worker_became_ready(w);
 }
 
+const char *
+worker_status_text(const struct worker *w)
+{
+	return w->status_text;
+}
+
 /* Not w->preload: no interposer in it answers DRAIN=1. */
 static void
 worker_trap_listening(void *arg)
 {
 	struct worker	*w = arg;
 
-	if (generation_config(w->gen)->ready == READY_LISTEN)
+	if (w->ctx->config->ready == READY_LISTEN)
 		worker_became_ready(w);
 }
 
@@ -213,15 +243,11 @@ static const struct trap_ops worker_trap_ops = {
 static int
 worker_take_trap(struct worker *w, int fd)
 {
-	const int	*fds;
-	size_t		 n;
-
 	if (w->trap != NULL || w->state != WORKER_STARTING ||
 	    !trap_is_listener(fd))
 		return -1;
-	fds = generation_fds(w->gen, &n);
-	if ((w->trap = trap_new(generation_base(w->gen), fd, w->pid, fds, n,
-	    &worker_trap_ops, w)) == NULL)
+	if ((w->trap = trap_new(w->ctx->base, fd, w->pid, w->ctx->fds,
+	    w->ctx->nsockets, &worker_trap_ops, w)) == NULL)
 		WLOG(w, LOG_LEVEL_WARN, "seccomp: cannot watch the bind() "
 		    "trap: %s", strerror(errno));
 	return 0;
@@ -231,13 +257,12 @@ worker_take_trap(struct worker *w, int fd)
 static void
 worker_send_socket(struct worker *w, const char *name)
 {
-	const struct config	*c = generation_config(w->gen);
-	struct socket		*s;
+	const struct config	*c = w->ctx->config;
 	char			*msg;
 	int			 i, fd;
 
 	if ((i = config_socket_index(c, name)) == -1 ||
-	    (s = generation_socket(w->gen, i)) == NULL) {
+	    (size_t)i >= w->ctx->nsockets) {
 		WLOG(w, LOG_LEVEL_WARN, "channel: asked for socket '%s', "
 		    "which this generation does not hold", name);
 		msg = xprintf("ERROR=no socket named '%s'", name);
@@ -245,7 +270,7 @@ worker_send_socket(struct worker *w, const char *name)
 		free(msg);
 		return;
 	}
-	fd = socket_fd(s);
+	fd = socket_fd(w->ctx->sockets[i]);
 	msg = xprintf("SOCKET=%s", name);
 	if (channel_send(w->channel, msg, strlen(msg), &fd, 1) == -1)
 		WLOG(w, LOG_LEVEL_WARN, "channel: sending socket %s: %s", name,
@@ -318,7 +343,7 @@ static void
 worker_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker		*w = arg;
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 
 	switch (w->state) {
 	case WORKER_STARTING:
@@ -328,19 +353,19 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		WLOG(w, LOG_LEVEL_ERROR, "not ready after %ld ms "
 		    "(ready_timeout)", c->ready_timeout);
-		generation_worker_not_ready(w->gen, w);
+		w->ctx->ops->not_ready(w, w->ctx->arg);
 		break;
 	case WORKER_EXITED:
-		generation_restart_worker(w->gen, w);
+		w->ctx->ops->restart(w, w->ctx->arg);
 		break;
 	case WORKER_DRAINING:
 		/* Only armed when its main process exited on its own. */
-		log_worker(LOG_LEVEL_WARN, generation_number(w->gen), w->slot,
+		log_worker(LOG_LEVEL_WARN, w->ctx->generation, w->slot,
 		    0, "processes that came from it still run %ld ms after its "
 		    "main process exited: SIGKILL; their unfinished work was "
 		    "lost", c->drain_timeout);
 		worker_kill(w);
-		generation_worker_killed(w->gen, w);
+		w->ctx->ops->killed(w, w->ctx->arg);
 		break;
 	default:
 		break;
@@ -351,7 +376,7 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 static void
 worker_watch(struct worker *w)
 {
-	struct event_base	*base = generation_base(w->gen);
+	struct event_base	*base = w->ctx->base;
 
 	if (w->channel != -1) {
 		w->channel_ev = event_new(base, w->channel,
@@ -368,19 +393,19 @@ worker_watch(struct worker *w)
 int
 worker_start(struct worker *w, const struct spawn_params *sp)
 {
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 	struct timeval		 tv;
 	pid_t			 pid;
 	int			 ch;
 
-	if ((pid = spawn_worker(sp, &ch)) == -1)
+	if ((pid = w->sys->spawn(sp, &ch)) == -1)
 		return -1;
 	trap_free(w->trap);
 	w->trap = NULL;
 	w->pid = pid;
 	w->pgid = pid;		/* setsid() in the child */
 	w->channel = ch;
-	w->started = clock_ms();
+	w->started = w->sys->now();
 	w->drain_signal = 0;
 	w->drain_pending = 0;
 	w->own_exit = 0;
@@ -409,42 +434,13 @@ worker_activate(struct worker *w)
 		worker_set_state(w, WORKER_ACTIVE);
 }
 
-#define WORKER_PARK_TRIES	250	/* 2 ms apart: half a second */
-
-/*
- * Is the main process blocked in accept() on a held socket, holding no
- * connection it accepted? A process stopped just after an accept() that
- * returned still shows the call in /proc/PID/syscall, with the new
- * connection already in its hands: under load accept() rarely waits.
- */
-static int
-worker_in_accept(struct worker *w)
+enum worker_state
+worker_state(const struct worker *w)
 {
-	struct stat	 a, b;
-	const int	*fds;
-	char		 path[64];
-	long		 nr, fd;
-	size_t		 i, n;
-
-	if (proc_syscall(w->pid, &nr, &fd) == -1)
-		return 0;
-#if defined(SYS_accept)
-	if (nr != SYS_accept && nr != SYS_accept4)
-		return 0;
-#else
-	if (nr != SYS_accept4)
-		return 0;
-#endif
-	snprintf(path, sizeof(path), "/proc/%ld/fd/%ld", (long)w->pid, fd);
-	if (stat(path, &a) == -1)
-		return 0;
-	fds = generation_fds(w->gen, &n);
-	for (i = 0; i < n; i++)
-		if (fstat(fds[i], &b) == 0 && a.st_dev == b.st_dev &&
-		    a.st_ino == b.st_ino)
-			return proc_holds_accepted(w->pid, fds, n) == 0;
-	return 0;
+	return w->state;
 }
+
+#define WORKER_PARK_TRIES	250	/* 2 ms apart: half a second */
 
 static void
 worker_park_done(struct worker *w, const char *how)
@@ -454,11 +450,11 @@ worker_park_done(struct worker *w, const char *how)
 	w->park_sig = 0;
 	if (w->pid == 0)
 		return;
-	if (kill(w->pid, sig) == -1 && errno != ESRCH)
+	if (w->sys->kill(w->pid, sig) == -1 && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", signame_name(sig),
 		    strerror(errno));
 	if (w->parked)
-		(void)kill(w->pid, SIGCONT);
+		(void)w->sys->kill(w->pid, SIGCONT);
 	w->parked = 0;
 	WLOG(w, LOG_LEVEL_DEBUG, "%s sent %s", signame_name(sig), how);
 }
@@ -477,17 +473,18 @@ worker_park_step(evutil_socket_t fd, short what, void *arg)
 	if (w->pid == 0 || w->park_sig == 0)
 		return;
 	if (!w->parked) {
-		if (kill(w->pid, SIGSTOP) == -1) {
+		if (w->sys->kill(w->pid, SIGSTOP) == -1) {
 			worker_park_done(w, "at once (it cannot be stopped)");
 			return;
 		}
 		w->parked = 1;
-	} else if (proc_state(w->pid) == 'T') {
-		if (worker_in_accept(w)) {
+	} else if (w->sys->state(w->pid) == 'T') {
+		if (w->sys->in_accept(w->pid, w->ctx->fds,
+		    w->ctx->nsockets)) {
 			worker_park_done(w, "while it waited in accept()");
 			return;
 		}
-		(void)kill(w->pid, SIGCONT);
+		(void)w->sys->kill(w->pid, SIGCONT);
 		w->parked = 0;
 	}
 	if (++w->park_tries >= WORKER_PARK_TRIES) {
@@ -507,7 +504,7 @@ worker_park_step(evutil_socket_t fd, short what, void *arg)
 static int
 worker_park(struct worker *w, int sig)
 {
-	if (w->park == NULL && (w->park = evtimer_new(generation_base(w->gen),
+	if (w->park == NULL && (w->park = evtimer_new(w->ctx->base,
 	    worker_park_step, w)) == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -530,7 +527,7 @@ worker_park(struct worker *w, int sig)
 static void
 worker_signal(struct worker *w, int sig, const char *why)
 {
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 	size_t			 i;
 	int			 r;
 
@@ -540,24 +537,24 @@ worker_signal(struct worker *w, int sig, const char *why)
 	    c->drain_to_group ? " to its group" : "",
 	    why != NULL ? ", " : "", why != NULL ? why : "");
 	if (c->drain_to_group)
-		r = kill(-w->pgid, sig);
-	else if (w->pid != 0 && proc_dies_on(w->pid, sig) == 1)
+		r = w->sys->kill(-w->pgid, sig);
+	else if (w->pid != 0 && w->sys->dies_on(w->pid, sig) == 1)
 		r = worker_park(w, sig);
 	else
-		r = w->pid != 0 ? kill(w->pid, sig) : 0;
+		r = w->pid != 0 ? w->sys->kill(w->pid, sig) : 0;
 	if (r == -1 && errno != ESRCH)
 		WLOG(w, LOG_LEVEL_WARN, "kill %s: %s", signame_name(sig),
 		    strerror(errno));
 	for (i = 0; i < w->norphans; i++)
 		if (!c->drain_to_group || w->orphans[i].pgid != w->pgid)
-			(void)kill(w->orphans[i].pid, sig);
+			(void)w->sys->kill(w->orphans[i].pid, sig);
 }
 
 /* Its main process exited and left others: drain them, with a deadline. */
 static void
 worker_drain_remnants(struct worker *w)
 {
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 	struct timeval		 tv;
 
 	worker_set_state(w, WORKER_DRAINING);
@@ -570,7 +567,7 @@ worker_drain_remnants(struct worker *w)
 void
 worker_drain(struct worker *w, int sig)
 {
-	const struct config	*c = generation_config(w->gen);
+	const struct config	*c = w->ctx->config;
 	char			 msg[64];
 	long			 wait, margin;
 	int			 n;
@@ -617,27 +614,34 @@ worker_kill(struct worker *w)
 	w->park_sig = 0;
 	if (w->park != NULL)
 		evtimer_del(w->park);
-	if (kill(-w->pgid, SIGKILL) == -1 && errno != ESRCH &&
-	    (w->pid == 0 || kill(w->pid, SIGKILL) == -1) && errno != ESRCH)
+	if (w->sys->kill(-w->pgid, SIGKILL) == -1 && errno != ESRCH &&
+	    (w->pid == 0 || w->sys->kill(w->pid, SIGKILL) == -1) &&
+	    errno != ESRCH)
 		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
 	/* Then every process that came from it, whatever its group. */
 	roots = xcalloc(w->norphans + 1, sizeof(*roots));
 	if (w->pid != 0)
 		roots[n++] = w->pid;
 	for (i = 0; i < w->norphans; i++) {
-		(void)kill(w->orphans[i].pid, SIGKILL);
+		(void)w->sys->kill(w->orphans[i].pid, SIGKILL);
 		roots[n++] = w->orphans[i].pid;
 	}
-	if (proc_kill_tree(roots, n, SIGKILL) == -1)
+	if (w->sys->kill_tree(roots, n, SIGKILL) == -1)
 		WLOG(w, LOG_LEVEL_WARN, "reading /proc to kill what came from "
 		    "it: %s", strerror(errno));
 	free(roots);
 }
 
+pid_t
+worker_pgid(const struct worker *w)
+{
+	return w->pgid;
+}
+
 static void
 worker_exited(struct worker *w, int status)
 {
-	long long	 ran = clock_ms() - w->started;
+	long long	 ran = w->sys->now() - w->started;
 	int		 sig;
 
 	/* An ERROR= from the child may still sit in the channel. */
@@ -675,7 +679,7 @@ worker_exited(struct worker *w, int status)
 	w->park_sig = 0;
 	if (w->park != NULL)
 		evtimer_del(w->park);
-	w->exited = clock_ms();
+	w->exited = w->sys->now();
 	if (w->norphans == 0)
 		worker_set_state(w, WORKER_EXITED);
 	else {
@@ -687,7 +691,13 @@ worker_exited(struct worker *w, int status)
 		if (w->state != WORKER_DRAINING)
 			worker_drain_remnants(w);
 	}
-	generation_worker_exited(w->gen, w);
+	w->ctx->ops->exited(w, w->ctx->arg);
+}
+
+enum worker_exit
+worker_exit_kind(const struct worker *w)
+{
+	return w->exit_kind;
 }
 
 /* The last process that came from it is gone: the slot is free. */
@@ -696,9 +706,9 @@ worker_gone(struct worker *w)
 {
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
-	log_worker(LOG_LEVEL_INFO, generation_number(w->gen), w->slot, 0,
+	log_worker(LOG_LEVEL_INFO, w->ctx->generation, w->slot, 0,
 	    "its last process is gone, %lld ms after its main process",
-	    clock_ms() - w->exited);
+	    w->sys->now() - w->exited);
 	worker_set_state(w, WORKER_EXITED);
 	if (w->restart_due) {
 		w->restart_due = 0;
@@ -719,12 +729,18 @@ worker_reaped(struct worker *w, pid_t pid, int status)
 		;
 	if (i == w->norphans)
 		return 0;
-	log_worker(LOG_LEVEL_DEBUG, generation_number(w->gen), w->slot, pid,
+	log_worker(LOG_LEVEL_DEBUG, w->ctx->generation, w->slot, pid,
 	    "a process that came from it exited");
 	w->orphans[i] = w->orphans[--w->norphans];
 	if (w->pid == 0 && w->norphans == 0)
 		worker_gone(w);
 	return 1;
+}
+
+const char *
+worker_exit_reason(const struct worker *w)
+{
+	return w->exit_reason;
 }
 
 void
@@ -735,11 +751,11 @@ worker_adopt(struct worker *w, pid_t pid, pid_t pgid, const char *how)
 	w->orphans[w->norphans].pid = pid;
 	w->orphans[w->norphans].pgid = pgid;
 	w->norphans++;
-	log_worker(LOG_LEVEL_INFO, generation_number(w->gen), w->slot, pid,
+	log_worker(LOG_LEVEL_INFO, w->ctx->generation, w->slot, pid,
 	    "left to baton by its parent; it came from worker %d (%s)",
 	    w->slot, how);
 	if (w->killed) {
-		(void)kill(pid, SIGKILL);
+		(void)w->sys->kill(pid, SIGKILL);
 		return;
 	}
 	/*
@@ -748,9 +764,9 @@ worker_adopt(struct worker *w, pid_t pid, pid_t pgid, const char *how)
 	 * their parent left them, and only the deadline ends them.
 	 */
 	if (w->drain_signal != 0) {
-		if (generation_config(w->gen)->drain_to_group ?
+		if (w->ctx->config->drain_to_group ?
 		    pgid != w->pgid : w->own_exit)
-			(void)kill(pid, w->drain_signal);
+			(void)w->sys->kill(pid, w->drain_signal);
 		return;
 	}
 	/* Found after its slot was thought free: free it only once it is gone. */
@@ -779,12 +795,6 @@ worker_owns(const struct worker *w, pid_t pid)
 	return 0;
 }
 
-pid_t
-worker_pgid(const struct worker *w)
-{
-	return w->pgid;
-}
-
 size_t
 worker_norphans(const struct worker *w)
 {
@@ -802,7 +812,7 @@ worker_restart_later(struct worker *w)
 {
 	struct timeval	 tv;
 
-	if (w->timer == NULL && (w->timer = evtimer_new(generation_base(w->gen),
+	if (w->timer == NULL && (w->timer = evtimer_new(w->ctx->base,
 	    worker_timer, w)) == NULL)
 		fatal(70, "evtimer_new failed");
 	if (w->norphans > 0) {
@@ -819,17 +829,19 @@ worker_restart_later(struct worker *w)
 	w->backoff = backoff_next(w->backoff);
 }
 
+int
+worker_restarts(const struct worker *w)
+{
+	return w->restarts;
+}
+
 void
 worker_save(const struct worker *w, struct worker_saved *ws)
 {
-	ws->pid = w->pid;
-	ws->pgid = w->pgid;
-	ws->channel = w->channel;
-	ws->restarts = w->restarts;
-	ws->backoff = w->backoff;
-	ws->started = w->started;
-	ws->preload = w->preload;
-	ws->status = w->status_text;
+	*ws = (struct worker_saved){ .pid = w->pid, .pgid = w->pgid,
+	    .channel = w->channel, .restarts = w->restarts,
+	    .backoff = w->backoff, .started = w->started,
+	    .preload = w->preload, .status = w->status_text };
 }
 
 void
@@ -858,18 +870,6 @@ worker_restore(struct worker *w, const struct worker_saved *ws)
 	evtimer_add(w->timer, &tv);
 }
 
-pid_t
-worker_pid(const struct worker *w)
-{
-	return w->pid;
-}
-
-int
-worker_slot(const struct worker *w)
-{
-	return w->slot;
-}
-
 int
 worker_alive(const struct worker *w)
 {
@@ -880,44 +880,9 @@ worker_alive(const struct worker *w)
 	return w->pid != 0 || w->norphans > 0;
 }
 
-int
-worker_restarts(const struct worker *w)
+pid_t
+worker_pid(const struct worker *w)
 {
-	return w->restarts;
+	return w->pid;
 }
 
-enum worker_state
-worker_state(const struct worker *w)
-{
-	return w->state;
-}
-
-enum worker_exit
-worker_exit_kind(const struct worker *w)
-{
-	return w->exit_kind;
-}
-
-const char *
-worker_state_name(enum worker_state s)
-{
-	return worker_state_names[s];
-}
-
-const char *
-worker_exit_name(enum worker_exit e)
-{
-	return worker_exit_names[e];
-}
-
-const char *
-worker_status_text(const struct worker *w)
-{
-	return w->status_text;
-}
-
-const char *
-worker_exit_reason(const struct worker *w)
-{
-	return w->exit_reason;
-}

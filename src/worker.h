@@ -14,7 +14,9 @@
 #include <sys/types.h>
 
 struct channel_msg;
-struct generation;
+struct config;
+struct event_base;
+struct socket;
 struct spawn_params;
 struct worker;
 
@@ -35,7 +37,53 @@ enum worker_exit {
 	WORKER_EXIT_CRASHED	/* anything else */
 };
 
-struct worker		*worker_new(struct generation *, int slot);
+/* What a worker tells the generation it belongs to. */
+struct worker_ops {
+	/* It said it is ready (or ready_delay passed). */
+	void	(*ready)(struct worker *, void *);
+	/* Still starting at ready_timeout. */
+	void	(*not_ready)(struct worker *, void *);
+	/* Its main process exited: worker_exit_kind() says how. */
+	void	(*exited)(struct worker *, void *);
+	/* What its main process left was SIGKILLed at the deadline. */
+	void	(*killed)(struct worker *, void *);
+	/* Its restart backoff passed: spawn it again (worker_start()). */
+	void	(*restart)(struct worker *, void *);
+};
+
+/*
+ * The process side of a worker: spawning, signals, the clock and what
+ * /proc says. worker_sys_real is the system's; the unit tests drive the
+ * state machine with one that only records.
+ */
+struct worker_sys {
+	pid_t		(*spawn)(const struct spawn_params *, int *channel);
+	int		(*kill)(pid_t, int);
+	int		(*kill_tree)(const pid_t *, size_t, int);
+	int		(*dies_on)(pid_t, int);
+	char		(*state)(pid_t);
+	int		(*in_accept)(pid_t, const int *fds, size_t n);
+	long long	(*now)(void);		/* monotonic ms */
+};
+extern const struct worker_sys worker_sys_real;
+
+/*
+ * What a worker needs from above, handed down when it is created: the
+ * generation keeps it, and it outlives each of its workers.
+ */
+struct worker_ctx {
+	struct event_base	*base;
+	const struct config	*config;
+	int			 generation;	/* its number, for the log */
+	struct socket *const	*sockets;	/* held, in configuration order */
+	const int		*fds;		/* their descriptors */
+	size_t			 nsockets;
+	const struct worker_sys	*sys;
+	const struct worker_ops	*ops;
+	void			*arg;
+};
+
+struct worker		*worker_new(const struct worker_ctx *, int slot);
 void			 worker_free(struct worker *);
 
 /* Spawn the process. Returns 0, or -1 with errno set (not logged). */
@@ -104,7 +152,6 @@ int			 worker_restarts(const struct worker *);
 enum worker_state	 worker_state(const struct worker *);
 enum worker_exit	 worker_exit_kind(const struct worker *);
 const char		*worker_state_name(enum worker_state);
-const char		*worker_exit_name(enum worker_exit);
 /* The last STATUS= the worker sent, or NULL. */
 const char		*worker_status_text(const struct worker *);
 /* "exited with status 1", "killed by signal 9 (SIGKILL)", ... */

@@ -1,0 +1,393 @@
+/*
+ * generation.c: the state machine of a generation (docs/design.md,
+ * "Generation") with real workers on a faked process side
+ * (fake.h), and a recording set of generation_ops in place of the
+ * supervisor. Coalescing reloads is the supervisor's (reload_pending),
+ * not a generation's, and is not tested here.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "fake.h"
+#include "check_run.h"
+#include "config.h"
+#include "generation.h"
+#include "log.h"
+#include "worker.h"
+
+#define EXIT(code)	((code) << 8)	/* a wait status */
+#define NWORKERS	2
+
+static struct {
+	enum generation_state	 changes[16];
+	size_t			 nchanges;
+	int			 crashed, killed;
+} told;
+
+static void
+told_changed(struct generation *g, void *arg)
+{
+	ck_assert_ptr_eq(arg, &told);
+	if (told.nchanges < 16)
+		told.changes[told.nchanges++] = generation_state(g);
+}
+
+static void
+told_crashed(struct generation *g, void *arg)
+{
+	told.crashed++;
+}
+
+static void
+told_killed(struct generation *g, void *arg)
+{
+	told.killed++;
+}
+
+static const struct generation_ops ops = {
+	told_changed, told_crashed, told_killed
+};
+
+static struct event_base	*base;
+static struct generation	*g;
+
+static struct generation *
+make(int restored)
+{
+	struct generation_env	 env;
+	struct config		*c;
+	char			*argv[] = { "server", "{worker}", NULL };
+	char			*error = NULL;
+
+	c = config_new();
+	ck_assert_int_eq(config_set_argv(c, argv, &error), 0);
+	c->workers = NWORKERS;
+	c->ready = READY_NOTIFY;
+	c->ready_timeout = 1000;
+	c->drain_signal = SIGTERM;
+	c->drain_timeout = 5000;
+	env.base = base;
+	env.notify_path = "@baton-test";
+	env.sys = &fake_sys;
+	env.ops = &ops;
+	env.arg = &told;
+	if (restored)
+		return generation_restore(&env, 7, c, NULL, fake.now);
+	return generation_new(&env, 7, c, NULL);
+}
+
+static void
+setup(void)
+{
+	fake_reset();
+	memset(&told, 0, sizeof(told));
+	log_set_level(LOG_LEVEL_ERROR);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	g = make(0);
+}
+
+static void
+teardown(void)
+{
+	generation_free(g);
+	event_base_free(base);
+	fake_reset();
+}
+
+static void
+reap(pid_t pid, int status)
+{
+	struct worker	*w;
+
+	ck_assert_ptr_nonnull(w = generation_find_pid(g, pid));
+	ck_assert_int_eq(worker_reaped(w, pid, status), 1);
+	generation_recheck(g);
+}
+
+static void
+told_is(size_t n, const enum generation_state *want)
+{
+	size_t	 i;
+
+	ck_assert_uint_eq(told.nchanges, n);
+	for (i = 0; i < n; i++)
+		ck_assert_str_eq(generation_state_name(told.changes[i]),
+		    generation_state_name(want[i]));
+}
+
+/* starting --every worker ready--> active */
+static void
+activate(void)
+{
+	static const enum generation_state	 want[] = { GENERATION_ACTIVE };
+
+	ck_assert_int_eq(generation_start(g), 0);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS);
+	ck_assert_int_eq(generation_state(g), GENERATION_STARTING);
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(generation_state(g), GENERATION_STARTING);
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)), WORKER_READY);
+	fake_say(base, 1, "READY=1");
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)),
+	    WORKER_ACTIVE);
+	ck_assert_int_eq(worker_state(generation_worker(g, 1)),
+	    WORKER_ACTIVE);
+	told_is(1, want);
+}
+
+START_TEST(test_start_active)
+{
+	activate();
+	ck_assert_ptr_null(generation_failure(g));
+	ck_assert_ptr_eq(generation_find_pid(g, FAKE_PID + 1),
+	    generation_worker(g, 1));
+	ck_assert_ptr_null(generation_find_pid(g, 1));
+}
+END_TEST
+
+/* starting --not ready by ready_timeout--> rolled back --> gone */
+START_TEST(test_ready_timeout)
+{
+	static const enum generation_state	 want[] = {
+		GENERATION_ROLLED_BACK, GENERATION_GONE
+	};
+
+	ck_assert_int_eq(generation_start(g), 0);
+	fake_say(base, 0, "READY=1");
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g),
+	    "worker 1 not ready after 1000 ms");
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+	ck_assert_uint_eq(fake_pending(base), 1);	/* the deadline */
+	reap(FAKE_PID, SIGTERM);
+	reap(FAKE_PID + 1, SIGTERM);
+	told_is(2, want);
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+/* starting --a worker exits--> rolled back, and a crash is counted */
+START_TEST(test_crash_before_ready)
+{
+	ck_assert_int_eq(generation_start(g), 0);
+	reap(FAKE_PID, EXIT(3));
+	ck_assert_int_eq(told.crashed, 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g),
+	    "worker 0 exited with status 3 before it was ready");
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 0);
+	/* A rolled back generation does not drain again, nor restart. */
+	generation_drain(g);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+	reap(FAKE_PID + 1, SIGTERM);
+	ck_assert_int_eq(generation_state(g), GENERATION_GONE);
+}
+END_TEST
+
+/* A worker that cannot be spawned rolls back what was. */
+START_TEST(test_spawn_fails)
+{
+	static const enum generation_state	 want[] = {
+		GENERATION_ROLLED_BACK, GENERATION_GONE
+	};
+
+	fake.spawn_fails = 1;
+	ck_assert_int_eq(generation_start(g), -1);
+	ck_assert_str_eq(generation_failure(g),
+	    "a worker could not be started");
+	told_is(2, want);
+}
+END_TEST
+
+/* active --newer one active / stop--> draining --> gone */
+START_TEST(test_drain)
+{
+	static const enum generation_state	 want[] = {
+		GENERATION_ACTIVE, GENERATION_DRAINING, GENERATION_GONE
+	};
+
+	activate();
+	generation_drain(g);
+	ck_assert_int_eq(generation_state(g), GENERATION_DRAINING);
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)),
+	    WORKER_DRAINING);
+	reap(FAKE_PID, SIGTERM);
+	ck_assert_int_eq(generation_state(g), GENERATION_DRAINING);
+	reap(FAKE_PID + 1, EXIT(0));
+	told_is(3, want);
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_int_eq(told.killed, 0);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+}
+END_TEST
+
+/* At the drain deadline what is left is SIGKILLed, and counted. */
+START_TEST(test_drain_deadline)
+{
+	activate();
+	generation_drain(g);
+	reap(FAKE_PID, SIGTERM);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(fake_killed(-(FAKE_PID + 1), SIGKILL), 1);
+	ck_assert_int_eq(fake_killed(-FAKE_PID, SIGKILL), 0);
+	ck_assert_uint_eq(fake.nroots, 1);
+	ck_assert_int_eq(fake.roots[0], FAKE_PID + 1);
+	ck_assert_int_eq(told.killed, 1);
+	ck_assert_int_eq(generation_killed(g), 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_DRAINING);
+	reap(FAKE_PID + 1, SIGKILL);
+	ck_assert_int_eq(generation_state(g), GENERATION_GONE);
+	ck_assert_int_eq(worker_exit_kind(generation_worker(g, 1)),
+	    WORKER_EXIT_KILLED);
+}
+END_TEST
+
+/* Nothing alive to drain: gone at once. */
+START_TEST(test_drain_nothing)
+{
+	static const enum generation_state	 want[] = {
+		GENERATION_DRAINING, GENERATION_GONE
+	};
+
+	generation_drain(g);
+	told_is(2, want);
+	ck_assert_uint_eq(fake.nkills, 0);
+	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+/* active: a crashed worker restarts after its backoff, and serves. */
+START_TEST(test_restart_after_crash)
+{
+	struct worker	*w;
+
+	activate();
+	w = generation_worker(g, 0);
+	reap(FAKE_PID, EXIT(1));
+	ck_assert_int_eq(told.crashed, 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_restarts(w), 1);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 1);
+	ck_assert_int_eq(worker_pid(w), FAKE_PID + NWORKERS);
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	fake_say(base, NWORKERS, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_ACTIVE);
+	ck_assert_uint_eq(told.nchanges, 1);
+}
+END_TEST
+
+/* A clean exit restarts too, but is no crash. */
+START_TEST(test_restart_after_clean_exit)
+{
+	activate();
+	reap(FAKE_PID + 1, EXIT(0));
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 1)), 1);
+	ck_assert_uint_eq(fake_pending(base), 1);
+}
+END_TEST
+
+/* A restarted worker that hangs is killed; its backoff restarts it. */
+START_TEST(test_restart_not_ready)
+{
+	activate();
+	reap(FAKE_PID, EXIT(1));
+	ck_assert_uint_eq(fake_fire(base), 1);		/* the backoff */
+	ck_assert_uint_eq(fake_fire(base), 1);		/* ready_timeout */
+	ck_assert_int_eq(fake_killed(-(FAKE_PID + NWORKERS), SIGKILL), 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	reap(FAKE_PID + NWORKERS, SIGKILL);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 2);
+	ck_assert_int_eq(told.crashed, 1);	/* baton's SIGKILL is none */
+}
+END_TEST
+
+/* A restart that cannot spawn waits for the next backoff. */
+START_TEST(test_restart_spawn_fails)
+{
+	activate();
+	reap(FAKE_PID, EXIT(1));
+	fake.spawn_fails = 1;
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 2);
+	ck_assert_uint_eq(fake_pending(base), 1);
+}
+END_TEST
+
+/* No restart once the generation drains. */
+START_TEST(test_no_restart_draining)
+{
+	activate();
+	generation_drain(g);
+	reap(FAKE_PID, EXIT(1));
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+}
+END_TEST
+
+START_TEST(test_kill)
+{
+	activate();
+	generation_kill(g);
+	ck_assert_int_eq(fake_killed(-FAKE_PID, SIGKILL), 1);
+	ck_assert_int_eq(fake_killed(-(FAKE_PID + 1), SIGKILL), 1);
+	ck_assert_int_eq(told.killed, 0);	/* a fast stop loses no count */
+}
+END_TEST
+
+/* Taken over from the image before an upgrade: active, no event. */
+START_TEST(test_restore)
+{
+	generation_free(g);
+	g = make(1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(generation_number(g), 7);
+	ck_assert_uint_eq(generation_nworkers(g), NWORKERS);
+	ck_assert_uint_eq(told.nchanges, 0);
+}
+END_TEST
+
+static Suite *
+generation_suite(void)
+{
+	Suite	*s = suite_create("generation");
+	TCase	*tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_start_active);
+	tcase_add_test(tc, test_ready_timeout);
+	tcase_add_test(tc, test_crash_before_ready);
+	tcase_add_test(tc, test_spawn_fails);
+	tcase_add_test(tc, test_drain);
+	tcase_add_test(tc, test_drain_deadline);
+	tcase_add_test(tc, test_drain_nothing);
+	tcase_add_test(tc, test_restart_after_crash);
+	tcase_add_test(tc, test_restart_after_clean_exit);
+	tcase_add_test(tc, test_restart_not_ready);
+	tcase_add_test(tc, test_restart_spawn_fails);
+	tcase_add_test(tc, test_no_restart_draining);
+	tcase_add_test(tc, test_kill);
+	tcase_add_test(tc, test_restore);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(generation_suite());
+}

@@ -1,0 +1,480 @@
+/*
+ * worker.c: the state machine of one slot (docs/design.md, "Worker"),
+ * driven through a faked process side (fake.h) and a recording
+ * set of worker_ops in place of a generation.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <event2/event.h>
+
+#include "backoff.h"
+#include "fake.h"
+#include "check_run.h"
+#include "config.h"
+#include "log.h"
+#include "spawn.h"
+#include "worker.h"
+
+#define MAIN		FAKE_PID
+#define EXIT(code)	((code) << 8)	/* a wait status */
+
+static struct {
+	int	 ready, not_ready, exited, killed, restart;
+} told;
+
+static void
+told_ready(struct worker *w, void *arg)
+{
+	told.ready++;
+}
+
+static void
+told_not_ready(struct worker *w, void *arg)
+{
+	told.not_ready++;
+}
+
+static void
+told_exited(struct worker *w, void *arg)
+{
+	told.exited++;
+}
+
+static void
+told_killed(struct worker *w, void *arg)
+{
+	told.killed++;
+}
+
+static void
+told_restart(struct worker *w, void *arg)
+{
+	told.restart++;
+}
+
+static const struct worker_ops ops = {
+	told_ready, told_not_ready, told_exited, told_killed, told_restart
+};
+
+static struct event_base	*base;
+static struct config		*cfg;
+static struct worker_ctx	 ctx;
+static struct worker		*w;
+
+static void
+setup(void)
+{
+	fake_reset();
+	memset(&told, 0, sizeof(told));
+	log_set_level(LOG_LEVEL_ERROR);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	cfg = config_new();
+	cfg->ready = READY_NOTIFY;
+	cfg->ready_timeout = 1000;
+	cfg->drain_signal = SIGTERM;
+	cfg->drain_timeout = 5000;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.base = base;
+	ctx.config = cfg;
+	ctx.generation = 1;
+	ctx.sys = &fake_sys;
+	ctx.ops = &ops;
+	w = worker_new(&ctx, 0);
+}
+
+static void
+teardown(void)
+{
+	worker_free(w);
+	config_free(cfg);
+	event_base_free(base);
+	fake_reset();
+}
+
+static void
+start(void)
+{
+	struct spawn_params	 sp;
+
+	memset(&sp, 0, sizeof(sp));
+	ck_assert_int_eq(worker_start(w, &sp), 0);
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	ck_assert_int_eq(worker_pid(w), MAIN + (pid_t)fake.nspawned - 1);
+}
+
+/* Started, ready and active: the common ground of most tests. */
+static void
+serve(void)
+{
+	start();
+	fake_say(base, fake.nspawned - 1, "READY=1");
+	worker_activate(w);
+	ck_assert_int_eq(worker_state(w), WORKER_ACTIVE);
+}
+
+static long
+backoff(void)
+{
+	struct worker_saved	 ws;
+
+	worker_save(w, &ws);
+	return ws.backoff;
+}
+
+START_TEST(test_start_ready_active)
+{
+	start();
+	ck_assert_uint_eq(fake_pending(base), 1);	/* ready_timeout */
+	fake_say(base, 0, "STATUS=warming up");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	ck_assert_str_eq(worker_status_text(w), "warming up");
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(told.ready, 1);
+	ck_assert_uint_eq(fake_pending(base), 0);
+	/* Saying it twice changes nothing. */
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(told.ready, 1);
+	worker_activate(w);
+	ck_assert_int_eq(worker_state(w), WORKER_ACTIVE);
+}
+END_TEST
+
+START_TEST(test_ready_delay)
+{
+	cfg->ready = READY_DELAY;
+	start();
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(told.ready, 1);
+	ck_assert_int_eq(told.not_ready, 0);
+}
+END_TEST
+
+START_TEST(test_ready_listen)
+{
+	cfg->ready = READY_LISTEN;
+	start();
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	fake_say(base, 0, "LISTENING=1");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(told.ready, 1);
+}
+END_TEST
+
+START_TEST(test_ready_timeout)
+{
+	start();
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.not_ready, 1);
+	ck_assert_int_eq(told.ready, 0);
+	/* What to do is the generation's: the worker only tells. */
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	ck_assert_uint_eq(fake.nkills, 0);
+}
+END_TEST
+
+START_TEST(test_drain_main)
+{
+	serve();
+	worker_drain(w, SIGTERM);
+	ck_assert_int_eq(worker_state(w), WORKER_DRAINING);
+	ck_assert_int_eq(fake_killed(MAIN, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(-MAIN, SIGTERM), 0);
+	/* Dying of the signal it was sent is a clean exit. */
+	ck_assert_int_eq(worker_reaped(w, MAIN, SIGTERM), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_exit_kind(w), WORKER_EXIT_CLEAN);
+	ck_assert_int_eq(told.exited, 1);
+	ck_assert(!worker_alive(w));
+}
+END_TEST
+
+START_TEST(test_drain_group)
+{
+	cfg->drain_to_group = 1;
+	serve();
+	worker_drain(w, SIGQUIT);
+	ck_assert_int_eq(fake_killed(-MAIN, SIGQUIT), 1);
+	ck_assert_int_eq(fake_killed(MAIN, SIGQUIT), 0);
+	/* Another signal than the one it was sent is a crash. */
+	ck_assert_int_eq(worker_reaped(w, MAIN, SIGSEGV), 1);
+	ck_assert_int_eq(worker_exit_kind(w), WORKER_EXIT_CRASHED);
+	ck_assert_str_eq(worker_exit_reason(w),
+	    "killed by signal 11 (SIGSEGV)");
+}
+END_TEST
+
+/* An interposer that said LISTENING=1 gets DRAIN=1; the signal waits. */
+START_TEST(test_drain_preload)
+{
+	char	 buf[128];
+
+	serve();
+	fake_say(base, 0, "LISTENING=1");
+	worker_drain(w, SIGTERM);
+	ck_assert_int_eq(worker_state(w), WORKER_DRAINING);
+	ck_assert_int_gt(fake_heard(0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "DRAIN=1\nIDLE_WAIT_MS=4500");
+	ck_assert_uint_eq(fake.nkills, 0);
+	fake_say(base, 0, "IDLE=1");
+	ck_assert_int_eq(fake_killed(MAIN, SIGTERM), 1);
+}
+END_TEST
+
+/* A process that dies on the signal gets it while stopped in accept(). */
+START_TEST(test_drain_park)
+{
+	fake.dies_on = 1;
+	fake.state = 'T';
+	fake.in_accept = 1;
+	serve();
+	worker_drain(w, SIGTERM);
+	ck_assert_int_eq(fake_killed(MAIN, SIGSTOP), 1);
+	ck_assert_int_eq(fake_killed(MAIN, SIGTERM), 0);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(fake_killed(MAIN, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(MAIN, SIGCONT), 1);
+	ck_assert_int_eq(fake.kills[fake.nkills - 1].sig, SIGCONT);
+}
+END_TEST
+
+START_TEST(test_kill)
+{
+	serve();
+	worker_kill(w);
+	ck_assert_int_eq(fake_killed(-MAIN, SIGKILL), 1);
+	ck_assert_uint_eq(fake.nroots, 1);
+	ck_assert_int_eq(fake.roots[0], MAIN);
+	ck_assert_int_eq(worker_reaped(w, MAIN, SIGKILL), 1);
+	ck_assert_int_eq(worker_exit_kind(w), WORKER_EXIT_KILLED);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+}
+END_TEST
+
+/* 100 ms, doubling; a process that lived a minute starts it over. */
+START_TEST(test_restart_backoff)
+{
+	serve();
+	fake.now += 5;
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(1)), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_exit_kind(w), WORKER_EXIT_CRASHED);
+	ck_assert_str_eq(worker_exit_reason(w), "exited with status 1");
+	ck_assert_int_eq(told.exited, 1);
+	ck_assert_uint_eq(fake_pending(base), 0);
+	worker_restart_later(w);
+	ck_assert_int_eq(worker_restarts(w), 1);
+	ck_assert_int_eq(backoff(), 2 * BACKOFF_MIN);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.restart, 1);
+
+	start();
+	ck_assert_int_eq(worker_reaped(w, MAIN + 1, EXIT(1)), 1);
+	worker_restart_later(w);
+	ck_assert_int_eq(worker_restarts(w), 2);
+	ck_assert_int_eq(backoff(), 4 * BACKOFF_MIN);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.restart, 2);
+
+	start();
+	fake.now += BACKOFF_RESET;
+	ck_assert_int_eq(worker_reaped(w, MAIN + 2, EXIT(1)), 1);
+	worker_restart_later(w);
+	ck_assert_int_eq(worker_restarts(w), 3);
+	ck_assert_int_eq(backoff(), 2 * BACKOFF_MIN);
+}
+END_TEST
+
+/* ERROR= before exec says why better than the status 127 does. */
+START_TEST(test_spawn_error)
+{
+	start();
+	fake_say(base, 0, "ERROR=exec nosuch: No such file or directory");
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(127)), 1);
+	ck_assert_str_eq(worker_exit_reason(w),
+	    "exec nosuch: No such file or directory");
+}
+END_TEST
+
+START_TEST(test_start_fails)
+{
+	struct spawn_params	 sp;
+
+	memset(&sp, 0, sizeof(sp));
+	fake.spawn_fails = 1;
+	ck_assert_int_eq(worker_start(w, &sp), -1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_pid(w), 0);
+}
+END_TEST
+
+START_TEST(test_socket_unknown)
+{
+	char	 buf[128];
+
+	start();
+	fake_say(base, 0, "SOCKET=web");
+	ck_assert_int_gt(fake_heard(0, buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "ERROR=no socket named 'web'");
+}
+END_TEST
+
+/*
+ * Its main process exits 0 and leaves a process: no crash, the slot
+ * drains it, SIGKILLs it at drain_timeout and is free once it is gone.
+ */
+START_TEST(test_remnants)
+{
+	serve();
+	worker_adopt(w, 2000, MAIN, "its group");
+	ck_assert_uint_eq(fake.nkills, 0);
+	ck_assert(worker_owns(w, 2000));
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(0)), 1);
+	ck_assert_int_eq(worker_exit_kind(w), WORKER_EXIT_CLEAN);
+	ck_assert_int_eq(worker_state(w), WORKER_DRAINING);
+	ck_assert_int_eq(told.exited, 1);
+	ck_assert(worker_alive(w));
+	ck_assert_int_eq(fake_killed(2000, SIGTERM), 1);
+	ck_assert_uint_eq(fake_fire(base), 1);		/* drain_timeout */
+	ck_assert_int_eq(told.killed, 1);
+	ck_assert_int_eq(fake_killed(2000, SIGKILL), 1);
+	ck_assert_int_eq(fake_killed(-MAIN, SIGKILL), 1);
+	ck_assert_uint_eq(fake.nroots, 1);
+	ck_assert_int_eq(fake.roots[0], 2000);
+	ck_assert_int_eq(worker_reaped(w, 2001, SIGKILL), 0);
+	ck_assert_int_eq(worker_reaped(w, 2000, SIGKILL), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert(!worker_alive(w));
+}
+END_TEST
+
+/* A restart waits for what the last process left behind. */
+START_TEST(test_remnants_delay_restart)
+{
+	serve();
+	worker_adopt(w, 2000, MAIN, "its group");
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(1)), 1);
+	worker_restart_later(w);
+	ck_assert_int_eq(worker_restarts(w), 0);
+	ck_assert_int_eq(worker_reaped(w, 2000, SIGTERM), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_restarts(w), 1);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.restart, 1);
+}
+END_TEST
+
+/* Found after the slot was thought free: the restart waits again. */
+START_TEST(test_adopt_late)
+{
+	serve();
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(1)), 1);
+	worker_restart_later(w);
+	ck_assert_int_eq(worker_restarts(w), 1);
+	worker_adopt(w, 2000, 2000, "its environment");
+	ck_assert_int_eq(worker_state(w), WORKER_DRAINING);
+	ck_assert_int_eq(worker_restarts(w), 0);
+	ck_assert_int_eq(fake_killed(2000, SIGTERM), 1);
+	ck_assert_int_eq(worker_reaped(w, 2000, EXIT(0)), 1);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_int_eq(worker_restarts(w), 1);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.restart, 1);
+	ck_assert_int_eq(told.killed, 0);
+}
+END_TEST
+
+/* Draining: what the signal missed gets it; killed: SIGKILL. */
+START_TEST(test_adopt_draining_killed)
+{
+	cfg->drain_to_group = 1;
+	serve();
+	worker_drain(w, SIGTERM);
+	worker_adopt(w, 2000, MAIN, "its group");
+	ck_assert_int_eq(fake_killed(2000, SIGTERM), 0);	/* it had it */
+	worker_adopt(w, 3000, 3000, "its session");
+	ck_assert_int_eq(fake_killed(3000, SIGTERM), 1);
+	worker_kill(w);
+	worker_adopt(w, 4000, 4000, "its environment");
+	ck_assert_int_eq(fake_killed(4000, SIGKILL), 1);
+	ck_assert_uint_eq(worker_norphans(w), 3);
+}
+END_TEST
+
+START_TEST(test_restore)
+{
+	struct worker_saved	 ws;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.pid = 3000;
+	ws.pgid = 3000;
+	ws.channel = -1;
+	ws.restarts = 4;
+	ws.backoff = 800;
+	ws.status = "serving";
+	worker_restore(w, &ws);
+	ck_assert_int_eq(worker_state(w), WORKER_ACTIVE);
+	ck_assert_int_eq(worker_pid(w), 3000);
+	ck_assert_int_eq(worker_restarts(w), 4);
+	ck_assert_str_eq(worker_status_text(w), "serving");
+	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+START_TEST(test_restore_empty)
+{
+	struct worker_saved	 ws;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.channel = -1;
+	ws.backoff = 800;
+	worker_restore(w, &ws);
+	ck_assert_int_eq(worker_state(w), WORKER_EXITED);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(told.restart, 1);
+}
+END_TEST
+
+static Suite *
+worker_suite(void)
+{
+	Suite	*s = suite_create("worker");
+	TCase	*tc = tcase_create("state");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_start_ready_active);
+	tcase_add_test(tc, test_ready_delay);
+	tcase_add_test(tc, test_ready_listen);
+	tcase_add_test(tc, test_ready_timeout);
+	tcase_add_test(tc, test_drain_main);
+	tcase_add_test(tc, test_drain_group);
+	tcase_add_test(tc, test_drain_preload);
+	tcase_add_test(tc, test_drain_park);
+	tcase_add_test(tc, test_kill);
+	tcase_add_test(tc, test_restart_backoff);
+	tcase_add_test(tc, test_spawn_error);
+	tcase_add_test(tc, test_start_fails);
+	tcase_add_test(tc, test_socket_unknown);
+	tcase_add_test(tc, test_remnants);
+	tcase_add_test(tc, test_remnants_delay_restart);
+	tcase_add_test(tc, test_adopt_late);
+	tcase_add_test(tc, test_adopt_draining_killed);
+	tcase_add_test(tc, test_restore);
+	tcase_add_test(tc, test_restore_empty);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(worker_suite());
+}

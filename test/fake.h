@@ -1,0 +1,205 @@
+/*
+ * The process side of a worker, faked for the unit tests of worker.c and
+ * generation.c: spawning hands out pids from 1000 with a real channel
+ * whose other end the test holds, signals are recorded and sent nowhere,
+ * and the clock moves only when a test sets it. Timers are real libevent
+ * timers on a real base, fired by hand: no fork, no sleep.
+ */
+#ifndef BATON_FAKE_H
+#define BATON_FAKE_H
+
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "channel.h"
+#include "spawn.h"
+#include "worker.h"
+
+#define FAKE_MAX	64
+#define FAKE_PID	1000
+
+struct fake_kill {
+	pid_t	 pid;
+	int	 sig;
+};
+
+static struct {
+	int			 spawn_fails;
+	size_t			 nspawned;
+	int			 ends[FAKE_MAX];	/* the worker's end of each */
+	struct fake_kill	 kills[FAKE_MAX];
+	size_t			 nkills;
+	pid_t			 roots[FAKE_MAX];	/* of kill_tree */
+	size_t			 nroots;
+	int			 dies_on;
+	char			 state;
+	int			 in_accept;
+	long long		 now;
+} fake;
+
+static pid_t
+fake_spawn(const struct spawn_params *sp, int *channel)
+{
+	int	 fds[2];
+
+	(void)sp;
+	if (fake.spawn_fails || fake.nspawned == FAKE_MAX) {
+		errno = EAGAIN;
+		return -1;
+	}
+	ck_assert_int_eq(channel_pair(fds), 0);
+	*channel = fds[0];
+	fake.ends[fake.nspawned] = fds[1];
+	return FAKE_PID + (pid_t)fake.nspawned++;
+}
+
+static int
+fake_kill(pid_t pid, int sig)
+{
+	if (fake.nkills < FAKE_MAX) {
+		fake.kills[fake.nkills].pid = pid;
+		fake.kills[fake.nkills++].sig = sig;
+	}
+	return 0;
+}
+
+static int
+fake_kill_tree(const pid_t *roots, size_t n, int sig)
+{
+	size_t	 i;
+
+	(void)sig;
+	for (i = 0; i < n && fake.nroots < FAKE_MAX; i++)
+		fake.roots[fake.nroots++] = roots[i];
+	return (int)n;
+}
+
+static int
+fake_dies_on(pid_t pid, int sig)
+{
+	(void)pid;
+	(void)sig;
+	return fake.dies_on;
+}
+
+static char
+fake_state(pid_t pid)
+{
+	(void)pid;
+	return fake.state;
+}
+
+static int
+fake_in_accept(pid_t pid, const int *fds, size_t n)
+{
+	(void)pid;
+	(void)fds;
+	(void)n;
+	return fake.in_accept;
+}
+
+static long long
+fake_now(void)
+{
+	return fake.now;
+}
+
+static const struct worker_sys fake_sys = {
+	fake_spawn,
+	fake_kill,
+	fake_kill_tree,
+	fake_dies_on,
+	fake_state,
+	fake_in_accept,
+	fake_now
+};
+
+static inline void
+fake_reset(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < fake.nspawned; i++)
+		if (fake.ends[i] != -1)
+			close(fake.ends[i]);
+	memset(&fake, 0, sizeof(fake));
+	fake.now = 1000000;
+}
+
+/* How many times sig went to pid. */
+static inline int
+fake_killed(pid_t pid, int sig)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < fake.nkills; i++)
+		if (fake.kills[i].pid == pid && fake.kills[i].sig == sig)
+			n++;
+	return n;
+}
+
+/* The worker spawned i-th (0 first) says msg on its channel. */
+static inline void
+fake_say(struct event_base *base, size_t i, const char *msg)
+{
+	ck_assert_uint_lt(i, fake.nspawned);
+	ck_assert_int_eq(channel_send(fake.ends[i], msg, strlen(msg), NULL, 0),
+	    0);
+	ck_assert_int_ge(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+}
+
+/* What baton sent to the worker spawned i-th, into buf; its length. */
+static inline ssize_t
+fake_heard(size_t i, char *buf, size_t len)
+{
+	ssize_t	 r;
+
+	r = recv(fake.ends[i], buf, len - 1, MSG_DONTWAIT);
+	buf[r > 0 ? r : 0] = '\0';
+	return r;
+}
+
+static struct event	*fake_timers[FAKE_MAX];
+static size_t		 fake_ntimers;
+
+static int
+fake_collect(const struct event_base *base, const struct event *ev,
+    void *arg)
+{
+	(void)base;
+	(void)arg;
+	if (event_get_fd(ev) == -1 && event_pending(ev, EV_TIMEOUT, NULL) &&
+	    fake_ntimers < FAKE_MAX)
+		fake_timers[fake_ntimers++] = (struct event *)ev;
+	return 0;
+}
+
+/* How many timers are pending. */
+static inline size_t
+fake_pending(struct event_base *base)
+{
+	fake_ntimers = 0;
+	event_base_foreach_event(base, fake_collect, NULL);
+	return fake_ntimers;
+}
+
+/* Fire every pending timer now, as if its time had come; how many. */
+static inline size_t
+fake_fire(struct event_base *base)
+{
+	size_t	 i, n;
+
+	n = fake_pending(base);
+	for (i = 0; i < n; i++)
+		event_active(fake_timers[i], EV_TIMEOUT, 1);
+	ck_assert_int_ge(event_base_loop(base, EVLOOP_NONBLOCK), 0);
+	return n;
+}
+
+#endif

@@ -238,47 +238,56 @@ START_TEST(test_equal_copy)
 }
 END_TEST
 
-START_TEST(test_resolve_ipv4)
+/* Parse and resolve url, which must work, into *ss and *len. */
+static void
+resolve(const char *url, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct address		 a;
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	socklen_t		 len;
-	char			*error = NULL;
+	struct address	 a;
+	char		*error = NULL;
 
-	ck_assert_int_eq(address_parse("tcp://127.0.0.1:8080", &a, &error), 0);
-	ck_assert_msg(address_resolve(&a, &ss, &len, &error) == 0, "%s",
+	ck_assert_msg(address_parse(url, &a, &error) == 0, "%s: %s", url,
 	    error);
-	ck_assert_int_eq(ss.ss_family, AF_INET);
-	ck_assert_int_eq(len, sizeof(struct sockaddr_in));
-	ck_assert_int_eq(ntohs(sin->sin_port), 8080);
-	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), INADDR_LOOPBACK);
-	address_clear(&a);
-
-	ck_assert_int_eq(address_parse("udp://0.0.0.0:53", &a, &error), 0);
-	ck_assert_int_eq(address_resolve(&a, &ss, &len, &error), 0);
-	ck_assert_int_eq(ss.ss_family, AF_INET);
-	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), INADDR_ANY);
+	ck_assert_msg(address_resolve(&a, ss, len, &error) == 0, "%s: %s",
+	    url, error);
 	address_clear(&a);
 }
-END_TEST
 
-START_TEST(test_resolve_ipv6)
+/* Numeric addresses resolve to themselves, of their family. */
+static const struct {
+	const char	*url;
+	int		 family;
+	const char	*host;		/* as inet_ntop() writes it */
+	int		 port;
+} numeric[] = {
+	{ "tcp://127.0.0.1:8080", AF_INET, "127.0.0.1", 8080 },
+	{ "udp://0.0.0.0:53", AF_INET, "0.0.0.0", 53 },
+	{ "tcp://[::1]:443", AF_INET6, "::1", 443 },
+};
+
+START_TEST(test_resolve_numeric)
 {
-	struct address		 a;
 	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t		 len;
-	char			*error = NULL;
+	char			 host[INET6_ADDRSTRLEN] = "";
+	int			 port = -1;
 
-	ck_assert_int_eq(address_parse("tcp://[::1]:443", &a, &error), 0);
-	ck_assert_msg(address_resolve(&a, &ss, &len, &error) == 0, "%s",
-	    error);
-	ck_assert_int_eq(ss.ss_family, AF_INET6);
-	ck_assert_int_eq(len, sizeof(struct sockaddr_in6));
-	ck_assert_int_eq(ntohs(sin6->sin6_port), 443);
-	ck_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
-	address_clear(&a);
+	resolve(numeric[_i].url, &ss, &len);
+	ck_assert_msg(ss.ss_family == numeric[_i].family, "%s: family %d",
+	    numeric[_i].url, ss.ss_family);
+	if (ss.ss_family == AF_INET) {
+		ck_assert_int_eq(len, sizeof(struct sockaddr_in));
+		port = ntohs(sin->sin_port);
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+	} else {
+		ck_assert_int_eq(len, sizeof(struct sockaddr_in6));
+		port = ntohs(sin6->sin6_port);
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	}
+	ck_assert_msg(port == numeric[_i].port, "%s: port %d",
+	    numeric[_i].url, port);
+	ck_assert_str_eq(host, numeric[_i].host);
 }
 END_TEST
 
@@ -289,9 +298,7 @@ START_TEST(test_resolve_name)
 	socklen_t		 len;
 	char			*error = NULL;
 
-	ck_assert_int_eq(address_parse("tcp://localhost:3000", &a, &error), 0);
-	ck_assert_msg(address_resolve(&a, &ss, &len, &error) == 0, "%s",
-	    error);
+	resolve("tcp://localhost:3000", &ss, &len);
 	ck_assert(ss.ss_family == AF_INET || ss.ss_family == AF_INET6);
 	if (ss.ss_family == AF_INET)
 		ck_assert_int_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port),
@@ -299,7 +306,6 @@ START_TEST(test_resolve_name)
 	else
 		ck_assert_int_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port),
 		    3000);
-	address_clear(&a);
 
 	/* .invalid never resolves (RFC 6761). */
 	ck_assert_int_eq(address_parse("tcp://nosuch.invalid:80", &a, &error),
@@ -313,49 +319,32 @@ END_TEST
 
 START_TEST(test_resolve_unix)
 {
-	struct address		 a;
 	struct sockaddr_storage	 ss;
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
 	socklen_t		 len;
-	char			*error = NULL;
 
-	ck_assert_int_eq(address_parse("unix:///run/app.sock", &a, &error), 0);
-	ck_assert_int_eq(address_resolve(&a, &ss, &len, &error), 0);
+	resolve("unix:///run/app.sock", &ss, &len);
 	ck_assert_int_eq(sun->sun_family, AF_UNIX);
 	ck_assert_str_eq(sun->sun_path, "/run/app.sock");
 	ck_assert_int_eq(len, offsetof(struct sockaddr_un, sun_path) +
 	    strlen("/run/app.sock") + 1);
-	address_clear(&a);
 }
 END_TEST
-
-static Suite *
-address_suite(void)
-{
-	Suite	*s;
-	TCase	*tc;
-
-	s = suite_create("address");
-	tc = tcase_create("parse");
-	tcase_add_loop_test(tc, test_good, 0, sizeof(good) / sizeof(good[0]));
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_loop_test(tc, test_canonical, 0,
-	    sizeof(good) / sizeof(good[0]));
-	tcase_add_test(tc, test_unix_length);
-	tcase_add_test(tc, test_equal_copy);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("resolve");
-	tcase_add_test(tc, test_resolve_ipv4);
-	tcase_add_test(tc, test_resolve_ipv6);
-	tcase_add_test(tc, test_resolve_name);
-	tcase_add_test(tc, test_resolve_unix);
-	suite_add_tcase(s, tc);
-	return s;
-}
 
 int
 main(void)
 {
-	return check_run(address_suite());
+	Suite		*s = suite_create("address");
+	const TTest	*parse[] = { test_unix_length, test_equal_copy, NULL };
+	const TTest	*resolves[] = { test_resolve_name, test_resolve_unix,
+		NULL };
+	TCase		*tc;
+
+	tc = check_case(s, "parse", parse);
+	tcase_add_loop_test(tc, test_good, 0, CHECK_NITEMS(good));
+	tcase_add_loop_test(tc, test_bad, 0, CHECK_NITEMS(bad));
+	tcase_add_loop_test(tc, test_canonical, 0, CHECK_NITEMS(good));
+	tc = check_case(s, "resolve", resolves);
+	tcase_add_loop_test(tc, test_resolve_numeric, 0, CHECK_NITEMS(numeric));
+	return check_run(s);
 }

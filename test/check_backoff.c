@@ -51,21 +51,12 @@ START_TEST(test_after_reset)
 }
 END_TEST
 
-static Suite *
-backoff_suite(void)
-{
-	Suite	*s = suite_create("backoff");
-	TCase	*tc = tcase_create("backoff");
-
-	tcase_add_test(tc, test_crash_loop);
-	tcase_add_test(tc, test_reset);
-	tcase_add_test(tc, test_after_reset);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(backoff_suite());
+	const TTest	*tests[] = {
+		test_crash_loop, test_reset, test_after_reset, NULL
+	};
+
+	return check_main("backoff", NULL, NULL, tests);
 }

@@ -302,33 +302,17 @@ START_TEST(test_parse_long_status_is_cut)
 }
 END_TEST
 
-static Suite *
-channel_suite(void)
-{
-	Suite	*s = suite_create("channel");
-	TCase	*tc = tcase_create("channel");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_pair_flags);
-	tcase_add_test(tc, test_fds_cross_and_work);
-	tcase_add_test(tc, test_boundaries);
-	tcase_add_test(tc, test_empty_message_is_not_eof);
-	tcase_add_test(tc, test_empty_record_is_not_eof);
-	tcase_add_test(tc, test_empty_record_without_passcred);
-	tcase_add_test(tc, test_empty_record_with_fds);
-	tcase_add_test(tc, test_eof);
-	tcase_add_test(tc, test_truncated_refused);
-	tcase_add_test(tc, test_send_limits);
-	tcase_add_test(tc, test_parse);
-	tcase_add_test(tc, test_parse_requests);
-	tcase_add_test(tc, test_parse_malformed);
-	tcase_add_test(tc, test_parse_long_status_is_cut);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(channel_suite());
+	const TTest	*tests[] = {
+		test_pair_flags, test_fds_cross_and_work, test_boundaries,
+		test_empty_message_is_not_eof, test_empty_record_is_not_eof,
+		test_empty_record_without_passcred,
+		test_empty_record_with_fds, test_eof, test_truncated_refused,
+		test_send_limits, test_parse, test_parse_requests,
+		test_parse_malformed, test_parse_long_status_is_cut, NULL
+	};
+
+	return check_main("channel", setup, teardown, tests);
 }

@@ -216,34 +216,20 @@ START_TEST(test_copy)
 }
 END_TEST
 
-static Suite *
-command_suite(void)
-{
-	Suite	*s;
-	TCase	*tc;
-
-	s = suite_create("command");
-	tc = tcase_create("split");
-	tcase_add_loop_test(tc, test_split, 0,
-	    sizeof(split) / sizeof(split[0]));
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("expand");
-	tcase_add_test(tc, test_expand);
-	tcase_add_test(tc, test_check);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("join");
-	tcase_add_loop_test(tc, test_join, 0, sizeof(join) / sizeof(join[0]));
-	tcase_add_loop_test(tc, test_roundtrip, 0,
-	    sizeof(roundtrip) / sizeof(roundtrip[0]));
-	tcase_add_test(tc, test_copy);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(command_suite());
+	Suite		*s = suite_create("command");
+	const TTest	*none[] = { NULL };
+	const TTest	*expand[] = { test_expand, test_check, NULL };
+	const TTest	*join_copy[] = { test_copy, NULL };
+	TCase		*tc;
+
+	tc = check_case(s, "split", none);
+	tcase_add_loop_test(tc, test_split, 0, CHECK_NITEMS(split));
+	check_case(s, "expand", expand);
+	tc = check_case(s, "join", join_copy);
+	tcase_add_loop_test(tc, test_join, 0, CHECK_NITEMS(join));
+	tcase_add_loop_test(tc, test_roundtrip, 0, CHECK_NITEMS(roundtrip));
+	return check_run(s);
 }

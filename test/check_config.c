@@ -840,52 +840,6 @@ START_TEST(test_duration)
 }
 END_TEST
 
-static const struct {
-	const char	*in;
-	int		 sig;		/* 0: refused */
-} signals[] = {
-	{ "SIGTERM", SIGTERM },
-	{ "TERM", SIGTERM },
-	{ "sigterm", SIGTERM },
-	{ "Int", SIGINT },
-	{ "SIGINT", SIGINT },
-	{ "SIGQUIT", SIGQUIT },
-	{ "HUP", SIGHUP },
-	{ "USR1", SIGUSR1 },
-	{ "SIGUSR2", SIGUSR2 },
-	{ "SIGKILL", SIGKILL },
-	{ "SIGWINCH", SIGWINCH },
-	{ "SIGIOT", SIGABRT },
-	{ "15", 15 },
-	{ "1", 1 },
-	{ "64", 64 },
-	{ "0", 0 },
-	{ "65", 0 },
-	{ "-1", 0 },
-	{ "SIG", 0 },
-	{ "", 0 },
-	{ "SIGFOO", 0 },
-	{ "SIG TERM", 0 },
-	{ "15x", 0 },
-	{ "SIGSIGTERM", 0 },
-};
-
-START_TEST(test_signal)
-{
-	int	 sig = -42;
-
-	if (signals[_i].sig == 0) {
-		ck_assert_msg(signame_parse(signals[_i].in, &sig) == -1,
-		    "'%s' accepted", signals[_i].in);
-		ck_assert_int_eq(sig, -42);
-	} else {
-		ck_assert_msg(signame_parse(signals[_i].in, &sig) == 0,
-		    "'%s' refused", signals[_i].in);
-		ck_assert_int_eq(sig, signals[_i].sig);
-	}
-}
-END_TEST
-
 /*
  * Write text to a fresh file, load and finish it: the error of whichever
  * failed, with the file's path replaced by "FILE", or NULL.
@@ -1164,98 +1118,69 @@ START_TEST(test_ready_delay_bound)
 }
 END_TEST
 
-START_TEST(test_names)
+/* Each readiness mode's name, both ways. */
+static const struct {
+	const char	*name;
+	enum ready_mode	 mode;
+} ready_names[] = {
+	{ "delay", READY_DELAY },
+	{ "notify", READY_NOTIFY },
+	{ "listen", READY_LISTEN },
+};
+
+START_TEST(test_ready_names)
 {
 	enum ready_mode	 r;
-	int		 sig;
 
-	ck_assert_str_eq(signame_name(SIGTERM), "SIGTERM");
-	ck_assert_str_eq(signame_name(SIGINT), "SIGINT");
-	ck_assert_str_eq(signame_name(SIGKILL), "SIGKILL");
-	ck_assert_str_eq(signame_name(SIGABRT), "SIGABRT");
-	ck_assert_str_eq(signame_name(SIGCHLD), "SIGCHLD");
-	ck_assert_str_eq(signame_name(42), "signal 42");
-	/* Every name reads back as its signal. */
-	for (sig = 1; sig < 32; sig++) {
-		int	 back = 0;
+	ck_assert_str_eq(config_ready_name(ready_names[_i].mode),
+	    ready_names[_i].name);
+	ck_assert_msg(config_parse_ready(ready_names[_i].name, &r) == 0,
+	    "'%s' refused", ready_names[_i].name);
+	ck_assert_int_eq(r, ready_names[_i].mode);
+}
+END_TEST
 
-		if (strncmp(signame_name(sig), "SIG", 3) != 0)
-			continue;
-		ck_assert_int_eq(signame_parse(signame_name(sig),
-		    &back), 0);
-		ck_assert_int_eq(back, sig);
-	}
+START_TEST(test_ready_refused)
+{
+	enum ready_mode	 r;
 
-	ck_assert_str_eq(config_ready_name(READY_DELAY), "delay");
-	ck_assert_str_eq(config_ready_name(READY_NOTIFY), "notify");
-	ck_assert_str_eq(config_ready_name(READY_LISTEN), "listen");
-	ck_assert_int_eq(config_parse_ready("notify", &r), 0);
-	ck_assert_int_eq(r, READY_NOTIFY);
-	ck_assert_int_eq(config_parse_ready("listen", &r), 0);
-	ck_assert_int_eq(r, READY_LISTEN);
-	ck_assert_int_eq(config_parse_ready("delay", &r), 0);
-	ck_assert_int_eq(r, READY_DELAY);
 	ck_assert_int_eq(config_parse_ready("soon", &r), -1);
 	ck_assert_int_eq(config_parse_ready("", &r), -1);
 }
 END_TEST
 
-static Suite *
-config_suite(void)
-{
-	Suite	*s;
-	TCase	*tc;
-
-	s = suite_create("config");
-	tc = tcase_create("good");
-	tcase_add_test(tc, test_full);
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_comments);
-	tcase_add_test(tc, test_crlf_bom);
-	tcase_add_test(tc, test_continuation);
-	tcase_add_test(tc, test_line199);
-	tcase_add_test(tc, test_relative);
-	tcase_add_test(tc, test_relative_file);
-	tcase_add_test(tc, test_values);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("bad");
-	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
-	tcase_add_test(tc, test_fixtures);
-	tcase_add_test(tc, test_unreadable);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("override");
-	tcase_add_test(tc, test_listen_override);
-	tcase_add_test(tc, test_listen_errors);
-	tcase_add_test(tc, test_argv);
-	tcase_add_test(tc, test_no_file);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("print");
-	tcase_add_loop_test(tc, test_print, 0,
-	    sizeof(printable) / sizeof(printable[0]));
-	tcase_add_test(tc, test_print_argv);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("values");
-	tcase_add_loop_test(tc, test_duration, 0,
-	    sizeof(durations) / sizeof(durations[0]));
-	tcase_add_loop_test(tc, test_signal, 0,
-	    sizeof(signals) / sizeof(signals[0]));
-	tcase_add_test(tc, test_names);
-	tcase_add_test(tc, test_ready_delay_bound);
-	tcase_add_test(tc, test_command_empty_word);
-	tcase_add_test(tc, test_control_path);
-	tcase_add_test(tc, test_control_too_long);
-	tcase_add_loop_test(tc, test_drain_signal, 0,
-	    sizeof(drain_signals) / sizeof(drain_signals[0]));
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(config_suite());
+	Suite		*s = suite_create("config");
+	const TTest	*good[] = {
+		test_full, test_defaults, test_comments, test_crlf_bom,
+		test_continuation, test_line199, test_relative,
+		test_relative_file, test_values, NULL
+	};
+	const TTest	*bad_files[] = { test_fixtures, test_unreadable, NULL };
+	const TTest	*override[] = {
+		test_listen_override, test_listen_errors, test_argv,
+		test_no_file, NULL
+	};
+	const TTest	*print[] = { test_print_argv, NULL };
+	const TTest	*values[] = {
+		test_ready_refused, test_ready_delay_bound,
+		test_command_empty_word, test_control_path,
+		test_control_too_long, NULL
+	};
+	TCase		*tc;
+
+	check_case(s, "good", good);
+	tc = check_case(s, "bad", bad_files);
+	tcase_add_loop_test(tc, test_bad, 0, CHECK_NITEMS(bad));
+	check_case(s, "override", override);
+	tc = check_case(s, "print", print);
+	tcase_add_loop_test(tc, test_print, 0, CHECK_NITEMS(printable));
+	tc = check_case(s, "values", values);
+	tcase_add_loop_test(tc, test_duration, 0, CHECK_NITEMS(durations));
+	tcase_add_loop_test(tc, test_ready_names, 0, CHECK_NITEMS(ready_names));
+	tcase_add_loop_test(tc, test_drain_signal, 0,
+	    CHECK_NITEMS(drain_signals));
+	return check_run(s);
 }

@@ -11,23 +11,27 @@ parse(const char *s, enum control_cmd *cmd)
 	return control_parse(s, strlen(s), cmd);
 }
 
+static const struct {
+	const char		*line;
+	enum control_cmd	 cmd;
+} commands[] = {
+	{ "reload", CONTROL_RELOAD },
+	{ "status", CONTROL_STATUS },
+	{ "status json", CONTROL_STATUS },
+	{ "status text", CONTROL_STATUS_TEXT },
+	{ "stop", CONTROL_STOP },
+	/* socat and telnet send CRLF. */
+	{ "stop\r", CONTROL_STOP },
+};
+
 START_TEST(test_commands)
 {
 	enum control_cmd	 cmd;
 
-	ck_assert_int_eq(parse("reload", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_RELOAD);
-	ck_assert_int_eq(parse("status", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_STATUS);
-	ck_assert_int_eq(parse("status json", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_STATUS);
-	ck_assert_int_eq(parse("status text", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_STATUS_TEXT);
-	ck_assert_int_eq(parse("stop", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_STOP);
-	/* socat and telnet send CRLF. */
-	ck_assert_int_eq(parse("stop\r", &cmd), 0);
-	ck_assert_int_eq(cmd, CONTROL_STOP);
+	ck_assert_msg(parse(commands[_i].line, &cmd) == 0, "'%s' refused",
+	    commands[_i].line);
+	ck_assert_msg(cmd == commands[_i].cmd, "'%s': command %d",
+	    commands[_i].line, cmd);
 }
 END_TEST
 
@@ -48,20 +52,13 @@ START_TEST(test_refused)
 }
 END_TEST
 
-static Suite *
-control_suite(void)
-{
-	Suite	*s = suite_create("control");
-	TCase	*tc = tcase_create("parse");
-
-	tcase_add_test(tc, test_commands);
-	tcase_add_test(tc, test_refused);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(control_suite());
+	Suite		*s = suite_create("control");
+	const TTest	*refused[] = { test_refused, NULL };
+
+	tcase_add_loop_test(check_case(s, "parse", refused), test_commands, 0,
+	    CHECK_NITEMS(commands));
+	return check_run(s);
 }

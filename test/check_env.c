@@ -3,6 +3,7 @@
  */
 #include <check.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,27 @@ START_TEST(test_exact)
 END_TEST
 
 /*
+ * env, freed here, must hold exactly a login's HOME, USER, LOGNAME (the
+ * same as USER) and SHELL, the PATH of rootenv below and what baton adds.
+ */
+static void
+assert_login(char **env, const char *home, const char *user,
+    const char *shell)
+{
+	char		 h[64], u[64], l[64], sh[64];
+	const char	*want[] = { h, u, l, sh, "PATH=/bin", "BATON_FD=6",
+		"BATON_GENERATION=3", "BATON_WORKER=1", "BATON_PID=100",
+		"NOTIFY_SOCKET=/run/baton/notify", NULL };
+
+	snprintf(h, sizeof(h), "HOME=%s", home);
+	snprintf(u, sizeof(u), "USER=%s", user);
+	snprintf(l, sizeof(l), "LOGNAME=%s", user);
+	snprintf(sh, sizeof(sh), "SHELL=%s", shell);
+	assert_env(env, want);
+	env_free(env);
+}
+
+/*
  * With `user`, a worker gets that user's HOME, USER, LOGNAME and SHELL
  * (baton's own were root's), as under su or systemd's User=; [env] may
  * still set them.
@@ -171,59 +193,28 @@ START_TEST(test_user)
 	};
 	struct env_params	 p = bare;
 	char *const		 home[] = { "HOME=/srv/app", NULL };
-	char			**env;
 	char *const		 rootenv[] = { "HOME=/root", "USER=root",
 	    "LOGNAME=root", "SHELL=/bin/bash", "PATH=/bin", NULL };
-	static const char *const want[] = {
-		"HOME=/var/www", "USER=www", "LOGNAME=www",
-		"SHELL=/usr/sbin/nologin", "PATH=/bin", "BATON_FD=6",
-		"BATON_GENERATION=3", "BATON_WORKER=1", "BATON_PID=100",
-		"NOTIFY_SOCKET=/run/baton/notify", NULL
-	};
-	static const char *const want_empty[] = {
-		"HOME=/", "USER=www", "LOGNAME=www", "SHELL=/bin/sh",
-		"PATH=/bin", "BATON_FD=6", "BATON_GENERATION=3",
-		"BATON_WORKER=1", "BATON_PID=100",
-		"NOTIFY_SOCKET=/run/baton/notify", NULL
-	};
-	static const char *const want_env[] = {
-		"HOME=/srv/app", "USER=www", "LOGNAME=www",
-		"SHELL=/usr/sbin/nologin", "PATH=/bin", "BATON_FD=6",
-		"BATON_GENERATION=3", "BATON_WORKER=1", "BATON_PID=100",
-		"NOTIFY_SOCKET=/run/baton/notify", NULL
-	};
-	static const char *const want_none[] = {
-		"HOME=/root", "USER=root", "LOGNAME=root", "SHELL=/bin/bash",
-		"PATH=/bin", "BATON_FD=6", "BATON_GENERATION=3",
-		"BATON_WORKER=1", "BATON_PID=100",
-		"NOTIFY_SOCKET=/run/baton/notify", NULL
-	};
 
 	p.user = &pw;
-	env = env_build(rootenv, &p);
-	assert_env(env, want);
-	env_free(env);
+	assert_login(env_build(rootenv, &p), "/var/www", "www",
+	    "/usr/sbin/nologin");
 
 	/* An empty home or shell in passwd means / and /bin/sh (login(1)). */
 	pw.pw_dir = "";
 	pw.pw_shell = "";
-	env = env_build(rootenv, &p);
-	assert_env(env, want_empty);
-	env_free(env);
+	assert_login(env_build(rootenv, &p), "/", "www", "/bin/sh");
 
 	pw.pw_dir = "/var/www";
 	pw.pw_shell = "/usr/sbin/nologin";
 	p.vars = home;
-	env = env_build(rootenv, &p);
-	assert_env(env, want_env);
-	env_free(env);
+	assert_login(env_build(rootenv, &p), "/srv/app", "www",
+	    "/usr/sbin/nologin");
 
 	/* No user: baton's own are kept. */
 	p.vars = NULL;
 	p.user = NULL;
-	env = env_build(rootenv, &p);
-	assert_env(env, want_none);
-	env_free(env);
+	assert_login(env_build(rootenv, &p), "/root", "root", "/bin/bash");
 }
 END_TEST
 
@@ -366,29 +357,18 @@ START_TEST(test_preload)
 }
 END_TEST
 
-static Suite *
-env_suite(void)
-{
-	Suite	*s;
-	TCase	*tc;
-
-	s = suite_create("env");
-	tc = tcase_create("build");
-	tcase_add_unchecked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_exact);
-	tcase_add_test(tc, test_user);
-	tcase_add_test(tc, test_no_duplicates);
-	tcase_add_test(tc, test_listen_pid);
-	tcase_add_test(tc, test_no_notify);
-	tcase_add_test(tc, test_env_cannot_shadow);
-	tcase_add_test(tc, test_reserved);
-	tcase_add_test(tc, test_preload);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(env_suite());
+	Suite		*s = suite_create("env");
+	const TTest	*build[] = {
+		test_exact, test_user, test_no_duplicates, test_listen_pid,
+		test_no_notify, test_env_cannot_shadow, test_reserved,
+		test_preload, NULL
+	};
+
+	/* The addresses are parsed once, for every test. */
+	tcase_add_unchecked_fixture(check_case(s, "build", build), setup,
+	    teardown);
+	return check_run(s);
 }

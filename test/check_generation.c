@@ -361,33 +361,17 @@ START_TEST(test_restore)
 }
 END_TEST
 
-static Suite *
-generation_suite(void)
-{
-	Suite	*s = suite_create("generation");
-	TCase	*tc = tcase_create("state");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_start_active);
-	tcase_add_test(tc, test_ready_timeout);
-	tcase_add_test(tc, test_crash_before_ready);
-	tcase_add_test(tc, test_spawn_fails);
-	tcase_add_test(tc, test_drain);
-	tcase_add_test(tc, test_drain_deadline);
-	tcase_add_test(tc, test_drain_nothing);
-	tcase_add_test(tc, test_restart_after_crash);
-	tcase_add_test(tc, test_restart_after_clean_exit);
-	tcase_add_test(tc, test_restart_not_ready);
-	tcase_add_test(tc, test_restart_spawn_fails);
-	tcase_add_test(tc, test_no_restart_draining);
-	tcase_add_test(tc, test_kill);
-	tcase_add_test(tc, test_restore);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(generation_suite());
+	const TTest	*tests[] = {
+		test_start_active, test_ready_timeout,
+		test_crash_before_ready, test_spawn_fails, test_drain,
+		test_drain_deadline, test_drain_nothing,
+		test_restart_after_crash, test_restart_after_clean_exit,
+		test_restart_not_ready, test_restart_spawn_fails,
+		test_no_restart_draining, test_kill, test_restore, NULL
+	};
+
+	return check_main("generation", setup, teardown, tests);
 }

@@ -134,26 +134,14 @@ START_TEST(test_truncated)
 }
 END_TEST
 
-static Suite *
-json_suite(void)
-{
-	Suite	*s = suite_create("json");
-	TCase	*tc = tcase_create("json");
-
-	tcase_add_test(tc, test_null);
-	tcase_add_test(tc, test_ascii_and_escapes);
-	tcase_add_test(tc, test_valid_multibyte);
-	tcase_add_test(tc, test_stray_bytes);
-	tcase_add_test(tc, test_overlong);
-	tcase_add_test(tc, test_surrogates);
-	tcase_add_test(tc, test_above_max);
-	tcase_add_test(tc, test_truncated);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(json_suite());
+	const TTest	*tests[] = {
+		test_null, test_ascii_and_escapes, test_valid_multibyte,
+		test_stray_bytes, test_overlong, test_surrogates,
+		test_above_max, test_truncated, NULL
+	};
+
+	return check_main("json", NULL, NULL, tests);
 }

@@ -545,37 +545,23 @@ START_TEST(test_reader_thread)
 }
 END_TEST
 
-static Suite *
-libbaton_suite(void)
-{
-	Suite	*s = suite_create("libbaton");
-	TCase	*tc;
-
-	tc = tcase_create("environment");
-	tcase_add_test(tc, test_listen_fds);
-	tcase_add_test(tc, test_listen_fd);
-	tcase_add_test(tc, test_generation_worker);
-	tcase_add_test(tc, test_channel_env);
-	tcase_add_test(tc, test_ready_on_notify_socket);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("channel");
-	tcase_add_checked_fixture(tc, setup_channel, teardown_channel);
-	tcase_add_test(tc, test_ready_on_channel);
-	tcase_add_test(tc, test_notify_limits);
-	tcase_add_test(tc, test_socket_received);
-	tcase_add_test(tc, test_socket_error);
-	tcase_add_test(tc, test_socket_drain_kept);
-	tcase_add_test(tc, test_socket_hangup);
-	tcase_add_test(tc, test_socket_refused_names);
-	tcase_add_test(tc, test_socket_without_fd);
-	tcase_add_test(tc, test_reader_thread);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(libbaton_suite());
+	Suite		*s = suite_create("libbaton");
+	const TTest	*environment[] = {
+		test_listen_fds, test_listen_fd, test_generation_worker,
+		test_channel_env, test_ready_on_notify_socket, NULL
+	};
+	const TTest	*channel[] = {
+		test_ready_on_channel, test_notify_limits,
+		test_socket_received, test_socket_error, test_socket_drain_kept,
+		test_socket_hangup, test_socket_refused_names,
+		test_socket_without_fd, test_reader_thread, NULL
+	};
+
+	check_case(s, "environment", environment);
+	tcase_add_checked_fixture(check_case(s, "channel", channel),
+	    setup_channel, teardown_channel);
+	return check_run(s);
 }

@@ -206,25 +206,14 @@ START_TEST(test_keeper_parse)
 }
 END_TEST
 
-static Suite *
-proc_suite(void)
-{
-	Suite	*s = suite_create("proc");
-	TCase	*tc = tcase_create("proc");
-
-	tcase_add_test(tc, test_parse_stat);
-	tcase_add_test(tc, test_parse_stat_bad);
-	tcase_add_test(tc, test_stat_self);
-	tcase_add_test(tc, test_children);
-	tcase_add_test(tc, test_kill_checks_start);
-	tcase_add_test(tc, test_holds_accepted);
-	tcase_add_test(tc, test_keeper_parse);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(proc_suite());
+	const TTest	*tests[] = {
+		test_parse_stat, test_parse_stat_bad, test_stat_self,
+		test_children, test_kill_checks_start, test_holds_accepted,
+		test_keeper_parse, NULL
+	};
+
+	return check_main("proc", NULL, NULL, tests);
 }

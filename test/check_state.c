@@ -227,25 +227,15 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
-static Suite *
-state_suite(void)
-{
-	Suite	*s;
-	TCase	*tc;
-
-	s = suite_create("state");
-	tc = tcase_create("format");
-	tcase_add_test(tc, test_parse_good);
-	tcase_add_test(tc, test_parse_optional);
-	tcase_add_loop_test(tc, test_parse_bad, 0,
-	    (int)(sizeof(bad) / sizeof(bad[0])));
-	tcase_add_test(tc, test_roundtrip);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(state_suite());
+	Suite		*s = suite_create("state");
+	const TTest	*format[] = {
+		test_parse_good, test_parse_optional, test_roundtrip, NULL
+	};
+
+	tcase_add_loop_test(check_case(s, "format", format), test_parse_bad,
+	    0, CHECK_NITEMS(bad));
+	return check_run(s);
 }

@@ -443,38 +443,19 @@ START_TEST(test_restore_empty)
 }
 END_TEST
 
-static Suite *
-worker_suite(void)
-{
-	Suite	*s = suite_create("worker");
-	TCase	*tc = tcase_create("state");
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_start_ready_active);
-	tcase_add_test(tc, test_ready_delay);
-	tcase_add_test(tc, test_ready_listen);
-	tcase_add_test(tc, test_ready_timeout);
-	tcase_add_test(tc, test_drain_main);
-	tcase_add_test(tc, test_drain_group);
-	tcase_add_test(tc, test_drain_preload);
-	tcase_add_test(tc, test_drain_park);
-	tcase_add_test(tc, test_kill);
-	tcase_add_test(tc, test_restart_backoff);
-	tcase_add_test(tc, test_spawn_error);
-	tcase_add_test(tc, test_start_fails);
-	tcase_add_test(tc, test_socket_unknown);
-	tcase_add_test(tc, test_remnants);
-	tcase_add_test(tc, test_remnants_delay_restart);
-	tcase_add_test(tc, test_adopt_late);
-	tcase_add_test(tc, test_adopt_draining_killed);
-	tcase_add_test(tc, test_restore);
-	tcase_add_test(tc, test_restore_empty);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int
 main(void)
 {
-	return check_run(worker_suite());
+	const TTest	*tests[] = {
+		test_start_ready_active, test_ready_delay, test_ready_listen,
+		test_ready_timeout, test_drain_main, test_drain_group,
+		test_drain_preload, test_drain_park, test_kill,
+		test_restart_backoff, test_spawn_error, test_start_fails,
+		test_socket_unknown, test_remnants,
+		test_remnants_delay_restart, test_adopt_late,
+		test_adopt_draining_killed, test_restore, test_restore_empty,
+		NULL
+	};
+
+	return check_main("worker", setup, teardown, tests);
 }

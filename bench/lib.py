@@ -59,17 +59,23 @@ class Params:
     quick()'s and smoke()'s. bench.py records them in summary.json and
     report.py reads them back (from_dict)."""
     rounds: int = 3
+    """1: reload under load, at each concurrency."""
     s1_conc: list = field(default_factory=lambda: [32, 256])
     s1_reloads: int = 10
     s1_interval: float = 2.0
     s1_lead: float = 5.0
     s1_tail: float = 3.0
+    """2: reload latency, no load."""
     s2_reloads: int = 10
+    """3: the data path (wrk, then a new connection a request)."""
     s3_secs: int = 10
     s3_close_secs: int = 5
     s3_conc: int = 64
     s3_warm: int = 1
+    """4: the supervisor's footprint, idle."""
     s4_idle: int = 10
+    """5: scale in workers and sockets; 6: steady state at high
+    concurrency."""
     s6_secs: int = 10
     s5_reloads: int = 10
     s5_many: int = 1000

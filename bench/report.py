@@ -89,6 +89,16 @@ WHY = {
         '(baton does not even wake up: see scenario 4).',
 }
 
+def configs(runs):
+    """(key, label) of each configuration the runs measured, once, in the
+    order the scenario lists them (idx)."""
+    keys = []
+    for r in sorted(runs, key=lambda r: r.get('idx', 0)):
+        if (r['key'], r['label']) not in keys:
+            keys.append((r['key'], r['label']))
+    return keys
+
+
 def num(x, nd=1):
     if x is None:
         return 'n/a'
@@ -421,6 +431,17 @@ def scenario1(rep):
     rep.line()
 
 
+# The figures of scenario 1 that s1_notes() compares with their range over
+# the rounds: key, range key, what it is, unit, digits, WHY's key. A latency
+# (ms) is worse when over 5% higher, a throughput when over 3% lower.
+S1_RANGED = (
+    ('reload_p99', 'p99_range', 'p99 during reloads', 'ms', 1, 'p99'),
+    ('rps', 'rps_range', 'steady throughput', 'req/s', 0, 'rps'),
+    ('rps_rel', 'rrps_range', 'throughput during reloads', 'req/s', 0, 'rrps'),
+    ('steady_p99', 'sp99_range', 'steady p99', 'ms', 1, 'sp99'),
+)
+
+
 def s1_notes(rep, b, p, k, c):
     lbl = f'{c} connections, against {NAMES[k]}'
     if b['failed'] > p['failed']:
@@ -429,30 +450,18 @@ def s1_notes(rep, b, p, k, c):
     if b['lost'] > p['lost']:
         rep.note(f'Scenario 1, {lbl}: baton lost {b["lost"]:,} units of work, '
                  f'{NAMES[k]} {p["lost"]:,}.')
-    if (b['reload_p99'] or 0) > (p['reload_p99'] or 0) * 1.05:
+    for key, rng, what, unit, nd, why in S1_RANGED:
+        if unit == 'ms':
+            worse = (b[key] or 0) > (p[key] or 0) * 1.05
+        else:
+            worse = (b[key] or 0) < (p[key] or 0) * 0.97
+        if not worse:
+            continue
         rep.note(
-            f'Scenario 1, {lbl}: p99 during reloads {num(b["reload_p99"])} ms for baton '
-            f'(rounds: {num(b["p99_range"][0])}–{num(b["p99_range"][1])}), '
-            f'{num(p["reload_p99"])} ms for {NAMES[k]} (rounds: {num(p["p99_range"][0])}–'
-            f'{num(p["p99_range"][1])}). ' + WHY.get(('s1', 'p99', k), ''))
-    if (b['rps'] or 0) < (p['rps'] or 0) * 0.97:
-        rep.note(
-            f'Scenario 1, {lbl}: steady throughput {num(b["rps"], 0)} req/s for baton '
-            f'(rounds: {num(b["rps_range"][0], 0)}–{num(b["rps_range"][1], 0)}), '
-            f'{num(p["rps"], 0)} for {NAMES[k]} (rounds: {num(p["rps_range"][0], 0)}–'
-            f'{num(p["rps_range"][1], 0)}). ' + WHY.get(('s1', 'rps', k), ''))
-    if (b['rps_rel'] or 0) < (p['rps_rel'] or 0) * 0.97:
-        rep.note(
-            f'Scenario 1, {lbl}: throughput during reloads {num(b["rps_rel"], 0)} req/s for '
-            f'baton (rounds: {num(b["rrps_range"][0], 0)}–{num(b["rrps_range"][1], 0)}), '
-            f'{num(p["rps_rel"], 0)} for {NAMES[k]} (rounds: {num(p["rrps_range"][0], 0)}–'
-            f'{num(p["rrps_range"][1], 0)}). ' + WHY.get(('s1', 'rrps', k), ''))
-    if (b['steady_p99'] or 0) > (p['steady_p99'] or 0) * 1.05:
-        rep.note(
-            f'Scenario 1, {lbl}: steady p99 {num(b["steady_p99"])} ms for baton (rounds: '
-            f'{num(b["sp99_range"][0])}–{num(b["sp99_range"][1])}), {num(p["steady_p99"])} ms for '
-            f'{NAMES[k]} (rounds: {num(p["sp99_range"][0])}–{num(p["sp99_range"][1])}). '
-            + WHY.get(('s1', 'sp99', k), ''))
+            f'Scenario 1, {lbl}: {what} {num(b[key], nd)} {unit} for baton '
+            f'(rounds: {num(b[rng][0], nd)}–{num(b[rng][1], nd)}), {num(p[key], nd)}'
+            f'{" ms" if unit == "ms" else ""} for {NAMES[k]} (rounds: {num(p[rng][0], nd)}–'
+            f'{num(p[rng][1], nd)}). ' + WHY.get(('s1', why, k), ''))
     if (b['reload_s'] or 0) > (p['reload_s'] or 0) * 1.05:
         rep.note(
             f'Scenario 1, {lbl}: a reload takes {num(b["reload_s"], 2)} s with baton, '
@@ -676,10 +685,7 @@ def scenario3(rep):
     rows = []
     med = {}
     for grp in ('ts', 'ex1', 'ex2'):
-        keys = []
-        for r in sorted(runs, key=lambda r: r.get('idx', 0)):
-            if r['grp'] == grp and (r['key'], r['label']) not in keys:
-                keys.append((r['key'], r['label']))
+        keys = configs([r for r in runs if r['grp'] == grp])
         base = None
         for key, label in keys:
             rs = [r for r in runs if r['grp'] == grp and r['key'] == key]
@@ -788,10 +794,7 @@ def scenario4(rep):
              'the app\'s processes (for start_server, the prefork parent and its two children). '
              'Medians over rounds.')
     rep.line()
-    keys = []
-    for r in sorted(runs, key=lambda r: r.get('idx', 0)):
-        if (r['key'], r['label']) not in keys:
-            keys.append((r['key'], r['label']))
+    keys = configs(runs)
     med = {}
     rows = []
     for key, label in keys:
@@ -954,10 +957,7 @@ def scenario6(rep):
              f'`sched_autogroup_enabled` is {ag}: each session is then a scheduling group, and '
              'the groups share the CPUs equally. Medians over rounds (with the range).')
     rep.line()
-    keys = []
-    for r_ in sorted(runs, key=lambda r_: r_.get('idx', 0)):
-        if (r_['key'], r_['label']) not in keys:
-            keys.append((r_['key'], r_['label']))
+    keys = configs(runs)
     med = {}
     rows = []
     for key, label in keys:

@@ -50,25 +50,6 @@ static const struct address *const addrs[] = { &addr[0], &addr[1],
 static char *const vars[] = { "FOO=env", "NEW=1", "FOO=later",
     "EMPTY=set", NULL };
 
-static void
-setup(void)
-{
-	char	*error = NULL;
-	size_t	 i;
-
-	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(address_parse(urls[i], &addr[i], &error), 0);
-}
-
-static void
-teardown(void)
-{
-	size_t	 i;
-
-	for (i = 0; i < 3; i++)
-		address_clear(&addr[i]);
-}
-
 static const struct env_params params = {
 	.pid = 4242,
 	.baton_pid = 100,
@@ -81,15 +62,32 @@ static const struct env_params params = {
 	.addrs = addrs,
 	.nsockets = 3,
 };
-/* The same without sockets or [env]. */
-static const struct env_params bare = {
-	.pid = 4242,
-	.baton_pid = 100,
-	.generation = 3,
-	.worker = 1,
-	.channel_fd = 6,
-	.notify_socket = "/run/baton/notify",
-};
+/* The same without sockets or [env]: setup() fills it in. */
+static struct env_params bare;
+
+static void
+setup(void)
+{
+	char	*error = NULL;
+	size_t	 i;
+
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(address_parse(urls[i], &addr[i], &error), 0);
+	bare = params;
+	bare.vars = NULL;
+	bare.names = NULL;
+	bare.addrs = NULL;
+	bare.nsockets = 0;
+}
+
+static void
+teardown(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < 3; i++)
+		address_clear(&addr[i]);
+}
 
 static int
 cmp(const void *a, const void *b)

@@ -301,15 +301,12 @@ fi
 chmod 700 "$T_DIR"
 
 # --- A second baton on the same control socket is refused.
-timeout 10 "$BATON" run -c "$CONF" >"$T_DIR/second.out" 2>&1
-t_is "$?" 1 "a second baton run -c on the same file: exit 1"
-t_diag "$(cat "$T_DIR/second.out")"
+run_fails "$T_DIR/second.out" "a second baton run -c on the same file" run -c "$CONF"
 t_ok "the message says already running, with the first one's pid" \
     sh -c "grep -q 'already running' '$T_DIR/second.out' && grep -qw '$BATON_PID' '$T_DIR/second.out'"
 PORT2=$(free_port)
 http_conf "$T_DIR/other.ini" "$PORT2" "$SERVER" "ready = notify" "control = $SOCK"
-timeout 10 "$BATON" run -c "$T_DIR/other.ini" >"$T_DIR/other.out" 2>&1
-t_is "$?" 1 "another file with the same control path: exit 1"
+run_fails "$T_DIR/other.out" "another file with the same control path" run -c "$T_DIR/other.ini"
 t_ok "already running, with the pid" \
     sh -c "grep -q 'already running' '$T_DIR/other.out' && grep -qw '$BATON_PID' '$T_DIR/other.out'"
 t_ok "it does not serve" not_listening "$PORT2"
@@ -329,9 +326,7 @@ if command -v socat >/dev/null; then
 	FS=$!
 	T_PIDS="$T_PIDS $FS"
 	wait_until 5 test -S "$FSOCK"
-	timeout 10 "$BATON" run -c "$T_DIR/foreign1.ini" >"$T_DIR/foreign.out" 2>&1
-	t_is "$?" 1 "socat on the control path: exit 1"
-	t_diag "$(cat "$T_DIR/foreign.out")"
+	run_fails "$T_DIR/foreign.out" "socat on the control path" run -c "$T_DIR/foreign1.ini"
 	t_ok "it is a socket that is not baton's, with socat's pid" \
 	    grep -qF "control socket $FSOCK: a socket that is not baton's is listening there (pid $FS, socat)" "$T_DIR/foreign.out"
 	t_ok "not 'another baton'" sh -c "! grep -q 'another baton' '$T_DIR/foreign.out'"
@@ -349,9 +344,7 @@ cp "$BATON" "$T_DIR/renamed"
 RB=$!
 T_PIDS="$T_PIDS $RB"
 wait_log 10 "$T_DIR/renamed.log" 'generation 1: active'
-timeout 10 "$BATON" run -c "$T_DIR/foreign2.ini" >"$T_DIR/renamed2.out" 2>&1
-t_is "$?" 1 "a second baton beside a renamed one: exit 1"
-t_diag "$(cat "$T_DIR/renamed2.out")"
+run_fails "$T_DIR/renamed2.out" "a second baton beside a renamed one" run -c "$T_DIR/foreign2.ini"
 t_ok "it is another baton, by its answer, with its pid" \
     grep -qF "another baton (pid $RB) is already running with control socket $FSOCK" "$T_DIR/renamed2.out"
 kill -TERM "$RB"
@@ -379,8 +372,7 @@ ctl after2 status -c "$CONF"
 t_is "$T_STATUS" 69 "status after stop: exit 69"
 
 # --- A stale socket: left by a killed baton, unreachable, then replaced.
-start_baton "$T_DIR/killed.log" run -c "$CONF"
-wait_log 10 "$T_DIR/killed.log" 'generation 1: active'
+start_active "$T_DIR/killed.log" run -c "$CONF"
 wait_until 5 test -S "$SOCK"
 kill -KILL "$BATON_PID"
 wait_exit "$BATON_PID" 5

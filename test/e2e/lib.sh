@@ -124,6 +124,23 @@ start_baton() {
 	T_PIDS="$T_PIDS $BATON_PID"
 }
 
+# start_active LOG ARGS...: start_baton, then wait up to 10 s for
+# generation 1 to be active.
+start_active() {
+	start_baton "$@"
+	wait_log 10 "$1" 'generation 1: active'
+}
+
+# run_fails OUT WHAT ARGS...: baton ARGS must exit 1 within 10 s (WHAT
+# is the case); its output goes to OUT and to the diagnostics.
+run_fails() {
+	local out=$1 what=$2
+	shift 2
+	timeout 10 "$BATON" "$@" >"$out" 2>&1
+	t_is "$?" 1 "$what: exit 1"
+	t_diag "$(cat "$out")"
+}
+
 # log_has LOG PATTERN: grep -E in a log.
 log_has() {
 	grep -qE -- "$2" "$1"

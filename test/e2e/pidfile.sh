@@ -75,9 +75,7 @@ rm -f "$PIDFILE"
 
 # --- A folder that does not exist: the error names the pidfile.
 sed -i "s|^pidfile = .*|pidfile = $T_DIR/nodir/baton.pid|" "$CONF"
-timeout 10 "$BATON" run -c "$CONF" >"$T_DIR/nodir.out" 2>&1
-t_is "$?" 1 "a pidfile in a missing folder: exit 1"
-t_diag "$(cat "$T_DIR/nodir.out")"
+run_fails "$T_DIR/nodir.out" "a pidfile in a missing folder" run -c "$CONF"
 t_ok "the message names the pidfile" \
     grep -qE "pidfile $T_DIR/nodir/baton.pid: .*No such file" "$T_DIR/nodir.out"
 t_ok "not the temporary file" sh -c "! grep -q 'baton.pid.[0-9]*.tmp' '$T_DIR/nodir.out'"
@@ -93,9 +91,7 @@ PORT2=$(free_port)
 sed -e "s|127.0.0.1:$PORT|127.0.0.1:$PORT2|" \
     -e "s|^pidfile|control = $T_DIR/second.sock\npidfile|" "$CONF" \
     >"$T_DIR/second.ini"
-timeout 10 "$BATON" run -c "$T_DIR/second.ini" >"$T_DIR/second.out" 2>&1
-t_is "$?" 1 "a second baton with the same pidfile: exit 1"
-t_diag "$(cat "$T_DIR/second.out")"
+run_fails "$T_DIR/second.out" "a second baton with the same pidfile" run -c "$T_DIR/second.ini"
 t_ok "it names the first" grep -qF "pidfile $PIDFILE: another baton (pid $BATON_PID) runs" "$T_DIR/second.out"
 t_is "$(cat "$PIDFILE")" "$BATON_PID" "the pidfile is untouched"
 kill -TERM "$BATON_PID"
@@ -104,8 +100,7 @@ t_is "$T_STATUS" 0 "baton stops: exit 0"
 t_ok "the pidfile it wrote is removed at stop" test ! -e "$PIDFILE"
 
 # --- Replaced while baton runs: the other file survives the stop.
-start_baton "$LOG" run -c "$CONF"
-wait_log 10 "$LOG" 'generation 1: active'
+start_active "$LOG" run -c "$CONF"
 wait_until 5 test -s "$PIDFILE"
 printf 'other\n' >"$T_DIR/other"
 mv "$T_DIR/other" "$PIDFILE"
@@ -116,8 +111,7 @@ t_ok "and the stop says why it is left" log_has "$LOG" "pidfile $PIDFILE: no lon
 rm -f "$PIDFILE"
 
 # --- Rewritten in place (same inode) while baton runs: kept too.
-start_baton "$LOG" run -c "$CONF"
-wait_log 10 "$LOG" 'generation 1: active'
+start_active "$LOG" run -c "$CONF"
 wait_until 5 test -s "$PIDFILE"
 printf '%s\n' "$DEAD" >"$PIDFILE"
 kill -TERM "$BATON_PID"
@@ -126,8 +120,7 @@ t_is "$(cat "$PIDFILE" 2>/dev/null)" "$DEAD" "a pidfile rewritten by someone els
 rm -f "$PIDFILE"
 
 # --- The normal case.
-start_baton "$LOG" run -c "$CONF"
-wait_log 10 "$LOG" 'generation 1: active'
+start_active "$LOG" run -c "$CONF"
 t_ok "with nothing there, baton writes its pidfile" wait_until 5 test -s "$PIDFILE"
 t_is "$(cat "$PIDFILE")" "$BATON_PID" "with its pid"
 t_is "$(stat -c %a "$PIDFILE")" 644 "mode 0644"

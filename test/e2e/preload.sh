@@ -193,8 +193,7 @@ while True:
     c.close()
 PY
 	conf "$PY $T_DIR/fromfd.py" yes delay 1
-	start_baton "$LOG.dup" run -c "$T_DIR/baton.ini"
-	wait_log 10 "$LOG.dup" 'generation 1: active'
+	start_active "$LOG.dup" run -c "$T_DIR/baton.ini"
 	load_start dup "http://127.0.0.1:$PORT/" -c 2 -d 30s
 	sleep 0.5
 	ok=0

@@ -23,8 +23,7 @@ mkdir "$T_DIR/sub"
 http_conf "$CONF" "$PORT" "$TESTSERVER --notify --quiet" "workers = 1" \
     "ready = notify" "ready_timeout = 2s" "drain_timeout = 5s" \
     "control = sub/x.sock"
-start_baton "$LOG" run -c "$CONF"
-wait_log 10 "$LOG" 'generation 1: active'
+start_active "$LOG" run -c "$CONF"
 SOCK=$T_DIR/sub/x.sock
 t_ok "control: the socket is exactly where 'control = sub/x.sock' says" test -S "$SOCK"
 t_ok "control: nothing at the default place" test ! -e "$T_DIR/sec.sock"
@@ -187,8 +186,7 @@ stop_baton
 
 # --- a symlink to a stale socket is never followed -------------------------
 # A stale socket baton would replace, behind a symlink: refused, untouched.
-start_baton "$T_DIR/stale.log" run --listen "app=unix://$T_DIR/real.sock" -- "$TESTSERVER" --quiet
-wait_log 10 "$T_DIR/stale.log" 'generation 1: active'
+start_active "$T_DIR/stale.log" run --listen "app=unix://$T_DIR/real.sock" -- "$TESTSERVER" --quiet
 stale_pids=$(gen_pids "$T_DIR/stale.log" 1)
 kill -KILL "$BATON_PID"
 wait_exit "$BATON_PID" 5
@@ -209,8 +207,7 @@ t_ok "symlink: the control link is still there, its target too" \
 
 # A file put at a unix socket's path while baton runs is not baton's to
 # remove at stop (the control socket is checked by inode; sockets are not).
-start_baton "$T_DIR/swap.log" run --listen "app=unix://$T_DIR/swap.sock" -- "$TESTSERVER" --quiet
-wait_log 10 "$T_DIR/swap.log" 'generation 1: active'
+start_active "$T_DIR/swap.log" run --listen "app=unix://$T_DIR/swap.sock" -- "$TESTSERVER" --quiet
 rm -f "$T_DIR/swap.sock"
 echo precious >"$T_DIR/swap.sock"
 stop_baton

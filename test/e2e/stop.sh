@@ -12,8 +12,7 @@ conf() {	# conf NAME PORT EXTRA-SERVER-ARGS DRAIN-TIMEOUT
 # Graceful stop, with requests in flight that must finish.
 PORT=$(free_port)
 conf graceful "$PORT" "" 10s
-start_baton "$T_DIR/graceful.log" run -c "$T_DIR/graceful.ini"
-wait_log 10 "$T_DIR/graceful.log" 'generation 1: active'
+start_active "$T_DIR/graceful.log" run -c "$T_DIR/graceful.ini"
 pids=$(worker_pids "$T_DIR/graceful.log")
 "$LOADGEN" -u "http://127.0.0.1:$PORT/sleep?ms=700" -c 2 -n 2 -t 5000 >"$T_DIR/inflight.out" &
 LG=$!
@@ -30,8 +29,7 @@ t_ok "the log says stopped" log_has "$T_DIR/graceful.log" 'stopped'
 # A worker that ignores the drain signal is killed at the deadline.
 PORT=$(free_port)
 conf stubborn "$PORT" --ignore-drain 1500ms
-start_baton "$T_DIR/stubborn.log" run -c "$T_DIR/stubborn.ini"
-wait_log 10 "$T_DIR/stubborn.log" 'generation 1: active'
+start_active "$T_DIR/stubborn.log" run -c "$T_DIR/stubborn.ini"
 pids=$(worker_pids "$T_DIR/stubborn.log")
 start=$(date +%s%N)
 kill -TERM "$BATON_PID"
@@ -47,8 +45,7 @@ t_is "$(alive $pids)" 0 "no worker is left"
 # A second SIGTERM stops at once.
 PORT=$(free_port)
 conf twice "$PORT" --ignore-drain 30s
-start_baton "$T_DIR/twice.log" run -c "$T_DIR/twice.ini"
-wait_log 10 "$T_DIR/twice.log" 'generation 1: active'
+start_active "$T_DIR/twice.log" run -c "$T_DIR/twice.ini"
 pids=$(worker_pids "$T_DIR/twice.log")
 kill -TERM "$BATON_PID"
 wait_log 5 "$T_DIR/twice.log" 'graceful stop'
@@ -60,8 +57,7 @@ t_ok "the port is closed" not_listening "$PORT"
 # SIGQUIT stops at once.
 PORT=$(free_port)
 conf quit "$PORT" --ignore-drain 30s
-start_baton "$T_DIR/quit.log" run -c "$T_DIR/quit.ini"
-wait_log 10 "$T_DIR/quit.log" 'generation 1: active'
+start_active "$T_DIR/quit.log" run -c "$T_DIR/quit.ini"
 pids=$(worker_pids "$T_DIR/quit.log")
 kill -QUIT "$BATON_PID"
 t_ok "SIGQUIT exits at once" wait_exit "$BATON_PID" 5
@@ -70,8 +66,7 @@ t_is "$(alive $pids)" 0 "no worker is left"
 # baton dies: each worker gets the drain signal and the port is freed.
 PORT=$(free_port)
 conf orphan "$PORT" "" 10s
-start_baton "$T_DIR/orphan.log" run -c "$T_DIR/orphan.ini"
-wait_log 10 "$T_DIR/orphan.log" 'generation 1: active'
+start_active "$T_DIR/orphan.log" run -c "$T_DIR/orphan.ini"
 pids=$(worker_pids "$T_DIR/orphan.log")
 kill -KILL "$BATON_PID"
 wait_exit "$BATON_PID" 5
@@ -82,8 +77,7 @@ t_ok "no orphan keeps the port" not_listening "$PORT"
 # SIGTERM in the middle of a reload stops both generations cleanly.
 PORT=$(free_port)
 conf midreload "$PORT" "" 10s
-start_baton "$T_DIR/midreload.log" run -c "$T_DIR/midreload.ini"
-wait_log 10 "$T_DIR/midreload.log" 'generation 1: active'
+start_active "$T_DIR/midreload.log" run -c "$T_DIR/midreload.ini"
 conf midreload "$PORT" "--startup-ms 3000" 10s
 kill -HUP "$BATON_PID"
 wait_log 5 "$T_DIR/midreload.log" 'gen 2 worker 1 pid [0-9]+: started'

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "clock.h"
 
 /* SOCKET=NAME with NAME as long as a message allows. */
 #define LIB_NAME_MAX	(BATON_MSG_MAX - sizeof("SOCKET="))
@@ -427,15 +428,6 @@ lib_read(int ch, int *drain, int *wait)
 	return 1;
 }
 
-static long long
-lib_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Without a reader thread: read the channel until the answer or deadline. */
 static int
 lib_wait_reading(int ch, long long deadline)
@@ -450,7 +442,7 @@ lib_wait_reading(int ch, long long deadline)
 		pthread_mutex_unlock(&lib_lock);
 		if (done)
 			return 0;
-		if ((left = deadline - lib_now_ms()) <= 0) {
+		if ((left = deadline - clock_ms()) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -524,10 +516,10 @@ baton_socket(const char *name)
 	snprintf(msg, sizeof(msg), "SOCKET=%s", name);
 	if ((rc = lib_send(ch, msg, strlen(msg))) == 0) {
 		if (reader)
-			rc = lib_wait_reader(lib_now_ms() +
+			rc = lib_wait_reader(clock_ms() +
 			    BATON_SOCKET_TIMEOUT_MS);
 		else
-			rc = lib_wait_reading(ch, lib_now_ms() +
+			rc = lib_wait_reading(ch, clock_ms() +
 			    BATON_SOCKET_TIMEOUT_MS);
 	}
 	saved = errno;

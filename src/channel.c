@@ -8,6 +8,7 @@
 
 #include "baton.h"
 #include "channel.h"
+#include "fdpass.h"
 
 int
 channel_pair(int fds[2])
@@ -74,15 +75,6 @@ channel_send(int fd, const void *msg, size_t len, const int *fds, size_t nfds)
 	return 0;
 }
 
-static void
-channel_close_all(const int *fds, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		close(fds[i]);
-}
-
 /*
  * recvmsg() returned 0 with no control message: end of file, unless the
  * socket does not pass credentials (a channel made by an older baton,
@@ -117,19 +109,12 @@ channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 		char		buf[CMSG_SPACE(sizeof(int) * BATON_FDS_MAX) +
 				    CMSG_SPACE(sizeof(struct ucred))];
 	} cmsg;
-	struct cmsghdr	*c;
-	size_t		 max = *nfds, got = 0, n;
+	size_t		 max = *nfds, got;
 	int		 tmp[BATON_FDS_MAX];
 	ssize_t		 r;
 
 	*nfds = 0;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cmsg.buf;
-	mh.msg_controllen = sizeof(cmsg.buf);
+	fdpass_prepare(&mh, &iov, buf, len, cmsg.buf, sizeof(cmsg.buf));
 	do {
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (r == -1 && errno == EINTR);
@@ -137,24 +122,14 @@ channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 		return -1;
 
 	/* Collect every descriptor first, so none leaks on a refusal. */
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		if (c->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (n > BATON_FDS_MAX - got)
-			n = BATON_FDS_MAX - got;
-		memcpy(tmp + got, CMSG_DATA(c), n * sizeof(int));
-		got += n;
-	}
+	got = fdpass_take(&mh, tmp, BATON_FDS_MAX);
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || got > max) {
-		channel_close_all(tmp, got);
+		fdpass_close_all(tmp, got);
 		errno = EMSGSIZE;
 		return -1;
 	}
 	if (r == 0 && (mh.msg_controllen > 0 || !channel_is_eof(fd))) {
-		channel_close_all(tmp, got);
+		fdpass_close_all(tmp, got);
 		errno = ENOMSG;
 		return -1;
 	}

@@ -41,14 +41,17 @@ config_new(void)
 {
 	struct config	*c;
 
-	c = xcalloc(1, sizeof(*c));
-	c->workers = CONFIG_DEFAULT_WORKERS;
-	c->ready = READY_DELAY;
-	c->ready_delay = CONFIG_DEFAULT_READY_DELAY;
-	c->ready_timeout = CONFIG_DEFAULT_READY_TIMEOUT;
-	c->drain_signal = SIGTERM;
-	c->drain_timeout = CONFIG_DEFAULT_DRAIN_TIMEOUT;
-	c->lines = xcalloc(1, sizeof(*c->lines));
+	c = xmalloc(sizeof(*c));
+	/* The defaults; what is not named here is zero, or NULL. */
+	*c = (struct config){
+		.workers = CONFIG_DEFAULT_WORKERS,
+		.ready = READY_DELAY,
+		.ready_delay = CONFIG_DEFAULT_READY_DELAY,
+		.ready_timeout = CONFIG_DEFAULT_READY_TIMEOUT,
+		.drain_signal = SIGTERM,
+		.drain_timeout = CONFIG_DEFAULT_DRAIN_TIMEOUT,
+		.lines = xcalloc(1, sizeof(*c->lines)),
+	};
 	return c;
 }
 

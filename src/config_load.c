@@ -33,22 +33,54 @@
 
 #define BACKLOG_MAX		65535
 #define DURATION_HINT		"(use 500ms, 15s, 2m or seconds)"
+#define DURATION_EXPECT		"a duration " DURATION_HINT
 
-static const char *const baton_keys[KEY_NBATON] = {
-	"command",
-	"directory",
-	"workers",
-	"ready",
-	"ready_delay",
-	"ready_timeout",
-	"drain_signal",
-	"drain_timeout",
-	"control",
-	"pidfile",
-	"user",
-	"group",
-	"preload",
-	"drain_to",
+/* How a key's value is read. */
+enum key_kind {
+	KIND_OWN,		/* by its section's own code */
+	KIND_INT,		/* int, a number from 1 to max */
+	KIND_DURATION,		/* long, in ms */
+	KIND_MODE,		/* int, permission bits in octal */
+	KIND_BOOL,		/* int, yes or no */
+	KIND_READY,		/* enum ready_mode */
+	KIND_PATH,		/* char *, from the file's folder */
+	KIND_STRING		/* char * */
+};
+
+struct key {
+	const char	*name;
+	enum key_kind	 kind;
+	size_t		 field;		/* offset in its section's struct */
+	const char	*expect;	/* "%s: '%s' is not <expect>" */
+	int		 max;		/* KIND_INT */
+};
+
+static const struct key baton_keys[KEY_NBATON] = {
+	[KEY_COMMAND] = { "command", KIND_OWN, 0, NULL, 0 },
+	[KEY_DIRECTORY] = { "directory", KIND_PATH,
+	    offsetof(struct config, directory), NULL, 0 },
+	[KEY_WORKERS] = { "workers", KIND_INT,
+	    offsetof(struct config, workers), NULL, CONFIG_MAX_WORKERS },
+	[KEY_READY] = { "ready", KIND_READY, offsetof(struct config, ready),
+	    "one of notify, listen, delay", 0 },
+	[KEY_READY_DELAY] = { "ready_delay", KIND_DURATION,
+	    offsetof(struct config, ready_delay), DURATION_EXPECT, 0 },
+	[KEY_READY_TIMEOUT] = { "ready_timeout", KIND_DURATION,
+	    offsetof(struct config, ready_timeout), DURATION_EXPECT, 0 },
+	[KEY_DRAIN_SIGNAL] = { "drain_signal", KIND_OWN, 0, NULL, 0 },
+	[KEY_DRAIN_TIMEOUT] = { "drain_timeout", KIND_DURATION,
+	    offsetof(struct config, drain_timeout), DURATION_EXPECT, 0 },
+	[KEY_CONTROL] = { "control", KIND_PATH,
+	    offsetof(struct config, control), NULL, 0 },
+	[KEY_PIDFILE] = { "pidfile", KIND_PATH,
+	    offsetof(struct config, pidfile), NULL, 0 },
+	[KEY_USER] = { "user", KIND_STRING,
+	    offsetof(struct config, user), NULL, 0 },
+	[KEY_GROUP] = { "group", KIND_STRING,
+	    offsetof(struct config, group), NULL, 0 },
+	[KEY_PRELOAD] = { "preload", KIND_BOOL,
+	    offsetof(struct config, preload), "yes or no", 0 },
+	[KEY_DRAIN_TO] = { "drain_to", KIND_OWN, 0, NULL, 0 },
 };
 
 enum socket_key {
@@ -61,13 +93,17 @@ enum socket_key {
 	SKEY_N
 };
 
-static const char *const socket_keys[SKEY_N] = {
-	"listen",
-	"backlog",
-	"mode",
-	"owner",
-	"group",
-	"nonblocking",
+static const struct key socket_keys[SKEY_N] = {
+	[SKEY_LISTEN] = { "listen", KIND_OWN, 0, NULL, 0 },
+	[SKEY_BACKLOG] = { "backlog", KIND_INT,
+	    offsetof(struct config_socket, backlog), NULL, BACKLOG_MAX },
+	[SKEY_MODE] = { "mode", KIND_MODE,
+	    offsetof(struct config_socket, mode), "an octal mode like 0660",
+	    0 },
+	[SKEY_OWNER] = { "owner", KIND_OWN, 0, NULL, 0 },
+	[SKEY_GROUP] = { "group", KIND_OWN, 0, NULL, 0 },
+	[SKEY_NONBLOCKING] = { "nonblocking", KIND_BOOL,
+	    offsetof(struct config_socket, nonblocking), "yes or no", 0 },
 };
 
 enum section {
@@ -114,6 +150,10 @@ static int	config_load_int(const char *, int, int, int *);
 static int	config_load_mode(const char *, int *);
 static int	config_load_bool(const char *, int *);
 static int	config_load_env_name_ok(const char *, size_t);
+static int	config_load_key(struct parse *, const struct key *, int, int *,
+		    const char *, const char *);
+static int	config_load_value(struct parse *, const struct key *, void *,
+		    const char *);
 
 /* Record the first error only: it is the one to fix first. */
 static void
@@ -377,7 +417,7 @@ config_load_end_section(struct parse *st)
 	}
 	if (worst != SKEY_N) {
 		parse_error(st, st->skey[worst], "socket '%s': %s applies to "
-		    "unix sockets only, not %s", s->name, socket_keys[worst],
+		    "unix sockets only, not %s", s->name, socket_keys[worst].name,
 		    s->addr.url);
 		return -1;
 	}
@@ -486,8 +526,8 @@ config_load_looks_like_key(const char *s, int baton_only)
 	if (!baton_only)
 		return config_load_env_name_ok(s, len);
 	for (i = 0; i < KEY_NBATON; i++) {
-		if (strlen(baton_keys[i]) == len &&
-		    strncmp(baton_keys[i], s, len) == 0)
+		if (strlen(baton_keys[i].name) == len &&
+		    strncmp(baton_keys[i].name, s, len) == 0)
 			return 1;
 	}
 	return 0;
@@ -497,56 +537,19 @@ static int
 config_load_baton_key(struct parse *st, const char *name, const char *value)
 {
 	struct config	*c = st->c;
-	const char	 *why;
-	char		**path;
-	int		  k, n;
+	const char	*why;
+	int		 k, r;
 
-	for (k = 0; k < KEY_NBATON; k++) {
-		if (strcmp(name, baton_keys[k]) == 0)
-			break;
-	}
-	if (k == KEY_NBATON) {
-		parse_error(st, st->line, "unknown key '%s' in [baton]", name);
+	if ((k = config_load_key(st, baton_keys, KEY_NBATON, c->lines->key,
+	    name, "[baton]")) == -1)
 		return -1;
-	}
-	if (c->lines->key[k] != 0) {
-		parse_error(st, st->line, "duplicate key '%s' in [baton] "
-		    "(first at line %d)", name, c->lines->key[k]);
-		return -1;
-	}
-	c->lines->key[k] = st->line;
-
+	if ((r = config_load_value(st, &baton_keys[k], c, value)) != 1)
+		return r;
 	switch (k) {
 	case KEY_COMMAND:
 		/* Split in config_finish(): --  may still replace it. */
 		free(c->command);
 		c->command = xstrdup(value);
-		return 0;
-	case KEY_WORKERS:
-		if (config_load_int(value, 1, CONFIG_MAX_WORKERS, &n) == -1) {
-			parse_error(st, st->line, "workers: '%s' is not a "
-			    "number from 1 to %d", value, CONFIG_MAX_WORKERS);
-			return -1;
-		}
-		c->workers = n;
-		return 0;
-	case KEY_READY:
-		if (config_parse_ready(value, &c->ready) == -1) {
-			parse_error(st, st->line, "ready: '%s' is not one of "
-			    "notify, listen, delay", value);
-			return -1;
-		}
-		return 0;
-	case KEY_READY_DELAY:
-	case KEY_READY_TIMEOUT:
-	case KEY_DRAIN_TIMEOUT:
-		if (config_parse_duration(value, k == KEY_READY_DELAY ?
-		    &c->ready_delay : k == KEY_READY_TIMEOUT ?
-		    &c->ready_timeout : &c->drain_timeout) == -1) {
-			parse_error(st, st->line, "%s: '%s' is not a duration "
-			    DURATION_HINT, name, value);
-			return -1;
-		}
 		return 0;
 	case KEY_DRAIN_SIGNAL:
 		if (signame_parse(value, &c->drain_signal) == -1) {
@@ -560,7 +563,7 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 			return -1;
 		}
 		return 0;
-	case KEY_DRAIN_TO:
+	default:	/* KEY_DRAIN_TO */
 		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
 			c->drain_to_group = value[0] == 'g';
 			return 0;
@@ -568,44 +571,7 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 		parse_error(st, st->line, "drain_to: '%s' is not main or group",
 		    value);
 		return -1;
-	case KEY_PRELOAD:
-		if (config_load_bool(value, &c->preload) == -1) {
-			parse_error(st, st->line, "preload: '%s' is not yes or "
-			    "no", value);
-			return -1;
-		}
-		return 0;
-	default:
-		break;
 	}
-
-	/* The rest are strings. */
-	if (*value == '\0') {
-		parse_error(st, st->line, "%s: no value", name);
-		return -1;
-	}
-	switch (k) {
-	case KEY_DIRECTORY:
-		path = &c->directory;
-		break;
-	case KEY_CONTROL:
-		path = &c->control;
-		break;
-	case KEY_PIDFILE:
-		path = &c->pidfile;
-		break;
-	case KEY_USER:
-		free(c->user);
-		c->user = xstrdup(value);
-		return 0;
-	default:
-		free(c->group);
-		c->group = xstrdup(value);
-		return 0;
-	}
-	free(*path);
-	*path = config_path(st->folder, value);
-	return 0;
 }
 
 static int
@@ -614,26 +580,17 @@ config_load_socket_key(struct parse *st, const char *name, const char *value)
 	struct config		*c = st->c;
 	struct config_socket	*s = &c->sockets[st->socket];
 	struct address		 a;
-	char			*err;
+	char			*err, *where;
 	size_t			 i;
-	int			 k;
+	int			 k, r;
 
-	for (k = 0; k < SKEY_N; k++) {
-		if (strcmp(name, socket_keys[k]) == 0)
-			break;
-	}
-	if (k == SKEY_N) {
-		parse_error(st, st->line, "unknown key '%s' in [socket:%s]",
-		    name, s->name);
+	(void)xasprintf(&where, "[socket:%s]", s->name);
+	k = config_load_key(st, socket_keys, SKEY_N, st->skey, name, where);
+	free(where);
+	if (k == -1)
 		return -1;
-	}
-	if (st->skey[k] != 0) {
-		parse_error(st, st->line, "duplicate key '%s' in [socket:%s] "
-		    "(first at line %d)", name, s->name, st->skey[k]);
-		return -1;
-	}
-	st->skey[k] = st->line;
-
+	if ((r = config_load_value(st, &socket_keys[k], s, value)) != 1)
+		return r;
 	switch (k) {
 	case SKEY_LISTEN:
 		if (address_parse(value, &a, &err) == -1) {
@@ -654,44 +611,15 @@ config_load_socket_key(struct parse *st, const char *name, const char *value)
 		}
 		s->addr = a;
 		return 0;
-	case SKEY_BACKLOG:
-		if (config_load_int(value, 1, BACKLOG_MAX, &s->backlog) ==
-		    -1) {
-			parse_error(st, st->line, "backlog: '%s' is not a "
-			    "number from 1 to %d", value, BACKLOG_MAX);
-			return -1;
-		}
-		return 0;
-	case SKEY_MODE:
-		if (config_load_mode(value, &s->mode) == -1) {
-			parse_error(st, st->line, "mode: '%s' is not an octal "
-			    "mode like 0660", value);
-			return -1;
-		}
-		return 0;
-	case SKEY_NONBLOCKING:
-		if (config_load_bool(value, &s->nonblocking) == -1) {
-			parse_error(st, st->line, "nonblocking: '%s' is not "
-			    "yes or no", value);
-			return -1;
-		}
-		return 0;
-	case SKEY_OWNER:
+	default:	/* SKEY_OWNER, SKEY_GROUP */
 		/* Checked now, while the line is known; chown is at bind. */
-		if (getpwnam(value) == NULL) {
-			parse_error(st, st->line, "socket '%s': owner '%s' "
-			    "does not exist", s->name, value);
+		if (k == SKEY_OWNER ? getpwnam(value) == NULL :
+		    getgrnam(value) == NULL) {
+			parse_error(st, st->line, "socket '%s': %s '%s' does "
+			    "not exist", s->name, name, value);
 			return -1;
 		}
-		s->owner = xstrdup(value);
-		return 0;
-	default:
-		if (getgrnam(value) == NULL) {
-			parse_error(st, st->line, "socket '%s': group '%s' "
-			    "does not exist", s->name, value);
-			return -1;
-		}
-		s->group = xstrdup(value);
+		*(k == SKEY_OWNER ? &s->owner : &s->group) = xstrdup(value);
 		return 0;
 	}
 }
@@ -803,4 +731,81 @@ config_load_env_name_ok(const char *name, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * Which of keys[n] name is, its line noted in lines[]; -1 after an error
+ * that names the section, where ("[baton]").
+ */
+static int
+config_load_key(struct parse *st, const struct key *keys, int n, int *lines,
+    const char *name, const char *where)
+{
+	int	 k;
+
+	for (k = 0; k < n; k++) {
+		if (strcmp(name, keys[k].name) == 0)
+			break;
+	}
+	if (k == n) {
+		parse_error(st, st->line, "unknown key '%s' in %s", name, where);
+		return -1;
+	}
+	if (lines[k] != 0) {
+		parse_error(st, st->line, "duplicate key '%s' in %s "
+		    "(first at line %d)", name, where, lines[k]);
+		return -1;
+	}
+	lines[k] = st->line;
+	return k;
+}
+
+/*
+ * Set the field of key in the section's struct at base from value: 0, or
+ * -1 after an error. 1: the key is KIND_OWN, for the caller to read.
+ */
+static int
+config_load_value(struct parse *st, const struct key *key, void *base,
+    const char *value)
+{
+	void	 *field = (char *)base + key->field;
+	char	**str = field;
+	int	  r;
+
+	switch (key->kind) {
+	case KIND_INT:
+		if (config_load_int(value, 1, key->max, field) == 0)
+			return 0;
+		parse_error(st, st->line, "%s: '%s' is not a number from 1 to "
+		    "%d", key->name, value, key->max);
+		return -1;
+	case KIND_DURATION:
+	case KIND_MODE:
+	case KIND_BOOL:
+	case KIND_READY:
+		r = key->kind == KIND_DURATION ?
+		    config_parse_duration(value, field) :
+		    key->kind == KIND_MODE ? config_load_mode(value, field) :
+		    key->kind == KIND_BOOL ? config_load_bool(value, field) :
+		    config_parse_ready(value, field);
+		break;
+	case KIND_PATH:
+	case KIND_STRING:
+		if (*value == '\0') {
+			parse_error(st, st->line, "%s: no value", key->name);
+			return -1;
+		}
+		free(*str);
+		*str = key->kind == KIND_PATH ? config_path(st->folder, value) :
+		    xstrdup(value);
+		return 0;
+	default:
+		return 1;
+	}
+	if (r == -1) {
+		parse_error(st, st->line, "%s: '%s' is not %s", key->name, value,
+		    key->expect);
+		return -1;
+	}
+	return 0;
 }

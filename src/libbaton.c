@@ -35,6 +35,8 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "clock.h"
+#include "fdpass.h"
 
 /* SOCKET=NAME with NAME as long as a message allows. */
 #define LIB_NAME_MAX	(BATON_MSG_MAX - sizeof("SOCKET="))
@@ -301,15 +303,6 @@ baton_status(const char *fmt, ...)
 	return baton_notify(buf);
 }
 
-static void
-lib_close_all(const int *fds, size_t n)
-{
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		close(fds[i]);
-}
-
 /*
  * Act on one message from baton; lib_lock is held. Every descriptor that
  * is not handed to a waiting request is closed. Returns 1 if it said
@@ -367,7 +360,7 @@ lib_dispatch(const char *buf, size_t len, int *fds, size_t nfds, int *wait)
 		lib_drain = 1;
 	if (lib_answer.done)
 		pthread_cond_broadcast(&lib_cond);
-	lib_close_all(fds + used, nfds - used);
+	fdpass_close_all(fds + used, nfds - used);
 	return drain;
 }
 
@@ -387,53 +380,28 @@ lib_read(int ch, int *drain, int *wait)
 	} cmsg;
 	struct msghdr	 mh;
 	struct iovec	 iov;
-	struct cmsghdr	*c;
 	int		 fds[BATON_FDS_MAX];
-	size_t		 nfds = 0, n;
+	size_t		 nfds;
 	ssize_t		 r;
 
 	*drain = 0;
 	*wait = -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = sizeof(buf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cmsg.buf;
-	mh.msg_controllen = sizeof(cmsg.buf);
+	fdpass_prepare(&mh, &iov, buf, sizeof(buf), cmsg.buf, sizeof(cmsg.buf));
 	do {
 		r = recvmsg(ch, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	} while (r == -1 && errno == EINTR);
 	if (r <= 0)
 		return (int)r;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-		    c->cmsg_len < CMSG_LEN(0))
-			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (n > BATON_FDS_MAX - nfds)
-			n = BATON_FDS_MAX - nfds;
-		memcpy(fds + nfds, CMSG_DATA(c), n * sizeof(int));
-		nfds += n;
-	}
+	nfds = fdpass_take(&mh, fds, BATON_FDS_MAX);
 	/* A cut message could be a cut answer: drop it whole. */
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
-		lib_close_all(fds, nfds);
+		fdpass_close_all(fds, nfds);
 		return 1;
 	}
 	pthread_mutex_lock(&lib_lock);
 	*drain = lib_dispatch(buf, (size_t)r, fds, nfds, wait);
 	pthread_mutex_unlock(&lib_lock);
 	return 1;
-}
-
-static long long
-lib_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Without a reader thread: read the channel until the answer or deadline. */
@@ -450,7 +418,7 @@ lib_wait_reading(int ch, long long deadline)
 		pthread_mutex_unlock(&lib_lock);
 		if (done)
 			return 0;
-		if ((left = deadline - lib_now_ms()) <= 0) {
+		if ((left = deadline - clock_ms()) <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
@@ -524,10 +492,10 @@ baton_socket(const char *name)
 	snprintf(msg, sizeof(msg), "SOCKET=%s", name);
 	if ((rc = lib_send(ch, msg, strlen(msg))) == 0) {
 		if (reader)
-			rc = lib_wait_reader(lib_now_ms() +
+			rc = lib_wait_reader(clock_ms() +
 			    BATON_SOCKET_TIMEOUT_MS);
 		else
-			rc = lib_wait_reading(ch, lib_now_ms() +
+			rc = lib_wait_reading(ch, clock_ms() +
 			    BATON_SOCKET_TIMEOUT_MS);
 	}
 	saved = errno;

@@ -11,6 +11,7 @@
 
 #include "baton.h"
 #include "channel.h"
+#include "fdpass.h"
 #include "log.h"
 #include "notify.h"
 #include "xmalloc.h"
@@ -44,13 +45,8 @@ notify_read(evutil_socket_t fd, short what, void *arg)
 
 	/* Read what is queued now; the next wake-up gets the rest. */
 	for (i = 0; i < 64; i++) {
-		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = buf;
-		iov.iov_len = sizeof(buf);
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
+		fdpass_prepare(&mh, &iov, buf, sizeof(buf), cmsg.buf,
+		    sizeof(cmsg.buf));
 		r = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (r == -1) {
 			if (errno != EAGAIN && errno != EINTR)

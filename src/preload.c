@@ -107,6 +107,7 @@
 #include <unistd.h>
 
 #include "baton.h"
+#include "clock.h"
 #include "sockaddr.h"
 
 /* glibc declares the address argument as a transparent union for GNU C. */
@@ -331,15 +332,6 @@ preload_log(const char *fmt, ...)
 	/* One write, so that lines of several processes never interleave. */
 	if (write(STDERR_FILENO, buf, n) == -1)
 		return;
-}
-
-static long long
-preload_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static uint64_t
@@ -638,7 +630,7 @@ preload_idle_locked(void)
 
 	if (!preload_draining || preload_idle_sent)
 		return 0;
-	now = preload_now_ms();
+	now = clock_ms();
 	deadline = atomic_load(&preload_shared->deadline);
 	if (deadline == 0 || now < deadline) {
 		if (preload_nconn > 0)
@@ -813,36 +805,73 @@ preload_atfork_parent(void)
 		(void)preload_start_reader();
 }
 
+/* The real functions, found with dlsym(RTLD_NEXT) by preload_resolve(). */
+static const struct preload_sym {
+	const char	 *name;
+	void		**fn;
+	int		  io;		/* resolved apart: see real_read */
+	int		  optional;
+} preload_syms[] = {
+	{ "bind", (void **)&real_bind, 0, 0 },
+	{ "listen", (void **)&real_listen, 0, 0 },
+	{ "accept", (void **)&real_accept, 0, 0 },
+	{ "accept4", (void **)&real_accept4, 0, 0 },
+	{ "close", (void **)&real_close, 0, 0 },
+	{ "dup", (void **)&real_dup, 0, 0 },
+	{ "dup2", (void **)&real_dup2, 0, 0 },
+	{ "dup3", (void **)&real_dup3, 0, 0 },
+	{ "epoll_ctl", (void **)&real_epoll_ctl, 0, 0 },
+	{ "setsockopt", (void **)&real_setsockopt, 0, 0 },
+	{ "fcntl", (void **)&real_fcntl, 0, 0 },
+	{ "fcntl64", (void **)&real_fcntl64, 0, 1 },	/* since glibc 2.28 */
+	{ "ioctl", (void **)&real_ioctl, 0, 0 },
+	{ "unlink", (void **)&real_unlink, 0, 0 },
+	{ "unlinkat", (void **)&real_unlinkat, 0, 0 },
+	{ "read", (void **)&real_read, 1, 0 },
+	{ "readv", (void **)&real_readv, 1, 0 },
+	{ "recv", (void **)&real_recv, 1, 0 },
+	{ "recvfrom", (void **)&real_recvfrom, 1, 0 },
+	{ "recvmsg", (void **)&real_recvmsg, 1, 0 },
+	{ "__read_chk", (void **)&real_read_chk, 1, 0 },
+	{ "__recv_chk", (void **)&real_recv_chk, 1, 0 },
+	{ "__recvfrom_chk", (void **)&real_recvfrom_chk, 1, 0 },
+	{ "write", (void **)&real_write, 1, 0 },
+	{ "writev", (void **)&real_writev, 1, 0 },
+	{ "send", (void **)&real_send, 1, 0 },
+	{ "sendto", (void **)&real_sendto, 1, 0 },
+	{ "sendmsg", (void **)&real_sendmsg, 1, 0 },
+};
+
+/*
+ * Find the real functions of one group (io or not). Without one, nothing
+ * could be passed through; without those of I/O, nothing could be
+ * written, not even a word about it.
+ */
+static void
+preload_resolve(int io)
+{
+	const struct preload_sym	*s;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(preload_syms) / sizeof(preload_syms[0]); i++) {
+		s = &preload_syms[i];
+		if (s->io != io)
+			continue;
+		if ((*s->fn = dlsym(RTLD_NEXT, s->name)) != NULL || s->optional)
+			continue;
+		if (!io)
+			preload_log("dlsym: %s", dlerror());
+		abort();
+	}
+}
+
 static void
 preload_setup(void)
 {
 	struct preload_shared	*sh;
 	int			 n, ch, own;
 
-	real_bind = dlsym(RTLD_NEXT, "bind");
-	real_listen = dlsym(RTLD_NEXT, "listen");
-	real_accept = dlsym(RTLD_NEXT, "accept");
-	real_accept4 = dlsym(RTLD_NEXT, "accept4");
-	real_close = dlsym(RTLD_NEXT, "close");
-	real_dup = dlsym(RTLD_NEXT, "dup");
-	real_dup2 = dlsym(RTLD_NEXT, "dup2");
-	real_dup3 = dlsym(RTLD_NEXT, "dup3");
-	real_epoll_ctl = dlsym(RTLD_NEXT, "epoll_ctl");
-	real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
-	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
-	real_fcntl64 = dlsym(RTLD_NEXT, "fcntl64");
-	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-	real_unlink = dlsym(RTLD_NEXT, "unlink");
-	real_unlinkat = dlsym(RTLD_NEXT, "unlinkat");
-	if (real_bind == NULL || real_listen == NULL || real_accept == NULL ||
-	    real_accept4 == NULL || real_close == NULL || real_dup == NULL ||
-	    real_dup2 == NULL ||
-	    real_dup3 == NULL || real_epoll_ctl == NULL ||
-	    real_setsockopt == NULL || real_unlink == NULL ||
-	    real_unlinkat == NULL || real_fcntl == NULL || real_ioctl == NULL) {
-		preload_log("dlsym: %s", dlerror());
-		abort();	/* nothing could be passed through */
-	}
+	preload_resolve(0);
 	if (real_fcntl64 == NULL)	/* before glibc 2.28 */
 		real_fcntl64 = real_fcntl;
 
@@ -877,27 +906,7 @@ preload_setup(void)
 static void
 preload_io_setup(void)
 {
-	real_read = dlsym(RTLD_NEXT, "read");
-	real_readv = dlsym(RTLD_NEXT, "readv");
-	real_recv = dlsym(RTLD_NEXT, "recv");
-	real_recvfrom = dlsym(RTLD_NEXT, "recvfrom");
-	real_recvmsg = dlsym(RTLD_NEXT, "recvmsg");
-	real_read_chk = dlsym(RTLD_NEXT, "__read_chk");
-	real_recv_chk = dlsym(RTLD_NEXT, "__recv_chk");
-	real_recvfrom_chk = dlsym(RTLD_NEXT, "__recvfrom_chk");
-	real_write = dlsym(RTLD_NEXT, "write");
-	real_writev = dlsym(RTLD_NEXT, "writev");
-	real_send = dlsym(RTLD_NEXT, "send");
-	real_sendto = dlsym(RTLD_NEXT, "sendto");
-	real_sendmsg = dlsym(RTLD_NEXT, "sendmsg");
-	/* Nothing could be read or written, not even a word about it. */
-	if (real_read == NULL || real_readv == NULL || real_recv == NULL ||
-	    real_recvfrom == NULL || real_recvmsg == NULL ||
-	    real_write == NULL || real_writev == NULL || real_send == NULL ||
-	    real_sendto == NULL || real_sendmsg == NULL ||
-	    real_read_chk == NULL || real_recv_chk == NULL ||
-	    real_recvfrom_chk == NULL)
-		abort();
+	preload_resolve(1);
 }
 
 static void __attribute__((constructor))
@@ -1263,54 +1272,45 @@ dup(int oldfd)
 	return r;
 }
 
-int
-dup2(int oldfd, int newfd)
+/* The real dup2(), or dup3() with flags when three is set. */
+static int
+preload_real_dup_to(int oldfd, int newfd, int flags, int three)
+{
+	if (three)
+		return real_dup3(oldfd, newfd, flags);
+	return real_dup2(oldfd, newfd);
+}
+
+/* dup2() and dup3(): what newfd was before is gone, oldfd's copy is held. */
+static int
+preload_dup_to(int oldfd, int newfd, int flags, int three)
 {
 	uint64_t	 e;
 	int		 r, saved;
 
 	if (preload_active() == PRELOAD_OFF || oldfd == newfd)
-		return real_dup2(oldfd, newfd);
-	if ((e = fdtab_get(newfd)) == 0) {
-		if ((r = real_dup2(oldfd, newfd)) != -1) {
-			saved = errno;
-			held_copy(oldfd, newfd);
-			errno = saved;
-		}
-		return r;
-	}
-	if ((r = real_dup2(oldfd, newfd)) == -1)
+		return preload_real_dup_to(oldfd, newfd, flags, three);
+	e = fdtab_get(newfd);
+	if ((r = preload_real_dup_to(oldfd, newfd, flags, three)) == -1)
 		return -1;
 	saved = errno;
-	preload_gone(newfd, e);
+	if (e != 0)
+		preload_gone(newfd, e);
 	held_copy(oldfd, newfd);
 	errno = saved;
 	return r;
 }
 
 int
+dup2(int oldfd, int newfd)
+{
+	return preload_dup_to(oldfd, newfd, 0, 0);
+}
+
+int
 dup3(int oldfd, int newfd, int flags)
 {
-	uint64_t	 e;
-	int		 r, saved;
-
-	if (preload_active() == PRELOAD_OFF || oldfd == newfd)
-		return real_dup3(oldfd, newfd, flags);
-	if ((e = fdtab_get(newfd)) == 0) {
-		if ((r = real_dup3(oldfd, newfd, flags)) != -1) {
-			saved = errno;
-			held_copy(oldfd, newfd);
-			errno = saved;
-		}
-		return r;
-	}
-	if ((r = real_dup3(oldfd, newfd, flags)) == -1)
-		return -1;
-	saved = errno;
-	preload_gone(newfd, e);
-	held_copy(oldfd, newfd);
-	errno = saved;
-	return r;
+	return preload_dup_to(oldfd, newfd, flags, 1);
 }
 
 /*
@@ -1386,7 +1386,7 @@ preload_shut_idle(int fd, uint64_t e, enum preload_shut_when when)
 	    (FD_CONN | FD_READ | FD_ANSWERED) ||
 	    (when == SHUT_AFTER_WRITE &&
 	    (e & (FD_CYCLE | FD_MULTI)) != FD_CYCLE) ||
-	    preload_now_ms() < atomic_load_explicit(&preload_shared->shut_from,
+	    clock_ms() < atomic_load_explicit(&preload_shared->shut_from,
 	    memory_order_relaxed))
 		return;
 	/*
@@ -1812,121 +1812,148 @@ preload_write(int fd, const struct iovec *iov, int n,
 	return r;
 }
 
-ssize_t
-read(int fd, void *buf, size_t len)
+/* One call of the read family, as the application made it. */
+struct preload_rd {
+	enum {
+		RD_READ, RD_READ_CHK, RD_READV, RD_RECV, RD_RECV_CHK,
+		RD_RECVFROM, RD_RECVFROM_CHK, RD_RECVMSG
+	}			 call;
+	void			*buf;
+	size_t			 len;
+	size_t			 buflen;	/* the _chk calls' */
+	int			 flags;
+	struct sockaddr		*addr;
+	socklen_t		*alen;
+	const struct iovec	*iov;		/* readv() */
+	int			 n;
+	struct msghdr		*msg;		/* recvmsg() */
+};
+
+static ssize_t
+preload_rd_real(int fd, const struct preload_rd *rd)
+{
+	switch (rd->call) {
+	case RD_READ:
+		return real_read(fd, rd->buf, rd->len);
+	case RD_READ_CHK:
+		return real_read_chk(fd, rd->buf, rd->len, rd->buflen);
+	case RD_READV:
+		return real_readv(fd, rd->iov, rd->n);
+	case RD_RECV:
+		return real_recv(fd, rd->buf, rd->len, rd->flags);
+	case RD_RECV_CHK:
+		return real_recv_chk(fd, rd->buf, rd->len, rd->buflen,
+		    rd->flags);
+	case RD_RECVFROM:
+		return real_recvfrom(fd, rd->buf, rd->len, rd->flags, rd->addr,
+		    rd->alen);
+	case RD_RECVFROM_CHK:
+		return real_recvfrom_chk(fd, rd->buf, rd->len, rd->buflen,
+		    rd->flags, rd->addr, rd->alen);
+	default:
+		return real_recvmsg(fd, rd->msg, rd->flags);
+	}
+}
+
+/* How many bytes the call asks for. */
+static size_t
+preload_rd_want(const struct preload_rd *rd)
+{
+	if (rd->call == RD_READV)
+		return preload_iov_len(rd->iov, rd->n);
+	if (rd->call == RD_RECVMSG)
+		return rd->msg == NULL ? 0 :
+		    preload_iov_len(rd->msg->msg_iov, (int)rd->msg->msg_iovlen);
+	return rd->len;
+}
+
+/* The call on connection fd (see preload_read_end()), else passed on. */
+static ssize_t
+preload_read(int fd, const struct preload_rd *rd)
 {
 	ssize_t	 r;
 
 	if (!preload_conn(fd))
-		return real_read(fd, buf, len);
-	preload_read_begin(fd, 0);
+		return preload_rd_real(fd, rd);
+	preload_read_begin(fd, rd->flags);
 	do {
-		r = real_read(fd, buf, len);
-	} while (preload_read_end(fd, &r, len, 0));
+		r = preload_rd_real(fd, rd);
+	} while (preload_read_end(fd, &r, preload_rd_want(rd), rd->flags));
 	return r;
+}
+
+ssize_t
+read(int fd, void *buf, size_t len)
+{
+	struct preload_rd	 rd = { .call = RD_READ, .buf = buf, .len = len };
+
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 __read_chk(int fd, void *buf, size_t len, size_t buflen)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_READ_CHK, .buf = buf,
+				    .len = len, .buflen = buflen };
 
-	if (!preload_conn(fd))
-		return real_read_chk(fd, buf, len, buflen);
-	preload_read_begin(fd, 0);
-	do {
-		r = real_read_chk(fd, buf, len, buflen);
-	} while (preload_read_end(fd, &r, len, 0));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 readv(int fd, const struct iovec *iov, int n)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_READV, .iov = iov, .n = n };
 
-	if (!preload_conn(fd))
-		return real_readv(fd, iov, n);
-	preload_read_begin(fd, 0);
-	do {
-		r = real_readv(fd, iov, n);
-	} while (preload_read_end(fd, &r, preload_iov_len(iov, n), 0));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 recv(int fd, void *buf, size_t len, int flags)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_RECV, .buf = buf, .len = len,
+				    .flags = flags };
 
-	if (!preload_conn(fd))
-		return real_recv(fd, buf, len, flags);
-	preload_read_begin(fd, flags);
-	do {
-		r = real_recv(fd, buf, len, flags);
-	} while (preload_read_end(fd, &r, len, flags));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_RECV_CHK, .buf = buf,
+				    .len = len, .buflen = buflen, .flags = flags };
 
-	if (!preload_conn(fd))
-		return real_recv_chk(fd, buf, len, buflen, flags);
-	preload_read_begin(fd, flags);
-	do {
-		r = real_recv_chk(fd, buf, len, buflen, flags);
-	} while (preload_read_end(fd, &r, len, flags));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 recvfrom(int fd, void *buf, size_t len, int flags, __SOCKADDR_ARG addr,
     socklen_t *alen)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_RECVFROM, .buf = buf,
+				    .len = len, .flags = flags,
+				    .addr = SA(addr), .alen = alen };
 
-	if (!preload_conn(fd))
-		return real_recvfrom(fd, buf, len, flags, SA(addr), alen);
-	preload_read_begin(fd, flags);
-	do {
-		r = real_recvfrom(fd, buf, len, flags, SA(addr), alen);
-	} while (preload_read_end(fd, &r, len, flags));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
     struct sockaddr *addr, socklen_t *alen)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_RECVFROM_CHK, .buf = buf,
+				    .len = len, .buflen = buflen, .flags = flags,
+				    .addr = addr, .alen = alen };
 
-	if (!preload_conn(fd))
-		return real_recvfrom_chk(fd, buf, len, buflen, flags, addr,
-		    alen);
-	preload_read_begin(fd, flags);
-	do {
-		r = real_recvfrom_chk(fd, buf, len, buflen, flags, addr,
-		    alen);
-	} while (preload_read_end(fd, &r, len, flags));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	ssize_t	 r;
+	struct preload_rd	 rd = { .call = RD_RECVMSG, .msg = msg,
+				    .flags = flags };
 
-	if (!preload_conn(fd))
-		return real_recvmsg(fd, msg, flags);
-	preload_read_begin(fd, flags);
-	do {
-		r = real_recvmsg(fd, msg, flags);
-	} while (preload_read_end(fd, &r, msg == NULL ? 0 :
-	    preload_iov_len(msg->msg_iov, (int)msg->msg_iovlen), flags));
-	return r;
+	return preload_read(fd, &rd);
 }
 
 ssize_t
@@ -2155,22 +2182,22 @@ ioctl(int fd, unsigned long req, ...)
 static int
 preload_held_path(const char *path)
 {
-	const struct sockaddr_un	*sun;
-	size_t				 len;
-	int				 i;
+	struct sockaddr_un	 sun;
+	size_t			 len;
+	int			 i;
 
 	if (path == NULL)
 		return 0;	/* the real call says EFAULT */
+	if ((len = strlen(path)) > sizeof(sun.sun_path))
+		return 0;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, len);
 	for (i = 0; i < preload_nsocks; i++) {
-		if (preload_addrs[i].addr.ss_family != AF_UNIX)
-			continue;
-		sun = (const struct sockaddr_un *)&preload_addrs[i].addr;
-		len = preload_addrs[i].len -
-		    offsetof(struct sockaddr_un, sun_path);
-		if (len == 0 || sun->sun_path[0] == '\0')
-			continue;
-		len = strnlen(sun->sun_path, len);
-		if (strlen(path) == len && memcmp(path, sun->sun_path, len) == 0)
+		if (sockaddr_same((const struct sockaddr *)&sun,
+		    offsetof(struct sockaddr_un, sun_path) + len,
+		    (const struct sockaddr *)&preload_addrs[i].addr,
+		    preload_addrs[i].len))
 			return 1;
 	}
 	return 0;
@@ -2312,6 +2339,24 @@ preload_shut_all(int end)
 }
 
 /*
+ * With preload_lock held: look at every descriptor, shut the connections
+ * between requests, and say whether the process is now idle. The lock is
+ * let go for the shutdowns: the server's own close() must not wait on it.
+ */
+static int
+preload_sweep_locked(void)
+{
+	int	 end;
+
+	preload_scan_locked();
+	end = preload_fdtab_end;
+	pthread_mutex_unlock(&preload_lock);
+	preload_shut_all(end);
+	pthread_mutex_lock(&preload_lock);
+	return preload_idle_locked();
+}
+
+/*
  * DRAIN=1, in the worker's reader thread: tell every process of the
  * worker through the shared page (each one's watcher wakes on its futex),
  * then drain this one: stop accepting, close keep-alive connections
@@ -2322,7 +2367,7 @@ static void
 preload_drain(int wait)
 {
 	struct preload_shared	*sh = preload_shared;
-	long long		 now = preload_now_ms();
+	long long		 now = clock_ms();
 
 	if (atomic_load(&sh->drain) == 0) {
 		atomic_store(&sh->deadline, wait >= 0 ? now + wait : 0);
@@ -2342,7 +2387,7 @@ preload_drain_local(void)
 {
 	struct preload_held	*h;
 	size_t			 i;
-	int			 idle, end;
+	int			 idle;
 
 	pthread_mutex_lock(&preload_lock);
 	if (preload_draining) {
@@ -2350,7 +2395,7 @@ preload_drain_local(void)
 		return;
 	}
 	preload_draining = 1;
-	preload_drain_start = preload_now_ms();
+	preload_drain_start = clock_ms();
 	atomic_store(&preload_closing, 1);
 	for (i = 0; i < preload_nheld; ) {
 		h = &preload_held[i];
@@ -2367,13 +2412,7 @@ preload_drain_local(void)
 			    h->fd, strerror(errno));
 		i++;
 	}
-	preload_scan_locked();
-	end = preload_fdtab_end;
-	pthread_mutex_unlock(&preload_lock);
-	/* Outside the lock: the server's own close() must not wait on it. */
-	preload_shut_all(end);
-	pthread_mutex_lock(&preload_lock);
-	idle = preload_idle_locked();
+	idle = preload_sweep_locked();
 	pthread_mutex_unlock(&preload_lock);
 	if (idle)
 		preload_send_idle();
@@ -2383,19 +2422,14 @@ preload_drain_local(void)
 static int
 preload_tick(void)
 {
-	int	 idle, wait, end;
+	int	 idle, wait;
 
 	pthread_mutex_lock(&preload_lock);
 	if (!preload_draining || preload_idle_sent) {
 		pthread_mutex_unlock(&preload_lock);
 		return -1;
 	}
-	preload_scan_locked();
-	end = preload_fdtab_end;
-	pthread_mutex_unlock(&preload_lock);
-	preload_shut_all(end);
-	pthread_mutex_lock(&preload_lock);
-	idle = preload_idle_locked();
+	idle = preload_sweep_locked();
 	wait = preload_idle_sent ? -1 : SCAN_MS;
 	pthread_mutex_unlock(&preload_lock);
 	if (idle)

@@ -2123,30 +2123,27 @@ preload_fcntl(int is64, int fd, int cmd, void *arg)
 	return r;
 }
 
-/* The third argument is read as a pointer, as glibc's own fcntl() does. */
-int
-fcntl(int fd, int cmd, ...)
-{
-	va_list	 ap;
-	void	*arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return preload_fcntl(0, fd, cmd, arg);
+/*
+ * fcntl() and fcntl64() differ only in the real function they call (on
+ * 32-bit glibc, in how it reads a lock), and C cannot hand "..." on: one
+ * definition makes both. The third argument is read as a pointer, as
+ * glibc's own fcntl() does.
+ */
+#define PRELOAD_FCNTL(name, is64)					\
+int									\
+name(int fd, int cmd, ...)						\
+{									\
+	va_list	 ap;							\
+	void	*arg;							\
+									\
+	va_start(ap, cmd);						\
+	arg = va_arg(ap, void *);					\
+	va_end(ap);							\
+	return preload_fcntl(is64, fd, cmd, arg);			\
 }
 
-int
-fcntl64(int fd, int cmd, ...)
-{
-	va_list	 ap;
-	void	*arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return preload_fcntl(1, fd, cmd, arg);
-}
+PRELOAD_FCNTL(fcntl, 0)
+PRELOAD_FCNTL(fcntl64, 1)
 
 /* ioctl(FIONBIO) is how CPython and others set O_NONBLOCK: as fcntl(). */
 int

@@ -6,9 +6,9 @@
  *
  * Parsing only parses: it fills a plain struct, descriptors as numbers,
  * and never touches one. The new image then acts on that struct
- * (supervisor_restore()), and a candidate binary reads a dry run of the
- * very same state with the very same parser (`baton --upgrade-check`)
- * before baton jumps to it.
+ * (supervisor_restore(), handover_restore()), and a candidate binary
+ * reads a dry run of the very same state with the very same parser
+ * (`baton --upgrade-check`) before baton jumps to it.
  */
 #ifndef BATON_STATE_H
 #define BATON_STATE_H

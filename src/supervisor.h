@@ -1,7 +1,7 @@
 /*
  * The supervisor: one event loop that owns the generations, the notify
- * socket and the signals, reaps every child in one place, and decides
- * when a generation starts, becomes active, drains and goes.
+ * socket and the signals, reaps every child in one place (reaper.c), and
+ * decides when a generation starts, becomes active, drains and goes.
  */
 #ifndef BATON_SUPERVISOR_H
 #define BATON_SUPERVISOR_H

@@ -7,7 +7,7 @@
  *
  * This module is the mechanics: where the binary is, the check before
  * the jump, and the exec itself. What the state says is state.c's
- * business, and when to jump the supervisor's.
+ * business, and when to jump handover.c's.
  */
 #ifndef BATON_UPGRADE_H
 #define BATON_UPGRADE_H

@@ -90,13 +90,13 @@ WHY = {
 }
 
 def configs(runs):
-    """(key, label) of each configuration the runs measured, once, in the
-    order the scenario lists them (idx)."""
+    """(key, label, its runs) of each configuration the runs measured,
+    once, in the order the scenario lists them (idx)."""
     keys = []
     for r in sorted(runs, key=lambda r: r.get('idx', 0)):
         if (r['key'], r['label']) not in keys:
             keys.append((r['key'], r['label']))
-    return keys
+    return [(key, label, [r for r in runs if r['key'] == key]) for key, label in keys]
 
 
 def num(x, nd=1):
@@ -148,10 +148,15 @@ class Report:
                           f'complete: {r["error"]}')
         return [r for r in runs if 'error' not in r]
 
-    def completed(self, key, what):
-        """Scenario KEY's results and its runs that completed."""
+    def section(self, key, n, title):
+        """Scenario KEY's results and its runs that completed; when any
+        did, the heading of section N, TITLE, is written."""
         sec = S.get(key)
-        return sec, self.ok_runs(sec['runs'], what) if sec else []
+        runs = self.ok_runs(sec['runs'], f'Scenario {n}') if sec else []
+        if runs:
+            self.line(f'## {n}. {title}')
+            self.line()
+        return sec, runs
 
     def write(self, path):
         with open(path, 'w') as fh:
@@ -298,18 +303,13 @@ def s1_agg(runs, key, conc):
 
 
 def scenario1(rep):
-    s1 = S.get('s1')
-    if not s1:
-        return
-    runs = rep.ok_runs(s1['runs'], 'Scenario 1')
-    tools = [k for k, _ in s1['tools'] if any(r['tool'] == k for r in runs)]
+    s1, runs = rep.section('s1', 1, 'Reload under load')
     if not runs:
         return
+    tools = [k for k, _ in s1['tools'] if any(r['tool'] == k for r in runs)]
     bk = 'baton' if 'baton' in tools else 'baton-fd'
     HEAD['bk'] = bk
     concs = sorted({r['conc'] for r in runs})
-    rep.line('## 1. Reload under load')
-    rep.line()
     rep.line(f'The app with 2 workers; `test/loadgen` keeps {" and ".join(map(str, concs))} '
              'connections busy (a new connection per request, `Connection: close`, 5 s '
              f'timeout). After {P.get("s1_lead")} s of steady state come {P.get("s1_reloads")} '
@@ -534,12 +534,10 @@ def plot_latency(runs, tools, concs):
 # ---------------------------------------------------------------- scenario 2
 
 def scenario2(rep):
-    s2, runs = rep.completed('s2', 'Scenario 2')
+    s2, runs = rep.section('s2', 2, 'Reload latency')
     if not runs:
         return
     n = P.get('s2_reloads')
-    rep.line('## 2. Reload latency')
-    rep.line()
     rep.line(f'No load; {n} reloads per round, one every ~0.3 s after the previous one has '
              'finished. baton is triggered with SIGHUP and timed from its own log lines, read '
              'from its stderr as they come (`generation N: starting`, `started`, `ready in`, '
@@ -650,13 +648,11 @@ def scenario2(rep):
 # ---------------------------------------------------------------- scenario 3
 
 def scenario3(rep):
-    s3, runs = rep.completed('s3', 'Scenario 3')
+    s3, runs = rep.section('s3', 3, 'Data path')
     if not runs:
         return
     c, d = P.get('s3_conc'), P.get('s3_secs')
     dc = P.get('s3_close_secs', d)
-    rep.line('## 3. Data path')
-    rep.line()
     rep.line(f'Throughput and latency of the server alone and under each supervisor, no '
              f'reloads. `wrk -t2 -c{c} -d{d}s --latency` (keep-alive connections), then '
              f'`test/loadgen -c {c} -d {dc}s` (a new connection per request, `Connection: '
@@ -685,10 +681,8 @@ def scenario3(rep):
     rows = []
     med = {}
     for grp in ('ts', 'ex1', 'ex2'):
-        keys = configs([r for r in runs if r['grp'] == grp])
         base = None
-        for key, label in keys:
-            rs = [r for r in runs if r['grp'] == grp and r['key'] == key]
+        for key, label, rs in configs([r for r in runs if r['grp'] == grp]):
             m_ = {
                 'rps': median([r['wrk']['rps'] for r in rs]),
                 'p50': median([r['wrk']['p50'] for r in rs]),
@@ -777,12 +771,10 @@ def scenario3(rep):
 # ---------------------------------------------------------------- scenario 4
 
 def scenario4(rep):
-    s4, runs = rep.completed('s4', 'Scenario 4')
+    s4, runs = rep.section('s4', 4, 'Footprint')
     if not runs:
         return
     idle = P.get('s4_idle')
-    rep.line('## 4. Footprint')
-    rep.line()
     rep.line(f'Each supervisor with the Express app, 2 workers, idle: 3 s to settle, then '
              f'{idle} s measured. Resident memory is VmRSS from `/proc/PID/status`; CPU is the '
              'change of utime+stime in `/proc/PID/stat`; wake-ups are the change of '
@@ -794,11 +786,9 @@ def scenario4(rep):
              'the app\'s processes (for start_server, the prefork parent and its two children). '
              'Medians over rounds.')
     rep.line()
-    keys = configs(runs)
     med = {}
     rows = []
-    for key, label in keys:
-        rs = [r for r in runs if r['key'] == key]
+    for key, label, rs in configs(runs):
         m_ = {k: median([r.get(k) for r in rs]) for k in ('rss_kb', 'cpu_ms', 'wakeups',
                                                        'threads', 'workers_rss_kb')}
         med[key] = m_
@@ -943,12 +933,10 @@ def plot_scale(pts):
 # ---------------------------------------------------------------- scenario 6
 
 def scenario6(rep):
-    s6, runs = rep.completed('s6', 'Scenario 6')
+    s6, runs = rep.section('s6', 6, 'Sessions and scheduling groups')
     if not runs:
         return
     c, secs, ag = s6.get('conc'), s6.get('secs'), s6.get('autogroup')
-    rep.line('## 6. Sessions and scheduling groups')
-    rep.line()
     rep.line(f'Steady state only, no reloads: `test/loadgen -c {c} -d {secs}s` (a new connection '
              'per request), after a 1 s warm-up, against the Express app with 2 workers under '
              'baton, and under Server::Starter run two ways: its two children in start_server\'s '
@@ -957,11 +945,9 @@ def scenario6(rep):
              f'`sched_autogroup_enabled` is {ag}: each session is then a scheduling group, and '
              'the groups share the CPUs equally. Medians over rounds (with the range).')
     rep.line()
-    keys = configs(runs)
     med = {}
     rows = []
-    for key, label in keys:
-        rs = [r_ for r_ in runs if r_['key'] == key]
+    for key, label, rs in configs(runs):
 
         def col(k):
             v = [r_['lg'].get(k) for r_ in rs]

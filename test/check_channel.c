@@ -26,6 +26,36 @@ teardown(void)
 	close(pair[1]);
 }
 
+/* Our copy of p's write end was the last: closed, read sees EOF. */
+static void
+assert_last_copy(int p[2])
+{
+	char	 c;
+
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 0);
+	close(p[0]);
+}
+
+/*
+ * The next record on fd, read into len bytes with room for max
+ * descriptors, is refused with err: none is handed over.
+ */
+static void
+assert_refused(int fd, size_t len, size_t max, int err)
+{
+	char	 buf[8];
+	int	 got[2];
+	size_t	 n = max;
+
+	ck_assert_uint_le(len, sizeof(buf));
+	ck_assert_uint_le(max, 2);
+	errno = 0;
+	ck_assert_int_eq(channel_recv(fd, buf, len, got, &n), -1);
+	ck_assert_int_eq(errno, err);
+	ck_assert_uint_eq(n, 0);
+}
+
 START_TEST(test_pair_flags)
 {
 	ck_assert(fcntl(pair[0], F_GETFD) & FD_CLOEXEC);
@@ -103,16 +133,12 @@ START_TEST(test_empty_record_is_not_eof)
 	ck_assert_int_eq(send(pair[1], "", 0, 0), 0);
 	ck_assert_int_eq(send(pair[1], "READY=1", 7, 0), 7);
 	ck_assert_int_eq(send(pair[1], "", 0, 0), 0);
-	errno = 0;
-	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), -1);
-	ck_assert_int_eq(errno, ENOMSG);
+	assert_refused(pair[0], sizeof(buf), 0, ENOMSG);
 	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 7);
 	ck_assert_mem_eq(buf, "READY=1", 7);
 	close(pair[1]);
 	pair[1] = open("/dev/null", O_RDONLY);
-	errno = 0;
-	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), -1);
-	ck_assert_int_eq(errno, ENOMSG);
+	assert_refused(pair[0], sizeof(buf), 0, ENOMSG);
 	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
 	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), NULL, &n), 0);
 }
@@ -132,9 +158,7 @@ START_TEST(test_empty_record_without_passcred)
 	    0, sp), 0);
 	ck_assert_int_eq(send(sp[1], "", 0, 0), 0);
 	ck_assert_int_eq(send(sp[1], "READY=1", 7, 0), 7);
-	errno = 0;
-	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), -1);
-	ck_assert_int_eq(errno, ENOMSG);
+	assert_refused(sp[0], sizeof(buf), 0, ENOMSG);
 	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), 7);
 	close(sp[1]);
 	ck_assert_int_eq(channel_recv(sp[0], buf, sizeof(buf), NULL, &n), 0);
@@ -152,37 +176,13 @@ START_TEST(test_empty_record_with_fds)
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(channel_send(pair[1], "X", 1, p, 1), 0);
 	/* channel_send() never sends an empty record: build one by hand. */
-	{
-		struct msghdr	 mh;
-		union {
-			struct cmsghdr	hdr;
-			char		buf[CMSG_SPACE(sizeof(int))];
-		} cmsg;
-		struct cmsghdr	*c;
-
-		memset(&mh, 0, sizeof(mh));
-		memset(&cmsg, 0, sizeof(cmsg));
-		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &p[1], sizeof(int));
-		ck_assert_int_eq(sendmsg(pair[1], &mh, 0), 0);
-	}
+	ck_assert_int_eq(check_sendmsg(pair[1], "", 0, p[1]), 0);
 	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), 1);
 	ck_assert_uint_eq(n, 1);
 	close(got[0]);
-	n = 2;
-	errno = 0;
-	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
-	ck_assert_int_eq(errno, ENOMSG);
-	ck_assert_uint_eq(n, 0);
-	/* Every copy of the write end is closed: read sees EOF. */
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], buf, 1), 0);
-	close(p[0]);
+	assert_refused(pair[0], sizeof(buf), 2, ENOMSG);
+	/* Every other copy of the write end is closed. */
+	assert_last_copy(p);
 }
 END_TEST
 
@@ -200,24 +200,16 @@ END_TEST
 /* Too long a message, or more descriptors than asked for: refused, none leak. */
 START_TEST(test_truncated_refused)
 {
-	int	 p[2], got[1];
-	size_t	 n = 1;
-	char	 buf[4];
+	int	 p[2];
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(channel_send(pair[1], "READY=1", 7, p, 1), 0);
-	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
-	ck_assert_int_eq(errno, EMSGSIZE);
-	ck_assert_uint_eq(n, 0);
+	assert_refused(pair[0], 4, 1, EMSGSIZE);
 
 	ck_assert_int_eq(channel_send(pair[1], "X=1", 3, p, 2), 0);
-	n = 1;
-	ck_assert_int_eq(channel_recv(pair[0], buf, sizeof(buf), got, &n), -1);
-	ck_assert_int_eq(errno, EMSGSIZE);
-	/* Both copies were closed: the write end is gone, so read sees EOF. */
-	close(p[1]);
-	ck_assert_int_eq(read(p[0], buf, 1), 0);
-	close(p[0]);
+	assert_refused(pair[0], 4, 1, EMSGSIZE);
+	/* Both copies were closed. */
+	assert_last_copy(p);
 }
 END_TEST
 

@@ -36,17 +36,8 @@ told_changed(struct generation *g, void *arg)
 		told.changes[told.nchanges++] = generation_state(g);
 }
 
-static void
-told_crashed(struct generation *g, void *arg)
-{
-	told.crashed++;
-}
-
-static void
-told_killed(struct generation *g, void *arg)
-{
-	told.killed++;
-}
+FAKE_TOLD(generation, crashed)
+FAKE_TOLD(generation, killed)
 
 static const struct generation_ops ops = {
 	told_changed, told_crashed, told_killed
@@ -66,10 +57,7 @@ make(int restored)
 	c = config_new();
 	ck_assert_int_eq(config_set_argv(c, argv, &error), 0);
 	c->workers = NWORKERS;
-	c->ready = READY_NOTIFY;
-	c->ready_timeout = 1000;
-	c->drain_signal = SIGTERM;
-	c->drain_timeout = 5000;
+	fake_config(c);
 	env.base = base;
 	env.notify_path = "@baton-test";
 	env.sys = &fake_sys;
@@ -83,10 +71,8 @@ make(int restored)
 static void
 setup(void)
 {
-	fake_reset();
+	base = fake_setup();
 	memset(&told, 0, sizeof(told));
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_ptr_nonnull(base = event_base_new());
 	g = make(0);
 }
 
@@ -94,8 +80,7 @@ static void
 teardown(void)
 {
 	generation_free(g);
-	event_base_free(base);
-	fake_reset();
+	fake_teardown(base);
 }
 
 static void
@@ -117,6 +102,14 @@ told_is(size_t n, const enum generation_state *want)
 	for (i = 0; i < n; i++)
 		ck_assert_str_eq(generation_state_name(told.changes[i]),
 		    generation_state_name(want[i]));
+}
+
+/* A draining generation counted no crash and restarted nobody. */
+static void
+assert_no_restart(void)
+{
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
 }
 
 /* starting --every worker ready--> active */
@@ -227,9 +220,8 @@ START_TEST(test_drain)
 	ck_assert_int_eq(generation_state(g), GENERATION_DRAINING);
 	reap(FAKE_PID + 1, EXIT(0));
 	told_is(3, want);
-	ck_assert_int_eq(told.crashed, 0);
 	ck_assert_int_eq(told.killed, 0);
-	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+	assert_no_restart();
 }
 END_TEST
 
@@ -334,8 +326,7 @@ START_TEST(test_no_restart_draining)
 	activate();
 	generation_drain(g);
 	reap(FAKE_PID, EXIT(1));
-	ck_assert_int_eq(told.crashed, 0);
-	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+	assert_no_restart();
 }
 END_TEST
 

@@ -47,30 +47,7 @@ teardown_channel(void)
 static void
 baton_says(const char *msg, int fd)
 {
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cmsg;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	struct cmsghdr	*c;
-
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = (void *)msg;
-	iov.iov_len = strlen(msg);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd != -1) {
-		memset(&cmsg, 0, sizeof(cmsg));
-		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(pair[0], &mh, MSG_NOSIGNAL),
+	ck_assert_int_eq(check_sendmsg(pair[0], msg, strlen(msg), fd),
 	    (ssize_t)strlen(msg));
 }
 
@@ -359,17 +336,33 @@ assert_same_pipe(int fd, int p[2])
 	ck_assert_int_eq(c, 'x');
 }
 
+/*
+ * The worker asks for the socket name while the fake baton plays s in a
+ * thread: what baton_socket() returned, errno as it left it.
+ */
+static int
+ask(struct script *s, const char *name)
+{
+	pthread_t	 t;
+	int		 fd, saved;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, s), 0);
+	errno = 0;
+	fd = baton_socket(name);
+	saved = errno;
+	pthread_join(t, NULL);
+	errno = saved;
+	return fd;
+}
+
 START_TEST(test_socket_received)
 {
 	struct script	 s = { "SOCKET=http", { "SOCKET=http" }, { -1 }, 0, "" };
-	pthread_t	 t;
 	int		 p[2], fd;
 
 	ck_assert_int_eq(pipe(p), 0);
 	s.fd[0] = p[1];
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	fd = baton_socket("http");
-	pthread_join(t, NULL);
+	fd = ask(&s, "http");
 	ck_assert_str_eq(s.got, s.want);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_ne(fd, p[1]);
@@ -386,13 +379,9 @@ START_TEST(test_socket_error)
 {
 	struct script	 s = { "SOCKET=nope",
 	    { "ERROR=no socket named 'nope'" }, { -1 }, 0, "" };
-	pthread_t	 t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	errno = 0;
-	ck_assert_int_eq(baton_socket("nope"), -1);
+	ck_assert_int_eq(ask(&s, "nope"), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	pthread_join(t, NULL);
 	ck_assert_str_eq(s.got, s.want);
 }
 END_TEST
@@ -403,7 +392,6 @@ START_TEST(test_socket_drain_kept)
 	struct script	 s = { "SOCKET=http",
 	    { "DRAIN=1", "SOCKET=admin", "SOCKET=http" }, { -1, -1, -1 }, 0,
 	    "" };
-	pthread_t	 t;
 	int		 p[2], q[2], fd;
 	char		 c;
 
@@ -411,9 +399,7 @@ START_TEST(test_socket_drain_kept)
 	ck_assert_int_eq(pipe(q), 0);
 	s.fd[1] = q[1];
 	s.fd[2] = p[1];
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	fd = baton_socket("http");
-	pthread_join(t, NULL);
+	fd = ask(&s, "http");
 	ck_assert_int_ge(fd, 0);
 	assert_same_pipe(fd, p);
 	ck_assert_int_eq(baton_drain_requested(), 1);
@@ -430,13 +416,9 @@ END_TEST
 START_TEST(test_socket_hangup)
 {
 	struct script	 s = { "SOCKET=http", { NULL }, { -1 }, 1, "" };
-	pthread_t	 t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	errno = 0;
-	ck_assert_int_eq(baton_socket("http"), -1);
+	ck_assert_int_eq(ask(&s, "http"), -1);
 	ck_assert_int_eq(errno, ECONNRESET);
-	pthread_join(t, NULL);
 }
 END_TEST
 
@@ -462,13 +444,9 @@ START_TEST(test_socket_without_fd)
 {
 	struct script	 s = { "SOCKET=http", { "SOCKET=http" }, { -1 }, 0,
 	    "" };
-	pthread_t	 t;
 
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	errno = 0;
-	ck_assert_int_eq(baton_socket("http"), -1);
+	ck_assert_int_eq(ask(&s, "http"), -1);
 	ck_assert_int_eq(errno, EPROTO);
-	pthread_join(t, NULL);
 }
 END_TEST
 
@@ -499,7 +477,6 @@ on_tick(void)
 START_TEST(test_reader_thread)
 {
 	struct script	 s = { "SOCKET=http", { "SOCKET=http" }, { -1 }, 0, "" };
-	pthread_t	 t;
 	char		 buf[64];
 	int		 p[2], fd;
 
@@ -507,9 +484,7 @@ START_TEST(test_reader_thread)
 	ck_assert_int_eq(baton_reader_start(on_drain, on_tick), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	s.fd[0] = p[1];
-	ck_assert_int_eq(pthread_create(&t, NULL, baton_main, &s), 0);
-	fd = baton_socket("http");
-	pthread_join(t, NULL);
+	fd = ask(&s, "http");
 	ck_assert_int_ge(fd, 0);
 	assert_same_pipe(fd, p);
 

@@ -6,8 +6,11 @@
 #ifndef BATON_CHECK_RUN_H
 #define BATON_CHECK_RUN_H
 
+#include <sys/socket.h>
+
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK_NITEMS(a)	((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -21,6 +24,41 @@ check_case(Suite *s, const char *name, const TTest *const *tests)
 		_tcase_add_test(tc, *tests, 0, 0, 0, 1);
 	suite_add_tcase(s, tc);
 	return tc;
+}
+
+/*
+ * Send len bytes of msg on sock as one record, with the descriptor fd
+ * unless it is -1, built by hand: what a peer may send that
+ * channel_send() never would (an empty record with a descriptor), and
+ * what a fake baton says. sendmsg()'s result.
+ */
+static inline ssize_t
+check_sendmsg(int sock, const char *msg, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)msg;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd != -1) {
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL);
 }
 
 static inline int

@@ -26,35 +26,11 @@ static struct {
 	int	 ready, not_ready, exited, killed, restart;
 } told;
 
-static void
-told_ready(struct worker *w, void *arg)
-{
-	told.ready++;
-}
-
-static void
-told_not_ready(struct worker *w, void *arg)
-{
-	told.not_ready++;
-}
-
-static void
-told_exited(struct worker *w, void *arg)
-{
-	told.exited++;
-}
-
-static void
-told_killed(struct worker *w, void *arg)
-{
-	told.killed++;
-}
-
-static void
-told_restart(struct worker *w, void *arg)
-{
-	told.restart++;
-}
+FAKE_TOLD(worker, ready)
+FAKE_TOLD(worker, not_ready)
+FAKE_TOLD(worker, exited)
+FAKE_TOLD(worker, killed)
+FAKE_TOLD(worker, restart)
 
 static const struct worker_ops ops = {
 	told_ready, told_not_ready, told_exited, told_killed, told_restart
@@ -68,15 +44,10 @@ static struct worker		*w;
 static void
 setup(void)
 {
-	fake_reset();
+	base = fake_setup();
 	memset(&told, 0, sizeof(told));
-	log_set_level(LOG_LEVEL_ERROR);
-	ck_assert_ptr_nonnull(base = event_base_new());
 	cfg = config_new();
-	cfg->ready = READY_NOTIFY;
-	cfg->ready_timeout = 1000;
-	cfg->drain_signal = SIGTERM;
-	cfg->drain_timeout = 5000;
+	fake_config(cfg);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.base = base;
 	ctx.config = cfg;
@@ -91,8 +62,7 @@ teardown(void)
 {
 	worker_free(w);
 	config_free(cfg);
-	event_base_free(base);
-	fake_reset();
+	fake_teardown(base);
 }
 
 static void

@@ -17,6 +17,8 @@
 #include <event2/event.h>
 
 #include "channel.h"
+#include "config.h"
+#include "log.h"
 #include "spawn.h"
 #include "worker.h"
 
@@ -119,6 +121,18 @@ static const struct worker_sys fake_sys = {
 	fake_now
 };
 
+/*
+ * A callback of an ops table that only counts its calls: told_name()
+ * adds one to told.name, told being the test's record of what it was
+ * told.
+ */
+#define FAKE_TOLD(type, name)						\
+static void								\
+told_##name(struct type *p, void *arg)					\
+{									\
+	told.name++;							\
+}
+
 static inline void
 fake_reset(void)
 {
@@ -129,6 +143,38 @@ fake_reset(void)
 			close(fake.ends[i]);
 	memset(&fake, 0, sizeof(fake));
 	fake.now = 1000000;
+}
+
+/* A clean fake and a new event base, logs quiet: every setup()'s start. */
+static inline struct event_base *
+fake_setup(void)
+{
+	struct event_base	*base;
+
+	fake_reset();
+	log_set_level(LOG_LEVEL_ERROR);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	return base;
+}
+
+static inline void
+fake_teardown(struct event_base *base)
+{
+	event_base_free(base);
+	fake_reset();
+}
+
+/*
+ * What the tests take a config to say unless they change it: readiness
+ * notified within a second, drained with SIGTERM within five.
+ */
+static inline void
+fake_config(struct config *c)
+{
+	c->ready = READY_NOTIFY;
+	c->ready_timeout = 1000;
+	c->drain_signal = SIGTERM;
+	c->drain_timeout = 5000;
 }
 
 /* How many times sig went to pid. */

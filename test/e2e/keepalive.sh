@@ -41,6 +41,23 @@ conf() {
 	    "drain_timeout = 10s"
 }
 
+# none_lost WHAT: no worker was killed at the drain deadline.
+none_lost() {
+	t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
+	    "$1: no worker was killed at the deadline"
+}
+
+# drained_early WHAT: each old worker closed its connections and got
+# SIGTERM within 3 s, not at the 9 s limit, and none was killed.
+drained_early() {
+	local d
+
+	d=$(longest_drain)
+	t_ok "$1: each old worker got SIGTERM within 3 s, not at the 9 s limit (longest: $d ms)" \
+	    test "$d" -gt 0 -a "$d" -lt 3000
+	none_lost "$1"
+}
+
 # --- A fast server, 8 keep-alive connections, 3 reloads.
 conf 0
 : >"$SEEN"
@@ -51,11 +68,7 @@ GEN=1
 # None retried: no keep-alive connection closed under a request.
 reload_under_load fast 3 -k -c 8 -p f
 reloaded_well fast "keep-alive" 3 1000
-d=$(longest_drain)
-t_ok "each old worker closed its connections and got SIGTERM within 3 s, not at the 9 s limit (longest: $d ms)" \
-    test "$d" -gt 0 -a "$d" -lt 3000
-t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
-    "no worker was killed at the deadline"
+drained_early "keep-alive"
 
 # --- wrk: 8 keep-alive connections, 3 reloads. wrk never retries: a
 # connection the server closes instead of saying so in an answer is a read
@@ -88,8 +101,7 @@ LUA
 	n=$(awk '$1 == "requests" {print $2}' "$T_DIR/wrk.out")
 	t_ok "wrk: load ran (${n:-no} requests)" [ "${n:-0}" -gt 1000 ]
 	t_ok "wrk: every old generation exits" wait_until 15 drained
-	t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
-	    "wrk: no worker was killed at the deadline"
+	none_lost "wrk"
 else
 	t_skip "wrk is not installed: its keep-alive run is skipped"
 fi
@@ -106,11 +118,7 @@ wait_until 15 drained
 # server twice.
 reload_under_load slow 3 -k -c 8 -p s
 reloaded_well slow "slow answers" 3 50
-d=$(longest_drain)
-t_ok "slow answers: each old worker got SIGTERM within 3 s (longest: $d ms)" \
-    test "$d" -gt 0 -a "$d" -lt 3000
-t_is "$(grep -c 'unfinished work was lost' "$LOG")" 0 \
-    "slow answers: no worker was killed at the deadline"
+drained_early "slow answers"
 
 stop_baton
 t_is "$T_STATUS" 0 "baton stops cleanly"

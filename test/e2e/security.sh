@@ -236,13 +236,8 @@ stop_baton
 # --- what a worker gets: the environment ----------------------------------
 PORT=$(free_port)
 LOG=$T_DIR/env.log
-write_conf "$T_DIR/env.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet
-ready = notify
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
+http_conf "$T_DIR/env.ini" "$PORT" "$TESTSERVER --notify --quiet" "ready = notify"
+cat >>"$T_DIR/env.ini" <<CONF
 
 [socket:admin]
 listen = unix://$T_DIR/env-admin.sock
@@ -294,16 +289,8 @@ stop_baton
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	PORT=$(free_port)
 	LOG=$T_DIR/home.log
-	write_conf "$T_DIR/home.ini" <<CONF
-[baton]
-command = $TESTSERVER --notify --quiet
-ready = notify
-user = nobody
-directory = /
-
-[socket:http]
-listen = tcp://127.0.0.1:$PORT
-CONF
+	http_conf "$T_DIR/home.ini" "$PORT" "$TESTSERVER --notify --quiet" \
+	    "ready = notify" "user = nobody" "directory = /"
 	IFS=: read -r _ _ _ _ _ pw_home pw_shell <<<"$(getent passwd nobody)"
 	env -i PATH=/usr/bin:/bin HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
 	    "$BATON" run -c "$T_DIR/home.ini" >"$LOG" 2>&1 &

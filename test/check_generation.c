@@ -2,7 +2,7 @@
  * generation.c: the state machine of a generation (docs/design.md,
  * "Generation") with real workers on a faked process side
  * (fake.h), and a recording set of generation_ops in place of the
- * supervisor. Coalescing reloads is the supervisor's (reload_pending),
+ * supervisor. Coalescing reloads is the supervisor's (its reload phase),
  * not a generation's, and is not tested here.
  */
 #include <check.h>

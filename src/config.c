@@ -31,10 +31,17 @@ static const char *const ready_names[] = {
 	[READY_DELAY] = "delay",
 	[READY_NOTIFY] = "notify",
 	[READY_LISTEN] = "listen",
+	[READY_PROBE] = "probe",
+};
+
+static const char *const rollout_names[] = {
+	[ROLLOUT_ALL] = "all",
+	[ROLLOUT_ROLLING] = "rolling",
 };
 
 static char    *config_where(const struct config *, int);
 static int	config_check_sockets(const struct config *, char **);
+static int	config_check_rollout(const struct config *, char **);
 
 struct config *
 config_new(void)
@@ -50,6 +57,11 @@ config_new(void)
 		.ready_timeout = CONFIG_DEFAULT_READY_TIMEOUT,
 		.drain_signal = SIGTERM,
 		.drain_timeout = CONFIG_DEFAULT_DRAIN_TIMEOUT,
+		.probe_interval = CONFIG_DEFAULT_PROBE_INTERVAL,
+		.probe_successes = CONFIG_DEFAULT_PROBE_SUCCESSES,
+		.probe_timeout = CONFIG_DEFAULT_PROBE_TIMEOUT,
+		.rollout = ROLLOUT_ALL,
+		.canary_time = CONFIG_DEFAULT_CANARY_TIME,
 		.lines = xcalloc(1, sizeof(*c->lines)),
 	};
 	return c;
@@ -70,6 +82,8 @@ config_free(struct config *c)
 	free(c->pidfile);
 	free(c->user);
 	free(c->group);
+	config_probe_clear(&c->probe);
+	free(c->probe_socket);
 	for (i = 0; i < c->nsockets; i++) {
 		free(c->sockets[i].name);
 		address_clear(&c->sockets[i].addr);
@@ -173,6 +187,22 @@ config_set_argv(struct config *c, char *const *argv, char **error)
 	c->command = NULL;
 	command_free(c->argv);
 	c->argv = command_copy(argv);
+	return 0;
+}
+
+int
+config_set_probe(struct config *c, const char *spec, char **error)
+{
+	struct config_probe	 p;
+	char			*err;
+
+	if (config_parse_probe(spec, &p, &err) == -1) {
+		*error = xprintf("--probe %s: %s", spec, err);
+		free(err);
+		return -1;
+	}
+	config_probe_clear(&c->probe);
+	c->probe = p;
 	return 0;
 }
 
@@ -380,6 +410,8 @@ config_finish(struct config *c, char **error)
 	}
 	if (config_check_sockets(c, error) == -1)
 		return -1;
+	if (config_check_rollout(c, error) == -1)
+		return -1;
 	if (c->ready == READY_LISTEN && !c->preload) {
 		where = config_where(c, line[KEY_READY] > 0 ?
 		    line[KEY_READY] : line[KEY_PRELOAD]);
@@ -496,6 +528,114 @@ config_check_sockets(const struct config *c, char **error)
 	return 0;
 }
 
+/*
+ * The keys that go together: a probe and what uses it, the probe's own
+ * keys and the probe, canary_time and canary; the socket a probe goes
+ * through must carry a stream.
+ */
+static int
+config_check_rollout(const struct config *c, char **error)
+{
+	static const struct config_lines	  none;
+	const int				 *line;
+	const struct config_socket		 *s;
+	char					 *where;
+	int					  k, first = -1;
+
+	line = (c->lines != NULL ? c->lines : &none)->key;
+	if (c->ready == READY_PROBE && c->probe.kind == PROBE_NONE) {
+		where = config_where(c, line[KEY_READY]);
+		*error = xprintf("%sready = probe needs a probe (probe = http "
+		    "GET /healthz, tcp or exec COMMAND)", where);
+		goto fail;
+	}
+	if (c->probe.kind != PROBE_NONE && c->ready != READY_PROBE &&
+	    c->canary == 0) {
+		where = config_where(c, line[KEY_PROBE]);
+		*error = xprintf("%sprobe is used by ready = probe and by "
+		    "canary only (set one of them, or remove probe)", where);
+		goto fail;
+	}
+	/* Of the keys that do not apply, report the first in the file. */
+	for (k = KEY_PROBE_SOCKET; k <= KEY_CANARY_TIME; k++) {
+		if (line[k] == 0 || k == KEY_ROLLOUT || k == KEY_CANARY)
+			continue;
+		if (k == KEY_CANARY_TIME ? c->canary != 0 :
+		    c->probe.kind != PROBE_NONE)
+			continue;
+		if (first == -1 || line[k] < line[first])
+			first = k;
+	}
+	if (first != -1) {
+		where = config_where(c, line[first]);
+		*error = xprintf("%s%s applies only with %s (set %s, or remove "
+		    "%s)", where, config_key_name(first),
+		    first == KEY_CANARY_TIME ? "canary" : "probe",
+		    first == KEY_CANARY_TIME ? "canary" : "probe",
+		    config_key_name(first));
+		goto fail;
+	}
+	if (c->probe.kind == PROBE_NONE)
+		return 0;
+
+	if (c->probe_socket != NULL) {
+		where = config_where(c, line[KEY_PROBE_SOCKET]);
+		if ((k = config_socket_index(c, c->probe_socket)) == -1) {
+			*error = xprintf("%sprobe_socket: no socket named "
+			    "'%s'", where, c->probe_socket);
+			goto fail;
+		}
+		s = &c->sockets[k];
+		if (s->addr.kind == ADDRESS_UDP) {
+			*error = xprintf("%sprobe_socket: socket '%s' is %s; "
+			    "a probe needs a stream socket (tcp or unix)",
+			    where, s->name, s->addr.url);
+			goto fail;
+		}
+		free(where);
+		return 0;
+	}
+	/* An exec probe can do without the socket: it is only told it. */
+	if (c->probe.kind == PROBE_EXEC)
+		return 0;
+	where = config_where(c, line[KEY_PROBE]);
+	if (c->nsockets == 0) {
+		*error = xprintf("%sprobe = %s needs a socket to go through "
+		    "(add a [socket:NAME], or use exec)", where,
+		    c->probe.kind == PROBE_HTTP ? "http" : "tcp");
+		goto fail;
+	}
+	if (c->sockets[0].addr.kind == ADDRESS_UDP) {
+		*error = xprintf("%sthe probe goes through the first socket, "
+		    "'%s', which is %s; set probe_socket to a tcp or unix "
+		    "socket", where, c->sockets[0].name, c->sockets[0].addr.url);
+		goto fail;
+	}
+	free(where);
+	return 0;
+
+fail:
+	free(where);
+	return -1;
+}
+
+const struct config_socket *
+config_probe_socket(const struct config *c)
+{
+	const struct config_socket	*s;
+	int				 i;
+
+	if (c->probe_socket != NULL) {
+		if ((i = config_socket_index(c, c->probe_socket)) == -1)
+			return NULL;
+		s = &c->sockets[i];
+	} else if (c->nsockets > 0)
+		s = &c->sockets[0];
+	else
+		return NULL;
+	return s->addr.kind == ADDRESS_UDP ? NULL : s;
+}
+
 int
 config_socket_index(const struct config *c, const char *name)
 {
@@ -551,9 +691,180 @@ config_parse_ready(const char *s, enum ready_mode *mode)
 	enum ready_mode	 m = READY_DELAY;
 
 	while (strcmp(s, config_ready_name(m)) != 0)
-		if (m++ == READY_LISTEN)
+		if (m++ == READY_PROBE)
 			return -1;
 	*mode = m;
+	return 0;
+}
+
+const char *
+config_rollout_name(enum rollout_mode mode)
+{
+	if ((size_t)mode >= sizeof(rollout_names) / sizeof(rollout_names[0]))
+		return "unknown";
+	return rollout_names[mode];
+}
+
+/* An HTTP method as servers take it: upper case letters only. */
+static int
+config_probe_method_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (*s < 'A' || *s > 'Z')
+			return 0;
+	return 1;
+}
+
+/* What may stand in a request line: visible ASCII, no spaces. */
+static int
+config_probe_path_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
+int
+config_parse_probe(const char *spec, struct config_probe *p, char **error)
+{
+	const char	*rest;
+	char		**words, *err;
+	size_t		  len, n;
+
+	memset(p, 0, sizeof(*p));
+	spec += strspn(spec, " \t");
+	len = strcspn(spec, " \t");
+	rest = spec + len + strspn(spec + len, " \t");
+	if (len == 3 && strncmp(spec, "tcp", 3) == 0) {
+		if (*rest != '\0') {
+			*error = xprintf("tcp takes nothing after it, not "
+			    "'%s'", rest);
+			return -1;
+		}
+		p->kind = PROBE_TCP;
+		return 0;
+	}
+	if (len == 4 && strncmp(spec, "exec", 4) == 0) {
+		if (*rest == '\0') {
+			*error = xstrdup("exec needs a command (exec "
+			    "/usr/local/bin/check --quick)");
+			return -1;
+		}
+		if ((words = command_split(rest, &err)) == NULL) {
+			*error = xprintf("exec: %s", err);
+			free(err);
+			return -1;
+		}
+		if (words[0] == NULL || *words[0] == '\0') {
+			command_free(words);
+			*error = xstrdup("exec: its first word, the program to "
+			    "run, is empty");
+			return -1;
+		}
+		p->kind = PROBE_EXEC;
+		p->argv = words;
+		return 0;
+	}
+	if (len != 4 || strncmp(spec, "http", 4) != 0) {
+		*error = xprintf("'%.*s' is not http METHOD PATH, tcp or exec "
+		    "COMMAND", (int)len, spec);
+		return -1;
+	}
+	/* Split on blanks only: a path is one word, never quoted. */
+	words = xcalloc(4, sizeof(*words));
+	for (n = 0; *rest != '\0' && n < 3; n++) {
+		len = strcspn(rest, " \t");
+		words[n] = xstrndup(rest, len);
+		rest += len + strspn(rest + len, " \t");
+	}
+	if (n < 2) {
+		*error = xstrdup("http needs a method and a path (http GET "
+		    "/healthz)");
+		goto fail;
+	}
+	if (n > 2) {
+		*error = xprintf("http takes a method and a path only, not "
+		    "'%s'", words[2]);
+		goto fail;
+	}
+	if (!config_probe_method_ok(words[0])) {
+		*error = xprintf("'%s' is not an HTTP method (use upper case: "
+		    "GET, HEAD, ...)", words[0]);
+		goto fail;
+	}
+	if (words[1][0] != '/' || !config_probe_path_ok(words[1])) {
+		*error = xprintf("'%s' is not a path for a request line (one "
+		    "that starts with '/', like /healthz)", words[1]);
+		goto fail;
+	}
+	p->kind = PROBE_HTTP;
+	p->method = words[0];
+	p->path = words[1];
+	free(words);
+	return 0;
+
+fail:
+	command_free(words);
+	return -1;
+}
+
+void
+config_probe_clear(struct config_probe *p)
+{
+	free(p->method);
+	free(p->path);
+	command_free(p->argv);
+	memset(p, 0, sizeof(*p));
+}
+
+char *
+config_probe_spec(const struct config_probe *p)
+{
+	char	*cmd, *spec;
+
+	switch (p->kind) {
+	case PROBE_HTTP:
+		return xprintf("http %s %s", p->method, p->path);
+	case PROBE_TCP:
+		return xstrdup("tcp");
+	case PROBE_EXEC:
+		cmd = command_join(p->argv);
+		spec = xprintf("exec %s", cmd);
+		free(cmd);
+		return spec;
+	default:
+		return xstrdup("none");
+	}
+}
+
+/* "10%", "2.5%", "0.25%": at most two decimals, the BPF side's unit. */
+int
+config_parse_canary(const char *s, int *canary)
+{
+	const char	*p = s;
+	long		 v = 0;
+	int		 decimals = 0;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p) && v < CONFIG_CANARY_WHOLE; p++)
+		v = v * 10 + (*p - '0');
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p) && decimals < 2; p++) {
+			v = v * 10 + (*p - '0');
+			decimals++;
+		}
+		if (decimals == 0)
+			return -1;
+	}
+	for (; decimals < 2; decimals++)
+		v *= 10;
+	if (strcmp(p, "%") != 0 || v <= 0 || v >= CONFIG_CANARY_WHOLE)
+		return -1;
+	*canary = (int)v;
 	return 0;
 }
 

@@ -18,6 +18,13 @@
 #define CONFIG_DEFAULT_READY_DELAY	1000	/* ms */
 #define CONFIG_DEFAULT_READY_TIMEOUT	60000	/* ms */
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT	30000	/* ms */
+#define CONFIG_DEFAULT_PROBE_INTERVAL	200	/* ms */
+#define CONFIG_DEFAULT_PROBE_SUCCESSES	1
+#define CONFIG_DEFAULT_PROBE_TIMEOUT	1000	/* ms */
+#define CONFIG_DEFAULT_CANARY_TIME	60000	/* ms */
+#define CONFIG_MAX_PROBE_SUCCESSES	1000
+/* canary is kept in hundredths of a percent: 2.5% is 250. */
+#define CONFIG_CANARY_WHOLE		10000
 #define CONFIG_MAX_WORKERS		1024
 #define CONFIG_MAX_SOCKETS		256
 /* Debian's inih reads lines into a 200-byte buffer. */
@@ -26,7 +33,28 @@
 enum ready_mode {
 	READY_DELAY,
 	READY_NOTIFY,
-	READY_LISTEN
+	READY_LISTEN,
+	READY_PROBE
+};
+
+enum probe_kind {
+	PROBE_NONE,
+	PROBE_HTTP,	/* METHOD PATH; a 2xx status passes */
+	PROBE_TCP,	/* the connection is accepted */
+	PROBE_EXEC	/* the command exits 0 */
+};
+
+/* probe = ..., split; what probe.c runs. */
+struct config_probe {
+	enum probe_kind	 kind;
+	char		*method;	/* http */
+	char		*path;		/* http */
+	char		**argv;		/* exec, split like command */
+};
+
+enum rollout_mode {
+	ROLLOUT_ALL,
+	ROLLOUT_ROLLING
 };
 
 struct config_socket {
@@ -65,6 +93,15 @@ struct config {
 	char			*user;
 	char			*group;
 	int			 preload;
+	struct config_probe	 probe;		/* kind PROBE_NONE: none */
+	char			*probe_socket;	/* NULL: the first socket */
+	long			 probe_interval; /* ms */
+	int			 probe_successes;
+	long			 probe_timeout;	/* ms */
+	enum rollout_mode	 rollout;
+	int			 canary;	/* of CONFIG_CANARY_WHOLE; 0:
+						   no canary */
+	long			 canary_time;	/* ms */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that
@@ -93,6 +130,9 @@ int		 config_load(struct config *c, const char *file, char **error);
 int		 config_set_listen(struct config *, const char *name_eq_url,
 		    char **error);
 int		 config_set_argv(struct config *, char *const *argv,
+		    char **error);
+/* probe = SPEC, as --probe gives it. */
+int		 config_set_probe(struct config *, const char *spec,
 		    char **error);
 /* Refuses a signal that cannot end a process (SIGSTOP, SIGCHLD, ...). */
 int		 config_set_drain_signal(struct config *, int sig,
@@ -129,6 +169,11 @@ void		 config_print(const struct config *, FILE *);
 
 /* Index of the socket named name, or -1. */
 int		 config_socket_index(const struct config *, const char *name);
+/*
+ * The socket a probe goes through (probe_socket, or the first), or NULL
+ * when there is none. Valid once config_finish() accepted c.
+ */
+const struct config_socket *config_probe_socket(const struct config *);
 
 /*
  * Values shared with the command line. Each returns 0, or -1 if s is not
@@ -138,5 +183,18 @@ int		 config_socket_index(const struct config *, const char *name);
 int		 config_parse_duration(const char *s, long *ms);
 const char	*config_ready_name(enum ready_mode);
 int		 config_parse_ready(const char *, enum ready_mode *);
+/*
+ * probe = SPEC into *p (cleared first; free with config_probe_clear()).
+ * Returns 0, or -1 with *error set to an allocated message without the
+ * key's name ("'http GET' needs a path ...").
+ */
+int		 config_parse_probe(const char *spec, struct config_probe *p,
+		    char **error);
+void		 config_probe_clear(struct config_probe *);
+/* "http GET /healthz", "tcp", "exec COMMAND"; allocated. */
+char		*config_probe_spec(const struct config_probe *);
+/* canary = "10%" or "2.5%" into hundredths of a percent; 0 or -1. */
+int		 config_parse_canary(const char *, int *);
+const char	*config_rollout_name(enum rollout_mode);
 
 #endif

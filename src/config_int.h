@@ -24,6 +24,14 @@ enum baton_key {
 	KEY_GROUP,
 	KEY_PRELOAD,
 	KEY_DRAIN_TO,
+	KEY_PROBE,
+	KEY_PROBE_SOCKET,
+	KEY_PROBE_INTERVAL,
+	KEY_PROBE_SUCCESSES,
+	KEY_PROBE_TIMEOUT,
+	KEY_ROLLOUT,
+	KEY_CANARY,
+	KEY_CANARY_TIME,
 	KEY_NBATON
 };
 
@@ -64,5 +72,7 @@ char		*config_folder(const char *file);
  * With baton_only, NAME must be a [baton] key; otherwise any variable name.
  */
 int		 config_load_looks_like_key(const char *s, int baton_only);
+/* A [baton] key's name. */
+const char	*config_key_name(enum baton_key);
 
 #endif

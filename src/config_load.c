@@ -62,7 +62,7 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_WORKERS] = { "workers", KIND_INT,
 	    offsetof(struct config, workers), NULL, CONFIG_MAX_WORKERS },
 	[KEY_READY] = { "ready", KIND_READY, offsetof(struct config, ready),
-	    "one of notify, listen, delay", 0 },
+	    "one of notify, listen, delay, probe", 0 },
 	[KEY_READY_DELAY] = { "ready_delay", KIND_DURATION,
 	    offsetof(struct config, ready_delay), DURATION_EXPECT, 0 },
 	[KEY_READY_TIMEOUT] = { "ready_timeout", KIND_DURATION,
@@ -81,6 +81,20 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_PRELOAD] = { "preload", KIND_BOOL,
 	    offsetof(struct config, preload), "yes or no", 0 },
 	[KEY_DRAIN_TO] = { "drain_to", KIND_OWN, 0, NULL, 0 },
+	[KEY_PROBE] = { "probe", KIND_OWN, 0, NULL, 0 },
+	[KEY_PROBE_SOCKET] = { "probe_socket", KIND_STRING,
+	    offsetof(struct config, probe_socket), NULL, 0 },
+	[KEY_PROBE_INTERVAL] = { "probe_interval", KIND_DURATION,
+	    offsetof(struct config, probe_interval), DURATION_EXPECT, 0 },
+	[KEY_PROBE_SUCCESSES] = { "probe_successes", KIND_INT,
+	    offsetof(struct config, probe_successes), NULL,
+	    CONFIG_MAX_PROBE_SUCCESSES },
+	[KEY_PROBE_TIMEOUT] = { "probe_timeout", KIND_DURATION,
+	    offsetof(struct config, probe_timeout), DURATION_EXPECT, 0 },
+	[KEY_ROLLOUT] = { "rollout", KIND_OWN, 0, NULL, 0 },
+	[KEY_CANARY] = { "canary", KIND_OWN, 0, NULL, 0 },
+	[KEY_CANARY_TIME] = { "canary_time", KIND_DURATION,
+	    offsetof(struct config, canary_time), DURATION_EXPECT, 0 },
 };
 
 enum socket_key {
@@ -533,11 +547,18 @@ config_load_looks_like_key(const char *s, int baton_only)
 	return 0;
 }
 
+const char *
+config_key_name(enum baton_key k)
+{
+	return baton_keys[k].name;
+}
+
 static int
 config_load_baton_key(struct parse *st, const char *name, const char *value)
 {
 	struct config	*c = st->c;
 	const char	*why;
+	char		*err;
 	int		 k, r;
 
 	if ((k = config_load_key(st, baton_keys, KEY_NBATON, c->lines->key,
@@ -563,6 +584,29 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 			return -1;
 		}
 		return 0;
+	case KEY_PROBE:
+		config_probe_clear(&c->probe);
+		if (config_parse_probe(value, &c->probe, &err) == -1) {
+			parse_error(st, st->line, "probe: %s", err);
+			free(err);
+			return -1;
+		}
+		return 0;
+	case KEY_ROLLOUT:
+		if (strcmp(value, "all") == 0 || strcmp(value, "rolling") == 0) {
+			c->rollout = value[0] == 'a' ? ROLLOUT_ALL :
+			    ROLLOUT_ROLLING;
+			return 0;
+		}
+		parse_error(st, st->line, "rollout: '%s' is not all or rolling",
+		    value);
+		return -1;
+	case KEY_CANARY:
+		if (config_parse_canary(value, &c->canary) == 0)
+			return 0;
+		parse_error(st, st->line, "canary: '%s' is not a share from "
+		    "0.01%% to 99.99%% (like 10%% or 2.5%%)", value);
+		return -1;
 	default:	/* KEY_DRAIN_TO */
 		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
 			c->drain_to_group = value[0] == 'g';

@@ -127,7 +127,7 @@ void
 config_print(const struct config *c, FILE *fp)
 {
 	const struct config_socket	*s;
-	char				*cmd = NULL;
+	char				*cmd = NULL, *spec;
 	size_t				 i;
 
 	fprintf(fp, "[baton]\n");
@@ -160,6 +160,29 @@ config_print(const struct config *c, FILE *fp)
 	if (c->group != NULL)
 		fprintf(fp, "group = %s\n", c->group);
 	fprintf(fp, "preload = %s\n", c->preload ? "yes" : "no");
+	/* The probe's keys apply only with a probe, canary_time with canary. */
+	if (c->probe.kind != PROBE_NONE) {
+		spec = config_probe_spec(&c->probe);
+		config_print_value(fp, "probe", spec, PRINT_LINE);
+		free(spec);
+		if (c->probe_socket != NULL)
+			fprintf(fp, "probe_socket = %s\n", c->probe_socket);
+		fprintf(fp, "probe_interval = %ldms\n", c->probe_interval);
+		fprintf(fp, "probe_successes = %d\n", c->probe_successes);
+		fprintf(fp, "probe_timeout = %ldms\n", c->probe_timeout);
+	}
+	fprintf(fp, "rollout = %s\n", config_rollout_name(c->rollout));
+	if (c->canary != 0) {
+		if (c->canary % 100 == 0)
+			fprintf(fp, "canary = %d%%\n", c->canary / 100);
+		else if (c->canary % 10 == 0)
+			fprintf(fp, "canary = %d.%d%%\n", c->canary / 100,
+			    c->canary % 100 / 10);
+		else
+			fprintf(fp, "canary = %d.%02d%%\n", c->canary / 100,
+			    c->canary % 100);
+		fprintf(fp, "canary_time = %ldms\n", c->canary_time);
+	}
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

@@ -35,6 +35,7 @@ struct run_options {
 	size_t		  nlistens;
 	int		  workers;	/* 0: from the file */
 	int		  ready;	/* -1: from the file */
+	const char	 *probe;	/* NULL: from the file */
 	int		  drain_signal;	/* 0: from the file */
 	long		  drain_timeout;/* 0: from the file */
 	int		  preload;
@@ -43,7 +44,8 @@ struct run_options {
 
 static const char usage_text[] =
 "usage: baton run    [-c FILE] [--listen NAME=URL]... [--workers N] [--ready MODE]\n"
-"                    [--drain-signal SIG] [--drain-timeout DUR] [--preload]\n"
+"                    [--probe SPEC] [--drain-signal SIG] [--drain-timeout DUR]\n"
+"                    [--preload]\n"
 "                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
 "       baton reload [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
@@ -96,6 +98,8 @@ run_load(void *arg, char **error)
 		c->workers = o->workers;
 	if (o->ready >= 0)
 		c->ready = (enum ready_mode)o->ready;
+	if (o->probe != NULL && config_set_probe(c, o->probe, error) == -1)
+		goto fail;
 	if (o->drain_signal > 0 &&
 	    config_set_drain_signal(c, o->drain_signal, error) == -1)
 		goto fail;
@@ -121,7 +125,7 @@ fail:
 
 enum {
 	OPT_LISTEN = 256, OPT_WORKERS, OPT_READY, OPT_DRAIN_SIGNAL,
-	OPT_DRAIN_TIMEOUT, OPT_PRELOAD, OPT_LOG_LEVEL
+	OPT_DRAIN_TIMEOUT, OPT_PRELOAD, OPT_LOG_LEVEL, OPT_PROBE
 };
 
 static void
@@ -132,6 +136,7 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 		{ "listen",		required_argument, NULL, OPT_LISTEN },
 		{ "workers",		required_argument, NULL, OPT_WORKERS },
 		{ "ready",		required_argument, NULL, OPT_READY },
+		{ "probe",		required_argument, NULL, OPT_PROBE },
 		{ "drain-signal",	required_argument, NULL,
 		    OPT_DRAIN_SIGNAL },
 		{ "drain-timeout",	required_argument, NULL,
@@ -179,8 +184,11 @@ parse_run_options(int argc, char **argv, struct run_options *o)
 		case OPT_READY:
 			if (config_parse_ready(optarg, &ready) == -1)
 				usage("--ready %s: not one of notify, listen, "
-				    "delay", optarg);
+				    "delay, probe", optarg);
 			o->ready = ready;
+			break;
+		case OPT_PROBE:
+			o->probe = optarg;
 			break;
 		case OPT_DRAIN_SIGNAL:
 			if (signame_parse(optarg, &o->drain_signal) == -1)

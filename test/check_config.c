@@ -22,6 +22,8 @@
 #error "TEST_DATA must name the folder of the fixtures"
 #endif
 
+static void	roundtrip(const struct config *);
+
 /* Load and finish file from TEST_DATA; fail the test on any error. */
 static struct config *
 load(const char *file)
@@ -148,6 +150,14 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->preload, 0);
 	ck_assert_uint_eq(c->nsockets, 0);
 	ck_assert_uint_eq(c->nenv, 0);
+	ck_assert_int_eq(c->probe.kind, PROBE_NONE);
+	ck_assert_ptr_null(c->probe_socket);
+	ck_assert_int_eq(c->probe_interval, 200);
+	ck_assert_int_eq(c->probe_successes, 1);
+	ck_assert_int_eq(c->probe_timeout, 1000);
+	ck_assert_int_eq(c->rollout, ROLLOUT_ALL);
+	ck_assert_int_eq(c->canary, 0);
+	ck_assert_int_eq(c->canary_time, 60000);
 	config_free(c);
 
 	c = config_new();
@@ -393,7 +403,7 @@ static const struct {
 	{ "bad-signal.ini", ":2: drain_signal: 'SIGFOO' is not a signal" },
 	{ "bad-signal-number.ini", ":2: drain_signal: '65' is not a signal" },
 	{ "bad-ready.ini",
-	    ":2: ready: 'soon' is not one of notify, listen, delay" },
+	    ":2: ready: 'soon' is not one of notify, listen, delay, probe" },
 	{ "bad-preload.ini", ":2: preload: 'maybe' is not yes or no" },
 	{ "bad-ready-listen.ini", ":3: ready = listen needs preload = yes "
 	    "(the preload library is what sees listen())" },
@@ -433,7 +443,168 @@ static const struct {
 	{ "bad-empty-key.ini", ":2: unknown key '' in [baton]" },
 	{ "bad-directory-empty.ini", ":3: directory: no value" },
 	{ "bad-nul.ini", ":2: line contains a NUL byte" },
+	{ "bad-probe-missing.ini", ":3: ready = probe needs a probe (probe = "
+	    "http GET /healthz, tcp or exec COMMAND)" },
+	{ "bad-probe-unused.ini", ":3: probe is used by ready = probe and by "
+	    "canary only (set one of them, or remove probe)" },
+	{ "bad-probe-kind.ini", ":4: probe: 'https' is not http METHOD PATH, "
+	    "tcp or exec COMMAND" },
+	{ "bad-probe-http.ini", ":4: probe: http needs a method and a path "
+	    "(http GET /healthz)" },
+	{ "bad-probe-method.ini", ":4: probe: 'get' is not an HTTP method "
+	    "(use upper case: GET, HEAD, ...)" },
+	{ "bad-probe-path.ini", ":4: probe: 'healthz' is not a path for a "
+	    "request line (one that starts with '/', like /healthz)" },
+	{ "bad-probe-words.ini", ":4: probe: http takes a method and a path "
+	    "only, not 'HTTP/1.1'" },
+	{ "bad-probe-tcp.ini",
+	    ":4: probe: tcp takes nothing after it, not '8080'" },
+	{ "bad-probe-exec.ini", ":4: probe: exec needs a command (exec "
+	    "/usr/local/bin/check --quick)" },
+	{ "bad-probe-exec-quote.ini",
+	    ":4: probe: exec: unterminated single quote" },
+	{ "bad-probe-nosocket.ini", ":4: probe = tcp needs a socket to go "
+	    "through (add a [socket:NAME], or use exec)" },
+	{ "bad-probe-udp.ini", ":4: the probe goes through the first socket, "
+	    "'dns', which is udp://127.0.0.1:53; set probe_socket to a tcp or "
+	    "unix socket" },
+	{ "bad-probe-socket.ini", ":5: probe_socket: no socket named 'nosuch'" },
+	{ "bad-probe-socket-udp.ini", ":5: probe_socket: socket 'dns' is "
+	    "udp://127.0.0.1:53; a probe needs a stream socket (tcp or unix)" },
+	{ "bad-probe-interval-alone.ini", ":3: probe_timeout applies only with "
+	    "probe (set probe, or remove probe_timeout)" },
+	{ "bad-probe-successes.ini",
+	    ":5: probe_successes: '0' is not a number from 1 to 1000" },
+	{ "bad-probe-interval.ini", ":5: probe_interval: '0' is not a "
+	    "duration (use 500ms, 15s, 2m or seconds)" },
+	{ "bad-rollout.ini", ":3: rollout: 'blue-green' is not all or rolling" },
+	{ "bad-canary.ini", ":3: canary: '100%' is not a share from 0.01% to "
+	    "99.99% (like 10% or 2.5%)" },
+	{ "bad-canary-percent.ini", ":3: canary: '10' is not a share from "
+	    "0.01% to 99.99% (like 10% or 2.5%)" },
+	{ "bad-canary-decimals.ini", ":3: canary: '2.555%' is not a share "
+	    "from 0.01% to 99.99% (like 10% or 2.5%)" },
+	{ "bad-canary-time.ini", ":3: canary_time applies only with canary "
+	    "(set canary, or remove canary_time)" },
 };
+
+START_TEST(test_probe)
+{
+	static const char *const exec_argv[] = { "/usr/bin/check", "--url",
+	    "http://$HOST/x y", NULL };
+	const struct config_socket	*s;
+	struct config			*c;
+
+	c = load("good-probe.ini");
+	ck_assert_int_eq(c->ready, READY_PROBE);
+	ck_assert_int_eq(c->probe.kind, PROBE_HTTP);
+	ck_assert_str_eq(c->probe.method, "HEAD");
+	ck_assert_str_eq(c->probe.path, "/healthz?full=1");
+	ck_assert_str_eq(c->probe_socket, "admin");
+	ck_assert_ptr_nonnull(s = config_probe_socket(c));
+	ck_assert_str_eq(s->name, "admin");
+	ck_assert_int_eq(c->probe_interval, 50);
+	ck_assert_int_eq(c->probe_successes, 3);
+	ck_assert_int_eq(c->probe_timeout, 2000);
+	ck_assert_int_eq(c->rollout, ROLLOUT_ROLLING);
+	ck_assert_int_eq(c->canary, 250);
+	ck_assert_int_eq(c->canary_time, 300000);
+	config_free(c);
+
+	c = load("good-probe-exec.ini");
+	ck_assert_int_eq(c->probe.kind, PROBE_EXEC);
+	assert_argv(c->probe.argv, exec_argv);
+	/* An exec probe needs no socket; it is only told one. */
+	ck_assert_ptr_null(config_probe_socket(c));
+	config_free(c);
+
+	/* A probe may serve a canary alone; the first socket by default. */
+	c = load("good-probe-canary.ini");
+	ck_assert_int_eq(c->ready, READY_DELAY);
+	ck_assert_int_eq(c->probe.kind, PROBE_TCP);
+	ck_assert_int_eq(c->canary, 1000);
+	ck_assert_ptr_nonnull(s = config_probe_socket(c));
+	ck_assert_str_eq(s->name, "http");
+	config_free(c);
+}
+END_TEST
+
+static const struct {
+	const char	*in;
+	int		 canary;	/* -1: refused */
+} canaries[] = {
+	{ "10%", 1000 },
+	{ "2.5%", 250 },
+	{ "0.01%", 1 },
+	{ "0.5%", 50 },
+	{ "99.99%", 9999 },
+	{ "50.00%", 5000 },
+	{ "007%", 700 },
+	{ "0%", -1 },
+	{ "0.00%", -1 },
+	{ "100%", -1 },
+	{ "100.0%", -1 },
+	{ "1000%", -1 },
+	{ "99999999999%", -1 },
+	{ "10", -1 },
+	{ "10 %", -1 },
+	{ "10%%", -1 },
+	{ ".5%", -1 },
+	{ "5.%", -1 },
+	{ "2.555%", -1 },
+	{ "-5%", -1 },
+	{ "", -1 },
+};
+
+START_TEST(test_canary)
+{
+	int	 v = -42;
+
+	if (canaries[_i].canary == -1) {
+		ck_assert_msg(config_parse_canary(canaries[_i].in, &v) == -1,
+		    "'%s' accepted as %d", canaries[_i].in, v);
+		ck_assert_int_eq(v, -42);
+	} else {
+		ck_assert_msg(config_parse_canary(canaries[_i].in, &v) == 0,
+		    "'%s' refused", canaries[_i].in);
+		ck_assert_int_eq(v, canaries[_i].canary);
+	}
+}
+END_TEST
+
+/* What config_print() writes for a probe is what parses back to it. */
+static const char *const probe_specs[] = {
+	"http GET /",
+	"http OPTIONS /a/b?c=d&e=%20",
+	"tcp",
+	"exec check",
+	"exec /bin/sh -c 'exit 3'",
+	"exec printf '%s ;x' \"it's\"",
+};
+
+START_TEST(test_probe_spec)
+{
+	struct config_probe	 p, q;
+	char			*spec, *again, *error = NULL;
+
+	ck_assert_msg(config_parse_probe(probe_specs[_i], &p, &error) == 0,
+	    "%s: %s", probe_specs[_i], error);
+	spec = config_probe_spec(&p);
+	ck_assert_msg(config_parse_probe(spec, &q, &error) == 0, "%s: %s",
+	    spec, error);
+	again = config_probe_spec(&q);
+	ck_assert_str_eq(spec, again);
+	ck_assert_int_eq(p.kind, q.kind);
+	if (p.kind == PROBE_EXEC)
+		assert_argv(q.argv, (const char *const *)p.argv);
+	free(spec);
+	free(again);
+	config_probe_clear(&p);
+	config_probe_clear(&q);
+	ck_assert_int_eq(p.kind, PROBE_NONE);
+	ck_assert_ptr_null(p.argv);
+}
+END_TEST
 
 START_TEST(test_bad)
 {
@@ -670,6 +841,22 @@ START_TEST(test_no_file)
 	ck_assert_int_eq(config_finish(c, &error), -1);
 	ck_assert_str_eq(error, "workers: 0 is not a number from 1 to 1024");
 	free(error);
+
+	/* baton run --ready probe [--probe SPEC]: no file, no line. */
+	c->workers = 1;
+	c->ready = READY_PROBE;
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "ready = probe needs a probe (probe = http "
+	    "GET /healthz, tcp or exec COMMAND)");
+	free(error);
+	ck_assert_int_eq(config_set_probe(c, "http GET", &error), -1);
+	ck_assert_str_eq(error, "--probe http GET: http needs a method and a "
+	    "path (http GET /healthz)");
+	free(error);
+	ck_assert_int_eq(config_set_probe(c, "http GET /healthz", &error), 0);
+	ck_assert_int_eq(config_finish(c, &error), 0);
+	ck_assert_str_eq(config_probe_socket(c)->name, "http");
+	roundtrip(c);
 	config_free(c);
 }
 END_TEST
@@ -696,6 +883,19 @@ assert_same(const struct config *a, const struct config *b)
 	ck_assert_pstr_eq(a->user, b->user);
 	ck_assert_pstr_eq(a->group, b->group);
 	ck_assert_int_eq(a->preload, b->preload);
+	ck_assert_int_eq(a->probe.kind, b->probe.kind);
+	ck_assert_pstr_eq(a->probe.method, b->probe.method);
+	ck_assert_pstr_eq(a->probe.path, b->probe.path);
+	if (a->probe.argv != NULL)
+		assert_argv(b->probe.argv, (const char *const *)a->probe.argv);
+	ck_assert_pstr_eq(a->probe_socket, b->probe_socket);
+	ck_assert_int_eq(a->probe_interval, b->probe_interval);
+	ck_assert_int_eq(a->probe_successes, b->probe_successes);
+	ck_assert_int_eq(a->probe_timeout, b->probe_timeout);
+	ck_assert_int_eq(a->rollout, b->rollout);
+	ck_assert_int_eq(a->canary, b->canary);
+	if (a->canary != 0)
+		ck_assert_int_eq(a->canary_time, b->canary_time);
 	ck_assert_uint_eq(a->nsockets, b->nsockets);
 	for (i = 0; i < a->nsockets; i++) {
 		ck_assert_str_eq(a->sockets[i].name, b->sockets[i].name);
@@ -760,6 +960,9 @@ static const char *const printable[] = {
 	"good-print-space-folder.ini",
 	"good-relative.ini",
 	"good-values.ini",
+	"good-probe.ini",
+	"good-probe-exec.ini",
+	"good-probe-canary.ini",
 };
 
 START_TEST(test_print)
@@ -1126,6 +1329,7 @@ static const struct {
 	{ "delay", READY_DELAY },
 	{ "notify", READY_NOTIFY },
 	{ "listen", READY_LISTEN },
+	{ "probe", READY_PROBE },
 };
 
 START_TEST(test_ready_names)
@@ -1156,7 +1360,7 @@ main(void)
 	const TTest	*good[] = {
 		test_full, test_defaults, test_comments, test_crlf_bom,
 		test_continuation, test_line199, test_relative,
-		test_relative_file, test_values, NULL
+		test_relative_file, test_values, test_probe, NULL
 	};
 	const TTest	*bad_files[] = { test_fixtures, test_unreadable, NULL };
 	const TTest	*override[] = {
@@ -1180,6 +1384,8 @@ main(void)
 	tc = check_case(s, "values", values);
 	tcase_add_loop_test(tc, test_duration, 0, CHECK_NITEMS(durations));
 	tcase_add_loop_test(tc, test_ready_names, 0, CHECK_NITEMS(ready_names));
+	tcase_add_loop_test(tc, test_canary, 0, CHECK_NITEMS(canaries));
+	tcase_add_loop_test(tc, test_probe_spec, 0, CHECK_NITEMS(probe_specs));
 	tcase_add_loop_test(tc, test_drain_signal, 0,
 	    CHECK_NITEMS(drain_signals));
 	return check_run(s);

@@ -11,6 +11,7 @@
 #include "generation.h"
 #include "keeper.h"
 #include "log.h"
+#include "probe.h"
 #include "reaper.h"
 #include "stray.h"
 #include "worker.h"
@@ -88,14 +89,17 @@ void
 reaper_adopt(struct reaper *r)
 {
 	struct generation	**gens;
-	pid_t			  ours[2] = { 0, 0 };
-	size_t			  n;
+	pid_t			 *ours;
+	size_t			  n, nprobes;
 
-	if (r->keeper != NULL)
-		ours[0] = keeper_pid(r->keeper);
-	ours[1] = r->ops->check_pid(r->arg);
+	/* baton's own children: the keeper, the check, the exec probes. */
+	ours = probe_pids(&nprobes);
+	ours = xreallocarray(ours, nprobes + 2, sizeof(*ours));
+	ours[nprobes] = r->keeper != NULL ? keeper_pid(r->keeper) : 0;
+	ours[nprobes + 1] = r->ops->check_pid(r->arg);
 	gens = r->ops->gens(r->arg, &n);
-	stray_adopt(r->strays, gens, n, ours, 2);
+	stray_adopt(r->strays, gens, n, ours, nprobes + 2);
+	free(ours);
 }
 
 /* A child that was no worker's: one stray fewer, if it was one. */
@@ -194,7 +198,7 @@ reaper_reap(struct reaper *r, int block)
 			else if ((w = r->ops->worker(r->arg,
 			    dead[i].pid)) != NULL)
 				worker_reaped(w, dead[i].pid, dead[i].status);
-			else
+			else if (!probe_reaped(dead[i].pid, dead[i].status))
 				reaper_other(r, dead[i].pid, dead[i].status);
 		}
 		total += (int)n;

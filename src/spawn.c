@@ -60,7 +60,7 @@ spawn_close_others(int keep)
 	closedir(d);
 }
 
-static void
+void
 spawn_reset_signals(void)
 {
 	struct sigaction	 sa;

@@ -29,6 +29,8 @@ struct spawn_params {
  * ERROR= message on the channel, and the child exits with status 127.
  */
 pid_t	spawn_worker(const struct spawn_params *, int *channel);
+/* In a child: every handler back to its default, nothing blocked. */
+void	spawn_reset_signals(void);
 /* In a child: close every descriptor above stderr except keep. */
 void	spawn_close_others(int keep);
 

@@ -335,8 +335,13 @@ generation_worker_not_ready(struct worker *w, void *arg)
 	char			*why;
 
 	if (g->state == GENERATION_STARTING) {
-		why = xprintf("worker %d not ready after %ld ms",
-		    worker_slot(w), g->config->ready_timeout);
+		if (worker_probe_failure(w) != NULL)
+			why = xprintf("worker %d not ready after %ld ms (the "
+			    "probe: %s)", worker_slot(w),
+			    g->config->ready_timeout, worker_probe_failure(w));
+		else
+			why = xprintf("worker %d not ready after %ld ms",
+			    worker_slot(w), g->config->ready_timeout);
 		generation_roll_back(g, why);
 		free(why);
 		return;

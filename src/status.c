@@ -83,6 +83,8 @@ status_json(const struct status *st, struct evbuffer *out)
 			evbuffer_add_printf(out, ",\"last_exit\":");
 			json_string(out, *worker_exit_reason(w) != '\0' ?
 			    worker_exit_reason(w) : NULL);
+			evbuffer_add_printf(out, ",\"probe_failure\":");
+			json_string(out, worker_probe_failure(w));
 			evbuffer_add_printf(out, "}");
 		}
 		evbuffer_add_printf(out, "]}");
@@ -141,6 +143,9 @@ status_text(const struct status *st, struct evbuffer *out)
 			    worker_slot(w), (long)worker_pid(w),
 			    worker_state_name(worker_state(w)),
 			    worker_restarts(w));
+			if (worker_probe_failure(w) != NULL)
+				evbuffer_add_printf(out, "%-27s probe failed: "
+				    "%s\n", "", worker_probe_failure(w));
 		}
 		if (generation_failure(g) != NULL)
 			evbuffer_add_printf(out, "      rolled back: %s\n",

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "log.h"
+#include "probe.h"
 #include "proc.h"
 #include "signame.h"
 #include "socket.h"
@@ -72,6 +73,10 @@ struct worker {
 	char			 spawn_error[CHANNEL_TEXT_MAX];
 	char			*status_text;
 	struct log_limit	 limit;		/* junk on the channel */
+	struct probe		*probe;		/* ready = probe, starting */
+	struct event		*probe_timer;	/* its next attempt */
+	int			 probe_passes;	/* in a row */
+	char			 probe_failure[256]; /* the last; "": none */
 };
 
 static const char *const worker_state_names[] = {
@@ -91,7 +96,10 @@ const struct worker_sys worker_sys_real = {
 	proc_dies_on,
 	proc_state,
 	proc_in_accept,
-	worker_clock
+	worker_clock,
+	probe_new,
+	probe_run,
+	probe_free
 };
 
 #define WLOG(w, level, ...)						\
@@ -99,6 +107,7 @@ const struct worker_sys worker_sys_real = {
 	    (w)->pid, __VA_ARGS__)
 
 static void	worker_signal(struct worker *, int, const char *);
+static void	worker_probe_stop(struct worker *);
 
 static void
 worker_set_state(struct worker *w, enum worker_state state)
@@ -161,6 +170,9 @@ worker_free(struct worker *w)
 	if (w->timer != NULL)
 		event_free(w->timer);
 	trap_free(w->trap);
+	worker_probe_stop(w);
+	if (w->probe_timer != NULL)
+		event_free(w->probe_timer);
 	if (w->park != NULL)
 		event_free(w->park);
 	free(w->orphans);
@@ -175,10 +187,125 @@ worker_became_ready(struct worker *w)
 		return;
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
+	worker_probe_stop(w);
 	WLOG(w, LOG_LEVEL_INFO, "ready in %lld ms",
 	    w->sys->now() - w->started);
 	worker_set_state(w, WORKER_READY);
 	w->ctx->ops->ready(w, w->ctx->arg);
+}
+
+static void
+worker_probe_stop(struct worker *w)
+{
+	if (w->probe != NULL) {
+		w->sys->probe_free(w->probe);
+		w->probe = NULL;
+	}
+	if (w->probe_timer != NULL)
+		evtimer_del(w->probe_timer);
+}
+
+static void
+worker_probe_run(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)what;
+	if (w->probe != NULL && w->state == WORKER_STARTING &&
+	    w->sys->probe_run(w->probe) == -1)
+		WLOG(w, LOG_LEVEL_WARN, "probe: %s", strerror(errno));
+}
+
+/*
+ * One attempt is over. A failure is logged when its reason changes, not
+ * at every attempt: a server that takes a minute to warm up would fill
+ * the log with the same line.
+ */
+static void
+worker_probe_done(void *arg, int passed, const char *reason)
+{
+	struct worker		*w = arg;
+	const struct config	*c = w->ctx->config;
+	struct timeval		 tv;
+
+	if (w->state != WORKER_STARTING)
+		return;
+	if (passed) {
+		if (w->probe_failure[0] != '\0')
+			WLOG(w, LOG_LEVEL_INFO, "probe passed: %s", reason);
+		w->probe_failure[0] = '\0';
+		if (++w->probe_passes >= c->probe_successes) {
+			worker_became_ready(w);
+			return;
+		}
+	} else {
+		w->probe_passes = 0;
+		if (strcmp(w->probe_failure, reason) != 0)
+			WLOG(w, LOG_LEVEL_INFO, "probe failed: %s", reason);
+		snprintf(w->probe_failure, sizeof(w->probe_failure), "%s",
+		    *reason != '\0' ? reason : "failed");
+	}
+	tv = clock_tv(c->probe_interval);
+	evtimer_add(w->probe_timer, &tv);
+}
+
+static const struct probe_ops worker_probe_ops = {
+	NULL,
+	worker_probe_done
+};
+
+/*
+ * ready = probe: probe from now on (at spawn, or once a preloaded worker
+ * listens), until it passes or the worker is no longer starting.
+ */
+static void
+worker_probe_start(struct worker *w)
+{
+	const struct config		*c = w->ctx->config;
+	const struct config_socket	*s;
+	struct probe_params		 pp;
+	struct sockaddr_storage		 ss;
+	socklen_t			 len = sizeof(ss);
+	size_t				 i;
+
+	if (c->ready != READY_PROBE || w->probe != NULL ||
+	    w->state != WORKER_STARTING)
+		return;
+	memset(&pp, 0, sizeof(pp));
+	pp.spec = &c->probe;
+	/* The held socket's own address: what the kernel knows it by. */
+	if ((s = config_probe_socket(c)) != NULL &&
+	    (i = (size_t)(s - c->sockets)) < w->ctx->nsockets) {
+		if (getsockname(w->ctx->fds[i], (struct sockaddr *)&ss,
+		    &len) == -1)
+			WLOG(w, LOG_LEVEL_WARN, "probe: getsockname %s: %s",
+			    s->addr.url, strerror(errno));
+		else {
+			pp.target = (struct sockaddr *)&ss;
+			pp.target_len = len;
+		}
+	}
+	pp.directory = c->directory;
+	pp.generation = w->ctx->generation;
+	pp.timeout = c->probe_timeout;
+	if ((w->probe = w->sys->probe_new(w->ctx->base, &pp,
+	    &worker_probe_ops, w)) == NULL) {
+		WLOG(w, LOG_LEVEL_ERROR, "probe: %s", strerror(errno));
+		snprintf(w->probe_failure, sizeof(w->probe_failure),
+		    "cannot probe: %s", strerror(errno));
+		return;
+	}
+	if (w->probe_timer == NULL && (w->probe_timer = evtimer_new(
+	    w->ctx->base, worker_probe_run, w)) == NULL)
+		fatal(70, "evtimer_new failed");
+	worker_probe_run(-1, EV_TIMEOUT, w);
+}
+
+const char *
+worker_probe_failure(const struct worker *w)
+{
+	return w->probe_failure[0] != '\0' ? w->probe_failure : NULL;
 }
 
 void
@@ -204,6 +331,8 @@ worker_message(struct worker *w, const struct channel_msg *msg)
 	if ((msg->ready && c->ready == READY_NOTIFY) ||
 	    (msg->listening && c->ready == READY_LISTEN))
 		worker_became_ready(w);
+	if (msg->listening)
+		worker_probe_start(w);
 }
 
 const char *
@@ -220,6 +349,7 @@ worker_trap_listening(void *arg)
 
 	if (w->ctx->config->ready == READY_LISTEN)
 		worker_became_ready(w);
+	worker_probe_start(w);
 }
 
 static void
@@ -351,8 +481,13 @@ worker_timer(evutil_socket_t fd, short what, void *arg)
 			worker_became_ready(w);
 			break;
 		}
-		WLOG(w, LOG_LEVEL_ERROR, "not ready after %ld ms "
-		    "(ready_timeout)", c->ready_timeout);
+		if (worker_probe_failure(w) != NULL)
+			WLOG(w, LOG_LEVEL_ERROR, "not ready after %ld ms "
+			    "(ready_timeout); the probe: %s", c->ready_timeout,
+			    worker_probe_failure(w));
+		else
+			WLOG(w, LOG_LEVEL_ERROR, "not ready after %ld ms "
+			    "(ready_timeout)", c->ready_timeout);
 		w->ctx->ops->not_ready(w, w->ctx->arg);
 		break;
 	case WORKER_EXITED:
@@ -418,12 +553,18 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->spawn_error[0] = '\0';
 	free(w->status_text);
 	w->status_text = NULL;
+	worker_probe_stop(w);
+	w->probe_passes = 0;
+	w->probe_failure[0] = '\0';
 	worker_watch(w);
 	tv = clock_tv(c->ready == READY_DELAY ? c->ready_delay :
 	    c->ready_timeout);
 	evtimer_add(w->timer, &tv);
 	worker_set_state(w, WORKER_STARTING);
 	WLOG(w, LOG_LEVEL_INFO, "started");
+	/* A preloaded worker is probed once it listens. */
+	if (!c->preload)
+		worker_probe_start(w);
 	return 0;
 }
 
@@ -574,6 +715,7 @@ worker_drain(struct worker *w, int sig)
 
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
+	worker_probe_stop(w);
 	if (!worker_alive(w) || w->state == WORKER_DRAINING)
 		return;
 	worker_set_state(w, WORKER_DRAINING);
@@ -650,6 +792,7 @@ worker_exited(struct worker *w, int status)
 	worker_close_channel(w);
 	if (w->timer != NULL)
 		evtimer_del(w->timer);
+	worker_probe_stop(w);
 
 	if (WIFEXITED(status)) {
 		w->exit_kind = WEXITSTATUS(status) == 0 ? WORKER_EXIT_CLEAN :

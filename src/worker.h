@@ -16,6 +16,9 @@
 struct channel_msg;
 struct config;
 struct event_base;
+struct probe;
+struct probe_ops;
+struct probe_params;
 struct socket;
 struct spawn_params;
 struct worker;
@@ -64,6 +67,12 @@ struct worker_sys {
 	char		(*state)(pid_t);
 	int		(*in_accept)(pid_t, const int *fds, size_t n);
 	long long	(*now)(void);		/* monotonic ms */
+	/* ready = probe: probe.c's, or what a test fakes. */
+	struct probe	*(*probe_new)(struct event_base *,
+			    const struct probe_params *,
+			    const struct probe_ops *, void *);
+	int		(*probe_run)(struct probe *);
+	void		(*probe_free)(struct probe *);
 };
 extern const struct worker_sys worker_sys_real;
 
@@ -154,6 +163,8 @@ enum worker_exit	 worker_exit_kind(const struct worker *);
 const char		*worker_state_name(enum worker_state);
 /* The last STATUS= the worker sent, or NULL. */
 const char		*worker_status_text(const struct worker *);
+/* ready = probe: why its last attempt failed, or NULL if it passed. */
+const char		*worker_probe_failure(const struct worker *);
 /* "exited with status 1", "killed by signal 9 (SIGKILL)", ... */
 const char		*worker_exit_reason(const struct worker *);
 

@@ -45,6 +45,7 @@ static const struct generation_ops ops = {
 
 static struct event_base	*base;
 static struct generation	*g;
+static struct config		*made;	/* g's, before it starts */
 
 static struct generation *
 make(int restored)
@@ -54,7 +55,7 @@ make(int restored)
 	char			*argv[] = { "server", "{worker}", NULL };
 	char			*error = NULL;
 
-	c = config_new();
+	made = c = config_new();
 	ck_assert_int_eq(config_set_argv(c, argv, &error), 0);
 	c->workers = NWORKERS;
 	fake_config(c);
@@ -164,6 +165,26 @@ START_TEST(test_ready_timeout)
 	told_is(2, want);
 	ck_assert_int_eq(told.crashed, 0);
 	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+/* ready = probe: the rollback names the probe's last failure. */
+START_TEST(test_probe_not_ready)
+{
+	char	*error = NULL;
+
+	made->ready = READY_PROBE;
+	ck_assert_int_eq(config_set_probe(made, "exec check", &error), 0);
+	ck_assert_int_eq(generation_start(g), 0);
+	ck_assert_int_eq(fake.probes, NWORKERS);
+	fake_probe_done_at(0, 1, "exit status 0");
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)), WORKER_READY);
+	fake_probe_done_at(1, 0, "exit status 1: not warm yet");
+	ck_assert_int_eq(fake_fire(base), 2);	/* its next try, the timeout */
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g), "worker 1 not ready after "
+	    "1000 ms (the probe: exit status 1: not warm yet)");
+	ck_assert_int_eq(fake.probe_live, 0);
 }
 END_TEST
 
@@ -356,7 +377,7 @@ int
 main(void)
 {
 	const TTest	*tests[] = {
-		test_start_active, test_ready_timeout,
+		test_start_active, test_ready_timeout, test_probe_not_ready,
 		test_crash_before_ready, test_spawn_fails, test_drain,
 		test_drain_deadline, test_drain_nothing,
 		test_restart_after_crash, test_restart_after_clean_exit,

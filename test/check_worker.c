@@ -3,6 +3,11 @@
  * driven through a faked process side (fake.h) and a recording
  * set of worker_ops in place of a generation.
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <check.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -413,6 +418,196 @@ START_TEST(test_restore_empty)
 }
 END_TEST
 
+/* ready = probe over a held socket on 127.0.0.1, probed every 200 ms. */
+static int	 held = -1;
+
+static void
+probe_config(int successes)
+{
+	struct sockaddr_in	 sin;
+	char			*error = NULL;
+
+	cfg->ready = READY_PROBE;
+	cfg->probe_successes = successes;
+	cfg->probe_timeout = 300;
+	ck_assert_int_eq(config_set_probe(cfg, "http GET /healthz", &error),
+	    0);
+	ck_assert_int_eq(config_set_listen(cfg, "http=tcp://127.0.0.1:1",
+	    &error), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ne(held = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
+	    0), -1);
+	ck_assert_int_eq(bind(held, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ctx.fds = &held;
+	ctx.nsockets = 1;
+}
+
+static int
+held_port(void)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 len = sizeof(sin);
+
+	ck_assert_int_eq(getsockname(held, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+static char	 logged[4096];
+
+static void
+tap(enum log_level level, const char *line, void *arg)
+{
+	(void)level;
+	(void)arg;
+	strncat(logged, line, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+static int
+count(const char *hay, const char *needle)
+{
+	int	 n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
+START_TEST(test_probe_ready)
+{
+	probe_config(1);
+	start();
+	/* Probed at once, at the held socket's own address. */
+	ck_assert_int_eq(fake.probes, 1);
+	ck_assert_int_eq(fake.probe_runs, 1);
+	ck_assert_int_eq(fake.probe_family, AF_INET);
+	ck_assert_int_eq(fake.probe_port, held_port());
+	ck_assert_int_eq(fake.probe_generation, 1);
+	ck_assert_int_eq(fake.probe_timeout, 300);
+	/* READY=1 is not what this mode waits for. */
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+
+	fake_probe_done(0, "HTTP 503");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	ck_assert_str_eq(worker_probe_failure(w), "HTTP 503");
+	/* The next attempt after probe_interval, before ready_timeout. */
+	ck_assert_uint_eq(fake_pending(base), 2);
+	fake_fire_first(base);
+	ck_assert_int_eq(fake.probe_runs, 2);
+	ck_assert_int_eq(told.not_ready, 0);
+
+	fake_probe_done(1, "HTTP 200");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(told.ready, 1);
+	ck_assert_ptr_null(worker_probe_failure(w));
+	/* Done with: freed, and no timer left. */
+	ck_assert_int_eq(fake.probe_frees, 1);
+	ck_assert_int_eq(fake.probe_live, 0);
+	ck_assert_uint_eq(fake_pending(base), 0);
+	close(held);
+}
+END_TEST
+
+/* probe_successes in a row; a failure starts the count over. */
+START_TEST(test_probe_successes)
+{
+	probe_config(3);
+	start();
+	fake_probe_done(1, "HTTP 200");
+	fake_fire_first(base);
+	fake_probe_done(1, "HTTP 200");
+	fake_fire_first(base);
+	fake_probe_done(0, "HTTP 500");
+	fake_fire_first(base);
+	fake_probe_done(1, "HTTP 200");
+	fake_fire_first(base);
+	fake_probe_done(1, "HTTP 200");
+	ck_assert_int_eq(worker_state(w), WORKER_STARTING);
+	fake_fire_first(base);
+	fake_probe_done(1, "HTTP 200");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(fake.probe_runs, 6);
+	close(held);
+}
+END_TEST
+
+/* A failure is logged when it changes, not at every attempt. */
+START_TEST(test_probe_log_once)
+{
+	int	 i;
+
+	probe_config(1);
+	log_set_level(LOG_LEVEL_INFO);
+	log_set_tap(tap, NULL);
+	start();
+	for (i = 0; i < 5; i++) {
+		fake_probe_done(0, "connect 127.0.0.1:8080: Connection refused");
+		fake_fire_first(base);
+	}
+	fake_probe_done(0, "HTTP 503");
+	fake_fire_first(base);
+	fake_probe_done(0, "HTTP 503");
+	log_set_tap(NULL, NULL);
+	ck_assert_int_eq(count(logged, "probe failed: connect "), 1);
+	ck_assert_int_eq(count(logged, "probe failed: HTTP 503"), 1);
+	ck_assert_int_eq(fake.probe_runs, 7);
+	close(held);
+}
+END_TEST
+
+/* Still failing at ready_timeout: not ready, and the probe says why. */
+START_TEST(test_probe_timeout)
+{
+	probe_config(1);
+	cfg->ready_timeout = 100;
+	start();
+	fake_probe_done(0, "HTTP 503");
+	/* ready_timeout (100 ms) comes before probe_interval (200 ms). */
+	fake_fire_first(base);
+	ck_assert_int_eq(told.not_ready, 1);
+	ck_assert_str_eq(worker_probe_failure(w), "HTTP 503");
+	/* Dead, it is probed no more. */
+	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(1)), 1);
+	ck_assert_int_eq(fake.probe_live, 0);
+	ck_assert_uint_eq(fake_pending(base), 0);
+	close(held);
+}
+END_TEST
+
+/* preload = yes: the probe starts once the worker listens. */
+START_TEST(test_probe_preload)
+{
+	probe_config(1);
+	cfg->preload = 1;
+	start();
+	ck_assert_int_eq(fake.probes, 0);
+	fake_say(base, 0, "LISTENING=1");
+	ck_assert_int_eq(fake.probes, 1);
+	ck_assert_int_eq(fake.probe_runs, 1);
+	/* Listening again starts no second probe. */
+	fake_say(base, 0, "LISTENING=1");
+	ck_assert_int_eq(fake.probes, 1);
+	fake_probe_done(1, "HTTP 200");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	close(held);
+}
+END_TEST
+
+/* A drained starting worker (a rollback) is probed no more. */
+START_TEST(test_probe_drained)
+{
+	probe_config(1);
+	start();
+	worker_drain(w, SIGTERM);
+	ck_assert_int_eq(fake.probe_live, 0);
+	ck_assert_int_eq(told.ready, 0);
+	close(held);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -424,6 +619,8 @@ main(void)
 		test_socket_unknown, test_remnants,
 		test_remnants_delay_restart, test_adopt_late,
 		test_adopt_draining_killed, test_restore, test_restore_empty,
+		test_probe_ready, test_probe_successes, test_probe_log_once,
+		test_probe_timeout, test_probe_preload, test_probe_drained,
 		NULL
 	};
 

@@ -8,6 +8,8 @@
 #ifndef BATON_FAKE_H
 #define BATON_FAKE_H
 
+#include <netinet/in.h>
+
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include "channel.h"
 #include "config.h"
 #include "log.h"
+#include "probe.h"
 #include "spawn.h"
 #include "worker.h"
 
@@ -42,6 +45,19 @@ static struct {
 	char			 state;
 	int			 in_accept;
 	long long		 now;
+	/* ready = probe: each probe made, its address its identity. */
+	int			 probe_token[FAKE_MAX];
+	int			 probes;	/* made */
+	int			 probe_runs;
+	int			 probe_frees;
+	int			 probe_live;	/* made, not freed */
+	int			 probe_family;	/* of the last's target; 0:
+						   none */
+	int			 probe_port;
+	int			 probe_generation;
+	long			 probe_timeout;
+	const struct probe_ops	*probe_ops;
+	void			*probe_arg[FAKE_MAX];
 } fake;
 
 static pid_t
@@ -111,6 +127,62 @@ fake_now(void)
 	return fake.now;
 }
 
+static struct probe *
+fake_probe_new(struct event_base *base, const struct probe_params *pp,
+    const struct probe_ops *ops, void *arg)
+{
+	const struct sockaddr_in	*sin = (const void *)pp->target;
+
+	(void)base;
+	ck_assert_int_lt(fake.probes, FAKE_MAX);
+	fake.probe_live++;
+	fake.probe_family = pp->target != NULL ? pp->target->sa_family : 0;
+	fake.probe_port = pp->target != NULL &&
+	    pp->target->sa_family == AF_INET ? ntohs(sin->sin_port) : 0;
+	fake.probe_generation = pp->generation;
+	fake.probe_timeout = pp->timeout;
+	fake.probe_ops = ops;
+	fake.probe_arg[fake.probes] = arg;
+	return (struct probe *)&fake.probe_token[fake.probes++];
+}
+
+static int
+fake_probe_run(struct probe *p)
+{
+	ck_assert_ptr_nonnull(p);
+	fake.probe_runs++;
+	return 0;
+}
+
+static void
+fake_probe_free(struct probe *p)
+{
+	int	 i = (int *)p - fake.probe_token;
+
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_lt(i, fake.probes);
+	ck_assert_ptr_nonnull(fake.probe_arg[i]);
+	fake.probe_arg[i] = NULL;
+	fake.probe_frees++;
+	fake.probe_live--;
+}
+
+/* Probe i (0: the first made) ends its attempt, as probe.c tells it. */
+static inline void
+fake_probe_done_at(int i, int passed, const char *reason)
+{
+	ck_assert_int_lt(i, fake.probes);
+	ck_assert_ptr_nonnull(fake.probe_arg[i]);
+	fake.probe_ops->done(fake.probe_arg[i], passed, reason);
+}
+
+/* The last probe made ends its attempt. */
+static inline void
+fake_probe_done(int passed, const char *reason)
+{
+	fake_probe_done_at(fake.probes - 1, passed, reason);
+}
+
 static const struct worker_sys fake_sys = {
 	fake_spawn,
 	fake_kill,
@@ -118,7 +190,10 @@ static const struct worker_sys fake_sys = {
 	fake_dies_on,
 	fake_state,
 	fake_in_accept,
-	fake_now
+	fake_now,
+	fake_probe_new,
+	fake_probe_run,
+	fake_probe_free
 };
 
 /*
@@ -233,6 +308,25 @@ fake_pending(struct event_base *base)
 	fake_ntimers = 0;
 	event_base_foreach_event(base, fake_collect, NULL);
 	return fake_ntimers;
+}
+
+/* Fire the pending timer that is due first, as if its time had come. */
+static inline void
+fake_fire_first(struct event_base *base)
+{
+	struct timeval	 tv, first;
+	size_t		 i, n, at = 0;
+
+	ck_assert_uint_gt(n = fake_pending(base), 0);
+	for (i = 0; i < n; i++) {
+		event_pending(fake_timers[i], EV_TIMEOUT, &tv);
+		if (i == 0 || timercmp(&tv, &first, <)) {
+			first = tv;
+			at = i;
+		}
+	}
+	event_active(fake_timers[at], EV_TIMEOUT, 1);
+	ck_assert_int_ge(event_base_loop(base, EVLOOP_NONBLOCK), 0);
 }
 
 /* Fire every pending timer now, as if its time had come; how many. */

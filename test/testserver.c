@@ -11,6 +11,8 @@
  *         /fds         "N TARGET" for each descriptor it had at exec
  *         /env         the environment it had at exec
  *         /sleep?ms=N  "ok PID", N ms later
+ *         /healthz     as /, but 503 for --healthy-after-ms after start, or
+ *                      always with --unhealthy
  */
 #include <sys/ioctl.h>
 #include <sys/queue.h>
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -96,6 +99,9 @@ static long			 opt_startup_ms;
 static long			 opt_exit_code = -1;
 static long			 opt_crash_ms = -1;
 static int			 opt_ignore_drain, opt_quiet;
+static long			 opt_healthy_ms;
+static int			 opt_unhealthy;
+static struct timespec		 started;
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -107,7 +113,8 @@ usage(int code)
 	    "                  [--never-ready]\n"
 	    "                  [--work-ms N --work-log FILE] [--startup-ms N]\n"
 	    "                  [--exit-at-start CODE] [--crash-after-ms N]\n"
-	    "                  [--ignore-drain] [--quiet]\n");
+	    "                  [--ignore-drain] [--quiet]\n"
+	    "                  [--healthy-after-ms N | --unhealthy]\n");
 	exit(code);
 }
 
@@ -626,6 +633,21 @@ work_done(evutil_socket_t fd, short what, void *arg)
 	drain_check();
 }
 
+/* /healthz: 503 while warming up (--healthy-after-ms), or always. */
+static int
+healthz_failing(void)
+{
+	struct timespec	 now;
+	long		 ms;
+
+	if (opt_unhealthy)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - started.tv_sec) * 1000 +
+	    (now.tv_nsec - started.tv_nsec) / 1000000;
+	return ms < opt_healthy_ms;
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -642,7 +664,10 @@ request_cb(struct evhttp_request *req, void *arg)
 	if ((path = evhttp_uri_get_path(uri)) == NULL)
 		path = "/";
 
-	if (strcmp(path, "/fds") == 0) {
+	if (strcmp(path, "/healthz") == 0 && healthz_failing()) {
+		evbuffer_add_printf(out, "not yet\n");
+		reply(req, 503, "Service Unavailable");
+	} else if (strcmp(path, "/fds") == 0) {
 		evbuffer_add(out, fds_page, fds_len);
 		reply(req, 200, "OK");
 	} else if (strcmp(path, "/env") == 0) {
@@ -738,6 +763,8 @@ options(int argc, char *argv[])
 		{ "exit-at-start",	required_argument, NULL, 'x' },
 		{ "crash-after-ms",	required_argument, NULL, 'c' },
 		{ "ignore-drain",	no_argument,	   NULL, 'i' },
+		{ "healthy-after-ms",	required_argument, NULL, 'H' },
+		{ "unhealthy",		no_argument,	   NULL, 'U' },
 		{ "quiet",		no_argument,	   NULL, 'q' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 }
@@ -800,6 +827,13 @@ options(int argc, char *argv[])
 		case 'i':
 			opt_ignore_drain = 1;
 			break;
+		case 'H':
+			opt_healthy_ms = option_number("healthy-after-ms",
+			    optarg, MAXSLEEP_MS);
+			break;
+		case 'U':
+			opt_unhealthy = 1;
+			break;
 		case 'q':
 			opt_quiet = 1;
 			break;
@@ -854,6 +888,7 @@ main(int argc, char *argv[])
 	int			 i;
 
 	pid = getpid();
+	clock_gettime(CLOCK_MONOTONIC, &started);
 	snapshot();
 	options(argc, argv);
 	if (opt_exit_code != -1) {

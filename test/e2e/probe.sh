@@ -30,6 +30,23 @@ $3
 CONF
 }
 
+# --- Refused before anything starts: FILE:LINE, exit 78.
+printf '[baton]\ncommand = %s\nready = probe\n' "$TESTSERVER" >"$T_DIR/bad.ini"
+"$BATON" check -c "$T_DIR/bad.ini" >"$T_DIR/bad.out" 2>&1
+t_is "$?" 78 "ready = probe without a probe: exit 78"
+t_ok "it names FILE:LINE" grep -qF "$T_DIR/bad.ini:3: ready = probe needs a probe" "$T_DIR/bad.out"
+
+# --- From the command line alone.
+CLI=$(free_port)
+start_baton "$T_DIR/cli.log" run --listen "http=tcp://127.0.0.1:$CLI" \
+    --ready probe --probe 'http GET /healthz' -- \
+    "$TESTSERVER" --protocol systemd --healthy-after-ms 300
+t_ok "baton run --ready probe --probe: generation 1 becomes active" \
+    wait_log 10 "$T_DIR/cli.log" 'generation 1: active'
+t_ok "after the probe passed" log_has "$T_DIR/cli.log" 'probe passed: HTTP 200'
+stop_baton
+t_is "$T_STATUS" 0 "it stops: exit 0"
+
 # --- The first generation: /healthz says 503 for 1.5 s, then 200.
 conf "--healthy-after-ms 1500" http
 ctl check check -c "$CONF"

@@ -88,6 +88,7 @@ static void	probe_end(struct probe *, int, const char *, ...)
 static void	probe_defer(struct probe *, int, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 static void	probe_io(evutil_socket_t, short, void *);
+static void	probe_close(struct probe *);
 
 /* "127.0.0.1:8080", "[::1]:8080" or the path. */
 static char *
@@ -280,9 +281,9 @@ probe_orphan(struct probe *p)
 	p->pid = 0;
 }
 
-/* The attempt's descriptors, events and process, let go. */
+/* The attempt's socket, or the exec's output pipe, and its event. */
 static void
-probe_stop(struct probe *p)
+probe_close(struct probe *p)
 {
 	if (p->io != NULL) {
 		event_free(p->io);
@@ -292,6 +293,13 @@ probe_stop(struct probe *p)
 		close(p->fd);
 		p->fd = -1;
 	}
+}
+
+/* The attempt's descriptors, events and process, let go. */
+static void
+probe_stop(struct probe *p)
+{
+	probe_close(p);
 	probe_orphan(p);
 	if (p->timer != NULL)
 		evtimer_del(p->timer);
@@ -481,13 +489,9 @@ probe_io(evutil_socket_t fd, short what, void *arg)
 					p->len += n;
 				continue;
 			}
-			if (n == 0 || errno != EAGAIN) {
-				/* Its end: the exit is the reaper's to tell. */
-				event_free(p->io);
-				p->io = NULL;
-				close(p->fd);
-				p->fd = -1;
-			}
+			/* Its end: the exit is the reaper's to tell. */
+			if (n == 0 || errno != EAGAIN)
+				probe_close(p);
 			return;
 		}
 	default:
@@ -635,10 +639,7 @@ probe_run(struct probe *p)
 	/* An end found already is reported from the loop, not the timer. */
 	if (p->later_reason != NULL) {
 		evtimer_del(p->timer);
-		if (p->fd != -1) {
-			close(p->fd);
-			p->fd = -1;
-		}
+		probe_close(p);
 		p->step = STEP_IDLE;
 	}
 	return 0;

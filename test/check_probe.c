@@ -291,17 +291,30 @@ check_request(const char *host)
 	    "\r\nUser-Agent: baton-probe\r\n"));
 }
 
-START_TEST(test_http_200)
+/*
+ * One http attempt that passes with reason; the request it sent names
+ * host_fmt (with the listener's port) as its Host.
+ */
+static void
+http_passes(const char *reason, const char *host_fmt)
 {
 	char	 host[64];
 
-	ck_assert_int_eq(listener(AF_INET, 0, SERVE_REPLY,
-	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0);
 	probe_free(attempt("http GET /healthz?x=1", 2000));
 	ck_assert_int_eq(t.passed, 1);
-	ck_assert_str_eq(t.reason, "HTTP 200");
-	snprintf(host, sizeof(host), "127.0.0.1:%d", listener_port());
+	ck_assert_str_eq(t.reason, reason);
+	if (t.addr.ss_family == AF_UNIX)
+		snprintf(host, sizeof(host), "%s", host_fmt);
+	else
+		snprintf(host, sizeof(host), host_fmt, listener_port());
 	check_request(host);
+}
+
+START_TEST(test_http_200)
+{
+	ck_assert_int_eq(listener(AF_INET, 0, SERVE_REPLY,
+	    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 0);
+	http_passes("HTTP 200", "127.0.0.1:%d");
 	/* bound() came before the connection, with the port it came from. */
 	ck_assert_int_eq(t.nbound, 1);
 	ck_assert_int_ne(t.bound_port, 0);
@@ -311,19 +324,13 @@ END_TEST
 
 START_TEST(test_http_v6)
 {
-	char	 host[64];
-
 	if (listener(AF_INET6, 0, SERVE_REPLY, "HTTP/1.0 204 No Content\r\n"
 	    "\r\n") == -1) {
 		printf("SKIP test_http_v6: no IPv6 loopback here (%s)\n",
 		    strerror(errno));
 		return;
 	}
-	probe_free(attempt("http GET /healthz?x=1", 2000));
-	ck_assert_int_eq(t.passed, 1);
-	ck_assert_str_eq(t.reason, "HTTP 204");
-	snprintf(host, sizeof(host), "[::1]:%d", listener_port());
-	check_request(host);
+	http_passes("HTTP 204", "[::1]:%d");
 	ck_assert_int_eq(t.bound_port, t.peer_port);
 }
 END_TEST
@@ -332,10 +339,7 @@ START_TEST(test_http_unix)
 {
 	ck_assert_int_eq(listener(AF_UNIX, 0, SERVE_REPLY,
 	    "HTTP/1.1 200 OK\r\n\r\n"), 0);
-	probe_free(attempt("http GET /healthz?x=1", 2000));
-	ck_assert_int_eq(t.passed, 1);
-	ck_assert_str_eq(t.reason, "HTTP 200");
-	check_request("localhost");
+	http_passes("HTTP 200", "localhost");
 	/* A unix socket has no port to report. */
 	ck_assert_int_eq(t.nbound, 0);
 }
@@ -344,14 +348,9 @@ END_TEST
 /* A listener on every address is probed on loopback. */
 START_TEST(test_http_wildcard)
 {
-	char	 host[64];
-
 	ck_assert_int_eq(listener(AF_INET, 1, SERVE_REPLY,
 	    "HTTP/1.1 200 OK\r\n\r\n"), 0);
-	probe_free(attempt("http GET /healthz?x=1", 2000));
-	ck_assert_int_eq(t.passed, 1);
-	snprintf(host, sizeof(host), "127.0.0.1:%d", listener_port());
-	check_request(host);
+	http_passes("HTTP 200", "127.0.0.1:%d");
 	ck_assert_int_eq(t.bound_port, t.peer_port);
 }
 END_TEST
@@ -394,6 +393,16 @@ START_TEST(test_http_fails)
 }
 END_TEST
 
+/* One attempt of spec, which fails with exactly want. */
+static void
+fails_with(const char *spec, const char *want)
+{
+	t.ndone = 0;
+	probe_free(attempt(spec, 2000));
+	ck_assert_int_eq(t.passed, 0);
+	ck_assert_str_eq(t.reason, want);
+}
+
 /* A port nobody listens on: the listener, closed. */
 START_TEST(test_refused)
 {
@@ -404,13 +413,8 @@ START_TEST(test_refused)
 	t.lfd = -1;
 	snprintf(want, sizeof(want), "connect 127.0.0.1:%d: %s",
 	    listener_port(), strerror(ECONNREFUSED));
-	probe_free(attempt("http GET /", 2000));
-	ck_assert_int_eq(t.passed, 0);
-	ck_assert_str_eq(t.reason, want);
-	t.ndone = 0;
-	probe_free(attempt("tcp", 2000));
-	ck_assert_int_eq(t.passed, 0);
-	ck_assert_str_eq(t.reason, want);
+	fails_with("http GET /", want);
+	fails_with("tcp", want);
 }
 END_TEST
 
@@ -422,9 +426,7 @@ START_TEST(test_unix_missing)
 	unlink(t.path);
 	snprintf(want, sizeof(want), "connect %s: %s", t.path,
 	    strerror(ENOENT));
-	probe_free(attempt("tcp", 2000));
-	ck_assert_int_eq(t.passed, 0);
-	ck_assert_str_eq(t.reason, want);
+	fails_with("tcp", want);
 }
 END_TEST
 

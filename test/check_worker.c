@@ -62,9 +62,14 @@ setup(void)
 	w = worker_new(&ctx, 0);
 }
 
+static int	 held = -1;	/* ready = probe: the held socket */
+
 static void
 teardown(void)
 {
+	if (held != -1)
+		close(held);
+	held = -1;
 	worker_free(w);
 	config_free(cfg);
 	fake_teardown(base);
@@ -419,8 +424,6 @@ START_TEST(test_restore_empty)
 END_TEST
 
 /* ready = probe over a held socket on 127.0.0.1, probed every 200 ms. */
-static int	 held = -1;
-
 static void
 probe_config(int successes)
 {
@@ -507,7 +510,6 @@ START_TEST(test_probe_ready)
 	ck_assert_int_eq(fake.probe_frees, 1);
 	ck_assert_int_eq(fake.probe_live, 0);
 	ck_assert_uint_eq(fake_pending(base), 0);
-	close(held);
 }
 END_TEST
 
@@ -530,7 +532,6 @@ START_TEST(test_probe_successes)
 	fake_probe_done(1, "HTTP 200");
 	ck_assert_int_eq(worker_state(w), WORKER_READY);
 	ck_assert_int_eq(fake.probe_runs, 6);
-	close(held);
 }
 END_TEST
 
@@ -554,7 +555,6 @@ START_TEST(test_probe_log_once)
 	ck_assert_int_eq(count(logged, "probe failed: connect "), 1);
 	ck_assert_int_eq(count(logged, "probe failed: HTTP 503"), 1);
 	ck_assert_int_eq(fake.probe_runs, 7);
-	close(held);
 }
 END_TEST
 
@@ -573,7 +573,6 @@ START_TEST(test_probe_timeout)
 	ck_assert_int_eq(worker_reaped(w, MAIN, EXIT(1)), 1);
 	ck_assert_int_eq(fake.probe_live, 0);
 	ck_assert_uint_eq(fake_pending(base), 0);
-	close(held);
 }
 END_TEST
 
@@ -592,7 +591,6 @@ START_TEST(test_probe_preload)
 	ck_assert_int_eq(fake.probes, 1);
 	fake_probe_done(1, "HTTP 200");
 	ck_assert_int_eq(worker_state(w), WORKER_READY);
-	close(held);
 }
 END_TEST
 
@@ -604,7 +602,6 @@ START_TEST(test_probe_drained)
 	worker_drain(w, SIGTERM);
 	ck_assert_int_eq(fake.probe_live, 0);
 	ck_assert_int_eq(told.ready, 0);
-	close(held);
 }
 END_TEST
 

@@ -415,6 +415,7 @@ probe_io(evutil_socket_t fd, short what, void *arg)
 	struct probe	*p = arg;
 	socklen_t	 len = sizeof(int);
 	ssize_t		 n;
+	char		 sink[512];
 	int		 err = 0;
 
 	(void)what;
@@ -475,8 +476,6 @@ probe_io(evutil_socket_t fd, short what, void *arg)
 	case STEP_EXEC:
 		/* The output, kept up to the buffer's size, the rest read away. */
 		for (;;) {
-			char	 sink[512];
-
 			if (p->len < PROBE_OUTPUT_MAX)
 				n = read(fd, p->buf + p->len,
 				    PROBE_OUTPUT_MAX - p->len);

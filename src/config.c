@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -50,6 +51,7 @@ config_new(void)
 		.ready_timeout = CONFIG_DEFAULT_READY_TIMEOUT,
 		.drain_signal = SIGTERM,
 		.drain_timeout = CONFIG_DEFAULT_DRAIN_TIMEOUT,
+		.output_keep = CONFIG_DEFAULT_OUTPUT_KEEP,
 		.lines = xcalloc(1, sizeof(*c->lines)),
 	};
 	return c;
@@ -68,6 +70,7 @@ config_free(struct config *c)
 	free(c->directory);
 	free(c->control);
 	free(c->pidfile);
+	free(c->output);
 	free(c->user);
 	free(c->group);
 	for (i = 0; i < c->nsockets; i++) {
@@ -534,6 +537,35 @@ config_parse_duration(const char *s, long *ms)
 	if (n == 0 || n > DURATION_MAX / unit)
 		return -1;
 	*ms = n * unit;
+	return 0;
+}
+
+int
+config_parse_size(const char *s, long long *bytes)
+{
+	const char	*p;
+	long long	 n = 0, unit;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (p = s; isdigit((unsigned char)*p); p++) {
+		if (n > (LLONG_MAX - (*p - '0')) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (*p == '\0')
+		unit = 1;
+	else if (strcasecmp(p, "k") == 0)
+		unit = 1024;
+	else if (strcasecmp(p, "m") == 0)
+		unit = 1024 * 1024;
+	else if (strcasecmp(p, "g") == 0)
+		unit = 1024 * 1024 * 1024;
+	else
+		return -1;
+	if (n == 0 || n > LLONG_MAX / unit)
+		return -1;
+	*bytes = n * unit;
 	return 0;
 }
 

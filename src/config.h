@@ -19,6 +19,8 @@
 #define CONFIG_DEFAULT_READY_TIMEOUT	60000	/* ms */
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT	30000	/* ms */
 #define CONFIG_MAX_WORKERS		1024
+#define CONFIG_DEFAULT_OUTPUT_KEEP	5
+#define CONFIG_MAX_OUTPUT_KEEP		1000
 #define CONFIG_MAX_SOCKETS		256
 /* Debian's inih reads lines into a 200-byte buffer. */
 #define CONFIG_MAX_LINE			199
@@ -65,6 +67,10 @@ struct config {
 	char			*user;
 	char			*group;
 	int			 preload;
+	/* The workers' stdout and stderr (output.c). */
+	char			*output;	/* absolute; NULL: inherit */
+	long long		 output_max_size; /* bytes; 0: never rotate */
+	int			 output_keep;	/* rotated files kept */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that
@@ -136,6 +142,8 @@ int		 config_socket_index(const struct config *, const char *name);
  * are signame.c's.
  */
 int		 config_parse_duration(const char *s, long *ms);
+/* Sizes: bytes, or with K, M, G (powers of 1024); at least 1. */
+int		 config_parse_size(const char *s, long long *bytes);
 const char	*config_ready_name(enum ready_mode);
 int		 config_parse_ready(const char *, enum ready_mode *);
 

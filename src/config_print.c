@@ -160,6 +160,14 @@ config_print(const struct config *c, FILE *fp)
 	if (c->group != NULL)
 		fprintf(fp, "group = %s\n", c->group);
 	fprintf(fp, "preload = %s\n", c->preload ? "yes" : "no");
+	/* Only when set: inherit, the default, prints as it always did. */
+	if (c->output != NULL) {
+		config_print_path(fp, "output", c->output);
+		if (c->output_max_size > 0)
+			fprintf(fp, "output_max_size = %lld\n",
+			    c->output_max_size);
+		fprintf(fp, "output_keep = %d\n", c->output_keep);
+	}
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

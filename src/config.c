@@ -511,19 +511,34 @@ config_socket_index(const struct config *c, const char *name)
 	return -1;
 }
 
+/* The digits s starts with, at most max, in *n; *rest: what follows. */
+static int
+config_parse_digits(const char *s, long long max, long long *n,
+    const char **rest)
+{
+	const char	*p;
+
+	*n = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (p = s; isdigit((unsigned char)*p); p++) {
+		if (*n > (max - (*p - '0')) / 10)
+			return -1;
+		*n = *n * 10 + (*p - '0');
+	}
+	*rest = p;
+	return 0;
+}
+
 int
 config_parse_duration(const char *s, long *ms)
 {
 	const char	*p;
-	long		 n = 0, unit;
+	long long	 n;
+	long		 unit;
 
-	if (!isdigit((unsigned char)*s))
+	if (config_parse_digits(s, DURATION_MAX, &n, &p) == -1)
 		return -1;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		if (n > (DURATION_MAX - (*p - '0')) / 10)
-			return -1;
-		n = n * 10 + (*p - '0');
-	}
 	if (*p == '\0' || strcmp(p, "s") == 0)
 		unit = 1000;
 	else if (strcmp(p, "ms") == 0)
@@ -544,15 +559,10 @@ int
 config_parse_size(const char *s, long long *bytes)
 {
 	const char	*p;
-	long long	 n = 0, unit;
+	long long	 n, unit;
 
-	if (!isdigit((unsigned char)*s))
+	if (config_parse_digits(s, LLONG_MAX, &n, &p) == -1)
 		return -1;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		if (n > (LLONG_MAX - (*p - '0')) / 10)
-			return -1;
-		n = n * 10 + (*p - '0');
-	}
 	if (*p == '\0')
 		unit = 1;
 	else if (strcasecmp(p, "k") == 0)

@@ -629,8 +629,10 @@ control_reload_started(struct control *ctl, int gen)
 			c->target = gen;
 }
 
-void
-control_reload_failed(struct control *ctl, const char *line)
+/* Answer the clients in mode that follow nothing yet with line. */
+static void
+control_finish_waiting(struct control *ctl, enum conn_mode mode,
+    const char *line)
 {
 	struct conn	*c, *next;
 
@@ -638,9 +640,15 @@ control_reload_failed(struct control *ctl, const char *line)
 		return;
 	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->mode == CONN_RELOAD && c->target == 0)
+		if (c->mode == mode && c->target == 0)
 			conn_finish(c, line);
 	}
+}
+
+void
+control_reload_failed(struct control *ctl, const char *line)
+{
+	control_finish_waiting(ctl, CONN_RELOAD, line);
 }
 
 void
@@ -662,13 +670,5 @@ control_reload_finished(struct control *ctl, int gen, int ok, const char *line)
 void
 control_reopen_finished(struct control *ctl, const char *line)
 {
-	struct conn	*c, *next;
-
-	if (ctl == NULL)
-		return;
-	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->mode == CONN_REOPEN)
-			conn_finish(c, line);
-	}
+	control_finish_waiting(ctl, CONN_REOPEN, line);
 }

@@ -445,18 +445,7 @@ output_queue_line(struct output *out, const char *prefix, const char *sep,
 	size_t			 total = plen + slen + len + 1;
 	int			 queued = 0;
 
-	pthread_mutex_lock(&out->lock);
-	if (out->queued + total <= OUTPUT_QUEUE_MAX) {
-		out->queued += total;
-		queued = 1;
-	} else {
-		out->counters.dropped_lines++;
-		out->counters.dropped_bytes += total;
-	}
-	pthread_mutex_unlock(&out->lock);
-	if (!queued)
-		return -1;
-	/* Built out of the lock; its room is reserved already. */
+	/* Built out of the lock, which only links it. */
 	l = xmalloc(sizeof(*l) + total);
 	memcpy(l->text, prefix, plen);
 	memcpy(l->text + plen, sep, slen);
@@ -464,9 +453,20 @@ output_queue_line(struct output *out, const char *prefix, const char *sep,
 	l->text[total - 1] = '\n';
 	l->len = total;
 	pthread_mutex_lock(&out->lock);
-	STAILQ_INSERT_TAIL(&out->queue, l, entry);
-	pthread_cond_signal(&out->cond);
+	if (out->queued + total <= OUTPUT_QUEUE_MAX) {
+		out->queued += total;
+		STAILQ_INSERT_TAIL(&out->queue, l, entry);
+		pthread_cond_signal(&out->cond);
+		queued = 1;
+	} else {
+		out->counters.dropped_lines++;
+		out->counters.dropped_bytes += total;
+	}
 	pthread_mutex_unlock(&out->lock);
+	if (!queued) {
+		free(l);
+		return -1;
+	}
 	return 0;
 }
 

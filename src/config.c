@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -62,6 +63,7 @@ config_new(void)
 		.probe_timeout = CONFIG_DEFAULT_PROBE_TIMEOUT,
 		.rollout = ROLLOUT_ALL,
 		.canary_time = CONFIG_DEFAULT_CANARY_TIME,
+		.output_keep = CONFIG_DEFAULT_OUTPUT_KEEP,
 		.lines = xcalloc(1, sizeof(*c->lines)),
 	};
 	return c;
@@ -80,6 +82,7 @@ config_free(struct config *c)
 	free(c->directory);
 	free(c->control);
 	free(c->pidfile);
+	free(c->output);
 	free(c->user);
 	free(c->group);
 	config_probe_clear(&c->probe);
@@ -648,19 +651,34 @@ config_socket_index(const struct config *c, const char *name)
 	return -1;
 }
 
+/* The digits s starts with, at most max, in *n; *rest: what follows. */
+static int
+config_parse_digits(const char *s, long long max, long long *n,
+    const char **rest)
+{
+	const char	*p;
+
+	*n = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	for (p = s; isdigit((unsigned char)*p); p++) {
+		if (*n > (max - (*p - '0')) / 10)
+			return -1;
+		*n = *n * 10 + (*p - '0');
+	}
+	*rest = p;
+	return 0;
+}
+
 int
 config_parse_duration(const char *s, long *ms)
 {
 	const char	*p;
-	long		 n = 0, unit;
+	long long	 n;
+	long		 unit;
 
-	if (!isdigit((unsigned char)*s))
+	if (config_parse_digits(s, DURATION_MAX, &n, &p) == -1)
 		return -1;
-	for (p = s; isdigit((unsigned char)*p); p++) {
-		if (n > (DURATION_MAX - (*p - '0')) / 10)
-			return -1;
-		n = n * 10 + (*p - '0');
-	}
 	if (*p == '\0' || strcmp(p, "s") == 0)
 		unit = 1000;
 	else if (strcmp(p, "ms") == 0)
@@ -674,6 +692,30 @@ config_parse_duration(const char *s, long *ms)
 	if (n == 0 || n > DURATION_MAX / unit)
 		return -1;
 	*ms = n * unit;
+	return 0;
+}
+
+int
+config_parse_size(const char *s, long long *bytes)
+{
+	const char	*p;
+	long long	 n, unit;
+
+	if (config_parse_digits(s, LLONG_MAX, &n, &p) == -1)
+		return -1;
+	if (*p == '\0')
+		unit = 1;
+	else if (strcasecmp(p, "k") == 0)
+		unit = 1024;
+	else if (strcasecmp(p, "m") == 0)
+		unit = 1024 * 1024;
+	else if (strcasecmp(p, "g") == 0)
+		unit = 1024 * 1024 * 1024;
+	else
+		return -1;
+	if (n == 0 || n > LLONG_MAX / unit)
+		return -1;
+	*bytes = n * unit;
 	return 0;
 }
 

@@ -26,6 +26,8 @@
 /* canary is kept in hundredths of a percent: 2.5% is 250. */
 #define CONFIG_CANARY_WHOLE		10000
 #define CONFIG_MAX_WORKERS		1024
+#define CONFIG_DEFAULT_OUTPUT_KEEP	5
+#define CONFIG_MAX_OUTPUT_KEEP		1000
 #define CONFIG_MAX_SOCKETS		256
 /* Debian's inih reads lines into a 200-byte buffer. */
 #define CONFIG_MAX_LINE			199
@@ -102,6 +104,10 @@ struct config {
 	int			 canary;	/* of CONFIG_CANARY_WHOLE; 0:
 						   no canary */
 	long			 canary_time;	/* ms */
+	/* The workers' stdout and stderr (output.c). */
+	char			*output;	/* absolute; NULL: inherit */
+	long long		 output_max_size; /* bytes; 0: never rotate */
+	int			 output_keep;	/* rotated files kept */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that
@@ -181,6 +187,8 @@ const struct config_socket *config_probe_socket(const struct config *);
  * are signame.c's.
  */
 int		 config_parse_duration(const char *s, long *ms);
+/* Sizes: bytes, or with K, M, G (powers of 1024); at least 1. */
+int		 config_parse_size(const char *s, long long *bytes);
 const char	*config_ready_name(enum ready_mode);
 int		 config_parse_ready(const char *, enum ready_mode *);
 /*

@@ -95,6 +95,11 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_CANARY] = { "canary", KIND_OWN, 0, NULL, 0 },
 	[KEY_CANARY_TIME] = { "canary_time", KIND_DURATION,
 	    offsetof(struct config, canary_time), DURATION_EXPECT, 0 },
+	[KEY_OUTPUT] = { "output", KIND_OWN, 0, NULL, 0 },
+	[KEY_OUTPUT_MAX_SIZE] = { "output_max_size", KIND_OWN, 0, NULL, 0 },
+	[KEY_OUTPUT_KEEP] = { "output_keep", KIND_INT,
+	    offsetof(struct config, output_keep), NULL,
+	    CONFIG_MAX_OUTPUT_KEEP },
 };
 
 enum socket_key {
@@ -606,6 +611,22 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 			return 0;
 		parse_error(st, st->line, "canary: '%s' is not a share from "
 		    "0.01%% to 99.99%% (like 10%% or 2.5%%)", value);
+		return -1;
+	case KEY_OUTPUT:
+		if (*value == '\0') {
+			parse_error(st, st->line, "output: no value (inherit "
+			    "or a file)");
+			return -1;
+		}
+		free(c->output);
+		c->output = strcmp(value, "inherit") == 0 ? NULL :
+		    config_path(st->folder, value);
+		return 0;
+	case KEY_OUTPUT_MAX_SIZE:
+		if (config_parse_size(value, &c->output_max_size) == 0)
+			return 0;
+		parse_error(st, st->line, "output_max_size: '%s' is not a size "
+		    "(use 100M, 512K, 1G or bytes)", value);
 		return -1;
 	default:	/* KEY_DRAIN_TO */
 		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {

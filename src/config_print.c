@@ -183,6 +183,14 @@ config_print(const struct config *c, FILE *fp)
 			    c->canary % 100);
 		fprintf(fp, "canary_time = %ldms\n", c->canary_time);
 	}
+	/* Only when set: inherit, the default, prints as it always did. */
+	if (c->output != NULL) {
+		config_print_path(fp, "output", c->output);
+		if (c->output_max_size > 0)
+			fprintf(fp, "output_max_size = %lld\n",
+			    c->output_max_size);
+		fprintf(fp, "output_keep = %d\n", c->output_keep);
+	}
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

@@ -31,6 +31,7 @@ enum conn_mode {
 	CONN_READING,		/* waiting for the command line */
 	CONN_RELOAD,		/* following a reload */
 	CONN_STOP,		/* following the stop until baton exits */
+	CONN_REOPEN,		/* waiting for the output to reopen */
 	CONN_CLOSING		/* flush what is queued, then close */
 };
 
@@ -139,6 +140,7 @@ control_parse(const char *line, size_t len, enum control_cmd *cmd)
 		{ "status json",	CONTROL_STATUS },
 		{ "status text",	CONTROL_STATUS_TEXT },
 		{ "stop",		CONTROL_STOP },
+		{ "reopen",		CONTROL_REOPEN },
 	};
 	size_t	 i;
 
@@ -168,7 +170,7 @@ conn_command(struct conn *c, const char *line, size_t len)
 		q = conn_quote(line, len);
 		log_warn("control: unknown command '%s' refused", q);
 		evbuffer_add_printf(out, "error unknown command '%s' (use "
-		    "reload, status, status text or stop)", q);
+		    "reload, status, status text, stop or reopen)", q);
 		free(q);
 		conn_finish(c, "");
 		return;
@@ -195,6 +197,12 @@ conn_command(struct conn *c, const char *line, size_t len)
 		c->mode = CONN_CLOSING;
 		bufferevent_disable(c->bev, EV_READ);
 		bufferevent_enable(c->bev, EV_WRITE);
+		break;
+	case CONTROL_REOPEN:
+		/* Answered by control_reopen_finished(), maybe at once. */
+		c->mode = CONN_REOPEN;
+		log_info("control: reopen requested by pid %ld", (long)c->pid);
+		c->ctl->ops->reopen(c->ctl->arg);
 		break;
 	case CONTROL_STOP:
 		c->mode = CONN_STOP;
@@ -621,8 +629,10 @@ control_reload_started(struct control *ctl, int gen)
 			c->target = gen;
 }
 
-void
-control_reload_failed(struct control *ctl, const char *line)
+/* Answer the clients in mode that follow nothing yet with line. */
+static void
+control_finish_waiting(struct control *ctl, enum conn_mode mode,
+    const char *line)
 {
 	struct conn	*c, *next;
 
@@ -630,9 +640,15 @@ control_reload_failed(struct control *ctl, const char *line)
 		return;
 	for (c = TAILQ_FIRST(&ctl->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->mode == CONN_RELOAD && c->target == 0)
+		if (c->mode == mode && c->target == 0)
 			conn_finish(c, line);
 	}
+}
+
+void
+control_reload_failed(struct control *ctl, const char *line)
+{
+	control_finish_waiting(ctl, CONN_RELOAD, line);
 }
 
 void
@@ -649,4 +665,10 @@ control_reload_finished(struct control *ctl, int gen, int ok, const char *line)
 		if (c->target == gen || (ok && c->target < gen))
 			conn_finish(c, line);
 	}
+}
+
+void
+control_reopen_finished(struct control *ctl, const char *line)
+{
+	control_finish_waiting(ctl, CONN_REOPEN, line);
 }

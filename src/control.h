@@ -6,6 +6,7 @@
  *   status        one JSON object
  *   status text   the same as a table
  *   stop          stream the stop's log lines; closed when baton exits
+ *   reopen        reopen the workers' output file: "ok ..." or "error ..."
  * Anything else gets one "error ..." line and the connection is closed.
  */
 #ifndef BATON_CONTROL_H
@@ -22,7 +23,8 @@ enum control_cmd {
 	CONTROL_RELOAD,
 	CONTROL_STATUS,		/* JSON */
 	CONTROL_STATUS_TEXT,
-	CONTROL_STOP
+	CONTROL_STOP,
+	CONTROL_REOPEN
 };
 
 /* The longest command line a client may send. */
@@ -45,6 +47,8 @@ struct control_ops {
 	void	(*stop)(void *arg);
 	/* Append the status: one JSON object (json), or a table. */
 	void	(*status)(void *arg, struct evbuffer *out, int json);
+	/* Reopen the output; answer with control_reopen_finished(). */
+	void	(*reopen)(void *arg);
 };
 
 /*
@@ -69,6 +73,9 @@ void		 control_reload_failed(struct control *, const char *line);
 /* Clients following generation gen (ok: or any older one) are done. */
 void		 control_reload_finished(struct control *, int gen, int ok,
 		    const char *line);
+
+/* Answer every client waiting for a reopen with line. */
+void		 control_reopen_finished(struct control *, const char *line);
 
 /*
  * Connect to the baton listening at path, waiting at most timeout_ms (0:

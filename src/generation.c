@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -9,6 +11,7 @@
 #include "config.h"
 #include "generation.h"
 #include "log.h"
+#include "output.h"
 #include "signame.h"
 #include "socket.h"
 #include "spawn.h"
@@ -132,12 +135,65 @@ generation_free(struct generation *g)
 	free(g);
 }
 
+/*
+ * With output = FILE, a pipe each for the worker's stdout and stderr:
+ * pipes, not sockets, since a program may open /dev/stdout (nginx's
+ * access log), which fails on a socket; and a write of up to PIPE_BUF
+ * bytes to a pipe is atomic, so the lines of a prefork server's
+ * processes do not mix. Returns 0, or -1 with errno (none left open).
+ */
+static int
+generation_pipes(struct generation *g, int out[2], int err[2])
+{
+	int	 saved;
+
+	out[0] = out[1] = err[0] = err[1] = -1;
+	if (g->env.output == NULL)
+		return 0;
+	if (pipe2(out, O_CLOEXEC) == 0 && pipe2(err, O_CLOEXEC) == 0)
+		return 0;
+	saved = errno;
+	if (out[0] != -1) {
+		close(out[0]);
+		close(out[1]);
+	}
+	out[0] = out[1] = -1;
+	errno = saved;
+	return -1;
+}
+
+/* The read ends go to the output once the pid is known, or are closed. */
+static void
+generation_pipes_done(struct generation *g, struct worker *w, int started,
+    int out[2], int err[2])
+{
+	if (out[0] == -1)
+		return;
+	close(out[1]);
+	close(err[1]);
+	if (!started) {
+		close(out[0]);
+		close(err[0]);
+		return;
+	}
+	output_watch(g->env.output, out[0], g->number, worker_slot(w),
+	    worker_pid(w), "stdout");
+	output_watch(g->env.output, err[0], g->number, worker_slot(w),
+	    worker_pid(w), "stderr");
+}
+
 static int
 generation_spawn(struct generation *g, struct worker *w)
 {
 	struct spawn_params	 sp;
 	char			**argv;
-	int			 r, saved;
+	int			 r, saved, out[2], err[2];
+
+	if (generation_pipes(g, out, err) == -1) {
+		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,
+		    "cannot start: pipe for its output: %s", strerror(errno));
+		return -1;
+	}
 
 	argv = command_expand(g->config->argv, g->config->names,
 	    g->config->nsockets, g->number, worker_slot(w));
@@ -150,8 +206,11 @@ generation_spawn(struct generation *g, struct worker *w)
 	sp.worker = worker_slot(w);
 	sp.drain_signal = g->config->drain_signal;
 	sp.notify_socket = g->env.notify_path;
+	sp.out_fd = out[1];
+	sp.err_fd = err[1];
 	r = worker_start(w, &sp);
 	saved = errno;
+	generation_pipes_done(g, w, r == 0, out, err);
 	command_free(argv);
 	if (r == -1)
 		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,

@@ -17,6 +17,7 @@
 struct config;
 struct event_base;
 struct generation;
+struct output;
 struct socket;
 struct worker;
 struct worker_sys;
@@ -44,6 +45,7 @@ struct generation_env {
 	struct event_base		*base;
 	const char			*notify_path;	/* NOTIFY_SOCKET */
 	const struct worker_sys		*sys;		/* NULL: worker_sys_real */
+	struct output			*output;	/* NULL: output = inherit */
 	const struct generation_ops	*ops;
 	void				*arg;
 };

@@ -144,6 +144,7 @@ handover_write(struct handover *h, struct generation *g, int *sfd, int *cfd,
 			*fds = state_fds(&st, nfds);
 		free(st.sockets);
 		free(st.workers);
+		free(st.streams);
 	}
 	if (rc == -1) {
 		if (*sfd != -1)
@@ -168,10 +169,12 @@ handover_exec(struct handover *h, struct generation *g)
 	int		*fds = NULL, sfd, cfd;
 
 	/* Afresh: workers and counters may have moved during the check. */
+	h->ops->quiesce(h->arg, 0);
 	if (handover_write(h, g, &sfd, &cfd, &fds, &nfds, &error) == -1) {
 		log_error("upgrade failed, baton carries on as it was: %s",
 		    error);
 		free(error);
+		h->ops->quiesce(h->arg, 1);
 		return;
 	}
 	log_info("upgrade: exec with generation %d and its %zu worker%s",
@@ -187,6 +190,7 @@ handover_exec(struct handover *h, struct generation *g)
 	free(fds);
 	close(sfd);
 	close(cfd);
+	h->ops->quiesce(h->arg, 1);
 }
 
 /*

@@ -38,6 +38,12 @@ struct handover_ops {
 	 * reload, its descriptors. The strings stay the supervisor's.
 	 */
 	void			 (*save)(void *arg, struct state *st);
+	/*
+	 * Right before the exec (resume 0): leave nothing in memory that
+	 * the state does not carry. Then, if the exec failed (resume 1),
+	 * carry on as before.
+	 */
+	void			 (*quiesce)(void *arg, int resume);
 };
 
 /*

@@ -50,6 +50,7 @@ static const char usage_text[] =
 "       baton reload [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
 "       baton stop   [-c FILE | -s CONTROL] [--timeout DUR]\n"
+"       baton reopen [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton check  [-c FILE]\n"
 "       baton --help | --version\n";
 
@@ -532,7 +533,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "status") == 0 ||
-	    strcmp(cmd, "stop") == 0)
+	    strcmp(cmd, "stop") == 0 || strcmp(cmd, "reopen") == 0)
 		return cmd_client(cmd, argc - 1, argv + 1);
 	usage("unknown command '%s'", cmd);
 }

@@ -174,6 +174,17 @@ spawn_trap(int ch)
 	close(fd);
 }
 
+/* Put fd at target, kept across exec; -1 leaves target as baton had it. */
+static void
+spawn_stdio(int ch, int fd, int target)
+{
+	if (fd == -1)
+		return;
+	if (fd == target ? fcntl(fd, F_SETFD, 0) == -1 :
+	    dup2(fd, target) == -1)
+		spawn_fail(ch, "dup2 output", NULL, errno);
+}
+
 static void __attribute__((noreturn))
 spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 {
@@ -187,6 +198,8 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	spawn_reset_signals();
 	if (setsid() == -1)
 		spawn_fail(ch, "setsid", NULL, errno);
+	spawn_stdio(ch, sp->out_fd, STDOUT_FILENO);
+	spawn_stdio(ch, sp->err_fd, STDERR_FILENO);
 	spawn_close_others(ch);
 	spawn_layout(ch, sp->nfds, &ch);
 	if (sp->config->preload)

@@ -20,6 +20,9 @@ struct spawn_params {
 	int			  worker;	/* slot */
 	int			  drain_signal;	/* for PR_SET_PDEATHSIG */
 	const char		 *notify_socket;
+	/* Its stdout and stderr (pipes to baton), or -1: baton's own. */
+	int			  out_fd;
+	int			  err_fd;
 };
 
 /*

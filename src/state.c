@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,58 @@ state_put_text(FILE *fp, const char *s)
 	for (; s != NULL && *s != '\0'; s++)
 		fputc(*s == '\n' || *s == '\r' ? ' ' : *s, fp);
 	fputc('\n', fp);
+}
+
+/*
+ * A worker's pipe, and the part of a line read from it, in hex ("-":
+ * none): the bytes may be anything.
+ */
+static void
+state_put_stream(FILE *fp, const struct output_saved *os)
+{
+	size_t	 i;
+
+	fprintf(fp, "stream %d %d %d %ld %s ", os->fd, os->gen, os->slot,
+	    (long)os->pid, os->stream);
+	for (i = 0; i < os->npartial; i++)
+		fprintf(fp, "%02x", (unsigned char)os->partial[i]);
+	fprintf(fp, "%s\n", os->npartial == 0 ? "-" : "");
+}
+
+/* Parse a "stream" line in place (the hex becomes bytes): 0, or -1. */
+static int
+state_get_stream(char *line, struct output_saved *os)
+{
+	char	 name[8], *hex, *p;
+	long	 pid;
+	int	 n = -1;
+	unsigned int byte;
+
+	if (sscanf(line, "stream %d %d %d %ld %7s %n", &os->fd, &os->gen,
+	    &os->slot, &pid, name, &n) != 5 || n == -1 || os->fd < 0 ||
+	    pid <= 0)
+		return -1;
+	if (strcmp(name, "stdout") == 0)
+		os->stream = "stdout";
+	else if (strcmp(name, "stderr") == 0)
+		os->stream = "stderr";
+	else
+		return -1;
+	os->pid = (pid_t)pid;
+	hex = line + n;
+	os->partial = hex;
+	os->npartial = 0;
+	if (strcmp(hex, "-") == 0)
+		return 0;
+	if (strlen(hex) % 2 != 0 || strlen(hex) / 2 >= OUTPUT_LINE_MAX)
+		return -1;
+	for (p = hex; *p != '\0'; p += 2) {
+		if (sscanf(p, "%2x", &byte) != 1 || !isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]))
+			return -1;
+		hex[os->npartial++] = (char)byte;
+	}
+	return 0;
 }
 
 /* A stream that writes fd anew from its start; fd stays open. */
@@ -142,6 +195,13 @@ state_write(const struct state *st, const struct config *c, int sfd,
 		    st->workers[i].preload);
 		state_put_text(fp, st->workers[i].status);
 	}
+	if (st->output_fd != -1) {
+		fprintf(fp, "output %d %lld %d ", st->output_fd,
+		    st->output_max_size, st->output_keep);
+		state_put_text(fp, st->output_path);
+	}
+	for (i = 0; i < st->nstreams; i++)
+		state_put_stream(fp, &st->streams[i]);
 	fprintf(fp, "end\n");
 	if (state_close(fp) == -1)
 		goto fail;
@@ -207,15 +267,16 @@ state_parse(char *text, struct state *st, char **error)
 {
 	struct socket_saved	 ss;
 	struct worker_saved	 ws;
+	struct output_saved	 os;
 	long long		 a, b;
 	long			 pid, pgid;
 	char			*line, *next;
-	int			 fd, end = 0, seen_notify = 0, seen_config = 0;
+	int			 fd, k, end = 0, seen_notify = 0, seen_config = 0;
 
 	memset(st, 0, sizeof(*st));
 	st->text = text;
 	st->notify_fd = st->control_fd = st->pidfile_fd = st->config_fd = -1;
-	st->keeper_fd = -1;
+	st->keeper_fd = st->output_fd = -1;
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
@@ -279,6 +340,18 @@ state_parse(char *text, struct state *st, char **error)
 			st->workers = xreallocarray(st->workers,
 			    st->nworkers + 1, sizeof(*st->workers));
 			st->workers[st->nworkers++] = ws;
+		} else if (sscanf(line, "output %d %lld %d", &fd, &a, &k) == 3 &&
+		    st->output_fd == -1 && fd >= 0 && a >= 0 && k >= 1 &&
+		    *state_text(line, 4) == '/') {
+			st->output_fd = fd;
+			st->output_max_size = a;
+			st->output_keep = k;
+			st->output_path = state_text(line, 4);
+		} else if (state_is(line, "stream") &&
+		    state_get_stream(line, &os) == 0) {
+			st->streams = xreallocarray(st->streams,
+			    st->nstreams + 1, sizeof(*st->streams));
+			st->streams[st->nstreams++] = os;
 		} else if (strcmp(line, "end") == 0) {
 			end = 1;
 			break;
@@ -367,7 +440,8 @@ state_fds(const struct state *st, size_t *n)
 	int	*fds;
 	size_t	 i;
 
-	fds = xcalloc(5 + st->nsockets + st->nworkers, sizeof(*fds));
+	fds = xcalloc(6 + st->nsockets + st->nworkers + st->nstreams,
+	    sizeof(*fds));
 	*n = 0;
 	fds[(*n)++] = st->config_fd;
 	fds[(*n)++] = st->notify_fd;
@@ -382,6 +456,10 @@ state_fds(const struct state *st, size_t *n)
 	for (i = 0; i < st->nworkers; i++)
 		if (st->workers[i].channel != -1)
 			fds[(*n)++] = st->workers[i].channel;
+	if (st->output_fd != -1)
+		fds[(*n)++] = st->output_fd;
+	for (i = 0; i < st->nstreams; i++)
+		fds[(*n)++] = st->streams[i].fd;
 	return fds;
 }
 
@@ -391,6 +469,7 @@ state_clear(struct state *st)
 	config_free(st->config);
 	free(st->sockets);
 	free(st->workers);
+	free(st->streams);
 	free(st->text);
 	memset(st, 0, sizeof(*st));
 }

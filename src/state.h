@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "output.h"
 #include "socket.h"
 #include "worker.h"
 
@@ -53,6 +54,12 @@ struct state {
 	size_t			 nsockets;
 	struct worker_saved	*workers;	/* in slot order */
 	size_t			 nworkers;
+	int			 output_fd;	/* -1: output = inherit */
+	const char		*output_path;
+	long long		 output_max_size;
+	int			 output_keep;
+	struct output_saved	*streams;	/* the workers' pipes */
+	size_t			 nstreams;
 
 	/* Read back: the configuration, and the text the strings are in. */
 	struct config		*config;

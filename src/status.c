@@ -104,6 +104,20 @@ status_json(const struct status *st, struct evbuffer *out)
 		json_string(out, st->last_reason);
 		evbuffer_add_printf(out, "}");
 	}
+	evbuffer_add_printf(out, ",\"output\":");
+	if (st->output == NULL)
+		evbuffer_add_printf(out, "null");
+	else {
+		evbuffer_add_printf(out, "{\"file\":");
+		json_string(out, st->output);
+		evbuffer_add_printf(out, ",\"lines\":%llu,\"bytes\":%llu,"
+		    "\"dropped_lines\":%llu,\"dropped_bytes\":%llu,"
+		    "\"rotations\":%llu}", st->output_counters.lines,
+		    st->output_counters.bytes,
+		    st->output_counters.dropped_lines,
+		    st->output_counters.dropped_bytes,
+		    st->output_counters.rotations);
+	}
 	evbuffer_add_printf(out, ",\"counters\":{\"reloads\":%d,\"rollbacks\":%d,"
 	    "\"crashes\":%d,\"killed\":%d,\"upgrades\":%d}}", st->reloads,
 	    st->rollbacks, st->crashes, st->killed, st->upgrades);
@@ -164,6 +178,13 @@ status_text(const struct status *st, struct evbuffer *out)
 	evbuffer_add_printf(out, "counters: reloads %d, rollbacks %d, crashes %d, "
 	    "killed at the drain deadline %d, upgrades %d\n", st->reloads,
 	    st->rollbacks, st->crashes, st->killed, st->upgrades);
+	if (st->output != NULL)
+		evbuffer_add_printf(out, "output: %s, lines %llu, dropped %llu "
+		    "(%llu bytes), rotations %llu\n", st->output,
+		    st->output_counters.lines,
+		    st->output_counters.dropped_lines,
+		    st->output_counters.dropped_bytes,
+		    st->output_counters.rotations);
 }
 
 void

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "output.h"
+
 struct evbuffer;
 struct generation;
 
@@ -27,6 +29,8 @@ struct status {
 	int			  crashes;
 	int			  killed;
 	int			  upgrades;
+	const char		 *output;	/* its file; NULL: inherit */
+	struct output_counters	  output_counters;
 };
 
 /* Append st: one JSON object (json), or the table. */

@@ -21,6 +21,7 @@
 #include "keeper.h"
 #include "log.h"
 #include "notify.h"
+#include "output.h"
 #include "pidfile.h"
 #include "proc.h"
 #include "reaper.h"
@@ -63,7 +64,7 @@ struct supervisor {
 	int			 exit_code;
 	struct notify		*notify;
 	struct log_limit	 notify_limit;
-	struct event		*signals[6];
+	struct event		*signals[7];
 	size_t			 nsignals;
 	sigset_t		 handled;	/* theirs, as a set */
 	struct event		*cleanup;	/* frees gone generations */
@@ -96,6 +97,9 @@ struct supervisor {
 
 	/* The upgrade in place (SIGUSR2). */
 	struct handover		*handover;
+
+	/* The workers' stdout and stderr; NULL: they inherit baton's. */
+	struct output		*output;
 };
 
 static void	supervisor_reload(struct supervisor *);
@@ -145,6 +149,7 @@ supervisor_generation_env(struct supervisor *sup, struct generation_env *env)
 	env->base = sup->base;
 	env->notify_path = notify_path(sup->notify);
 	env->sys = NULL;
+	env->output = sup->output;
 	env->ops = &supervisor_generation_ops;
 	env->arg = sup;
 }
@@ -248,7 +253,62 @@ supervisor_warn_fixed(struct supervisor *sup, const struct config *cfg)
 	if (!supervisor_same(sup->pidfile_path, cfg->pidfile))
 		log_warn("reload: the pidfile stays %s until baton restarts",
 		    sup->pidfile_path != NULL ? sup->pidfile_path : "off");
+	if (!supervisor_same(sup->output != NULL ? output_path(sup->output) :
+	    NULL, cfg->output) || (sup->output != NULL &&
+	    (output_max_size(sup->output) != cfg->output_max_size ||
+	    output_keep(sup->output) != cfg->output_keep)))
+		log_warn("reload: output stays %s until baton restarts",
+		    sup->output != NULL ? output_path(sup->output) : "inherit");
 }
+
+/* SIGUSR1 or `baton reopen`: the answer comes in supervisor_reopened(). */
+static void
+supervisor_reopen(struct supervisor *sup)
+{
+	if (sup->output == NULL) {
+		control_reopen_finished(sup->control, "ok output = inherit: "
+		    "nothing to reopen");
+		return;
+	}
+	output_reopen(sup->output);
+}
+
+static void
+supervisor_reopened(void *arg, const char *error)
+{
+	struct supervisor	*sup = arg;
+	char			*line;
+
+	if (error != NULL) {
+		log_error("output: reopen failed, writing on to the file "
+		    "open before: %s", error);
+		line = xprintf("error reopen: %s", error);
+	} else {
+		log_info("output: reopened %s", output_path(sup->output));
+		line = xprintf("ok reopened %s", output_path(sup->output));
+	}
+	control_reopen_finished(sup->control, line);
+	free(line);
+}
+
+/* Told once when writes start failing, once when they work again. */
+static void
+supervisor_output_failing(void *arg, const char *error)
+{
+	struct supervisor	*sup = arg;
+
+	if (error != NULL)
+		log_warn("output: %s; the workers' lines are dropped and "
+		    "counted (baton status) until writing works again", error);
+	else
+		log_info("output: writing %s works again",
+		    output_path(sup->output));
+}
+
+static const struct output_ops supervisor_output_ops = {
+	supervisor_reopened,
+	supervisor_output_failing
+};
 
 static void
 supervisor_reload(struct supervisor *sup)
@@ -311,10 +371,17 @@ supervisor_control_stop(void *arg)
 
 static void	supervisor_status(void *, struct evbuffer *, int);
 
+static void
+supervisor_control_reopen(void *arg)
+{
+	supervisor_reopen(arg);
+}
+
 static const struct control_ops supervisor_control_ops = {
 	supervisor_control_reload,
 	supervisor_control_stop,
-	supervisor_status
+	supervisor_status,
+	supervisor_control_reopen
 };
 
 /* The reload's generation is active or rolled back; a queued one stays. */
@@ -558,6 +625,10 @@ supervisor_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGQUIT:
 		supervisor_kill_all(sup);
 		break;
+	case SIGUSR1:
+		log_info("SIGUSR1: reopen the output");
+		supervisor_reopen(sup);
+		break;
 	case SIGUSR2:
 		log_info("SIGUSR2: upgrade baton in place");
 		handover_ask(sup->handover);
@@ -648,12 +719,35 @@ supervisor_save(void *arg, struct state *st)
 	st->pidfile_path = sup->pidfile_path;
 	st->keeper_fd = keeper_fd(reaper_keeper(sup->reaper));
 	st->keeper_pid = (long)keeper_pid(reaper_keeper(sup->reaper));
+	st->output_fd = -1;
+	if (sup->output != NULL) {
+		st->output_fd = output_fd(sup->output);
+		st->output_path = output_path(sup->output);
+		st->output_max_size = output_max_size(sup->output);
+		st->output_keep = output_keep(sup->output);
+		st->streams = output_save(sup->output, &st->nstreams);
+	}
+}
+
+/* Right before the exec: what is queued is written, the thread stops. */
+static void
+supervisor_quiesce(void *arg, int resume)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->output == NULL)
+		return;
+	if (resume)
+		output_resume(sup->output);
+	else
+		output_quiesce(sup->output);
 }
 
 static const struct handover_ops supervisor_handover_ops = {
 	supervisor_running,
 	supervisor_upgrade_ready,
-	supervisor_save
+	supervisor_save,
+	supervisor_quiesce
 };
 
 /* A supervisor with nothing in it yet. */
@@ -676,7 +770,7 @@ static int
 supervisor_events(struct supervisor *sup, char **error)
 {
 	static const int	 sigs[] = {
-		SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR2
+		SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2
 	};
 	size_t			 i;
 
@@ -732,6 +826,11 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 		*error = xstrdup("event_base_new failed");
 		goto fail;
 	}
+	if (sup->initial->output != NULL && (sup->output = output_new(
+	    sup->base, sup->initial->output, sup->initial->output_max_size,
+	    sup->initial->output_keep, -1, &supervisor_output_ops, sup,
+	    error)) == NULL)
+		goto fail;
 	/* Before the sockets: a second baton must say who runs, not EADDRINUSE. */
 	if (sup->initial->control != NULL && (sup->control = control_new(
 	    sup->base, &supervisor_control_ops, sup, sup->initial->control,
@@ -771,6 +870,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	struct generation_env	 env;
 	struct state		 st;
 	char			*why = NULL;
+	size_t			 i;
 
 	if (handover_read(sfd, &st, error) == -1)
 		return NULL;
@@ -801,6 +901,14 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 			    why);
 			free(why);
 		}
+	}
+	if (st.output_fd != -1) {
+		if ((sup->output = output_new(sup->base, st.output_path,
+		    st.output_max_size, st.output_keep, st.output_fd,
+		    &supervisor_output_ops, sup, error)) == NULL)
+			goto fail;
+		for (i = 0; i < st.nstreams; i++)
+			output_adopt(sup->output, &st.streams[i]);
 	}
 	reaper_restore_keeper(sup->reaper, (pid_t)st.keeper_pid, st.keeper_fd,
 	    st.config->drain_timeout);
@@ -842,6 +950,8 @@ supervisor_free(struct supervisor *sup)
 	if (sup->cleanup != NULL)
 		event_free(sup->cleanup);
 	notify_free(sup->notify);
+	/* After the generations, before the loop: its pipes are events. */
+	output_free(sup->output);
 	if (sup->base != NULL) {
 		log_set_base(NULL);
 		event_base_free(sup->base);
@@ -892,5 +1002,8 @@ supervisor_status(void *arg, struct evbuffer *out, int json)
 	st.state = sup->state == SUPERVISOR_RUNNING ? "running" : "stopping";
 	st.gens = sup->gens;
 	st.ngens = sup->ngens;
+	st.output = sup->output != NULL ? output_path(sup->output) : NULL;
+	if (sup->output != NULL)
+		output_counters(sup->output, &st.output_counters);
 	status_render(&st, out, json);
 }

@@ -271,6 +271,14 @@ START_TEST(test_relative)
 
 	c = load("good-noext.conf");
 	ck_assert_str_eq(c->control, TEST_DATA "/good-noext.conf.sock");
+	ck_assert_ptr_null(c->output);
+	ck_assert_int_eq(c->output_keep, 5);
+	config_free(c);
+
+	c = load("good-output.ini");
+	ck_assert_str_eq(c->output, TEST_DATA "/logs/app.log");
+	ck_assert_int_eq(c->output_max_size, 2 * 1024 * 1024);
+	ck_assert_int_eq(c->output_keep, 3);
 	config_free(c);
 }
 END_TEST
@@ -328,6 +336,10 @@ static const struct {
 } bad[] = {
 	{ "bad-unknown-key.ini", ":3: unknown key 'x' in [baton]" },
 	{ "bad-drain-to.ini", ":3: drain_to: 'children' is not main or group" },
+	{ "bad-output-size.ini", ":4: output_max_size: '10X' is not a size "
+	    "(use 100M, 512K, 1G or bytes)" },
+	{ "bad-output-keep.ini", ":4: output_keep: '0' is not a number from 1 "
+	    "to 1000" },
 	{ "bad-nonblocking.ini", ":6: nonblocking: 'maybe' is not yes or no" },
 	{ "bad-control-clash.ini", ":5: socket 'app' listens on "
 	    "/run/baton-clash.sock, the control socket's path (set 'control' "

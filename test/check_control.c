@@ -20,6 +20,7 @@ static const struct {
 	{ "status json", CONTROL_STATUS },
 	{ "status text", CONTROL_STATUS_TEXT },
 	{ "stop", CONTROL_STOP },
+	{ "reopen", CONTROL_REOPEN },
 	/* socat and telnet send CRLF. */
 	{ "stop\r", CONTROL_STOP },
 };

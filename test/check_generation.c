@@ -62,6 +62,7 @@ make(int restored)
 	env.base = base;
 	env.notify_path = "@baton-test";
 	env.sys = &fake_sys;
+	env.output = NULL;
 	env.ops = &ops;
 	env.arg = &told;
 	if (restored)

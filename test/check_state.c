@@ -156,6 +156,10 @@ START_TEST(test_roundtrip)
 		{ 100, 100, 30, 0, 100, 5000, 0, "up" },
 		{ 0, 0, -1, 3, 800, 0, 0, NULL },
 	};
+	struct output_saved	 os[2] = {
+		{ 40, 4, 0, 100, "stdout", "", 0 },
+		{ 41, 3, 1, 99, "stderr", "half a\0line \xff", 13 },
+	};
 	struct config		*c;
 	struct state		 st, back;
 	char			*error = NULL;
@@ -191,10 +195,27 @@ START_TEST(test_roundtrip)
 	st.nsockets = 2;
 	st.workers = ws;
 	st.nworkers = 2;
+	st.output_fd = -1;
 	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
 	fds = state_fds(&st, &nfds);
 	/* config, notify, pidfile, keeper, two sockets, one channel */
 	ck_assert_uint_eq(nfds, 7);
+	free(fds);
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_int_eq(back.output_fd, -1);
+	ck_assert_uint_eq(back.nstreams, 0);
+	state_clear(&back);
+
+	/* With output = FILE: the file, and each pipe with its half line. */
+	st.output_fd = 13;
+	st.output_path = "/var/log/app.log";
+	st.output_max_size = 1048576;
+	st.output_keep = 3;
+	st.streams = os;
+	st.nstreams = 2;
+	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
+	fds = state_fds(&st, &nfds);
+	ck_assert_uint_eq(nfds, 10);
 	free(fds);
 
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
@@ -213,6 +234,19 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(back.workers[1].restarts, 3);
 	ck_assert_ptr_nonnull(back.config);
 	ck_assert_int_eq(back.config->workers, 2);
+	ck_assert_int_eq(back.output_fd, 13);
+	ck_assert_str_eq(back.output_path, "/var/log/app.log");
+	ck_assert_int_eq(back.output_max_size, 1048576);
+	ck_assert_int_eq(back.output_keep, 3);
+	ck_assert_uint_eq(back.nstreams, 2);
+	ck_assert_int_eq(back.streams[0].fd, 40);
+	ck_assert_uint_eq(back.streams[0].npartial, 0);
+	ck_assert_int_eq(back.streams[1].gen, 3);
+	ck_assert_int_eq(back.streams[1].slot, 1);
+	ck_assert_int_eq(back.streams[1].pid, 99);
+	ck_assert_str_eq(back.streams[1].stream, "stderr");
+	ck_assert_uint_eq(back.streams[1].npartial, 13);
+	ck_assert_mem_eq(back.streams[1].partial, "half a\0line \xff", 13);
 	state_clear(&back);
 
 	/* A state whose counts differ from its configuration's is refused. */

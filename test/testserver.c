@@ -102,6 +102,7 @@ static int			 opt_ignore_drain, opt_quiet;
 static long			 opt_healthy_ms;
 static int			 opt_unhealthy;
 static struct timespec		 started;
+static long			 opt_chatter;
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -113,7 +114,7 @@ usage(int code)
 	    "                  [--never-ready]\n"
 	    "                  [--work-ms N --work-log FILE] [--startup-ms N]\n"
 	    "                  [--exit-at-start CODE] [--crash-after-ms N]\n"
-	    "                  [--ignore-drain] [--quiet]\n"
+	    "                  [--ignore-drain] [--quiet] [--chatter N]\n"
 	    "                  [--healthy-after-ms N | --unhealthy]\n");
 	exit(code);
 }
@@ -766,6 +767,7 @@ options(int argc, char *argv[])
 		{ "healthy-after-ms",	required_argument, NULL, 'H' },
 		{ "unhealthy",		no_argument,	   NULL, 'U' },
 		{ "quiet",		no_argument,	   NULL, 'q' },
+		{ "chatter",		required_argument, NULL, 'T' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 }
 	};
@@ -837,6 +839,9 @@ options(int argc, char *argv[])
 		case 'q':
 			opt_quiet = 1;
 			break;
+		case 'T':
+			opt_chatter = option_number("chatter", optarg, 1000);
+			break;
 		case 'h':
 			usage(0);
 		default:
@@ -867,6 +872,30 @@ options(int argc, char *argv[])
 	}
 	if (opt_protocol == NULL)
 		opt_protocol = "systemd";
+}
+
+/*
+ * --chatter N: every millisecond, N numbered lines on stdout and N on
+ * stderr, each in one write(), so that a test can tell a line lost or
+ * cut in baton's output file.
+ */
+static void
+chatter_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static unsigned long	 seq[2];
+	static const char *const names[2] = { "stdout", "stderr" };
+	char			 buf[128];
+	long			 i;
+	int			 k, n;
+
+	for (i = 0; i < opt_chatter; i++)
+		for (k = 0; k < 2; k++) {
+			n = snprintf(buf, sizeof(buf), "chatter %s %lu "
+			    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+			    names[k], ++seq[k]);
+			(void)!write(k == 0 ? STDOUT_FILENO : STDERR_FILENO,
+			    buf, n);
+		}
 }
 
 static struct event *
@@ -935,6 +964,14 @@ main(int argc, char *argv[])
 	}
 	if (opt_crash_ms != -1)
 		crash_ev = timer_start(opt_crash_ms, crash_cb);
+	if (opt_chatter > 0) {
+		struct timeval	 ms = { 0, 1000 };
+		struct event	*ev;
+
+		if ((ev = event_new(base, -1, EV_PERSIST, chatter_cb,
+		    NULL)) == NULL || evtimer_add(ev, &ms) == -1)
+			die(2, "cannot start --chatter");
+	}
 	if (opt_startup_ms > 0)
 		startup_ev = timer_start(opt_startup_ms, startup_cb);
 	else

@@ -307,7 +307,7 @@ steer_hint(int err)
 	switch (err) {
 	case EPERM:
 	case EACCES:
-		return ": baton needs root or CAP_BPF and CAP_NET_ADMIN";
+		return ": baton needs root or CAP_BPF";
 	case ENOSYS:
 		return ": this kernel has no bpf() (CONFIG_BPF_SYSCALL)";
 	case EINVAL:
@@ -396,13 +396,35 @@ steer_route_empty(struct steer_map_route *r)
 	r->candidate = STEER_MAP_NONE;
 }
 
+/* Load the program on the maps and make it the group's. */
+static int
+steer_attach(struct steer *s, char **error)
+{
+	int	 prog, err;
+
+	if ((prog = steer_load(s->route, s->sockarray, error)) == -1)
+		return -1;
+	/* The group holds the program from here on: its fd is not needed. */
+	if (setsockopt(s->anchor, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog,
+	    sizeof(prog)) == -1) {
+		err = errno;
+		*error = xprintf("setsockopt SO_ATTACH_REUSEPORT_EBPF: %s%s",
+		    strerror(err), steer_hint(err));
+		close(prog);
+		return -1;
+	}
+	close(prog);
+	s->attached = 1;
+	return 0;
+}
+
 struct steer *
 steer_new(int anchor_fd, int backlog, char **error)
 {
 	struct steer_map_route	*r;
 	struct steer		*s;
 	char			*why = NULL;
-	int			 prog = -1, err;
+	int			 err;
 
 	if (steer_check_anchor(anchor_fd, &why) == -1) {
 		*error = xprintf("steer: %s", why);
@@ -429,23 +451,11 @@ steer_new(int anchor_fd, int backlog, char **error)
 		    strerror(errno));
 		goto fail;
 	}
-	if ((prog = steer_load(s->route, s->sockarray, error)) == -1)
+	if (steer_attach(s, error) == -1)
 		goto fail;
-	/* The group holds the program from here on: its fd is not needed. */
-	if (setsockopt(anchor_fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog,
-	    sizeof(prog)) == -1) {
-		err = errno;
-		*error = xprintf("setsockopt SO_ATTACH_REUSEPORT_EBPF: %s%s",
-		    strerror(err), steer_hint(err));
-		goto fail;
-	}
-	s->attached = 1;
-	close(prog);
 	free(r);
 	return s;
 fail:
-	if (prog != -1)
-		close(prog);
 	free(r);
 	steer_free(s);
 	return NULL;
@@ -628,6 +638,14 @@ steer_route(struct steer *s, const struct steer_route *route, char **error)
 out:
 	free(r);
 	return rc;
+}
+
+int
+steer_repair(struct steer *s, char **error)
+{
+	if (steer_attach(s, error) == -1)
+		return -1;
+	return steer_flush(s, error);
 }
 
 void

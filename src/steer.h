@@ -98,6 +98,17 @@ int		 steer_route(struct steer *, const struct steer_route *,
 		    char **error);
 
 /*
+ * Any process holding a socket of the group can detach the program
+ * (SO_DETACH_REUSEPORT_BPF) or put its own in its place
+ * (SO_ATTACH_REUSEPORT_CBPF needs no privilege): a worker, through the
+ * member it was given. The anchor then receives connections, which it
+ * never does while the program is in place; so a readable anchor means
+ * exactly that. This attaches the program again and hands what queued on
+ * the anchor to the active members. 0, or -1 with *error set.
+ */
+int		 steer_repair(struct steer *, char **error);
+
+/*
  * Upgrading in place: the program lives as long as the group, but the new
  * image needs the two maps to add members and change the route. Clear
  * close-on-exec on both for the exec; steer_restore() sets it again and

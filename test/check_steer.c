@@ -7,12 +7,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_run.h"
@@ -550,6 +552,74 @@ START_TEST(test_stranger_gets_nothing)
 }
 END_TEST
 
+/*
+ * What a worker can do with the member it was given, without privilege:
+ * take the program away, or put its own classic BPF in its place.
+ */
+static void
+tamper(int how)
+{
+	/* No socket by that number: the kernel spreads by hash over all. */
+	struct sock_filter	 by_hash[] = { { BPF_RET | BPF_K, 0, 0, 9999 } };
+	struct sock_fprog	 fprog = { 1, by_hash };
+	pid_t			 pid;
+	int			 status, zero = 0, r;
+
+	if ((pid = fork()) == 0) {
+		if (getuid() == 0 && (setgid(65534) == -1 ||
+		    setuid(65534) == -1))
+			_exit(2);
+		if (how == 0)
+			r = setsockopt(g.member[0], SOL_SOCKET,
+			    SO_DETACH_REUSEPORT_BPF, &zero, sizeof(zero));
+		else
+			r = setsockopt(g.member[0], SOL_SOCKET,
+			    SO_ATTACH_REUSEPORT_CBPF, &fprog, sizeof(fprog));
+		_exit(r == 0 ? 0 : 1);
+	}
+	ck_assert_int_ne(pid, -1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(status, 0);
+}
+
+/*
+ * After tampering the anchor gets connections (so baton can tell);
+ * steer_repair() steers again and hands the anchor's queue on.
+ */
+START_TEST(test_repair)
+{
+	struct pollfd	 pfd;
+	uint16_t	 port;
+	int		 fd[40], how, i, a, n;
+
+	group_new(AF_INET);
+	member(0);
+	route(first, STEER_NONE, 0, 0);
+	for (how = 0; how < 2; how++) {
+		tamper(how);
+		for (i = 0; i < 40; i++) {
+			fd[i] = client(&port);
+			dial(fd[i]);
+		}
+		pfd.fd = g.anchor;
+		pfd.events = POLLIN;
+		ck_assert_int_eq(poll(&pfd, 1, 1000), 1);
+		ck_assert_int_eq(steer_repair(g.steer, &(char *){ NULL }), 0);
+		for (n = 0; (a = accept(g.member[0], NULL, NULL)) != -1; n++)
+			close(a);
+		ck_assert_int_eq(n, 40);
+		assert_anchor_empty();
+		for (i = 0; i < 40; i++)
+			close(fd[i]);
+		fd[0] = client(&port);
+		dial(fd[0]);
+		ck_assert_int_eq(landed(), 0);
+		close(fd[0]);
+	}
+	teardown();
+}
+END_TEST
+
 /* Upgrading in place: the maps alone are enough to go on steering. */
 START_TEST(test_save_restore)
 {
@@ -625,7 +695,7 @@ main(void)
 		test_rolling_even, test_forgotten_member, test_migrate,
 		test_migrate_ipv6, test_anchor_queue_handed_on,
 		test_anchor_ephemeral_port,
-		test_stranger_gets_nothing, test_save_restore,
+		test_stranger_gets_nothing, test_repair, test_save_restore,
 		test_socket_open_reuseport, NULL
 	};
 	const char	*why;

@@ -151,16 +151,23 @@ steer_select(struct steer_asm *a, int sockarray, uint8_t key)
 	steer_emit(a, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_sk_select_reuseport);
 }
 
-/* r1 = route.active[R_INDEX], which the caller has checked is in range. */
+/*
+ * Select route.active[R_INDEX] and pass if that works. The bound is for
+ * the verifier: a map value is read only at an offset it can prove.
+ */
 static void
-steer_load_active(struct steer_asm *a)
+steer_try_active(struct steer_asm *a, int sockarray)
 {
+	steer_jump(a, BPF_JMP | BPF_JGE | BPF_K, R_INDEX, 0, STEER_MAX_ACTIVE,
+	    L_DROP);
 	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, R_INDEX, 0, 0);
 	steer_emit(a, BPF_ALU64 | BPF_LSH | BPF_K, BPF_REG_2, 0, 0, 2);
 	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, R_ROUTE, 0, 0);
 	steer_emit(a, BPF_ALU64 | BPF_ADD | BPF_X, BPF_REG_1, BPF_REG_2, 0, 0);
 	steer_emit(a, BPF_LDX | BPF_MEM | BPF_W, BPF_REG_1, BPF_REG_1,
 	    offsetof(struct steer_map_route, active), 0);
+	steer_select(a, sockarray, BPF_REG_1);
+	steer_jump(a, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, L_PASS);
 }
 
 #define CTX(f)		((int16_t)offsetof(struct sk_reuseport_md, f))
@@ -237,21 +244,13 @@ steer_build(struct steer_asm *a, int route, int sockarray)
 	    L_DROP);
 	steer_emit(a, BPF_LDX | BPF_MEM | BPF_W, R_INDEX, R_CTX, CTX(hash), 0);
 	steer_emit(a, BPF_ALU64 | BPF_MOD | BPF_X, R_INDEX, R_COUNT, 0, 0);
-	steer_jump(a, BPF_JMP | BPF_JGE | BPF_K, R_INDEX, 0, STEER_MAX_ACTIVE,
-	    L_DROP);
-	steer_load_active(a);
-	steer_select(a, sockarray, BPF_REG_1);
-	steer_jump(a, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, L_PASS);
+	steer_try_active(a, sockarray);
 
 	/* That one is gone (closed, or forgotten): the first that is not. */
 	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_K, R_INDEX, 0, 0, 0);
 	steer_here(a, L_LOOP);
 	steer_jump(a, BPF_JMP | BPF_JGE | BPF_X, R_INDEX, R_COUNT, 0, L_DROP);
-	steer_jump(a, BPF_JMP | BPF_JGE | BPF_K, R_INDEX, 0, STEER_MAX_ACTIVE,
-	    L_DROP);
-	steer_load_active(a);
-	steer_select(a, sockarray, BPF_REG_1);
-	steer_jump(a, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, L_PASS);
+	steer_try_active(a, sockarray);
 	steer_emit(a, BPF_ALU64 | BPF_ADD | BPF_K, R_INDEX, 0, 0, 1);
 	steer_jump(a, BPF_JMP | BPF_JA, 0, 0, 0, L_LOOP);
 

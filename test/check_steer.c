@@ -187,6 +187,19 @@ spread(int n, int *count)
 	}
 }
 
+/* One new connection lands on member i. */
+static void
+lands_on(int i)
+{
+	uint16_t	 port;
+	int		 fd;
+
+	fd = client(&port);
+	dial(fd);
+	ck_assert_int_eq(landed(), i);
+	close(fd);
+}
+
 static void
 assert_anchor_empty(void)
 {
@@ -482,10 +495,7 @@ START_TEST(test_anchor_queue_handed_on)
 	g.member[0] = -1;
 	member(0);
 	ck_assert_int_eq(landed(), -1);
-	fd[0] = client(&port);
-	dial(fd[0]);
-	ck_assert_int_eq(landed(), 0);
-	close(fd[0]);
+	lands_on(0);
 	teardown();
 }
 END_TEST
@@ -527,8 +537,7 @@ END_TEST
  */
 START_TEST(test_stranger_gets_nothing)
 {
-	uint16_t	 port;
-	int		 stranger, one = 1, fd, i;
+	int		 stranger, one = 1, i;
 
 	group_new(AF_INET);
 	member(0);
@@ -540,12 +549,8 @@ START_TEST(test_stranger_gets_nothing)
 	ck_assert_int_eq(bind(stranger, (struct sockaddr *)&g.addr,
 	    g.addrlen), 0);
 	ck_assert_int_eq(listen(stranger, BACKLOG), 0);
-	for (i = 0; i < 50; i++) {
-		fd = client(&port);
-		dial(fd);
-		ck_assert_int_eq(landed(), 0);
-		close(fd);
-	}
+	for (i = 0; i < 50; i++)
+		lands_on(0);
 	ck_assert_int_eq(accept(stranger, NULL, NULL), -1);
 	close(stranger);
 	teardown();
@@ -611,10 +616,7 @@ START_TEST(test_repair)
 		assert_anchor_empty();
 		for (i = 0; i < 40; i++)
 			close(fd[i]);
-		fd[0] = client(&port);
-		dial(fd[0]);
-		ck_assert_int_eq(landed(), 0);
-		close(fd[0]);
+		lands_on(0);
 	}
 	teardown();
 }

@@ -677,6 +677,7 @@ steer_restore(int anchor_fd, int backlog, const struct steer_saved *saved,
 	s->sockarray = saved->sockarray_fd;
 	s->route = saved->route_fd;
 	s->attached = 1;
+	s->flushed = 1;		/* the old image did, if there was anything */
 	return s;
 }
 

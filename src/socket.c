@@ -169,7 +169,7 @@ socket_bind_unix(struct socket *s, const struct config_socket *cs,
 
 static int
 socket_bind_inet(struct socket *s, const struct config_socket *cs,
-    char **why)
+    int reuseport, char **why)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
@@ -190,6 +190,11 @@ socket_bind_inet(struct socket *s, const struct config_socket *cs,
 	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one,
 	    sizeof(one)) == -1) {
 		*why = xprintf("setsockopt SO_REUSEADDR: %s", strerror(errno));
+		return -1;
+	}
+	if (reuseport && setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof(one)) == -1) {
+		*why = xprintf("setsockopt SO_REUSEPORT: %s", strerror(errno));
 		return -1;
 	}
 	/* [::]:80 must not take 0.0.0.0:80 from another socket. */
@@ -223,8 +228,8 @@ socket_new(const struct config_socket *cs, int fd)
 	return s;
 }
 
-struct socket *
-socket_open(const struct config_socket *cs, char **error)
+static struct socket *
+socket_open_with(const struct config_socket *cs, int reuseport, char **error)
 {
 	struct socket	*s;
 	char		*why = NULL;
@@ -235,7 +240,7 @@ socket_open(const struct config_socket *cs, char **error)
 	if (cs->addr.kind == ADDRESS_UNIX)
 		r = socket_bind_unix(s, cs, &why);
 	else
-		r = socket_bind_inet(s, cs, &why);
+		r = socket_bind_inet(s, cs, reuseport, &why);
 	if (r == 0 && cs->addr.kind != ADDRESS_UDP &&
 	    listen(s->fd, cs->backlog >= 0 ? cs->backlog : SOMAXCONN) == -1) {
 		why = xprintf("listen %s: %s", cs->addr.url, strerror(errno));
@@ -248,6 +253,18 @@ socket_open(const struct config_socket *cs, char **error)
 		return NULL;
 	}
 	return s;
+}
+
+struct socket *
+socket_open(const struct config_socket *cs, char **error)
+{
+	return socket_open_with(cs, 0, error);
+}
+
+struct socket *
+socket_open_reuseport(const struct config_socket *cs, char **error)
+{
+	return socket_open_with(cs, cs->addr.kind == ADDRESS_TCP, error);
 }
 
 struct socket *

@@ -22,6 +22,16 @@ struct socket;
 struct socket		*socket_open(const struct config_socket *cs,
 			    char **error);
 /*
+ * The same, with SO_REUSEPORT on a TCP socket (set before bind(), as the
+ * kernel requires of every socket of a group): the anchor of a group
+ * that steer.c steers between generations. Only while the steering
+ * program is attached is that safe: it hands a closing member's queue on
+ * and never picks a socket baton did not put in its map. UDP and unix
+ * sockets are opened as by socket_open().
+ */
+struct socket		*socket_open_reuseport(const struct config_socket *cs,
+			    char **error);
+/*
  * Hold fd, a socket passed by the service manager for cs, instead of
  * binding one. It must be of cs's type; a stream socket is made to listen
  * if it does not yet. Its path, if any, is the manager's: never unlinked.

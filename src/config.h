@@ -18,6 +18,7 @@
 #define CONFIG_DEFAULT_READY_DELAY	1000	/* ms */
 #define CONFIG_DEFAULT_READY_TIMEOUT	60000	/* ms */
 #define CONFIG_DEFAULT_DRAIN_TIMEOUT	30000	/* ms */
+#define CONFIG_DEFAULT_STOP_DELAY	0	/* ms */
 #define CONFIG_MAX_WORKERS		1024
 #define CONFIG_MAX_SOCKETS		256
 /* Debian's inih reads lines into a 200-byte buffer. */
@@ -65,6 +66,9 @@ struct config {
 	char			*user;
 	char			*group;
 	int			 preload;
+	char			*metrics;	/* its URL; NULL: none */
+	struct address		 metrics_addr;	/* parsed, when metrics */
+	long			 stop_delay;	/* ms: /readyz fails first */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that

@@ -24,6 +24,8 @@ enum baton_key {
 	KEY_GROUP,
 	KEY_PRELOAD,
 	KEY_DRAIN_TO,
+	KEY_METRICS,
+	KEY_STOP_DELAY,
 	KEY_NBATON
 };
 

@@ -160,6 +160,9 @@ config_print(const struct config *c, FILE *fp)
 	if (c->group != NULL)
 		fprintf(fp, "group = %s\n", c->group);
 	fprintf(fp, "preload = %s\n", c->preload ? "yes" : "no");
+	if (c->metrics != NULL)
+		fprintf(fp, "metrics = %s\n", c->metrics);
+	fprintf(fp, "stop_delay = %ldms\n", c->stop_delay);
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

@@ -191,10 +191,17 @@ START_TEST(test_roundtrip)
 	st.nsockets = 2;
 	st.workers = ws;
 	st.nworkers = 2;
+	st.outcomes[RECORD_OK] = 5;
+	st.outcomes[RECORD_FAILED] = 1;
+	record_observe(&st.reload_time, 700);
+	record_observe(&st.drain_time, 40);
+	record_observe(&st.drain_time, 400000);
+	st.metrics = (struct socket_saved){ 13, 1, 7, 8 };
+	st.metrics_url = "unix:///run/m.sock";
 	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
 	fds = state_fds(&st, &nfds);
-	/* config, notify, pidfile, keeper, two sockets, one channel */
-	ck_assert_uint_eq(nfds, 7);
+	/* config, notify, pidfile, keeper, metrics, two sockets, a channel */
+	ck_assert_uint_eq(nfds, 8);
 	free(fds);
 
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
@@ -213,6 +220,29 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(back.workers[1].restarts, 3);
 	ck_assert_ptr_nonnull(back.config);
 	ck_assert_int_eq(back.config->workers, 2);
+	ck_assert_int_eq(back.outcomes[RECORD_OK], 5);
+	ck_assert_int_eq(back.outcomes[RECORD_ROLLED_BACK], 0);
+	ck_assert_int_eq(back.outcomes[RECORD_FAILED], 1);
+	ck_assert_int_eq(back.reload_time.count, 1);
+	ck_assert_int_eq(back.reload_time.sum_ms, 700);
+	ck_assert_int_eq(back.reload_time.le[3], 0);	/* 500 ms */
+	ck_assert_int_eq(back.reload_time.le[4], 1);	/* 1 s */
+	ck_assert_int_eq(back.drain_time.count, 2);
+	ck_assert_int_eq(back.drain_time.le[0], 1);
+	ck_assert_int_eq(back.drain_time.le[RECORD_NBUCKETS - 1], 1);
+	ck_assert_int_eq(back.metrics.fd, 13);
+	ck_assert_int_eq(back.metrics.unlink_path, 1);
+	ck_assert_uint_eq(back.metrics.ino, 8);
+	ck_assert_str_eq(back.metrics_url, "unix:///run/m.sock");
+	state_clear(&back);
+
+	/* No metrics listener: no line, no descriptor. */
+	st.metrics.fd = -1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	free(state_fds(&st, &nfds));
+	ck_assert_uint_eq(nfds, 7);
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_int_eq(back.metrics.fd, -1);
 	state_clear(&back);
 
 	/* A state whose counts differ from its configuration's is refused. */

@@ -64,6 +64,7 @@ config_new(void)
 		.rollout = ROLLOUT_ALL,
 		.canary_time = CONFIG_DEFAULT_CANARY_TIME,
 		.output_keep = CONFIG_DEFAULT_OUTPUT_KEEP,
+		.stop_delay = CONFIG_DEFAULT_STOP_DELAY,
 		.lines = xcalloc(1, sizeof(*c->lines)),
 	};
 	return c;
@@ -83,6 +84,8 @@ config_free(struct config *c)
 	free(c->control);
 	free(c->pidfile);
 	free(c->output);
+	free(c->metrics);
+	address_clear(&c->metrics_addr);
 	free(c->user);
 	free(c->group);
 	config_probe_clear(&c->probe);
@@ -485,6 +488,24 @@ config_finish(struct config *c, char **error)
 			    where, c->sockets[i].name, c->control);
 			goto fail;
 		}
+	}
+	/* Workers would share baton's own HTTP listener's address. */
+	for (i = 0; c->metrics != NULL && i < c->nsockets; i++) {
+		if (address_equal(&c->sockets[i].addr, &c->metrics_addr)) {
+			where = config_where(c, c->lines->key[KEY_METRICS]);
+			*error = xprintf("%smetrics: %s is socket '%s''s address "
+			    "too (choose another port or path)", where,
+			    c->metrics, c->sockets[i].name);
+			goto fail;
+		}
+	}
+	if (c->metrics != NULL && c->control != NULL &&
+	    c->metrics_addr.kind == ADDRESS_UNIX &&
+	    strcmp(c->metrics_addr.path, c->control) == 0) {
+		where = config_where(c, c->lines->key[KEY_METRICS]);
+		*error = xprintf("%smetrics: %s is the control socket's path",
+		    where, c->metrics);
+		goto fail;
 	}
 	return 0;
 

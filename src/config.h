@@ -25,6 +25,7 @@
 #define CONFIG_MAX_PROBE_SUCCESSES	1000
 /* canary is kept in hundredths of a percent: 2.5% is 250. */
 #define CONFIG_CANARY_WHOLE		10000
+#define CONFIG_DEFAULT_STOP_DELAY	0	/* ms */
 #define CONFIG_MAX_WORKERS		1024
 #define CONFIG_DEFAULT_OUTPUT_KEEP	5
 #define CONFIG_MAX_OUTPUT_KEEP		1000
@@ -108,6 +109,9 @@ struct config {
 	char			*output;	/* absolute; NULL: inherit */
 	long long		 output_max_size; /* bytes; 0: never rotate */
 	int			 output_keep;	/* rotated files kept */
+	char			*metrics;	/* its URL; NULL: none */
+	struct address		 metrics_addr;	/* parsed, when metrics */
+	long			 stop_delay;	/* ms: /readyz fails first */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that

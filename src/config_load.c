@@ -40,6 +40,7 @@ enum key_kind {
 	KIND_OWN,		/* by its section's own code */
 	KIND_INT,		/* int, a number from 1 to max */
 	KIND_DURATION,		/* long, in ms */
+	KIND_DELAY,		/* long, in ms; 0 too */
 	KIND_MODE,		/* int, permission bits in octal */
 	KIND_BOOL,		/* int, yes or no */
 	KIND_READY,		/* enum ready_mode */
@@ -100,6 +101,9 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_OUTPUT_KEEP] = { "output_keep", KIND_INT,
 	    offsetof(struct config, output_keep), NULL,
 	    CONFIG_MAX_OUTPUT_KEEP },
+	[KEY_METRICS] = { "metrics", KIND_OWN, 0, NULL, 0 },
+	[KEY_STOP_DELAY] = { "stop_delay", KIND_DELAY,
+	    offsetof(struct config, stop_delay), DURATION_EXPECT, 0 },
 };
 
 enum socket_key {
@@ -558,6 +562,32 @@ config_key_name(enum baton_key k)
 	return baton_keys[k].name;
 }
 
+/* metrics = tcp://HOST:PORT or unix:///PATH: an HTTP listener of baton's. */
+static int
+config_load_metrics(struct parse *st, const char *value)
+{
+	struct config	*c = st->c;
+	struct address	 a;
+	char		*err;
+
+	if (address_parse(value, &a, &err) == -1) {
+		parse_error(st, st->line, "metrics: %s", err);
+		free(err);
+		return -1;
+	}
+	if (a.kind == ADDRESS_UDP) {
+		parse_error(st, st->line, "metrics: '%s' is not tcp:// or "
+		    "unix:// (HTTP needs a stream socket)", value);
+		address_clear(&a);
+		return -1;
+	}
+	free(c->metrics);
+	address_clear(&c->metrics_addr);
+	c->metrics = xstrdup(a.url);
+	c->metrics_addr = a;
+	return 0;
+}
+
 static int
 config_load_baton_key(struct parse *st, const char *name, const char *value)
 {
@@ -628,6 +658,8 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 		parse_error(st, st->line, "output_max_size: '%s' is not a size "
 		    "(use 100M, 512K, 1G or bytes)", value);
 		return -1;
+	case KEY_METRICS:
+		return config_load_metrics(st, value);
 	default:	/* KEY_DRAIN_TO */
 		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
 			c->drain_to_group = value[0] == 'g';
@@ -825,6 +857,21 @@ config_load_key(struct parse *st, const struct key *keys, int n, int *lines,
 	return k;
 }
 
+/* A duration that may be none at all: "0", "0s", "0ms". */
+static int
+config_load_delay(const char *s, long *ms)
+{
+	const char	*unit = s + strspn(s, "0");
+
+	if (unit != s && (*unit == '\0' || strcmp(unit, "s") == 0 ||
+	    strcmp(unit, "ms") == 0 || strcmp(unit, "m") == 0 ||
+	    strcmp(unit, "h") == 0)) {
+		*ms = 0;
+		return 0;
+	}
+	return config_parse_duration(s, ms);
+}
+
 /*
  * Set the field of key in the section's struct at base from value: 0, or
  * -1 after an error. 1: the key is KIND_OWN, for the caller to read.
@@ -845,11 +892,13 @@ config_load_value(struct parse *st, const struct key *key, void *base,
 		    "%d", key->name, value, key->max);
 		return -1;
 	case KIND_DURATION:
+	case KIND_DELAY:
 	case KIND_MODE:
 	case KIND_BOOL:
 	case KIND_READY:
 		r = key->kind == KIND_DURATION ?
 		    config_parse_duration(value, field) :
+		    key->kind == KIND_DELAY ? config_load_delay(value, field) :
 		    key->kind == KIND_MODE ? config_load_mode(value, field) :
 		    key->kind == KIND_BOOL ? config_load_bool(value, field) :
 		    config_parse_ready(value, field);

@@ -191,6 +191,9 @@ config_print(const struct config *c, FILE *fp)
 			    c->output_max_size);
 		fprintf(fp, "output_keep = %d\n", c->output_keep);
 	}
+	if (c->metrics != NULL)
+		fprintf(fp, "metrics = %s\n", c->metrics);
+	fprintf(fp, "stop_delay = %ldms\n", c->stop_delay);
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

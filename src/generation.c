@@ -32,6 +32,7 @@ struct generation {
 	struct event		*deadline;	/* drain_timeout */
 	long long		 started;
 	long long		 stopped;	/* g->env.sys->now() its drain began */
+	long long		 drained;	/* ms from then to gone; -1: not */
 	int			 killed;	/* at the drain deadline */
 	char			*failure;
 };
@@ -93,6 +94,7 @@ generation_new(const struct generation_env *env, int number,
 	for (i = 0; i < g->nworkers; i++)
 		g->workers[i] = worker_new(&g->wctx, (int)i);
 	g->started = g->env.sys->now();
+	g->drained = -1;
 	return g;
 }
 
@@ -359,6 +361,8 @@ generation_recheck(struct generation *g)
 		return;
 	if (g->deadline != NULL)
 		evtimer_del(g->deadline);
+	if (g->state == GENERATION_DRAINING)
+		g->drained = g->env.sys->now() - g->stopped;
 	log_info("generation %d: exited after draining for %lld ms (it ran "
 	    "%lld ms)", g->number, g->env.sys->now() - g->stopped,
 	    g->env.sys->now() - g->started);
@@ -494,3 +498,8 @@ generation_socket(const struct generation *g, size_t i)
 	return i < g->nsockets ? g->sockets[i] : NULL;
 }
 
+long long
+generation_drained(const struct generation *g)
+{
+	return g->drained;
+}

@@ -93,6 +93,9 @@ struct socket		*generation_socket(const struct generation *,
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);
+/* Gone after serving: ms from its drain signal to its last process gone;
+   -1 if it never drained (rolled back, or not gone yet). */
+long long		 generation_drained(const struct generation *);
 /* Workers killed at the drain deadline. */
 int			 generation_killed(const struct generation *);
 

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -10,6 +11,26 @@
 static const char *const record_outcome_names[] = {
 	"none", "ok", "rolled back", "failed"
 };
+
+/* From a fast reload on one core to a drain that ran to a long deadline. */
+const long long record_bucket_ms[RECORD_NBUCKETS] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000,
+	300000
+};
+
+void
+record_observe(struct record_hist *h, long long ms)
+{
+	size_t	 i;
+
+	if (ms < 0)
+		ms = 0;
+	h->count++;
+	h->sum_ms += ms;
+	for (i = 0; i < RECORD_NBUCKETS; i++)
+		if (ms <= record_bucket_ms[i])
+			h->le[i]++;
+}
 
 void
 record_start(struct record *r)
@@ -24,6 +45,9 @@ record_outcome(struct record *r, enum record_outcome outcome, long long t0,
 {
 	r->last_outcome = outcome;
 	r->last_duration = clock_ms() - t0;
+	r->outcomes[outcome]++;
+	if (outcome != RECORD_FAILED)
+		record_observe(&r->reload_time, r->last_duration);
 	r->last_at = time(NULL);
 	free(r->last_reason);
 	r->last_reason = reason != NULL ? xstrdup(reason) : NULL;
@@ -45,6 +69,9 @@ record_save(const struct record *r, struct state *st)
 #undef RECORD_SAVE
 	st->upgrades++;		/* this one */
 	st->last_reason = r->last_reason;
+	memcpy(st->outcomes, r->outcomes, sizeof(st->outcomes));
+	st->reload_time = r->reload_time;
+	st->drain_time = r->drain_time;
 }
 
 void
@@ -55,6 +82,9 @@ record_restore(struct record *r, const struct state *st)
 #undef RECORD_RESTORE
 	if (st->last_reason != NULL)
 		r->last_reason = xstrdup(st->last_reason);
+	memcpy(r->outcomes, st->outcomes, sizeof(r->outcomes));
+	r->reload_time = st->reload_time;
+	r->drain_time = st->drain_time;
 }
 
 void

@@ -19,6 +19,19 @@ enum record_outcome {
 	RECORD_FAILED		/* bad file or socket: nothing started */
 };
 
+/*
+ * A histogram of durations, in the buckets Prometheus scrapes: how many
+ * took at most record_bucket_ms[i], cumulative, beside the count and sum.
+ */
+#define RECORD_NBUCKETS	12
+extern const long long record_bucket_ms[RECORD_NBUCKETS];
+
+struct record_hist {
+	long long	 count;
+	long long	 sum_ms;
+	long long	 le[RECORD_NBUCKETS];
+};
+
 struct record {
 	time_t			 started;	/* wall clock, for status */
 	long long		 started_ms;
@@ -32,6 +45,10 @@ struct record {
 	int			 crashes;
 	int			 killed;
 	int			 upgrades;
+	int			 outcomes[4];	/* by enum record_outcome */
+
+	struct record_hist	 reload_time;	/* reload to its outcome */
+	struct record_hist	 drain_time;	/* drain signal to gone */
 };
 
 /* baton starts now. */
@@ -39,6 +56,8 @@ void	record_start(struct record *);
 /* A reload that began at t0 (clock_ms()) ended so, for reason. */
 void	record_outcome(struct record *, enum record_outcome, long long t0,
 	    const char *reason);
+/* Count one duration of ms into h. */
+void	record_observe(struct record_hist *h, long long ms);
 /* Into an upgrade's state (this upgrade counted); the string stays r's. */
 void	record_save(const struct record *, struct state *);
 /* Back from it, in the new image. */

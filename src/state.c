@@ -70,6 +70,18 @@ state_get_stream(char *line, struct output_saved *os)
 	return 0;
 }
 
+/* "hist NAME COUNT SUM_MS LE..." */
+static void
+state_put_hist(FILE *fp, const char *name, const struct record_hist *h)
+{
+	size_t	 i;
+
+	fprintf(fp, "hist %s %lld %lld", name, h->count, h->sum_ms);
+	for (i = 0; i < RECORD_NBUCKETS; i++)
+		fprintf(fp, " %lld", h->le[i]);
+	fputc('\n', fp);
+}
+
 /* A stream that writes fd anew from its start; fd stays open. */
 static FILE *
 state_stream(int fd)
@@ -167,6 +179,15 @@ state_write(const struct state *st, const struct config *c, int sfd,
 	fprintf(fp, "last %d %lld %lld ", st->last_outcome, st->last_duration,
 	    st->last_at);
 	state_put_text(fp, st->last_reason);
+	fprintf(fp, "outcomes %d %d %d\n", st->outcomes[RECORD_OK],
+	    st->outcomes[RECORD_ROLLED_BACK], st->outcomes[RECORD_FAILED]);
+	state_put_hist(fp, "reload", &st->reload_time);
+	state_put_hist(fp, "drain", &st->drain_time);
+	if (st->metrics.fd != -1) {
+		fprintf(fp, "metrics %d %d %lu %lu ", st->metrics.fd,
+		    st->metrics.unlink_path, st->metrics.dev, st->metrics.ino);
+		state_put_text(fp, st->metrics_url);
+	}
 	fprintf(fp, "next %d\n", st->next_number);
 	fprintf(fp, "notify %d\n", st->notify_fd);
 	if (st->control_fd != -1) {
@@ -262,6 +283,42 @@ state_is(const char *line, const char *word)
 	    (line[n] == ' ' || line[n] == '\0');
 }
 
+/* Read back state_put_hist()'s line into st. Returns 0, or -1. */
+static int
+state_get_hist(const char *line, struct state *st)
+{
+	struct record_hist	 h, *to;
+	long long		*v[2 + RECORD_NBUCKETS];
+	const char		*p = line + 5;
+	char			*end;
+	size_t			 i;
+
+	if (strncmp(p, "reload ", 7) == 0)
+		to = &st->reload_time;
+	else if (strncmp(p, "drain ", 6) == 0)
+		to = &st->drain_time;
+	else
+		return -1;
+	v[0] = &h.count;
+	v[1] = &h.sum_ms;
+	for (i = 0; i < RECORD_NBUCKETS; i++)
+		v[2 + i] = &h.le[i];
+	p += strcspn(p, " ");
+	for (i = 0; i < 2 + RECORD_NBUCKETS; i++) {
+		if (*p != ' ')
+			return -1;
+		errno = 0;
+		*v[i] = strtoll(p + 1, &end, 10);
+		if (errno != 0 || end == p + 1 || *v[i] < 0)
+			return -1;
+		p = end;
+	}
+	if (*p != '\0')
+		return -1;
+	*to = h;
+	return 0;
+}
+
 int
 state_parse(char *text, struct state *st, char **error)
 {
@@ -277,6 +334,7 @@ state_parse(char *text, struct state *st, char **error)
 	st->text = text;
 	st->notify_fd = st->control_fd = st->pidfile_fd = st->config_fd = -1;
 	st->keeper_fd = st->output_fd = -1;
+	st->keeper_fd = st->metrics.fd = -1;
 	for (line = text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
@@ -300,6 +358,18 @@ state_parse(char *text, struct state *st, char **error)
 		    &st->last_at) == 3 && st->last_outcome >= 0 &&
 		    st->last_outcome <= 3) {
 			st->last_reason = state_text_or_null(line, 4);
+		} else if (sscanf(line, "outcomes %d %d %d",
+		    &st->outcomes[RECORD_OK], &st->outcomes[RECORD_ROLLED_BACK],
+		    &st->outcomes[RECORD_FAILED]) == 3) {
+			;
+		} else if (state_is(line, "hist") &&
+		    state_get_hist(line, st) == 0) {
+			;
+		} else if (sscanf(line, "metrics %d %d %lu %lu", &ss.fd,
+		    &ss.unlink_path, &ss.dev, &ss.ino) == 4 &&
+		    st->metrics.fd == -1 && ss.fd >= 0) {
+			st->metrics = ss;
+			st->metrics_url = state_text(line, 5);
 		} else if (sscanf(line, "next %d", &st->next_number) == 1) {
 			;
 		} else if (sscanf(line, "notify %d", &fd) == 1 &&
@@ -440,7 +510,7 @@ state_fds(const struct state *st, size_t *n)
 	int	*fds;
 	size_t	 i;
 
-	fds = xcalloc(6 + st->nsockets + st->nworkers + st->nstreams,
+	fds = xcalloc(7 + st->nsockets + st->nworkers + st->nstreams,
 	    sizeof(*fds));
 	*n = 0;
 	fds[(*n)++] = st->config_fd;
@@ -451,6 +521,8 @@ state_fds(const struct state *st, size_t *n)
 		fds[(*n)++] = st->pidfile_fd;
 	if (st->keeper_fd != -1)
 		fds[(*n)++] = st->keeper_fd;
+	if (st->metrics.fd != -1)
+		fds[(*n)++] = st->metrics.fd;
 	for (i = 0; i < st->nsockets; i++)
 		fds[(*n)++] = st->sockets[i].fd;
 	for (i = 0; i < st->nworkers; i++)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "output.h"
+#include "record.h"
 #include "socket.h"
 #include "worker.h"
 
@@ -38,6 +39,12 @@ struct state {
 	long long		 last_duration;
 	long long		 last_at;
 	const char		*last_reason;	/* or NULL */
+	/* Optional: an image older than metrics wrote none of these. */
+	int			 outcomes[4];	/* by enum record_outcome */
+	struct record_hist	 reload_time;
+	struct record_hist	 drain_time;
+	struct socket_saved	 metrics;	/* fd -1: no metrics listener */
+	const char		*metrics_url;
 	int			 next_number;
 	int			 notify_fd;
 	int			 control_fd;	/* -1: no control socket */

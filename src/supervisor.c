@@ -11,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "address.h"
 #include "channel.h"
 #include "clock.h"
 #include "config.h"
@@ -20,6 +21,7 @@
 #include "handover.h"
 #include "keeper.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "output.h"
 #include "pidfile.h"
@@ -52,6 +54,8 @@ static const char *const reload_phase_names[] = {
 
 enum supervisor_state {
 	SUPERVISOR_RUNNING,
+	SUPERVISOR_LAME,	/* stopping: /readyz fails for stop_delay
+				   while the workers still serve */
 	SUPERVISOR_STOPPING,	/* draining everything, then exit */
 	SUPERVISOR_DONE
 };
@@ -81,6 +85,8 @@ struct supervisor {
 	char			*control_path;	/* fixed at start */
 	struct pidfile		*pidfile;
 	char			*pidfile_path;
+	struct metrics		*metrics;	/* fixed at start; or NULL */
+	struct event		*stop_delay;	/* SUPERVISOR_LAME's end */
 	/* When it started, the last reload's outcome, the counters. */
 	struct record		 record;
 
@@ -259,6 +265,10 @@ supervisor_warn_fixed(struct supervisor *sup, const struct config *cfg)
 	    output_keep(sup->output) != cfg->output_keep)))
 		log_warn("reload: output stays %s until baton restarts",
 		    sup->output != NULL ? output_path(sup->output) : "inherit");
+	if (!supervisor_same(sup->metrics != NULL ?
+	    metrics_url(sup->metrics) : NULL, cfg->metrics))
+		log_warn("reload: metrics stays %s until baton restarts",
+		    sup->metrics != NULL ? metrics_url(sup->metrics) : "off");
 }
 
 /* SIGUSR1 or `baton reopen`: the answer comes in supervisor_reopened(). */
@@ -308,6 +318,42 @@ supervisor_output_failing(void *arg, const char *error)
 static const struct output_ops supervisor_output_ops = {
 	supervisor_reopened,
 	supervisor_output_failing
+};
+
+
+/* The metrics listener's questions. */
+static void	supervisor_fill_status(struct supervisor *, struct status *);
+
+static void
+supervisor_metrics_status(void *arg, struct status *st)
+{
+	supervisor_fill_status(arg, st);
+}
+
+static const struct record *
+supervisor_metrics_record(void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	return &sup->record;
+}
+
+static const char *
+supervisor_unready(void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->state != SUPERVISOR_RUNNING)
+		return "baton is stopping";
+	if (supervisor_find_state(sup, GENERATION_ACTIVE) == NULL)
+		return "no generation is active yet";
+	return NULL;
+}
+
+static const struct metrics_ops supervisor_metrics_ops = {
+	supervisor_metrics_status,
+	supervisor_metrics_record,
+	supervisor_unready
 };
 
 static void
@@ -493,6 +539,9 @@ supervisor_generation_changed(struct generation *g, void *arg)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_GONE:
+		if (generation_drained(g) >= 0)
+			record_observe(&sup->record.drain_time,
+			    generation_drained(g));
 		/* Not now: the caller may still be walking the generation. */
 		event_active(sup->cleanup, EV_TIMEOUT, 0);
 		break;
@@ -501,22 +550,17 @@ supervisor_generation_changed(struct generation *g, void *arg)
 	}
 }
 
+/* The stop proper: every generation drains, and baton exits after. */
 static void
-supervisor_stop(struct supervisor *sup, int code)
+supervisor_stop_drain(evutil_socket_t fd, short what, void *arg)
 {
-	size_t	 i;
+	struct supervisor	*sup = arg;
+	size_t			 i;
 
-	if (sup->state != SUPERVISOR_RUNNING)
+	if (sup->state != SUPERVISOR_LAME)
 		return;
 	sup->state = SUPERVISOR_STOPPING;
-	sup->exit_code = code;
-	handover_cancel(sup->handover);
-	systemd_notify("STOPPING=1\nSTATUS=stopping");
 	log_info("stopping: draining every generation");
-	if (sup->reload_gen != 0)
-		control_reload_finished(sup->control, sup->reload_gen, 0,
-		    "error baton is stopping");
-	control_reload_failed(sup->control, "error baton is stopping");
 	for (i = 0; i < sup->ngens; i++) {
 		generation_roll_back(sup->gens[i], "baton is stopping");
 		generation_drain(sup->gens[i]);
@@ -526,6 +570,47 @@ supervisor_stop(struct supervisor *sup, int code)
 		reaper_signal_strays(sup->reaper, generation_config(
 		    sup->gens[sup->ngens - 1])->drain_signal);
 	event_active(sup->cleanup, EV_TIMEOUT, 0);
+}
+
+/*
+ * Stop: from now on /readyz fails, and a reload under way is rolled
+ * back. With a stop_delay the active generation serves on for that long,
+ * so that load balancers that watch /readyz stop sending before any
+ * socket closes; then everything drains.
+ */
+static void
+supervisor_stop(struct supervisor *sup, int code)
+{
+	struct generation	*active;
+	struct timeval		 tv;
+	long			 delay = 0;
+	size_t			 i;
+
+	if (sup->state != SUPERVISOR_RUNNING)
+		return;
+	sup->state = SUPERVISOR_LAME;
+	sup->exit_code = code;
+	handover_cancel(sup->handover);
+	systemd_notify("STOPPING=1\nSTATUS=stopping");
+	if (sup->reload_gen != 0)
+		control_reload_finished(sup->control, sup->reload_gen, 0,
+		    "error baton is stopping");
+	control_reload_failed(sup->control, "error baton is stopping");
+	for (i = 0; i < sup->ngens; i++)
+		if (generation_state(sup->gens[i]) == GENERATION_STARTING)
+			generation_roll_back(sup->gens[i], "baton is stopping");
+	if ((active = supervisor_find_state(sup, GENERATION_ACTIVE)) != NULL)
+		delay = generation_config(active)->stop_delay;
+	if (delay <= 0 || sup->stop_delay == NULL) {
+		supervisor_stop_drain(-1, 0, sup);
+		return;
+	}
+	log_info("stopping: /readyz fails for %ld ms before generation %d "
+	    "drains (stop_delay); send the signal again to stop at once",
+	    delay, generation_number(active));
+	tv.tv_sec = delay / 1000;
+	tv.tv_usec = delay % 1000 * 1000;
+	evtimer_add(sup->stop_delay, &tv);
 }
 
 /* What the reaper asks of the supervisor. */
@@ -718,6 +803,11 @@ supervisor_save(void *arg, struct state *st)
 	st->pidfile_fd = sup->pidfile != NULL ? pidfile_fd(sup->pidfile) : -1;
 	st->pidfile_path = sup->pidfile_path;
 	st->keeper_fd = keeper_fd(reaper_keeper(sup->reaper));
+	st->metrics.fd = -1;
+	if (sup->metrics != NULL) {
+		metrics_save(sup->metrics, &st->metrics);
+		st->metrics_url = metrics_url(sup->metrics);
+	}
 	st->keeper_pid = (long)keeper_pid(reaper_keeper(sup->reaper));
 	st->output_fd = -1;
 	if (sup->output != NULL) {
@@ -794,9 +884,11 @@ supervisor_events(struct supervisor *sup, char **error)
 	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
 	log_set_base(sup->base);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
+	sup->stop_delay = evtimer_new(sup->base, supervisor_stop_drain, sup);
 	sup->handover = handover_new(sup->base, &sup->handled,
 	    &supervisor_handover_ops, sup);
-	if (sup->cleanup == NULL || sup->handover == NULL) {
+	if (sup->cleanup == NULL || sup->stop_delay == NULL ||
+	    sup->handover == NULL) {
 		*error = xstrdup("event_new failed");
 		return -1;
 	}
@@ -842,6 +934,10 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 	if ((sup->initial_sockets = sockets_open(sup->initial, sup->gens,
 	    sup->ngens, error)) == NULL)
 		goto fail;
+	if (sup->initial->metrics != NULL && (sup->metrics = metrics_new(
+	    sup->base, &sup->initial->metrics_addr, NULL,
+	    &supervisor_metrics_ops, sup, error)) == NULL)
+		goto fail;
 	systemd_close_unused();
 	if ((sup->notify = notify_new(sup->base, supervisor_notified,
 	    sup, -1)) == NULL) {
@@ -855,6 +951,25 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 fail:
 	supervisor_free(sup);
 	return NULL;
+}
+
+/* The previous image's metrics listener, taken over (logged if not). */
+static void
+supervisor_restore_metrics(struct supervisor *sup, struct state *st)
+{
+	struct address	 a;
+	char		*why = NULL;
+
+	if (address_parse(st->metrics_url, &a, &why) == 0) {
+		sup->metrics = metrics_new(sup->base, &a, &st->metrics,
+		    &supervisor_metrics_ops, sup, &why);
+		address_clear(&a);
+	}
+	if (sup->metrics == NULL) {
+		log_warn("upgrade: metrics %s: %s", st->metrics_url, why);
+		close(st->metrics.fd);
+	}
+	free(why);
 }
 
 /*
@@ -910,6 +1025,8 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 		for (i = 0; i < st.nstreams; i++)
 			output_adopt(sup->output, &st.streams[i]);
 	}
+	if (st.metrics.fd != -1)
+		supervisor_restore_metrics(sup, &st);
 	reaper_restore_keeper(sup->reaper, (pid_t)st.keeper_pid, st.keeper_fd,
 	    st.config->drain_timeout);
 	supervisor_generation_env(sup, &env);
@@ -940,6 +1057,7 @@ supervisor_free(struct supervisor *sup)
 		    sup->initial->nsockets);
 	config_free(sup->initial);
 	pidfile_free(sup->pidfile);
+	metrics_free(sup->metrics);
 	/* A check under way is killed and reaped. */
 	handover_free(sup->handover);
 	reaper_free(sup->reaper);
@@ -949,6 +1067,8 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->signals[i]);
 	if (sup->cleanup != NULL)
 		event_free(sup->cleanup);
+	if (sup->stop_delay != NULL)
+		event_free(sup->stop_delay);
 	notify_free(sup->notify);
 	/* After the generations, before the loop: its pipes are events. */
 	output_free(sup->output);
@@ -993,17 +1113,22 @@ supervisor_run(struct supervisor *sup)
 }
 
 static void
+supervisor_fill_status(struct supervisor *sup, struct status *st)
+{
+	record_status(&sup->record, st);
+	st->state = sup->state == SUPERVISOR_RUNNING ? "running" : "stopping";
+	st->gens = sup->gens;
+	st->ngens = sup->ngens;
+	st->output = sup->output != NULL ? output_path(sup->output) : NULL;
+	if (sup->output != NULL)
+		output_counters(sup->output, &st->output_counters);
+}
+
+static void
 supervisor_status(void *arg, struct evbuffer *out, int json)
 {
-	struct supervisor	*sup = arg;
 	struct status		 st;
 
-	record_status(&sup->record, &st);
-	st.state = sup->state == SUPERVISOR_RUNNING ? "running" : "stopping";
-	st.gens = sup->gens;
-	st.ngens = sup->ngens;
-	st.output = sup->output != NULL ? output_path(sup->output) : NULL;
-	if (sup->output != NULL)
-		output_counters(sup->output, &st.output_counters);
+	supervisor_fill_status(arg, &st);
 	status_render(&st, out, json);
 }

@@ -196,10 +196,17 @@ START_TEST(test_roundtrip)
 	st.workers = ws;
 	st.nworkers = 2;
 	st.output_fd = -1;
+	st.outcomes[RECORD_OK] = 5;
+	st.outcomes[RECORD_FAILED] = 1;
+	record_observe(&st.reload_time, 700);
+	record_observe(&st.drain_time, 40);
+	record_observe(&st.drain_time, 400000);
+	st.metrics = (struct socket_saved){ 13, 1, 7, 8 };
+	st.metrics_url = "unix:///run/m.sock";
 	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
 	fds = state_fds(&st, &nfds);
-	/* config, notify, pidfile, keeper, two sockets, one channel */
-	ck_assert_uint_eq(nfds, 7);
+	/* config, notify, pidfile, keeper, metrics, two sockets, a channel */
+	ck_assert_uint_eq(nfds, 8);
 	free(fds);
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
 	ck_assert_int_eq(back.output_fd, -1);
@@ -207,7 +214,7 @@ START_TEST(test_roundtrip)
 	state_clear(&back);
 
 	/* With output = FILE: the file, and each pipe with its half line. */
-	st.output_fd = 13;
+	st.output_fd = 14;
 	st.output_path = "/var/log/app.log";
 	st.output_max_size = 1048576;
 	st.output_keep = 3;
@@ -215,7 +222,8 @@ START_TEST(test_roundtrip)
 	st.nstreams = 2;
 	ck_assert_msg(state_write(&st, c, sfd, &error) == 0, "%s", error);
 	fds = state_fds(&st, &nfds);
-	ck_assert_uint_eq(nfds, 10);
+	/* and the output file and two pipes */
+	ck_assert_uint_eq(nfds, 11);
 	free(fds);
 
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
@@ -234,7 +242,7 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(back.workers[1].restarts, 3);
 	ck_assert_ptr_nonnull(back.config);
 	ck_assert_int_eq(back.config->workers, 2);
-	ck_assert_int_eq(back.output_fd, 13);
+	ck_assert_int_eq(back.output_fd, 14);
 	ck_assert_str_eq(back.output_path, "/var/log/app.log");
 	ck_assert_int_eq(back.output_max_size, 1048576);
 	ck_assert_int_eq(back.output_keep, 3);
@@ -247,6 +255,29 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(back.streams[1].stream, "stderr");
 	ck_assert_uint_eq(back.streams[1].npartial, 13);
 	ck_assert_mem_eq(back.streams[1].partial, "half a\0line \xff", 13);
+	ck_assert_int_eq(back.outcomes[RECORD_OK], 5);
+	ck_assert_int_eq(back.outcomes[RECORD_ROLLED_BACK], 0);
+	ck_assert_int_eq(back.outcomes[RECORD_FAILED], 1);
+	ck_assert_int_eq(back.reload_time.count, 1);
+	ck_assert_int_eq(back.reload_time.sum_ms, 700);
+	ck_assert_int_eq(back.reload_time.le[3], 0);	/* 500 ms */
+	ck_assert_int_eq(back.reload_time.le[4], 1);	/* 1 s */
+	ck_assert_int_eq(back.drain_time.count, 2);
+	ck_assert_int_eq(back.drain_time.le[0], 1);
+	ck_assert_int_eq(back.drain_time.le[RECORD_NBUCKETS - 1], 1);
+	ck_assert_int_eq(back.metrics.fd, 13);
+	ck_assert_int_eq(back.metrics.unlink_path, 1);
+	ck_assert_uint_eq(back.metrics.ino, 8);
+	ck_assert_str_eq(back.metrics_url, "unix:///run/m.sock");
+	state_clear(&back);
+
+	/* No metrics listener: no line, no descriptor. */
+	st.metrics.fd = -1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	free(state_fds(&st, &nfds));
+	ck_assert_uint_eq(nfds, 10);
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_int_eq(back.metrics.fd, -1);
 	state_clear(&back);
 
 	/* A state whose counts differ from its configuration's is refused. */

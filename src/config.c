@@ -22,6 +22,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "signame.h"
+#include "steer.h"
 #include "xmalloc.h"
 
 /* Callers may turn a duration into microseconds without overflow. */
@@ -557,12 +558,32 @@ config_check_sockets(const struct config *c, char **error)
  * keys and the probe, canary_time and canary; the socket a probe goes
  * through must carry a stream.
  */
+/* The key that asks for steering, or -1: the first of them set. */
+static int
+config_steer_key(const struct config *c)
+{
+	if (c->ready == READY_PROBE)
+		return KEY_READY;
+	if (c->canary != 0)
+		return KEY_CANARY;
+	if (c->rollout == ROLLOUT_ROLLING && c->workers > 1)
+		return KEY_ROLLOUT;
+	return -1;
+}
+
+int
+config_steers(const struct config *c)
+{
+	return config_steer_key(c) != -1;
+}
+
 static int
 config_check_rollout(const struct config *c, char **error)
 {
 	static const struct config_lines	  none;
 	const int				 *line;
 	const struct config_socket		 *s;
+	const char				 *why;
 	char					 *where;
 	int					  k, first = -1;
 
@@ -578,6 +599,14 @@ config_check_rollout(const struct config *c, char **error)
 		where = config_where(c, line[KEY_PROBE]);
 		*error = xprintf("%sprobe is used by ready = probe and by "
 		    "canary only (set one of them, or remove probe)", where);
+		goto fail;
+	}
+	if ((k = config_steer_key(c)) != -1 && steer_supported(&why) == -1) {
+		where = config_where(c, line[k]);
+		*error = xprintf("%s%s needs the kernel to steer connections "
+		    "between generations, which this machine refuses: %s "
+		    "(without it baton shares one socket; remove %s)", where,
+		    config_key_name(k), why, config_key_name(k));
 		goto fail;
 	}
 	/* Of the keys that do not apply, report the first in the file. */

@@ -177,6 +177,13 @@ char		*config_control_path(const char *file, char **error);
  */
 void		 config_print(const struct config *, FILE *);
 
+/*
+ * Whether c asks the kernel to steer connections between generations
+ * (steer.h): ready = probe, canary, or rollout = rolling with more than
+ * one worker. config_finish() refuses it where the kernel does.
+ */
+int		 config_steers(const struct config *);
+
 /* Index of the socket named name, or -1. */
 int		 config_socket_index(const struct config *, const char *name);
 /*

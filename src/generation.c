@@ -15,6 +15,7 @@
 #include "signame.h"
 #include "socket.h"
 #include "spawn.h"
+#include "steer.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -25,11 +26,15 @@ struct generation {
 	enum generation_state	 state;
 	struct config		*config;
 	struct socket		**sockets;
-	int			*fds;
+	int			*fds;		/* what its workers get */
+	int			*members;	/* steered: fds[i]'s index in
+						   the group; -1: the held one */
 	size_t			 nsockets;
 	struct worker		**workers;
 	size_t			 nworkers;
 	struct event		*deadline;	/* drain_timeout */
+	struct event		*emptying;	/* waits for its queues */
+	int			 signalled;	/* the drain signal is sent */
 	long long		 started;
 	long long		 stopped;	/* g->env.sys->now() its drain began */
 	long long		 drained;	/* ms from then to gone; -1: not */
@@ -58,12 +63,22 @@ static void	generation_worker_exited(struct worker *, void *);
 static void	generation_worker_killed(struct worker *, void *);
 static void	generation_restart_worker(struct worker *, void *);
 
+static void
+generation_worker_probing(struct worker *w, int port, void *arg)
+{
+	struct generation	*g = arg;
+
+	if (g->env.ops->probing != NULL)
+		g->env.ops->probing(g, port, g->env.arg);
+}
+
 static const struct worker_ops generation_worker_ops = {
 	generation_worker_ready,
 	generation_worker_not_ready,
 	generation_worker_exited,
 	generation_worker_killed,
-	generation_restart_worker
+	generation_restart_worker,
+	generation_worker_probing
 };
 
 struct generation *
@@ -83,9 +98,11 @@ generation_new(const struct generation_env *env, int number,
 	g->nsockets = c->nsockets;
 	g->sockets = xcalloc(g->nsockets, sizeof(*g->sockets));
 	g->fds = xcalloc(g->nsockets, sizeof(*g->fds));
+	g->members = xcalloc(g->nsockets, sizeof(*g->members));
 	for (i = 0; i < g->nsockets; i++) {
 		g->sockets[i] = socket_ref(sockets[i]);
 		g->fds[i] = socket_fd(sockets[i]);
+		g->members[i] = -1;
 	}
 	g->wctx = (struct worker_ctx){ g->env.base, c, number, g->sockets,
 	    g->fds, g->nsockets, g->env.sys, &generation_worker_ops, g };
@@ -125,14 +142,21 @@ generation_free(struct generation *g)
 		return;
 	if (g->deadline != NULL)
 		event_free(g->deadline);
+	if (g->emptying != NULL)
+		event_free(g->emptying);
 	for (i = 0; i < g->nworkers; i++)
 		worker_free(g->workers[i]);
 	free(g->workers);
 	config_free(g->config);
-	for (i = 0; i < g->nsockets; i++)
+	for (i = 0; i < g->nsockets; i++) {
+		if (g->members[i] != -1)
+			socket_member_free(g->sockets[i], g->members[i],
+			    g->fds[i]);
 		socket_unref(g->sockets[i]);
+	}
 	free(g->sockets);
 	free(g->fds);
+	free(g->members);
 	free(g->failure);
 	free(g);
 }
@@ -220,13 +244,45 @@ generation_spawn(struct generation *g, struct worker *w)
 	return r;
 }
 
+/*
+ * A socket of its own in each steered group: the configuration asks for
+ * steering (probe, canary, rolling), or an older one did. Returns 0, or
+ * -1 with *error set.
+ */
+static int
+generation_steer(struct generation *g, char **error)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nsockets; i++) {
+		if (config_steers(g->config) &&
+		    socket_steer(g->sockets[i], error) == -1)
+			return -1;
+		if (!socket_steered(g->sockets[i]))
+			continue;
+		if ((g->fds[i] = socket_member_new(g->sockets[i],
+		    &g->members[i], error)) == -1) {
+			g->fds[i] = socket_fd(g->sockets[i]);
+			g->members[i] = -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 generation_start(struct generation *g)
 {
+	char	*error = NULL;
 	size_t	 i;
 
 	log_info("generation %d: starting %zu worker%s", g->number,
 	    g->nworkers, g->nworkers == 1 ? "" : "s");
+	if (generation_steer(g, &error) == -1) {
+		generation_roll_back(g, error);
+		free(error);
+		return -1;
+	}
 	for (i = 0; i < g->nworkers; i++) {
 		if (generation_spawn(g, g->workers[i]) == -1) {
 			generation_roll_back(g, "a worker could not be started");
@@ -280,15 +336,72 @@ generation_killed(const struct generation *g)
 	return g->killed;
 }
 
+/* Connections waiting in the queues of its own steered sockets. */
+static int
+generation_queued(const struct generation *g)
+{
+	size_t	 i;
+	int	 n = 0, q;
+
+	for (i = 0; i < g->nsockets; i++)
+		if (g->members[i] != -1 && (q = steer_queued(g->fds[i])) > 0)
+			n += q;
+	return n;
+}
+
+static void	generation_signal(struct generation *);
+
+/*
+ * Its sockets get no new connection now (the route moved on when its
+ * state changed), but what they queued before is still accepted by its
+ * workers: the drain signal waits for that, a second at most, so that no
+ * worker is told to stop just as it accepts (a prefork child that exits
+ * on the signal would drop that connection).
+ */
+static void
+generation_empty(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation	*g = arg;
+	struct timeval		 tv = { 0, 10 * 1000 };
+	int			 q;
+
+	if (g->signalled || g->state == GENERATION_GONE)
+		return;
+	q = generation_queued(g);
+	if (q > 0 && g->env.sys->now() - g->stopped < 1000) {
+		evtimer_add(g->emptying, &tv);
+		return;
+	}
+	if (q > 0)
+		log_warn("generation %d: %d connections still queued on its "
+		    "sockets after a second; draining anyway (they move to the "
+		    "active generation when its sockets close)", g->number, q);
+	generation_signal(g);
+}
+
 /* Drain signal to every process, then a deadline; shared by both stops. */
 static void
 generation_stop(struct generation *g, enum generation_state state)
 {
+	generation_set_state(g, state);
+	g->stopped = g->env.sys->now();
+	if (generation_queued(g) > 0) {
+		if (g->emptying == NULL && (g->emptying = evtimer_new(
+		    g->env.base, generation_empty, g)) == NULL)
+			fatal(70, "evtimer_new failed");
+		generation_empty(-1, 0, g);
+		return;
+	}
+	generation_signal(g);
+}
+
+static void
+generation_signal(struct generation *g)
+{
 	struct timeval	 tv;
 	size_t		 i;
 
-	generation_set_state(g, state);
-	g->stopped = g->env.sys->now();
+	g->signalled = 1;
 	for (i = 0; i < g->nworkers; i++)
 		worker_drain(g->workers[i], g->config->drain_signal);
 	if (!generation_alive(g)) {
@@ -496,6 +609,30 @@ struct socket *
 generation_socket(const struct generation *g, size_t i)
 {
 	return i < g->nsockets ? g->sockets[i] : NULL;
+}
+
+int
+generation_member(struct generation *g, size_t i)
+{
+	char	*error = NULL;
+	int	 m;
+
+	if (i >= g->nsockets || !socket_steered(g->sockets[i]))
+		return -1;
+	if (g->members[i] != -1)
+		return g->members[i];
+	/* Given the held socket before steering began: it is a member too. */
+	if ((m = socket_member_anchor(g->sockets[i], &error)) == -1) {
+		log_error("generation %d: %s", g->number, error);
+		free(error);
+	}
+	return m;
+}
+
+int
+generation_on_anchor(const struct generation *g, size_t i)
+{
+	return i < g->nsockets && g->members[i] == -1;
 }
 
 long long

@@ -38,6 +38,8 @@ struct generation_ops {
 	void	(*crashed)(struct generation *, void *);
 	/* A process was SIGKILLed at a deadline: its work was lost. */
 	void	(*killed)(struct generation *, void *);
+	/* A probe of one of its workers connects from port next (or NULL). */
+	void	(*probing)(struct generation *, int port, void *);
 };
 
 /* What a generation needs from above, handed down when it is created. */
@@ -90,6 +92,15 @@ struct worker		*generation_worker(const struct generation *,
 			    size_t);
 struct socket		*generation_socket(const struct generation *,
 			    size_t);
+/*
+ * Socket i steered (see socket.h): the index in its group of the socket
+ * this generation's workers accept on (the held one too, when they were
+ * given it before steering began); -1 when not steered.
+ */
+int			 generation_member(struct generation *, size_t i);
+/* Its workers accept on socket i itself, not on a socket of their own. */
+int			 generation_on_anchor(const struct generation *,
+			    size_t i);
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "log.h"
 #include "socket.h"
+#include "steer.h"
 #include "xmalloc.h"
 
 struct socket {
@@ -27,6 +28,9 @@ struct socket {
 	int		 unlink_path;	/* baton created the unix path */
 	dev_t		 dev;		/* ...and this is what it created */
 	ino_t		 ino;
+	struct steer	*steer;		/* NULL: one shared socket */
+	int		 anchor_index;	/* the held socket's own, or -1 */
+	unsigned char	 used[STEER_MAX_INDEX / 8];	/* member indices */
 };
 
 static int
@@ -225,6 +229,7 @@ socket_new(const struct config_socket *cs, int fd)
 	s->mode = cs->mode;
 	s->owner = cs->owner != NULL ? xstrdup(cs->owner) : NULL;
 	s->group = cs->group != NULL ? xstrdup(cs->group) : NULL;
+	s->anchor_index = -1;
 	return s;
 }
 
@@ -342,6 +347,7 @@ socket_unref(struct socket *s)
 	    st.st_ino == s->ino && unlink(s->addr.path) == -1)
 		log_warn("socket %s: unlink %s: %s", s->name, s->addr.path,
 		    strerror(errno));
+	steer_free(s->steer);
 	if (s->fd != -1)
 		close(s->fd);
 	free(s->name);
@@ -422,4 +428,182 @@ socket_update(struct socket *s, const struct config_socket *cs, char **error)
 		s->name = xstrdup(cs->name);
 	}
 	return 0;
+}
+
+/* A listening socket on fd's address, in its SO_REUSEPORT group. */
+static int
+socket_primer(int fd)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	int			 p, one = 1, saved;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1 ||
+	    (p = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (setsockopt(p, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    setsockopt(p, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0 &&
+	    (ss.ss_family != AF_INET6 || setsockopt(p, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &one, sizeof(one)) == 0) &&
+	    bind(p, (struct sockaddr *)&ss, len) == 0 && listen(p, 1) == 0)
+		return p;
+	saved = errno;
+	close(p);
+	errno = saved;
+	return -1;
+}
+
+int
+socket_steer(struct socket *s, char **error)
+{
+	struct steer_route	*r;
+	const char		*why;
+	char			*err = NULL;
+	int			 one = 1, i = -1, primer;
+
+	if (s->steer != NULL || s->addr.kind != ADDRESS_TCP)
+		return 0;
+	if (steer_supported(&why) == -1) {
+		*error = xprintf("socket %s: cannot steer: %s", s->name, why);
+		return -1;
+	}
+	/*
+	 * Bound and listening without SO_REUSEPORT, the held socket is in no
+	 * group, and a program can only be attached to a group. With the
+	 * option set, a second socket on its address makes one: the primer,
+	 * closed once the program is there (what it queued meanwhile then
+	 * migrates to the held socket).
+	 */
+	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ==
+	    -1 || (primer = socket_primer(s->fd)) == -1) {
+		*error = xprintf("socket %s: SO_REUSEPORT: %s", s->name,
+		    strerror(errno));
+		return -1;
+	}
+	s->steer = steer_new(s->fd, s->backlog, &err);
+	if (s->steer == NULL) {
+		*error = xprintf("socket %s: %s", s->name, err);
+		free(err);
+		close(primer);
+		return -1;
+	}
+	/*
+	 * Until the supervisor routes it, the group goes on as it was: to
+	 * the held socket, which its workers may be accepting on now.
+	 */
+	if ((r = xcalloc(1, sizeof(*r))) != NULL &&
+	    (i = socket_member_anchor(s, error)) != -1) {
+		r->active[r->nactive++] = (unsigned)i;
+		r->candidate = STEER_NONE;
+		i = socket_route(s, r, error);
+	}
+	free(r);
+	close(primer);
+	if (i == -1) {
+		steer_free(s->steer);
+		s->steer = NULL;
+		return -1;
+	}
+	log_info("socket %s: steered: one socket per generation", s->name);
+	return 0;
+}
+
+int
+socket_steered(const struct socket *s)
+{
+	return s->steer != NULL;
+}
+
+static int
+socket_index(struct socket *s)
+{
+	int	 i;
+
+	for (i = 0; i < STEER_MAX_INDEX; i++) {
+		if (!(s->used[i / 8] & (1 << (i % 8)))) {
+			s->used[i / 8] |= 1 << (i % 8);
+			return i;
+		}
+	}
+	return -1;
+}
+
+int
+socket_member_new(struct socket *s, int *index, char **error)
+{
+	char	*err = NULL;
+	int	 fd;
+
+	if ((*index = socket_index(s)) == -1) {
+		*error = xprintf("socket %s: %d sockets in its group already",
+		    s->name, STEER_MAX_INDEX);
+		return -1;
+	}
+	if ((fd = steer_member(s->steer, (unsigned)*index, &err)) == -1) {
+		s->used[*index / 8] &= ~(1 << (*index % 8));
+		*error = xprintf("socket %s: %s", s->name, err);
+		free(err);
+	}
+	return fd;
+}
+
+int
+socket_member_anchor(struct socket *s, char **error)
+{
+	char	*err = NULL;
+	int	 i;
+
+	if (s->anchor_index != -1)
+		return s->anchor_index;
+	if ((i = socket_index(s)) == -1 ||
+	    steer_add(s->steer, (unsigned)i, s->fd, &err) == -1) {
+		if (i != -1)
+			s->used[i / 8] &= ~(1 << (i % 8));
+		*error = xprintf("socket %s: %s", s->name, err != NULL ? err :
+		    "no index left");
+		free(err);
+		return -1;
+	}
+	s->anchor_index = i;
+	return i;
+}
+
+void
+socket_member_free(struct socket *s, int index, int fd)
+{
+	char	*err = NULL;
+
+	if (index < 0 || s->steer == NULL)
+		return;
+	(void)steer_forget(s->steer, (unsigned)index);
+	s->used[index / 8] &= ~(1 << (index % 8));
+	if (index != s->anchor_index) {
+		/* The last descriptor: its queue migrates to an active one. */
+		close(fd);
+		return;
+	}
+	s->anchor_index = -1;
+	if (steer_flush(s->steer, &err) == -1) {
+		log_warn("socket %s: %s", s->name, err);
+		free(err);
+	}
+}
+
+void
+socket_release_anchor(struct socket *s)
+{
+	if (s->steer != NULL && s->anchor_index != -1)
+		socket_member_free(s, s->anchor_index, s->fd);
+}
+
+int
+socket_route(struct socket *s, const struct steer_route *r, char **error)
+{
+	char	*err = NULL;
+
+	if (steer_route(s->steer, r, &err) == 0)
+		return 0;
+	*error = xprintf("socket %s: %s", s->name, err);
+	free(err);
+	return -1;
 }

@@ -69,4 +69,34 @@ int			 socket_matches(const struct socket *s,
 int			 socket_update(struct socket *s,
 			    const struct config_socket *cs, char **error);
 
+/*
+ * Steering (see steer.h): each generation, or slot, accepts on a socket
+ * of its own in the held socket's SO_REUSEPORT group, and a program picks
+ * the socket for every new connection. socket_steer() turns it on for a
+ * TCP socket, once (the held socket gets SO_REUSEPORT then, listening as
+ * it is); it stays on while the socket lives. Others are left alone.
+ * Returns 0, or -1 with *error set (the kernel's refusal and why).
+ */
+int			 socket_steer(struct socket *, char **error);
+int			 socket_steered(const struct socket *);
+/* A new member socket; its map index in *index. fd, or -1 and *error. */
+int			 socket_member_new(struct socket *, int *index,
+			    char **error);
+/*
+ * The held socket itself as a member, for workers that were given it
+ * before the group was steered: its index, or -1 with *error set.
+ */
+int			 socket_member_anchor(struct socket *, char **error);
+/*
+ * The member is gone from the route: out of the map, closed (its queue
+ * then migrates); the held socket's own queue is handed on instead.
+ */
+void			 socket_member_free(struct socket *, int index,
+			    int fd);
+/* No worker accepts on the held socket itself: its queue is handed on. */
+void			 socket_release_anchor(struct socket *);
+struct steer_route;
+int			 socket_route(struct socket *,
+			    const struct steer_route *, char **error);
+
 #endif

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,40 @@ fail:
 }
 
 int
+steer_add(struct steer *s, unsigned index, int fd, char **error)
+{
+	uint64_t	 value = (uint64_t)fd;
+
+	if (index >= STEER_MAX_INDEX) {
+		*error = xprintf("steer: member %u is out of range (0-%d)",
+		    index, STEER_MAX_INDEX - 1);
+		return -1;
+	}
+	if (steer_map_update(s->sockarray, index, &value) == -1) {
+		*error = xprintf("steer: bpf(BPF_MAP_UPDATE_ELEM) member %u: %s",
+		    index, strerror(errno));
+		return -1;
+	}
+	/* Its queue is served from now on: nothing to hand on. */
+	if (fd == s->anchor)
+		s->flushed = 1;
+	return 0;
+}
+
+int
+steer_queued(int fd)
+{
+	struct tcp_info	 ti;
+	socklen_t	 len = sizeof(ti);
+
+	/* Of a listening socket, the kernel reports its accept queue here. */
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ti.tcpi_state != TCP_LISTEN)
+		return -1;
+	return (int)ti.tcpi_unacked;
+}
+
+int
 steer_forget(struct steer *s, unsigned index)
 {
 	union bpf_attr	 attr;
@@ -557,7 +592,7 @@ steer_forget(struct steer *s, unsigned index)
  * through the program to an active member, and listen() puts it back in
  * the group (Linux 5.14); it never gave up its port.
  */
-static int
+int
 steer_flush(struct steer *s, char **error)
 {
 	struct sockaddr_storage	 before, after;

@@ -83,6 +83,21 @@ void		 steer_free(struct steer *);
  * *error set.
  */
 int		 steer_member(struct steer *, unsigned index, char **error);
+/*
+ * Put fd, a listening socket of the group that baton already holds, at
+ * index: the anchor itself, for workers that were given it before the
+ * group was steered. 0, or -1 with *error set.
+ */
+int		 steer_add(struct steer *, unsigned index, int fd,
+		    char **error);
+/*
+ * Hand what waits in the anchor's queue to the active members: the
+ * anchor stops listening for an instant (its queue migrates through the
+ * program) and listens again. For the anchor once it leaves the map.
+ */
+int		 steer_flush(struct steer *, char **error);
+/* How many connections wait in listening socket fd's accept queue; -1. */
+int		 steer_queued(int fd);
 /* Take index out of the map (closing a member does it too). 0 or -1. */
 int		 steer_forget(struct steer *, unsigned index);
 /*

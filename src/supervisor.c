@@ -27,6 +27,7 @@
 #include "pidfile.h"
 #include "proc.h"
 #include "reaper.h"
+#include "rollout.h"
 #include "record.h"
 #include "signame.h"
 #include "sockets.h"
@@ -98,6 +99,9 @@ struct supervisor {
 	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
 
+	/* Where new connections go, on steered sockets. */
+	struct rollout		*rollout;
+
 	/* Reaps every child: the keeper, the strays, the check's too. */
 	struct reaper		*reaper;
 
@@ -142,10 +146,21 @@ supervisor_count_killed(struct generation *g, void *arg)
 	sup->record.killed++;
 }
 
+/* A probe is about to connect: steer it to the starting generation. */
+static void
+supervisor_probing(struct generation *g, int port, void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	rollout_probe(sup->rollout, port);
+	rollout_route(sup->rollout, sup->gens, sup->ngens);
+}
+
 static const struct generation_ops supervisor_generation_ops = {
 	supervisor_generation_changed,
 	supervisor_count_crash,
-	supervisor_count_killed
+	supervisor_count_killed,
+	supervisor_probing
 };
 
 /* What a new generation is handed: the loop, NOTIFY_SOCKET, the ops. */
@@ -399,7 +414,8 @@ supervisor_reload(struct supervisor *sup)
 	sup->reload_gen = generation_number(g);
 	supervisor_set_reload(sup, RELOAD_STARTING);
 	control_reload_started(sup->control, sup->reload_gen);
-	generation_start(g);
+	if (generation_start(g) == 0)
+		rollout_route(sup->rollout, sup->gens, sup->ngens);
 }
 
 /* The control socket's commands. */
@@ -490,6 +506,8 @@ supervisor_generation_changed(struct generation *g, void *arg)
 	size_t			 i;
 	int			 n = generation_number(g);
 
+	/* First the route: a generation drains once nothing comes its way. */
+	rollout_route(sup->rollout, sup->gens, sup->ngens);
 	switch (generation_state(g)) {
 	case GENERATION_ACTIVE:
 		/* Every older active generation now drains. */
@@ -850,6 +868,7 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 	sup = xcalloc(1, sizeof(*sup));
 	sup->notify_limit.what = "notify socket: ignored datagrams";
 	sup->reaper = reaper_new(&supervisor_reaper_ops, sup);
+	sup->rollout = rollout_new();
 	sup->load = load;
 	sup->load_arg = arg;
 	return sup;
@@ -1061,6 +1080,7 @@ supervisor_free(struct supervisor *sup)
 	/* A check under way is killed and reaped. */
 	handover_free(sup->handover);
 	reaper_free(sup->reaper);
+	rollout_free(sup->rollout);
 	/* Last: a `baton stop` client returns when this connection closes. */
 	control_free(sup->control);
 	for (i = 0; i < sup->nsignals; i++)
@@ -1093,7 +1113,8 @@ supervisor_run(struct supervisor *sup)
 	sup->initial_sockets = NULL;
 	if (cfg != NULL) {
 		g = supervisor_add_generation(sup, cfg, sockets);
-		generation_start(g);
+		if (generation_start(g) == 0)
+			rollout_route(sup->rollout, sup->gens, sup->ngens);
 	} else {
 		/*
 		 * Upgraded in place: trace what the workers left to baton,

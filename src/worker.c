@@ -250,8 +250,17 @@ worker_probe_done(void *arg, int passed, const char *reason)
 	evtimer_add(w->probe_timer, &tv);
 }
 
+static void
+worker_probe_bound(void *arg, int port)
+{
+	struct worker	*w = arg;
+
+	if (w->ctx->ops->probing != NULL)
+		w->ctx->ops->probing(w, port, w->ctx->arg);
+}
+
 static const struct probe_ops worker_probe_ops = {
-	NULL,
+	worker_probe_bound,
 	worker_probe_done
 };
 
@@ -400,7 +409,8 @@ worker_send_socket(struct worker *w, const char *name)
 		free(msg);
 		return;
 	}
-	fd = socket_fd(w->ctx->sockets[i]);
+	/* Its generation's own, where the socket is steered. */
+	fd = w->ctx->fds[i];
 	msg = xprintf("SOCKET=%s", name);
 	if (channel_send(w->channel, msg, strlen(msg), &fd, 1) == -1)
 		WLOG(w, LOG_LEVEL_WARN, "channel: sending socket %s: %s", name,

@@ -52,6 +52,11 @@ struct worker_ops {
 	void	(*killed)(struct worker *, void *);
 	/* Its restart backoff passed: spawn it again (worker_start()). */
 	void	(*restart)(struct worker *, void *);
+	/*
+	 * Its probe connects from port next (NULL: not asked): steering
+	 * sends that connection to the worker's generation.
+	 */
+	void	(*probing)(struct worker *, int port, void *);
 };
 
 /*

@@ -21,6 +21,7 @@
 #include "command.h"
 #include "config.h"
 #include "config_int.h"
+#include "envfile.h"
 #include "signame.h"
 #include "steer.h"
 #include "xmalloc.h"
@@ -104,6 +105,9 @@ config_free(struct config *c)
 		free(c->env[i].value);
 	}
 	free(c->env);
+	free(c->env_file);
+	envfile_clear(c->file_env, c->nfile_env);
+	envfile_clear(c->reload_env, c->nreload_env);
 	free(c->lines);
 	free(c);
 }

@@ -118,6 +118,16 @@ struct config {
 						   order, NULL-terminated */
 	struct config_env	*env;		/* in file order */
 	size_t			 nenv;
+	/*
+	 * env_file (envfile.c): its path and what it held when this
+	 * snapshot was taken; then what `baton reload --env` gave since
+	 * the files last changed. Both apply after [env].
+	 */
+	char			*env_file;	/* absolute; NULL: none */
+	struct config_env	*file_env;	/* line: of env_file */
+	size_t			 nfile_env;
+	struct config_env	*reload_env;	/* line: 0 */
+	size_t			 nreload_env;
 	struct config_lines	*lines;		/* where keys were set, for
 						   config_finish()'s messages */
 };
@@ -183,6 +193,13 @@ void		 config_print(const struct config *, FILE *);
  * one worker. config_finish() refuses it where the kernel does.
  */
 int		 config_steers(const struct config *);
+
+/*
+ * Whether a and b are the same but for reload_env: baton.ini and env_file
+ * gave the same (config_print.c).
+ */
+int		 config_same_files(const struct config *a,
+		    const struct config *b);
 
 /* Index of the socket named name, or -1. */
 int		 config_socket_index(const struct config *, const char *name);

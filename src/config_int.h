@@ -37,6 +37,7 @@ enum baton_key {
 	KEY_OUTPUT_KEEP,
 	KEY_METRICS,
 	KEY_STOP_DELAY,
+	KEY_ENV_FILE,
 	KEY_NBATON
 };
 

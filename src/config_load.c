@@ -28,6 +28,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "env.h"
+#include "envfile.h"
 #include "signame.h"
 #include "xmalloc.h"
 
@@ -104,6 +105,8 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_METRICS] = { "metrics", KIND_OWN, 0, NULL, 0 },
 	[KEY_STOP_DELAY] = { "stop_delay", KIND_DELAY,
 	    offsetof(struct config, stop_delay), DURATION_EXPECT, 0 },
+	[KEY_ENV_FILE] = { "env_file", KIND_PATH,
+	    offsetof(struct config, env_file), NULL, 0 },
 };
 
 enum socket_key {
@@ -147,7 +150,9 @@ struct parse {
 	int		 indented;	/* it starts with whitespace */
 	enum section	 section;
 	int		 section_line;
-	int		 env_line;	/* the [env] header; 0: none yet */
+	/* [env], [env:file], [env:reload]: their headers; 0: none yet. */
+	int		 env_line[3];
+	int		 env_in;	/* which of them this one is */
 	size_t		 socket;	/* the current [socket:NAME] */
 	int		 skey[SKEY_N];	/* its keys' lines */
 	char		*prev;		/* last key of this section: inih's */
@@ -169,10 +174,12 @@ static int	config_load_socket_key(struct parse *, const char *,
 		    const char *);
 static int	config_load_env_key(struct parse *, const char *,
 		    const char *);
+static void	config_load_env_list(struct parse *, struct config_env ***,
+		    size_t **);
+static int	config_load_env_file(struct parse *);
 static int	config_load_int(const char *, int, int, int *);
 static int	config_load_mode(const char *, int *);
 static int	config_load_bool(const char *, int *);
-static int	config_load_env_name_ok(const char *, size_t);
 static int	config_load_key(struct parse *, const struct key *, int, int *,
 		    const char *, const char *);
 static int	config_load_value(struct parse *, const struct key *, void *,
@@ -227,6 +234,8 @@ config_load(struct config *c, const char *file, char **error)
 
 	rc = ini_parse_stream(config_load_reader, &st, config_load_handler,
 	    &st);
+	if (rc == 0 && st.error == NULL)
+		config_load_env_file(&st);
 	/*
 	 * inih reports the first line it could not make sense of; the reader
 	 * and the handler stop at their first error, so whichever came
@@ -357,13 +366,16 @@ config_load_section(struct parse *st, char *p)
 		}
 		c->lines->baton = st->line;
 		st->section = SECTION_BATON;
-	} else if (strcmp(name, "env") == 0) {
-		if (st->env_line != 0) {
-			parse_error(st, st->line, "duplicate section [env] "
-			    "(first at line %d)", st->env_line);
+	} else if (strcmp(name, "env") == 0 || strcmp(name, "env:file") == 0 ||
+	    strcmp(name, "env:reload") == 0) {
+		st->env_in = name[3] == '\0' ? 0 : name[4] == 'f' ? 1 : 2;
+		if (st->env_line[st->env_in] != 0) {
+			parse_error(st, st->line, "duplicate section [%s] "
+			    "(first at line %d)", name,
+			    st->env_line[st->env_in]);
 			goto fail;
 		}
-		st->env_line = st->line;
+		st->env_line[st->env_in] = st->line;
 		st->section = SECTION_ENV;
 	} else if (strncmp(name, "socket:", 7) == 0) {
 		if (!config_socket_name_ok(name + 7)) {
@@ -491,7 +503,8 @@ static int
 config_load_continue(struct parse *st, const char *value)
 {
 	struct config		*c = st->c;
-	struct config_env	*e;
+	struct config_env	*e, **list;
+	size_t			*n;
 	char			*v, *joined;
 
 	/* inih strips " ; comment" from a first line only, not from these. */
@@ -509,8 +522,9 @@ config_load_continue(struct parse *st, const char *value)
 		    xprintf("%s %s", c->command, v) : xstrdup(v);
 		free(c->command);
 		c->command = joined;
-	} else if (st->section == SECTION_ENV && c->nenv > 0) {
-		e = &c->env[c->nenv - 1];
+	} else if (st->section == SECTION_ENV &&
+	    (config_load_env_list(st, &list, &n), *n > 0)) {
+		e = &(*list)[*n - 1];
 		if (config_load_looks_like_key(v, 0)) {
 			parse_error(st, st->line, "'%.*s' is indented, so it "
 			    "continues '%s' (remove the indentation)",
@@ -547,7 +561,7 @@ config_load_looks_like_key(const char *s, int baton_only)
 	if (s[len + strspn(s + len, " \t")] != '=')
 		return 0;
 	if (!baton_only)
-		return config_load_env_name_ok(s, len);
+		return env_name_ok(s, len);
 	for (i = 0; i < KEY_NBATON; i++) {
 		if (strlen(baton_keys[i].name) == len &&
 		    strncmp(baton_keys[i].name, s, len) == 0)
@@ -721,33 +735,77 @@ config_load_socket_key(struct parse *st, const char *name, const char *value)
 	}
 }
 
+/* The list the current [env], [env:file] or [env:reload] adds to. */
+static void
+config_load_env_list(struct parse *st, struct config_env ***list, size_t **n)
+{
+	struct config	*c = st->c;
+
+	*list = st->env_in == 0 ? &c->env : st->env_in == 1 ? &c->file_env :
+	    &c->reload_env;
+	*n = st->env_in == 0 ? &c->nenv : st->env_in == 1 ? &c->nfile_env :
+	    &c->nreload_env;
+}
+
+/*
+ * After the whole file: read env_file, unless [env:file] holds what it
+ * held (baton check's output, or an upgrade's), which is then taken as
+ * it is.
+ */
+static int
+config_load_env_file(struct parse *st)
+{
+	struct config	*c = st->c;
+	char		*err;
+
+	if (st->env_line[1] != 0) {
+		if (c->env_file != NULL)
+			return 0;
+		parse_error(st, st->env_line[1], "[env:file] holds what "
+		    "env_file read: set env_file in [baton]");
+		return -1;
+	}
+	if (c->env_file == NULL)
+		return 0;
+	if (envfile_read(c->env_file, &c->file_env, &c->nfile_env,
+	    &err) == -1) {
+		parse_error(st, c->lines->key[KEY_ENV_FILE], "env_file: %s",
+		    err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_load_env_key(struct parse *st, const char *name, const char *value)
 {
-	struct config		*c = st->c;
-	struct config_env	*e;
-	size_t			 i;
+	static const char *const sect[] = { "env", "env:file", "env:reload" };
+	struct config_env	*e, **list;
+	size_t			 i, *n;
 
-	if (!config_load_env_name_ok(name, strlen(name))) {
+	if (!env_name_ok(name, strlen(name))) {
 		parse_error(st, st->line, "'%s' is not a variable name (use "
 		    "letters, digits and '_', not starting with a digit)",
 		    name);
 		return -1;
 	}
 	if (env_reserved(name)) {
-		parse_error(st, st->line, "[env] may not set %s: baton sets "
-		    "it for each worker", name);
+		parse_error(st, st->line, "[%s] may not set %s: baton sets "
+		    "it for each worker", sect[st->env_in], name);
 		return -1;
 	}
-	for (i = 0; i < c->nenv; i++) {
-		if (strcmp(c->env[i].key, name) == 0) {
-			parse_error(st, st->line, "duplicate key '%s' in [env] "
-			    "(first at line %d)", name, c->env[i].line);
+	config_load_env_list(st, &list, &n);
+	for (i = 0; i < *n; i++) {
+		if (strcmp((*list)[i].key, name) == 0) {
+			parse_error(st, st->line, "duplicate key '%s' in [%s] "
+			    "(first at line %d)", name, sect[st->env_in],
+			    (*list)[i].line);
 			return -1;
 		}
 	}
-	c->env = xreallocarray(c->env, c->nenv + 1, sizeof(*c->env));
-	e = &c->env[c->nenv++];
+	*list = xreallocarray(*list, *n + 1, sizeof(**list));
+	e = &(*list)[(*n)++];
 	e->key = xstrdup(name);
 	e->value = xstrdup(value);
 	e->line = st->line;
@@ -814,20 +872,6 @@ config_load_bool(const char *s, int *b)
 		}
 	}
 	return -1;
-}
-
-static int
-config_load_env_name_ok(const char *name, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0 || isdigit((unsigned char)name[0]))
-		return 0;
-	for (i = 0; i < len; i++) {
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
-			return 0;
-	}
-	return 1;
 }
 
 /*

@@ -26,6 +26,10 @@ static int	config_print_fold_at(const char *, int);
 static void	config_print_value(FILE *, const char *, const char *,
 		    enum print_how);
 static void	config_print_path(FILE *, const char *, const char *);
+static void	config_print_env(FILE *, const char *,
+		    const struct config_env *, size_t);
+static void	config_print_all(const struct config *, FILE *, int);
+static char    *config_print_text(const struct config *, int);
 
 /*
  * Whether a value may be folded at p, a character inside it: only at a
@@ -123,8 +127,62 @@ config_print_path(FILE *fp, const char *key, const char *path)
 		config_print_value(fp, key, path, PRINT_LINE);
 }
 
+/* A section of variables, as [env] is written. */
+static void
+config_print_env(FILE *fp, const char *section, const struct config_env *v,
+    size_t n)
+{
+	size_t	 i;
+
+	fprintf(fp, "\n[%s]\n", section);
+	for (i = 0; i < n; i++)
+		config_print_value(fp, v[i].key, v[i].value, PRINT_ENV);
+}
+
 void
 config_print(const struct config *c, FILE *fp)
+{
+	config_print_all(c, fp, 1);
+}
+
+/* config_print()'s words, with or without [env:reload]; allocated. */
+static char *
+config_print_text(const struct config *c, int reload)
+{
+	char	*text = NULL;
+	size_t	 len = 0;
+	FILE	*fp;
+
+	if ((fp = open_memstream(&text, &len)) == NULL)
+		return NULL;
+	config_print_all(c, fp, reload);
+	if (fclose(fp) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int
+config_same_files(const struct config *a, const struct config *b)
+{
+	char	*ta, *tb;
+	int	 same;
+
+	ta = config_print_text(a, 0);
+	tb = config_print_text(b, 0);
+	same = ta != NULL && tb != NULL && strcmp(ta, tb) == 0;
+	free(ta);
+	free(tb);
+	return same;
+}
+
+/*
+ * With reload, [env:reload] too: what `baton reload --env` added, which
+ * is not the files' (config_same_files()).
+ */
+static void
+config_print_all(const struct config *c, FILE *fp, int reload)
 {
 	const struct config_socket	*s;
 	char				*cmd = NULL, *spec;
@@ -194,6 +252,8 @@ config_print(const struct config *c, FILE *fp)
 	if (c->metrics != NULL)
 		fprintf(fp, "metrics = %s\n", c->metrics);
 	fprintf(fp, "stop_delay = %ldms\n", c->stop_delay);
+	if (c->env_file != NULL)
+		config_print_path(fp, "env_file", c->env_file);
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];
@@ -212,8 +272,11 @@ config_print(const struct config *c, FILE *fp)
 	}
 
 	if (c->nenv > 0)
-		fprintf(fp, "\n[env]\n");
-	for (i = 0; i < c->nenv; i++)
-		config_print_value(fp, c->env[i].key, c->env[i].value,
-		    PRINT_ENV);
+		config_print_env(fp, "env", c->env, c->nenv);
+	/* Even empty: it stands for the file, which is then not read. */
+	if (c->env_file != NULL)
+		config_print_env(fp, "env:file", c->file_env, c->nfile_env);
+	if (reload && c->nreload_env > 0)
+		config_print_env(fp, "env:reload", c->reload_env,
+		    c->nreload_env);
 }

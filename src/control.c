@@ -20,7 +20,9 @@
 #include <event2/listener.h>
 
 #include "clock.h"
+#include "command.h"
 #include "control.h"
+#include "envfile.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -158,6 +160,28 @@ control_parse(const char *line, size_t len, enum control_cmd *cmd)
 	return -1;
 }
 
+/* "reload --env 'KEY=VALUE' ...": all valid, or nothing is reloaded. */
+static void
+conn_reload_env(struct conn *c, const char *args)
+{
+	char	**env, *error = NULL, *msg;
+
+	if ((env = envfile_request_parse(args, &error)) == NULL) {
+		log_warn("control: reload refused: %s", error);
+		msg = xprintf("error %s", error);
+		conn_finish(c, msg);
+		free(msg);
+		free(error);
+		return;
+	}
+	c->mode = CONN_RELOAD;
+	c->target = 0;
+	log_info("control: reload with --env requested by pid %ld",
+	    (long)c->pid);
+	c->ctl->ops->reload(c->ctl->arg, env);
+	command_free(env);
+}
+
 static void
 conn_command(struct conn *c, const char *line, size_t len)
 {
@@ -166,6 +190,10 @@ conn_command(struct conn *c, const char *line, size_t len)
 	char			*q;
 
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (len > 7 && strncmp(line, "reload ", 7) == 0) {
+		conn_reload_env(c, line + 7);
+		return;
+	}
 	if (control_parse(line, len, &cmd) == -1) {
 		q = conn_quote(line, len);
 		log_warn("control: unknown command '%s' refused", q);
@@ -186,7 +214,7 @@ conn_command(struct conn *c, const char *line, size_t len)
 		 * as long as a generation takes to start.
 		 */
 		log_info("control: reload requested by pid %ld", (long)c->pid);
-		c->ctl->ops->reload(c->ctl->arg);
+		c->ctl->ops->reload(c->ctl->arg, NULL);
 		break;
 	case CONTROL_STATUS:
 		c->ctl->ops->status(c->ctl->arg, out, 1);
@@ -218,24 +246,28 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
+	unsigned char	*p;
 	char		*line;
-	size_t		 len;
+	size_t		 len, max;
 
 	if (c->mode != CONN_READING) {
 		/* One command a connection: the rest is ignored. */
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+	p = evbuffer_pullup(in, 7);
+	max = p != NULL && memcmp(p, "reload ", 7) == 0 ?
+	    CONTROL_RELOAD_LINE_MAX : CONTROL_LINE_MAX;
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > CONTROL_LINE_MAX) {
-			log_warn("control: a line longer than %d bytes "
-			    "refused", CONTROL_LINE_MAX);
+		if (evbuffer_get_length(in) > max) {
+			log_warn("control: a line longer than %zu bytes "
+			    "refused", max);
 			conn_finish(c, "error line too long");
 		}
 		return;
 	}
-	if (len > CONTROL_LINE_MAX || memchr(line, '\0', len) != NULL) {
+	if (len > max || memchr(line, '\0', len) != NULL) {
 		log_warn("control: a malformed command refused");
 		conn_finish(c, "error malformed command");
 	} else

@@ -3,6 +3,9 @@
  * SO_PEERCRED (baton's uid or root). One command a connection, one line:
  *   reload        stream the reload's log lines, end with "ok ..." or
  *                 "error ..." ("error config: FILE:LINE: ..." for a bad file)
+ *   reload --env 'KEY=VALUE' ...
+ *                 the same, with variables for this and later reloads,
+ *                 the words quoted as command_join() does (envfile.c)
  *   status        one JSON object
  *   status text   the same as a table
  *   stop          stream the stop's log lines; closed when baton exits
@@ -29,6 +32,8 @@ enum control_cmd {
 
 /* The longest command line a client may send. */
 #define CONTROL_LINE_MAX	256
+/* ... and the longest "reload --env ...": values may be long. */
+#define CONTROL_RELOAD_LINE_MAX	65536
 
 /*
  * Parse one command line (without its '\n'; a trailing '\r' is allowed).
@@ -43,7 +48,8 @@ int		 control_parse(const char *line, size_t len,
  * back through the log and control_reload_*().
  */
 struct control_ops {
-	void	(*reload)(void *arg);
+	/* env: reload --env's "KEY=VALUE"s, NULL-terminated; or NULL. */
+	void	(*reload)(void *arg, char *const *env);
 	void	(*stop)(void *arg);
 	/* Append the status: one JSON object (json), or a table. */
 	void	(*status)(void *arg, struct evbuffer *out, int json);

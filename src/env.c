@@ -10,6 +10,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
@@ -65,6 +66,20 @@ env_reserved_len(const char *name, size_t len)
 			return 1;
 	}
 	return 0;
+}
+
+int
+env_name_ok(const char *name, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || isdigit((unsigned char)name[0]))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return 0;
+	}
+	return 1;
 }
 
 int

@@ -42,6 +42,8 @@ void	  env_free(char **);
  * folder), else where `make install` puts it.
  */
 const char	 *env_preload_path(void);
+/* Nonzero if the len bytes at name are a variable name: [A-Za-z_][A-Za-z0-9_]*. */
+int	  env_name_ok(const char *name, size_t len);
 /* Nonzero if name is one baton sets itself, so [env] may not set it. */
 int	  env_reserved(const char *name);
 

@@ -17,9 +17,11 @@
 #include <sys/socket.h>
 
 #include "address.h"
+#include "command.h"
 #include "config.h"
 #include "control.h"
 #include "env.h"
+#include "envfile.h"
 #include "log.h"
 #include "signame.h"
 #include "state.h"
@@ -48,6 +50,7 @@ static const char usage_text[] =
 "                    [--preload]\n"
 "                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
 "       baton reload [-c FILE | -s CONTROL] [--timeout DUR]\n"
+"                    [--env KEY=VALUE]...\n"
 "       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
 "       baton stop   [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton reopen [-c FILE | -s CONTROL] [--timeout DUR]\n"
@@ -335,9 +338,12 @@ cmd_client(const char *cmd, int argc, char **argv)
 		{ "control",	required_argument, NULL, 's' },
 		{ "json",	no_argument,	   NULL, 'j' },
 		{ "timeout",	required_argument, NULL, 't' },
+		{ "env",	required_argument, NULL, 'e' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	char		**env = NULL;
+	const char	 *why;
 	const char	*file = NULL, *control = NULL, *timeout_arg = "10s";
 	char		*path, *who, *line = NULL, *last = NULL, *req;
 	size_t		 cap = 0;
@@ -368,6 +374,14 @@ cmd_client(const char *cmd, int argc, char **argv)
 				    "15s, 2m or seconds)", optarg);
 			timeout_arg = optarg;
 			break;
+		case 'e':
+			if (strcmp(cmd, "reload") != 0)
+				usage("--env goes with reload only");
+			if ((why = envfile_assignment_why(optarg)) != NULL)
+				usage("--env '%.*s': %s",
+				    (int)strcspn(optarg, "="), optarg, why);
+			envfile_merge(&env, (char *const []){ optarg, NULL });
+			break;
 		default:
 			usage_other(ch);
 		}
@@ -391,8 +405,15 @@ cmd_client(const char *cmd, int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	who = client_who(path, pid);
-	req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
-	    "status text" : cmd);
+	if (env != NULL) {
+		line = envfile_request(env);
+		req = xprintf("%s\n", line);
+		free(line);
+		line = NULL;
+		command_free(env);
+	} else
+		req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
+		    "status text" : cmd);
 	/*
 	 * baton may refuse us (permission) and close before we write: no
 	 * SIGPIPE, and read its answer all the same.

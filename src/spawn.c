@@ -16,6 +16,7 @@
 #include "channel.h"
 #include "config.h"
 #include "env.h"
+#include "envfile.h"
 #include "spawn.h"
 #include "trap.h"
 #include "xmalloc.h"
@@ -226,9 +227,7 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	ep.preload = sp->config->preload;
 	ep.user = pw;
 	/* The child's own: its exec, or its _exit(), frees them. */
-	vars = xcalloc(c->nenv + 1, sizeof(*vars));
-	for (i = 0; i < c->nenv; i++)
-		vars[i] = xprintf("%s=%s", c->env[i].key, c->env[i].value);
+	vars = envfile_vars(c);
 	addrs = xcalloc(c->nsockets + 1, sizeof(*addrs));
 	for (i = 0; i < c->nsockets; i++)
 		addrs[i] = &c->sockets[i].addr;

@@ -14,8 +14,10 @@
 #include "address.h"
 #include "channel.h"
 #include "clock.h"
+#include "command.h"
 #include "config.h"
 #include "control.h"
+#include "envfile.h"
 #include "exitcode.h"
 #include "generation.h"
 #include "handover.h"
@@ -95,6 +97,8 @@ struct supervisor {
 	enum reload_phase	 reload;
 	int			 reload_gen;	/* its generation; 0: none */
 	long long		 reload_t0;
+	/* `baton reload --env`s not yet applied; NULL: none (envfile.c). */
+	char			**reload_env;
 	/* A reload's clients, told once the older generations are gone. */
 	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
@@ -397,7 +401,15 @@ supervisor_reload(struct supervisor *sup)
 	systemd_notify("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
 	    clock_us());
 	log_info("reload: reading the configuration");
-	if ((cfg = sup->load(sup->load_arg, &error)) == NULL) {
+	cfg = sup->load(sup->load_arg, &error);
+	if (cfg != NULL)
+		envfile_apply((g = supervisor_find_state(sup,
+		    GENERATION_ACTIVE)) != NULL ? generation_config(g) : NULL,
+		    cfg, sup->reload_env);
+	/* Taken by this reload, whether it runs or fails. */
+	command_free(sup->reload_env);
+	sup->reload_env = NULL;
+	if (cfg == NULL) {
 		supervisor_reload_failed(sup, "config: ", error);
 		free(error);
 		return;
@@ -420,9 +432,13 @@ supervisor_reload(struct supervisor *sup)
 
 /* The control socket's commands. */
 static void
-supervisor_control_reload(void *arg)
+supervisor_control_reload(void *arg, char *const *env)
 {
-	supervisor_reload(arg);
+	struct supervisor	*sup = arg;
+
+	if (env != NULL)
+		envfile_merge(&sup->reload_env, env);
+	supervisor_reload(sup);
 }
 
 static void
@@ -1075,6 +1091,7 @@ supervisor_free(struct supervisor *sup)
 		sockets_unref(sup->initial_sockets,
 		    sup->initial->nsockets);
 	config_free(sup->initial);
+	command_free(sup->reload_env);
 	pidfile_free(sup->pidfile);
 	metrics_free(sup->metrics);
 	/* A check under way is killed and reaped. */

@@ -38,7 +38,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -50,6 +49,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fdpass.h"
+#include "listenfds.h"
 
 #define FDNAME_MAX	255
 #define MAXFDS		253	/* SCM_MAX_FD */
@@ -72,15 +74,21 @@ static int		 stopping;
 static sigset_t		 handled;
 
 static void
+vsay(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "fakesd: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void
 say(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "fakesd: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void __attribute__((noreturn))
@@ -88,11 +96,9 @@ die(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	fprintf(stderr, "fakesd: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(2);
 }
 
@@ -226,48 +232,36 @@ notified(int sfd)
 	const char	*name, *store_flag, *remove_flag;
 	size_t		 nlines = 0;
 	ssize_t		 r;
-	int		 fds[MAXFDS], nfds = 0, i, have_cred = 0;
+	size_t		 nfds, i;
+	int		 fds[MAXFDS];
 
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = msg;
-	iov.iov_len = sizeof(msg) - 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
+	fdpass_prepare(&mh, &iov, msg, sizeof(msg) - 1, ctl.buf,
+	    sizeof(ctl.buf));
 	if ((r = recvmsg(sfd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) == -1) {
 		if (errno != EAGAIN && errno != EINTR)
 			say("recvmsg: %s", strerror(errno));
 		return;
 	}
 	msg[r] = '\0';
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET)
-			continue;
-		if (c->cmsg_type == SCM_CREDENTIALS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(cred))) {
+	nfds = fdpass_take(&mh, fds, MAXFDS);
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(cred)))
 			memcpy(&cred, CMSG_DATA(c), sizeof(cred));
-			have_cred = 1;
-		} else if (c->cmsg_type == SCM_RIGHTS) {
-			i = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(fds + nfds, CMSG_DATA(c), i * sizeof(int));
-			nfds += i;
-		}
-	}
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		say("datagram truncated");
 	/* NotifyAccess=main. */
-	if (!have_cred || main_pid == 0 || cred.pid != main_pid) {
+	if (main_pid == 0 || cred.pid != main_pid) {
 		say("datagram from pid %ld, not the main process %ld: ignored",
 		    (long)cred.pid, (long)main_pid);
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
+		fdpass_close_all(fds, nfds);
 		return;
 	}
 	for (p = msg; (line = strsep(&p, "\n")) != NULL;)
 		if (*line != '\0' && nlines < sizeof(lines) / sizeof(lines[0]))
 			lines[nlines++] = line;
-	for (i = 0; i < (int)nlines; i++)
+	for (i = 0; i < nlines; i++)
 		if (strncmp(lines[i], "FD", 2) != 0)
 			say("%s", lines[i]);
 	store_flag = field(lines, nlines, "FDSTORE");
@@ -289,69 +283,31 @@ notified(int sfd)
 			store_remove(name);
 	}
 	if (nfds > 0) {
-		say("%d descriptor%s without FDSTORE=1: closed", nfds,
+		say("%zu descriptor%s without FDSTORE=1: closed", nfds,
 		    nfds == 1 ? "" : "s");
-		for (i = 0; i < nfds; i++)
-			close(fds[i]);
+		fdpass_close_all(fds, nfds);
 	}
-}
-
-/* Close every descriptor from low up, as systemd passes nothing else. */
-static void
-close_from(int low)
-{
-	DIR		*d;
-	struct dirent	*de;
-	long		 fd;
-	char		*end;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		fd = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || end == de->d_name || fd < low ||
-		    fd == dirfd(d))
-			continue;
-		close((int)fd);
-	}
-	closedir(d);
 }
 
 /* In the child: the stored descriptors at 3.., the variables, exec. */
 static void __attribute__((noreturn))
 exec_service(void)
 {
-	char	 num[32], names[MAXFDS * (FDNAME_MAX + 1) + 1];
-	size_t	 n = 0;
-	int	 i, lifted[MAXFDS];
+	const char	*names[MAXFDS];
+	char		 num[32];
+	int		 i, fds[MAXFDS];
 
 	sigprocmask(SIG_UNBLOCK, &handled, NULL);
 	if (setsid() == -1)
 		_exit(2);
-	/* Above the target range first, so that none overwrites another. */
-	for (i = 0; i < nstore; i++)
-		if ((lifted[i] = fcntl(store[i].fd, F_DUPFD_CLOEXEC,
-		    3 + nstore)) == -1)
-			_exit(2);
-	names[0] = '\0';
 	for (i = 0; i < nstore; i++) {
-		/* dup2() clears close-on-exec on exactly these. */
-		if (dup2(lifted[i], 3 + i) == -1)
-			_exit(2);
-		n += snprintf(names + n, sizeof(names) - n, "%s%s",
-		    i > 0 ? ":" : "", store[i].name);
+		fds[i] = store[i].fd;
+		names[i] = store[i].name;
 	}
-	close_from(3 + nstore);
-	unsetenv("LISTEN_PID");
-	unsetenv("LISTEN_FDS");
-	unsetenv("LISTEN_FDNAMES");
-	unsetenv("LISTEN_PIDFDID");
-	if (nstore > 0) {
-		snprintf(num, sizeof(num), "%ld", (long)getpid());
-		setenv("LISTEN_PID", num, 1);
-		snprintf(num, sizeof(num), "%d", nstore);
-		setenv("LISTEN_FDS", num, 1);
-		setenv("LISTEN_FDNAMES", names, 1);
+	if (listenfds_pass(fds, nstore, names) == -1) {
+		fprintf(stderr, "fakesd: passing the store: %s\n",
+		    strerror(errno));
+		_exit(2);
 	}
 	setenv("NOTIFY_SOCKET", notify_path, 1);
 	unsetenv("FDSTORE");

@@ -269,9 +269,8 @@ systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 		 * Kept from before the file changed, or a socket unit that
 		 * says otherwise: the file is what baton serves.
 		 */
-		log_warn("passed socket '%s' (fd %d) is not at %s; closed "
-		    "(and taken out of the descriptor store)", passed_names[j],
-		    passed_fds[j], cs->addr.url);
+		log_warn("passed socket '%s' (fd %d) is not at %s; closed",
+		    passed_names[j], passed_fds[j], cs->addr.url);
 		close(passed_fds[j]);
 		passed_fds[j] = -1;
 	}

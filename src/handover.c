@@ -163,7 +163,6 @@ handover_write(struct handover *h, struct generation *g, int *sfd, int *cfd,
 static void
 handover_exec(struct handover *h, struct generation *g)
 {
-	const char	*notify_socket = systemd_socket_path();
 	char		*error = NULL;
 	size_t		 nfds = 0;
 	int		*fds = NULL, sfd, cfd;
@@ -180,11 +179,10 @@ handover_exec(struct handover *h, struct generation *g)
 	log_info("upgrade: exec with generation %d and its %zu worker%s",
 	    generation_number(g), generation_nworkers(g),
 	    generation_nworkers(g) == 1 ? "" : "s");
-	/* The new image reports to the service manager too. */
-	if (notify_socket != NULL)
-		setenv("NOTIFY_SOCKET", notify_socket, 1);
+	/* The new image reports to the service manager, and its store, too. */
+	systemd_export(1);
 	upgrade_exec(sfd, fds, nfds, &error);
-	unsetenv("NOTIFY_SOCKET");
+	systemd_export(0);
 	log_error("upgrade failed, baton carries on as it was: %s", error);
 	free(error);
 	free(fds);

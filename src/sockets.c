@@ -64,6 +64,22 @@ sockets_open(const struct config *cfg, struct generation **gens,
 }
 
 void
+sockets_store(struct generation **gens, size_t ngens)
+{
+	struct socket	**live = NULL, *s;
+	size_t		  n = 0, j, k;
+
+	for (j = 0; j < ngens; j++) {
+		for (k = 0; (s = generation_socket(gens[j], k)) != NULL; k++) {
+			live = xreallocarray(live, n + 1, sizeof(*live));
+			live[n++] = s;
+		}
+	}
+	systemd_store(live, n);
+	free(live);
+}
+
+void
 sockets_unref(struct socket **sockets, size_t n)
 {
 	size_t	 i;

@@ -20,6 +20,12 @@ struct socket;
  */
 struct socket	**sockets_open(const struct config *cfg,
 		    struct generation **gens, size_t ngens, char **error);
+/*
+ * Have the service manager's descriptor store hold the sockets of gens
+ * (newest last), and nothing else: at start, after a reload binds, and
+ * after a generation is freed (none left: the store is emptied).
+ */
+void		  sockets_store(struct generation **gens, size_t ngens);
 /* Drop one reference of each of the n sockets, and the array. */
 void		  sockets_unref(struct socket **, size_t n);
 

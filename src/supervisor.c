@@ -423,6 +423,7 @@ supervisor_reload(struct supervisor *sup)
 		return;
 	}
 	g = supervisor_add_generation(sup, cfg, sockets);
+	sockets_store(sup->gens, sup->ngens);
 	sup->reload_gen = generation_number(g);
 	supervisor_set_reload(sup, RELOAD_STARTING);
 	control_reload_started(sup->control, sup->reload_gen);
@@ -504,6 +505,8 @@ supervisor_cleanup(evutil_socket_t fd, short what, void *arg)
 			sup->gens[j++] = sup->gens[i];
 	}
 	sup->ngens = j;
+	/* What closed leaves the store; at the end, everything does. */
+	sockets_store(sup->gens, sup->ngens);
 	supervisor_settle(sup);
 	if (sup->state == SUPERVISOR_STOPPING && sup->ngens == 0) {
 		reaper_end_strays(sup->reaper);
@@ -1141,6 +1144,7 @@ supervisor_run(struct supervisor *sup)
 		reaper_reap(sup->reaper, 0);
 		supervisor_notify_ready(sup);
 	}
+	sockets_store(sup->gens, sup->ngens);
 	while (sup->state != SUPERVISOR_DONE) {
 		event_base_dispatch(sup->base);
 		if (!handover_jumping(sup->handover))

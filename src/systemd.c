@@ -1,3 +1,9 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -5,35 +11,82 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include "address.h"
 #include "config.h"
+#include "fdpass.h"
 #include "log.h"
 #include "sockaddr.h"
+#include "socket.h"
 #include "systemd.h"
 #include "xmalloc.h"
 
 #define SD_LISTEN_FDS_START	3
+#define SD_FDNAME_MAX		255	/* systemd's FDNAME_MAX */
 
 static char	*systemd_socket;	/* baton's own NOTIFY_SOCKET */
 static int	*passed_fds;
 static char	**passed_names;
 static size_t	 npassed;
 
+/*
+ * The service manager's descriptor store as baton left it: one entry a
+ * name (FDSTOREREMOVE=1 takes out every entry of a name), each a socket
+ * known by its inode, which stays the socket's while anyone holds it.
+ */
+struct systemd_stored {
+	char	*name;
+	dev_t	 dev;
+	ino_t	 ino;
+};
+static struct systemd_stored	*stored;
+static size_t			 nstored;
+static long			 store_max;	/* $FDSTORE; 0: no store */
+
+/* The socket fd is, by its inode: 0, or -1 with errno set. */
+static int
+systemd_inode(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat	 st;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+static void
+systemd_stored_add(const char *name, dev_t dev, ino_t ino)
+{
+	stored = xreallocarray(stored, nstored + 1, sizeof(*stored));
+	stored[nstored].name = xstrdup(name);
+	stored[nstored].dev = dev;
+	stored[nstored].ino = ino;
+	nstored++;
+}
+
 void
 systemd_init(void)
 {
 	const char	*s, *pid, *names;
-	char		*copy, *p, *name;
+	char		*copy, *p, *name, *end;
+	dev_t		 dev;
+	ino_t		 ino;
 	long		 n, i;
 
 	if ((s = getenv("NOTIFY_SOCKET")) != NULL && *s != '\0')
 		systemd_socket = xstrdup(s);
+	/* Set by systemd 254 and later to FileDescriptorStoreMax=, if not 0. */
+	if (systemd_socket != NULL && (s = getenv("FDSTORE")) != NULL) {
+		errno = 0;
+		store_max = strtol(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0' || store_max < 0)
+			store_max = 0;
+	}
 	unsetenv("NOTIFY_SOCKET");
+	unsetenv("FDSTORE");
 
 	pid = getenv("LISTEN_PID");
 	s = getenv("LISTEN_FDS");
@@ -54,7 +107,16 @@ systemd_init(void)
 				log_warn("passed fd %d: %s", passed_fds[i],
 				    strerror(errno));
 				passed_fds[i] = -1;
+				continue;
 			}
+			/*
+			 * What the store held is passed back: until told
+			 * otherwise, it still holds it. A socket unit's fd
+			 * counts too; taking out its name does it no harm.
+			 */
+			if (store_max > 0 && systemd_inode(passed_fds[i], &dev,
+			    &ino) == 0)
+				systemd_stored_add(passed_names[i], dev, ino);
 		}
 		npassed = n;
 		free(copy);
@@ -65,14 +127,62 @@ systemd_init(void)
 	unsetenv("LISTEN_PIDFDID");
 }
 
+/*
+ * One datagram to baton's NOTIFY_SOCKET, with fd in SCM_RIGHTS unless it
+ * is -1. Returns 0, or -1 with errno set.
+ */
+static int
+systemd_send(const char *msg, size_t len, int fd)
+{
+	struct sockaddr_un	 sun;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	struct cmsghdr		*c;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	}			 ctl;
+	size_t			 plen = strlen(systemd_socket);
+	int			 s, r, saved;
+
+	if (plen >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, systemd_socket, plen);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';		/* abstract namespace */
+	else
+		plen++;
+	memset(&ctl, 0, sizeof(ctl));
+	fdpass_prepare(&mh, &iov, (void *)msg, len, fd != -1 ? ctl.buf : NULL,
+	    fd != -1 ? sizeof(ctl.buf) : 0);
+	mh.msg_name = &sun;
+	mh.msg_namelen = offsetof(struct sockaddr_un, sun_path) + plen;
+	if (fd != -1) {
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if ((s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	r = sendmsg(s, &mh, MSG_NOSIGNAL) == -1 ? -1 : 0;
+	saved = errno;
+	close(s);
+	errno = saved;
+	return r;
+}
+
 void
 systemd_notify(const char *fmt, ...)
 {
-	struct sockaddr_un	 sun;
-	socklen_t		 len;
 	va_list			 ap;
 	char			 msg[1024];
-	int			 fd, n;
+	int			 n;
 
 	if (systemd_socket == NULL)
 		return;
@@ -81,23 +191,9 @@ systemd_notify(const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(msg))
 		return;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(systemd_socket) >= sizeof(sun.sun_path))
-		return;
-	memcpy(sun.sun_path, systemd_socket, strlen(systemd_socket));
-	len = offsetof(struct sockaddr_un, sun_path) + strlen(systemd_socket);
-	if (sun.sun_path[0] == '@')
-		sun.sun_path[0] = '\0';		/* abstract namespace */
-	else
-		len++;
-	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
-		return;
-	if (sendto(fd, msg, n, MSG_NOSIGNAL, (struct sockaddr *)&sun,
-	    len) == -1)
+	if (systemd_send(msg, n, -1) == -1)
 		log_debug("NOTIFY_SOCKET %s: %s", systemd_socket,
 		    strerror(errno));
-	close(fd);
 }
 
 /*
@@ -129,6 +225,31 @@ systemd_fd_at(int fd, const struct address *addr)
 	    (struct sockaddr *)&want, wlen);
 }
 
+/*
+ * The same socket may come twice: from its socket unit and from the
+ * descriptor store. Once one is taken, the others go.
+ */
+static void
+systemd_drop_copies(size_t taken)
+{
+	dev_t	 dev, d;
+	ino_t	 ino, i;
+	size_t	 j;
+
+	if (systemd_inode(passed_fds[taken], &dev, &ino) == -1)
+		return;
+	for (j = 0; j < npassed; j++) {
+		if (j == taken || passed_fds[j] == -1 ||
+		    systemd_inode(passed_fds[j], &d, &i) == -1 ||
+		    d != dev || i != ino)
+			continue;
+		log_debug("passed socket '%s' (fd %d) is '%s' again; closed",
+		    passed_names[j], passed_fds[j], passed_names[taken]);
+		close(passed_fds[j]);
+		passed_fds[j] = -1;
+	}
+}
+
 int
 systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 {
@@ -137,11 +258,21 @@ systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 	int				 fd;
 
 	for (j = 0; j < npassed; j++) {
-		if (passed_fds[j] != -1 &&
-		    strcmp(passed_names[j], cs->name) == 0) {
+		if (passed_fds[j] == -1 ||
+		    strcmp(passed_names[j], cs->name) != 0)
+			continue;
+		if (systemd_fd_at(passed_fds[j], &cs->addr)) {
 			*how = "by name";
 			goto take;
 		}
+		/*
+		 * Kept from before the file changed, or a socket unit that
+		 * says otherwise: the file is what baton serves.
+		 */
+		log_warn("passed socket '%s' (fd %d) is not at %s; closed",
+		    passed_names[j], passed_fds[j], cs->addr.url);
+		close(passed_fds[j]);
+		passed_fds[j] = -1;
 	}
 	/*
 	 * Unit files name their sockets after the unit unless told
@@ -159,15 +290,151 @@ systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 	}
 	return -1;
 take:
+	systemd_drop_copies(j);
 	fd = passed_fds[j];
 	passed_fds[j] = -1;
 	return fd;
 }
 
-const char *
-systemd_socket_path(void)
+int
+systemd_fdname_ok(const char *name)
 {
-	return systemd_socket;
+	const char	*p;
+
+	for (p = name; *p != '\0'; p++)
+		if (*p < ' ' || *p >= 127 || *p == ':')
+			return 0;
+	return p - name <= SD_FDNAME_MAX;
+}
+
+/* Whether stored entry e is what baton holds now, at the last of live[n]. */
+static int
+systemd_stored_current(const struct systemd_stored *e,
+    struct socket *const *live, size_t n)
+{
+	dev_t	 dev;
+	ino_t	 ino;
+	size_t	 i;
+
+	for (i = n; i-- > 0;) {
+		if (strcmp(socket_name(live[i]), e->name) != 0)
+			continue;
+		return systemd_inode(socket_fd(live[i]), &dev, &ino) == 0 &&
+		    dev == e->dev && ino == e->ino;
+	}
+	return 0;
+}
+
+/* Take every entry of name out, from the store and from the list. */
+static void
+systemd_store_remove(const char *name)
+{
+	char	*msg, *gone;
+	size_t	 i, j;
+
+	msg = xprintf("FDSTOREREMOVE=1\nFDNAME=%s", name);
+	if (systemd_send(msg, strlen(msg), -1) == -1)
+		log_warn("descriptor store: take out '%s': %s", name,
+		    strerror(errno));
+	else
+		log_info("descriptor store: '%s' taken out", name);
+	free(msg);
+	gone = xstrdup(name);
+	for (i = j = 0; i < nstored; i++) {
+		if (strcmp(stored[i].name, gone) == 0)
+			free(stored[i].name);
+		else
+			stored[j++] = stored[i];
+	}
+	nstored = j;
+	free(gone);
+}
+
+/* Put s in the store under its name, unless it is there already. */
+static void
+systemd_store_add(struct socket *s)
+{
+	const char	*name = socket_name(s);
+	char		*msg;
+	dev_t		 dev;
+	ino_t		 ino;
+	size_t		 i;
+
+	if (systemd_inode(socket_fd(s), &dev, &ino) == -1)
+		return;
+	for (i = 0; i < nstored; i++)
+		if (stored[i].dev == dev && stored[i].ino == ino &&
+		    strcmp(stored[i].name, name) == 0)
+			return;
+	if (!systemd_fdname_ok(name)) {
+		log_warn("socket %s: not kept in the descriptor store: systemd "
+		    "takes names of at most %d printable characters, no ':'",
+		    name, SD_FDNAME_MAX);
+		return;
+	}
+	if (nstored >= (size_t)store_max) {
+		log_warn("socket %s: not kept in the descriptor store: it is "
+		    "full (FileDescriptorStoreMax=%ld); a crash of baton would "
+		    "close it", name, store_max);
+		return;
+	}
+	msg = xprintf("FDSTORE=1\nFDNAME=%s", name);
+	if (systemd_send(msg, strlen(msg), socket_fd(s)) == -1)
+		log_warn("socket %s: descriptor store: %s", name,
+		    strerror(errno));
+	else {
+		log_info("socket %s: kept in the service manager's descriptor "
+		    "store", name);
+		systemd_stored_add(name, dev, ino);
+	}
+	free(msg);
+}
+
+void
+systemd_store(struct socket *const *live, size_t n)
+{
+	size_t	 i, j;
+
+	if (systemd_socket == NULL || store_max <= 0)
+		return;
+	/* Out first: systemd keeps one entry a socket, whatever its name. */
+	for (i = 0; i < nstored;) {
+		if (systemd_stored_current(&stored[i], live, n))
+			i++;
+		else {
+			/* Every entry of the name goes: look again. */
+			systemd_store_remove(stored[i].name);
+			i = 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		/* A newer socket of the same name has it. */
+		for (j = i + 1; j < n; j++)
+			if (strcmp(socket_name(live[j]),
+			    socket_name(live[i])) == 0)
+				break;
+		if (j == n)
+			systemd_store_add(live[i]);
+	}
+}
+
+void
+systemd_export(int on)
+{
+	char	 num[32];
+
+	if (systemd_socket == NULL)
+		return;
+	if (!on) {
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("FDSTORE");
+		return;
+	}
+	setenv("NOTIFY_SOCKET", systemd_socket, 1);
+	if (store_max > 0) {
+		snprintf(num, sizeof(num), "%ld", store_max);
+		setenv("FDSTORE", num, 1);
+	}
 }
 
 void

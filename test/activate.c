@@ -19,7 +19,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "listenfds.h"
 
 #define MAXSOCKETS	32
 #define MAXNAME		255	/* systemd's limit on FileDescriptorName= */
@@ -198,33 +199,11 @@ add_listener(char *arg)
 		die("listen %s: %s", l->url, strerror(errno));
 }
 
-/* Close every descriptor from LOW up, as systemd passes nothing else. */
-static void
-close_from(int low)
-{
-	DIR		*d;
-	struct dirent	*de;
-	long		 fd;
-	char		*end;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		fd = strtol(de->d_name, &end, 10);
-		if (*end != '\0' || end == de->d_name || fd < low ||
-		    fd == dirfd(d))
-			continue;
-		close((int)fd);
-	}
-	closedir(d);
-}
-
 int
 main(int argc, char *argv[])
 {
-	char	 value[32], *names;
-	size_t	 len;
-	int	 ch, i, fd;
+	const char	**names;
+	int		 ch, i, *fds;
 
 	/* '+': stop at COMMAND, whose options are its own. */
 	while ((ch = getopt(argc, argv, "+l:")) != -1) {
@@ -241,44 +220,16 @@ main(int argc, char *argv[])
 	if (argc == 0 || nlisteners == 0)
 		usage();
 
-	/*
-	 * Lift every socket above the target range first, so that moving one
-	 * down to 3 + i never overwrites another; dup2() then clears
-	 * close-on-exec on exactly the descriptors COMMAND gets.
-	 */
-	for (i = 0; i < nlisteners; i++) {
-		if ((fd = fcntl(listeners[i].fd, F_DUPFD_CLOEXEC,
-		    3 + nlisteners)) == -1)
-			die("fcntl: %s", strerror(errno));
-		close(listeners[i].fd);
-		listeners[i].fd = fd;
-	}
-	for (i = 0; i < nlisteners; i++) {
-		if (dup2(listeners[i].fd, 3 + i) == -1)
-			die("dup2: %s", strerror(errno));
-	}
-	close_from(3 + nlisteners);
-
-	len = 1;
-	for (i = 0; i < nlisteners; i++)
-		len += strlen(listeners[i].name) + 1;
-	if ((names = malloc(len)) == NULL)
+	fds = calloc(nlisteners, sizeof(*fds));
+	names = calloc(nlisteners, sizeof(*names));
+	if (fds == NULL || names == NULL)
 		die("out of memory");
-	names[0] = '\0';
 	for (i = 0; i < nlisteners; i++) {
-		if (i > 0)
-			strcat(names, ":");
-		strcat(names, listeners[i].name);
+		fds[i] = listeners[i].fd;
+		names[i] = listeners[i].name;
 	}
-
-	snprintf(value, sizeof(value), "%d", nlisteners);
-	if (setenv("LISTEN_FDS", value, 1) == -1 ||
-	    setenv("LISTEN_FDNAMES", names, 1) == -1)
-		die("setenv: %s", strerror(errno));
-	snprintf(value, sizeof(value), "%ld", (long)getpid());
-	if (setenv("LISTEN_PID", value, 1) == -1)
-		die("setenv: %s", strerror(errno));
-	unsetenv("LISTEN_PIDFDID");
+	if (listenfds_pass(fds, nlisteners, names) == -1)
+		die("passing the sockets: %s", strerror(errno));
 
 	execvp(argv[0], argv);
 	die("exec %s: %s", argv[0], strerror(errno));

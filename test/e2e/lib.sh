@@ -109,6 +109,11 @@ not_listening() {
 	! listening "$1"
 }
 
+# listener_inode PORT: the inode of each socket listening on 127.0.0.1:PORT.
+listener_inode() {
+	awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" {print $10}' /proc/net/tcp
+}
+
 # http_get URL: print the body of a 200 answer; fail otherwise.
 http_get() {
 	"$LOADGEN" -u "$1" -n 1 -c 1 -t 3000 -b -q

@@ -33,12 +33,6 @@ fds_of_inode() {
 	done
 }
 
-# The inode of the TCP socket listening on 127.0.0.1:PORT.
-listener_inode() {
-	awk -v p="$(printf '%04X' "$1")" \
-	    '$2 == "0100007F:" p && $4 == "0A" {print $10}' /proc/net/tcp
-}
-
 # --- A server that binds 127.0.0.1:PORT itself serves on baton's socket.
 conf "$TESTSERVER --bind 127.0.0.1:$PORT --work-ms 300 --work-log $WORK"
 start_baton "$LOG" run -c "$T_DIR/baton.ini"

@@ -48,11 +48,6 @@ lacks() {
 	! printf '%s\n' "$1" | grep -qF -- "$2"
 }
 
-# listener_inode PORT: the inode of each socket listening on 127.0.0.1:PORT.
-listener_inode() {
-	awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a && $4 == "0A" {print $10}' /proc/net/tcp
-}
-
 # --- The tools: notifyrecv turns each datagram into a line.
 NS=$T_DIR/systemd-notify	# not notify.sock: notify.ini's control socket is there
 NOUT=$T_DIR/notify.out

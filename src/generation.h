@@ -38,7 +38,8 @@ struct generation_ops {
 	void	(*crashed)(struct generation *, void *);
 	/* A process was SIGKILLed at a deadline: its work was lost. */
 	void	(*killed)(struct generation *, void *);
-	/* A probe of one of its workers connects from port next (or NULL). */
+	/* A probe of one of its workers connects from port next; -port:
+	   that attempt is over (or NULL). */
 	void	(*probing)(struct generation *, int port, void *);
 };
 

@@ -289,9 +289,15 @@ handover_jump(struct handover *h)
 {
 	struct generation	*g;
 	const char		*why;
-	int			 again = 0;
+	int			 again = 0, i;
 
-	event_base_loop(h->base, EVLOOP_NONBLOCK);
+	/* Requests already accepted are answered: a few passes, 25 ms. */
+	h->ops->pause(h->arg, 1);
+	for (i = 0; i < 6; i++) {
+		if (i > 0)
+			usleep(5000);
+		event_base_loop(h->base, EVLOOP_NONBLOCK);
+	}
 	handover_set(h, HANDOVER_NONE);
 	if (h->ops->running(h->arg)) {
 		/* What was checked must still be what is handed over. */
@@ -304,6 +310,7 @@ handover_jump(struct handover *h)
 			again = 1;
 		}
 	}
+	h->ops->pause(h->arg, 0);
 	sigprocmask(SIG_UNBLOCK, h->handled, NULL);
 	if (again)
 		handover_ask(h);

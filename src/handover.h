@@ -44,6 +44,12 @@ struct handover_ops {
 	 * carry on as before.
 	 */
 	void			 (*quiesce)(void *arg, int resume);
+	/*
+	 * The jump is near (on 1): take no new connection on baton's own
+	 * HTTP listener, so that none is cut by the exec (they wait in its
+	 * queue for the new image); or the jump is off (on 0).
+	 */
+	void			 (*pause)(void *arg, int on);
 };
 
 /*

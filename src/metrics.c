@@ -36,6 +36,7 @@ struct metrics {
 	void			*arg;
 	struct socket		*socket;
 	struct evhttp		*http;
+	struct evconnlistener	*listener;	/* evhttp's */
 };
 
 /* One process as /proc/PID/stat tells it. */
@@ -398,7 +399,7 @@ metrics_new(struct event_base *base, const struct address *a,
 	if (evutil_make_socket_nonblocking(socket_fd(m->socket)) == -1 ||
 	    (l = evconnlistener_new(base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, 0,
 	    socket_fd(m->socket))) == NULL ||
-	    evhttp_bind_listener(m->http, l) == NULL) {
+	    evhttp_bind_listener(m->http, (m->listener = l)) == NULL) {
 		*error = xprintf("metrics %s: cannot listen: %s", a->url,
 		    strerror(errno));
 		if (l != NULL)
@@ -420,6 +421,15 @@ metrics_free(struct metrics *m)
 		evhttp_free(m->http);
 	socket_unref(m->socket);
 	free(m);
+}
+
+void
+metrics_pause(struct metrics *m, int on)
+{
+	if (on)
+		evconnlistener_disable(m->listener);
+	else
+		evconnlistener_enable(m->listener);
 }
 
 void

@@ -41,6 +41,11 @@ struct metrics	*metrics_new(struct event_base *, const struct address *a,
 		    const struct metrics_ops *, void *arg, char **error);
 /* Closes the listener and every connection; unlinks a path it made. */
 void		 metrics_free(struct metrics *);
+/*
+ * An upgrade in place is about to exec (on 1): accept nothing more, so
+ * that no connection is cut; they wait in the queue for the new image.
+ */
+void		 metrics_pause(struct metrics *, int on);
 /* For an upgrade in place: what the new image needs to listen on. */
 void		 metrics_save(const struct metrics *, struct socket_saved *);
 const char	*metrics_url(const struct metrics *);

@@ -12,9 +12,10 @@
 struct rollout {
 	struct steer_route	 route;		/* built afresh each time */
 	/*
-	 * The last few probes' ports. A probe's SYN is steered within its
-	 * connect(), right after it reported its port, so a port that is
-	 * pushed out of this ring has been used already.
+	 * The ports of the probe attempts in flight, named until each is
+	 * over (the kernel then gives the port to anyone). More attempts at
+	 * once than places push out the oldest, whose SYN went long ago: a
+	 * SYN is steered within its connect().
 	 */
 	uint16_t		 probe[STEER_MAX_PROBES];
 	size_t			 next;
@@ -35,7 +36,19 @@ rollout_free(struct rollout *r)
 void
 rollout_probe(struct rollout *r, int port)
 {
-	r->probe[r->next++ % STEER_MAX_PROBES] = (uint16_t)port;
+	size_t	 i;
+
+	if (port < 0) {
+		for (i = 0; i < STEER_MAX_PROBES; i++)
+			if (r->probe[i] == (uint16_t)-port)
+				r->probe[i] = 0;
+		return;
+	}
+	for (i = 0; i < STEER_MAX_PROBES && r->probe[i] != 0; i++)
+		;
+	if (i == STEER_MAX_PROBES)
+		i = r->next++ % STEER_MAX_PROBES;
+	r->probe[i] = (uint16_t)port;
 }
 
 /* Where generation g holds socket s: its index there, or -1. */

@@ -15,7 +15,8 @@ struct rollout;
 
 struct rollout	*rollout_new(void);
 void		 rollout_free(struct rollout *);
-/* A probe connects from port next: it must reach the candidate. */
+/* A probe connects from port next: it must reach the candidate; a
+   negative port: that attempt is over. */
 void		 rollout_probe(struct rollout *, int port);
 /*
  * Route every steered socket the live generations gens (oldest first)

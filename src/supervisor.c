@@ -870,11 +870,21 @@ supervisor_quiesce(void *arg, int resume)
 		output_quiesce(sup->output);
 }
 
+static void
+supervisor_pause(void *arg, int on)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->metrics != NULL)
+		metrics_pause(sup->metrics, on);
+}
+
 static const struct handover_ops supervisor_handover_ops = {
 	supervisor_running,
 	supervisor_upgrade_ready,
 	supervisor_save,
-	supervisor_quiesce
+	supervisor_quiesce,
+	supervisor_pause
 };
 
 /* A supervisor with nothing in it yet. */

@@ -76,6 +76,7 @@ struct worker {
 	struct probe		*probe;		/* ready = probe, starting */
 	struct event		*probe_timer;	/* its next attempt */
 	int			 probe_passes;	/* in a row */
+	int			 probe_port;	/* of the attempt in flight; 0 */
 	char			 probe_failure[256]; /* the last; "": none */
 };
 
@@ -108,6 +109,7 @@ const struct worker_sys worker_sys_real = {
 
 static void	worker_signal(struct worker *, int, const char *);
 static void	worker_probe_stop(struct worker *);
+static void	worker_probe_port(struct worker *, int);
 
 static void
 worker_set_state(struct worker *w, enum worker_state state)
@@ -197,12 +199,28 @@ worker_became_ready(struct worker *w)
 static void
 worker_probe_stop(struct worker *w)
 {
+	worker_probe_port(w, 0);
 	if (w->probe != NULL) {
 		w->sys->probe_free(w->probe);
 		w->probe = NULL;
 	}
 	if (w->probe_timer != NULL)
 		evtimer_del(w->probe_timer);
+}
+
+/*
+ * The source port of the probe attempt in flight (0: none): steering
+ * sends that port's connections to the worker's generation only while
+ * the attempt lasts, since the kernel gives the port to others after.
+ */
+static void
+worker_probe_port(struct worker *w, int port)
+{
+	if (w->probe_port != 0 && w->ctx->ops->probing != NULL)
+		w->ctx->ops->probing(w, -w->probe_port, w->ctx->arg);
+	w->probe_port = port;
+	if (port != 0 && w->ctx->ops->probing != NULL)
+		w->ctx->ops->probing(w, port, w->ctx->arg);
 }
 
 static void
@@ -229,6 +247,7 @@ worker_probe_done(void *arg, int passed, const char *reason)
 	const struct config	*c = w->ctx->config;
 	struct timeval		 tv;
 
+	worker_probe_port(w, 0);
 	if (w->state != WORKER_STARTING)
 		return;
 	if (passed) {
@@ -253,10 +272,7 @@ worker_probe_done(void *arg, int passed, const char *reason)
 static void
 worker_probe_bound(void *arg, int port)
 {
-	struct worker	*w = arg;
-
-	if (w->ctx->ops->probing != NULL)
-		w->ctx->ops->probing(w, port, w->ctx->arg);
+	worker_probe_port(arg, port);
 }
 
 static const struct probe_ops worker_probe_ops = {

@@ -53,8 +53,9 @@ struct worker_ops {
 	/* Its restart backoff passed: spawn it again (worker_start()). */
 	void	(*restart)(struct worker *, void *);
 	/*
-	 * Its probe connects from port next (NULL: not asked): steering
-	 * sends that connection to the worker's generation.
+	 * Its probe connects from port next, or (a negative port) that
+	 * attempt is over (NULL: not asked): steering sends that port's
+	 * connections to the worker's generation meanwhile.
 	 */
 	void	(*probing)(struct worker *, int port, void *);
 };

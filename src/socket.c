@@ -519,7 +519,10 @@ socket_steer(struct socket *s, char **error)
 	 * group, and a program can only be attached to a group. With the
 	 * option set, a second socket on its address makes one: the primer,
 	 * closed once the program is there (what it queued meanwhile then
-	 * migrates to the held socket).
+	 * migrates to the held socket). One adopted after a crash of baton
+	 * is in its group already, with the dead baton's program: the primer
+	 * is not needed there, and gets nothing, since that program never
+	 * picks it and ours replaces it on the group.
 	 */
 	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ==
 	    -1 || (primer = socket_primer(s->fd)) == -1) {

@@ -630,6 +630,33 @@ generation_member(struct generation *g, size_t i)
 }
 
 int
+generation_own_member(const struct generation *g, size_t i, int *index)
+{
+	if (i >= g->nsockets || g->members[i] == -1)
+		return -1;
+	*index = g->members[i];
+	return g->fds[i];
+}
+
+int
+generation_restore_member(struct generation *g, size_t i, int index, int fd)
+{
+	char	*error = NULL;
+
+	if (i >= g->nsockets || socket_member_restore(g->sockets[i], index,
+	    fd, &error) == -1) {
+		log_error("generation %d: %s", g->number, error != NULL ?
+		    error : "no such socket");
+		free(error);
+		close(fd);
+		return -1;
+	}
+	g->members[i] = index;
+	g->fds[i] = fd;
+	return 0;
+}
+
+int
 generation_on_anchor(const struct generation *g, size_t i)
 {
 	return i < g->nsockets && g->members[i] == -1;

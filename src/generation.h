@@ -99,6 +99,17 @@ struct socket		*generation_socket(const struct generation *,
  * given it before steering began); -1 when not steered.
  */
 int			 generation_member(struct generation *, size_t i);
+/*
+ * Upgrading in place: socket i's member of its own, its descriptor (the
+ * index in *index); -1 when it has none (not steered, or on the held
+ * socket). And in the new image, the same taken over by the generation
+ * generation_restore() made: 0, or -1 (logged, fd closed: its workers
+ * keep theirs, and its queue migrates when they close it).
+ */
+int			 generation_own_member(const struct generation *,
+			    size_t i, int *index);
+int			 generation_restore_member(struct generation *,
+			    size_t i, int index, int fd);
 /* Its workers accept on socket i itself, not on a socket of their own. */
 int			 generation_on_anchor(const struct generation *,
 			    size_t i);

@@ -113,8 +113,13 @@ handover_save(struct handover *h, struct generation *g, struct state *st,
 	st->generation_started = generation_started(g);
 	st->nsockets = c->nsockets;
 	st->sockets = xcalloc(st->nsockets, sizeof(*st->sockets));
-	for (i = 0; i < st->nsockets; i++)
+	st->members = xcalloc(st->nsockets, sizeof(*st->members));
+	for (i = 0; i < st->nsockets; i++) {
 		socket_save(generation_socket(g, i), &st->sockets[i]);
+		st->members[i].index = -1;
+		st->members[i].fd = generation_own_member(g, i,
+		    &st->members[i].index);
+	}
 	st->nworkers = generation_nworkers(g);
 	st->workers = xcalloc(st->nworkers, sizeof(*st->workers));
 	for (i = 0; i < st->nworkers; i++)
@@ -143,6 +148,7 @@ handover_write(struct handover *h, struct generation *g, int *sfd, int *cfd,
 		if (rc == 0 && fds != NULL)
 			*fds = state_fds(&st, nfds);
 		free(st.sockets);
+		free(st.members);
 		free(st.workers);
 		free(st.streams);
 	}
@@ -379,6 +385,14 @@ handover_restore(struct state *st, const struct generation_env *env)
 	g = generation_restore(env, st->generation, st->config, sockets,
 	    st->generation_started);
 	st->config = NULL;	/* the generation's now */
+	/* Its own sockets in steered groups: routing never stopped. */
+	for (i = 0; st->members != NULL && i < st->nsockets; i++)
+		if (st->members[i].index != -1 &&
+		    generation_restore_member(g, i, st->members[i].index,
+		    st->members[i].fd) == 0)
+			log_info("upgrade: socket %s: steered on, generation "
+			    "%d on member %d", socket_name(generation_socket(g,
+			    i)), st->generation, st->members[i].index);
 	for (i = 0; i < st->nworkers; i++)
 		worker_restore(generation_worker(g, i), &st->workers[i]);
 	/* Held by the generation now. */

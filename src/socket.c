@@ -309,6 +309,51 @@ socket_save(const struct socket *s, struct socket_saved *ss)
 	ss->unlink_path = s->unlink_path;
 	ss->dev = (unsigned long)s->dev;
 	ss->ino = (unsigned long)s->ino;
+	ss->steered = s->steer != NULL;
+	ss->anchor_index = s->anchor_index;
+	if (s->steer != NULL)
+		steer_save(s->steer, &ss->steer);
+}
+
+/* Index i of s's group is taken (1), or free (0). */
+static void
+socket_mark(struct socket *s, int i, int taken)
+{
+	if (taken)
+		s->used[i / 8] |= 1 << (i % 8);
+	else
+		s->used[i / 8] &= ~(1 << (i % 8));
+}
+
+static int
+socket_marked(const struct socket *s, int i)
+{
+	return (s->used[i / 8] & (1 << (i % 8))) != 0;
+}
+
+/*
+ * The old image's steering: its maps, and the held socket's index if it
+ * is a member. The program, attached to the group, never left. Logged
+ * if it cannot be: the socket then goes on as the program routes it.
+ */
+static void
+socket_restore_steer(struct socket *s, const struct socket_saved *ss)
+{
+	char	*err = NULL;
+
+	if ((s->steer = steer_restore(s->fd, s->backlog, &ss->steer,
+	    &err)) == NULL) {
+		log_error("socket %s: steering not taken over: %s", s->name,
+		    err);
+		free(err);
+		close(ss->steer.sockarray_fd);
+		close(ss->steer.route_fd);
+		return;
+	}
+	if (ss->anchor_index >= 0 && ss->anchor_index < STEER_MAX_INDEX) {
+		s->anchor_index = ss->anchor_index;
+		socket_mark(s, s->anchor_index, 1);
+	}
 }
 
 struct socket *
@@ -324,6 +369,8 @@ socket_restore(const struct config_socket *cs, const struct socket_saved *ss)
 	s->unlink_path = ss->unlink_path && cs->addr.kind == ADDRESS_UNIX;
 	s->dev = (dev_t)ss->dev;
 	s->ino = (ino_t)ss->ino;
+	if (ss->steered && s->addr.kind == ADDRESS_TCP)
+		socket_restore_steer(s, ss);
 	return s;
 }
 
@@ -472,7 +519,10 @@ socket_steer(struct socket *s, char **error)
 	 * group, and a program can only be attached to a group. With the
 	 * option set, a second socket on its address makes one: the primer,
 	 * closed once the program is there (what it queued meanwhile then
-	 * migrates to the held socket).
+	 * migrates to the held socket). One adopted after a crash of baton
+	 * is in its group already, with the dead baton's program: the primer
+	 * is not needed there, and gets nothing, since that program never
+	 * picks it and ours replaces it on the group.
 	 */
 	if (setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ==
 	    -1 || (primer = socket_primer(s->fd)) == -1) {
@@ -520,8 +570,8 @@ socket_index(struct socket *s)
 	int	 i;
 
 	for (i = 0; i < STEER_MAX_INDEX; i++) {
-		if (!(s->used[i / 8] & (1 << (i % 8)))) {
-			s->used[i / 8] |= 1 << (i % 8);
+		if (!socket_marked(s, i)) {
+			socket_mark(s, i, 1);
 			return i;
 		}
 	}
@@ -540,7 +590,7 @@ socket_member_new(struct socket *s, int *index, char **error)
 		return -1;
 	}
 	if ((fd = steer_member(s->steer, (unsigned)*index, &err)) == -1) {
-		s->used[*index / 8] &= ~(1 << (*index % 8));
+		socket_mark(s, *index, 0);
 		*error = xprintf("socket %s: %s", s->name, err);
 		free(err);
 	}
@@ -558,7 +608,7 @@ socket_member_anchor(struct socket *s, char **error)
 	if ((i = socket_index(s)) == -1 ||
 	    steer_add(s->steer, (unsigned)i, s->fd, &err) == -1) {
 		if (i != -1)
-			s->used[i / 8] &= ~(1 << (i % 8));
+			socket_mark(s, i, 0);
 		*error = xprintf("socket %s: %s", s->name, err != NULL ? err :
 		    "no index left");
 		free(err);
@@ -566,6 +616,26 @@ socket_member_anchor(struct socket *s, char **error)
 	}
 	s->anchor_index = i;
 	return i;
+}
+
+int
+socket_member_restore(struct socket *s, int index, int fd, char **error)
+{
+	if (s->steer == NULL || index < 0 || index >= STEER_MAX_INDEX ||
+	    socket_marked(s, index)) {
+		*error = xprintf("socket %s: member %d cannot be taken over "
+		    "(%s)", s->name, index, s->steer == NULL ? "not steered" :
+		    "index out of range or taken");
+		return -1;
+	}
+	/* Inherited across the exec without the flag, as the sockets are. */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		*error = xprintf("socket %s: member %d: fcntl: %s", s->name,
+		    index, strerror(errno));
+		return -1;
+	}
+	socket_mark(s, index, 1);
+	return 0;
 }
 
 void
@@ -576,7 +646,7 @@ socket_member_free(struct socket *s, int index, int fd)
 	if (index < 0 || s->steer == NULL)
 		return;
 	(void)steer_forget(s->steer, (unsigned)index);
-	s->used[index / 8] &= ~(1 << (index % 8));
+	socket_mark(s, index, 0);
 	if (index != s->anchor_index) {
 		/* The last descriptor: its queue migrates to an active one. */
 		close(fd);

@@ -8,6 +8,7 @@
 #define BATON_SOCKET_H
 
 #include "address.h"
+#include "steer.h"
 
 struct config_socket;
 struct socket;
@@ -41,14 +42,19 @@ struct socket		*socket_adopt(const struct config_socket *cs, int fd,
 			    char **error);
 /*
  * Upgrading in place: what the new image needs to hold s again (its
- * descriptor, and whether baton made its unix path, which one), and the
- * same turned back into a socket with one reference.
+ * descriptor, and whether baton made its unix path, which one; steered,
+ * the group's two maps and the held socket's own index in it), and the
+ * same turned back into a socket with one reference. The program stays
+ * attached to the group across the exec: only the maps must cross.
  */
 struct socket_saved {
-	int		 fd;
-	int		 unlink_path;
-	unsigned long	 dev;
-	unsigned long	 ino;
+	int			 fd;
+	int			 unlink_path;
+	unsigned long		 dev;
+	unsigned long		 ino;
+	int			 steered;	/* 0: the rest is unused */
+	struct steer_saved	 steer;
+	int			 anchor_index;	/* -1: not a member */
 };
 void			 socket_save(const struct socket *,
 			    struct socket_saved *);
@@ -87,6 +93,14 @@ int			 socket_member_new(struct socket *, int *index,
  * before the group was steered: its index, or -1 with *error set.
  */
 int			 socket_member_anchor(struct socket *, char **error);
+/*
+ * Upgrading in place: a member the old image made, at index, taken over
+ * by the new one (its index is taken, fd is close-on-exec again). 0, or
+ * -1 with *error set if s is not steered or index is out of range or
+ * taken.
+ */
+int			 socket_member_restore(struct socket *, int index,
+			    int fd, char **error);
 /*
  * The member is gone from the route: out of the map, closed (its queue
  * then migrates); the held socket's own queue is handed on instead.

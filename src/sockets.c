@@ -66,17 +66,26 @@ sockets_open(const struct config *cfg, struct generation **gens,
 void
 sockets_store(struct generation **gens, size_t ngens)
 {
-	struct socket	**live = NULL, *s;
-	size_t		  n = 0, j, k;
+	struct systemd_member	 *members = NULL, m;
+	struct socket		**live = NULL, *s;
+	size_t			  n = 0, nm = 0, j, k;
 
 	for (j = 0; j < ngens; j++) {
 		for (k = 0; (s = generation_socket(gens[j], k)) != NULL; k++) {
 			live = xreallocarray(live, n + 1, sizeof(*live));
 			live[n++] = s;
+			m.socket = s;
+			if ((m.fd = generation_own_member(gens[j], k,
+			    &m.index)) == -1)
+				continue;
+			members = xreallocarray(members, nm + 1,
+			    sizeof(*members));
+			members[nm++] = m;
 		}
 	}
-	systemd_store(live, n);
+	systemd_store(live, n, members, nm);
 	free(live);
+	free(members);
 }
 
 void

@@ -82,6 +82,61 @@ state_put_hist(FILE *fp, const char *name, const struct record_hist *h)
 	fputc('\n', fp);
 }
 
+/*
+ * Socket i's steering, after every socket line: "steer I SOCKARRAY ROUTE
+ * ANCHOR_INDEX", and the generation's member, "member I INDEX FD".
+ */
+static void
+state_put_steer(FILE *fp, const struct state *st, size_t i)
+{
+	const struct socket_saved	*ss = &st->sockets[i];
+
+	if (!ss->steered)
+		return;
+	fprintf(fp, "steer %zu %d %d %d\n", i, ss->steer.sockarray_fd,
+	    ss->steer.route_fd, ss->anchor_index);
+	if (st->members != NULL && st->members[i].index != -1)
+		fprintf(fp, "member %zu %d %d\n", i, st->members[i].index,
+		    st->members[i].fd);
+}
+
+/* Read back a "steer" line into st: 0, or -1. */
+static int
+state_get_steer(const char *line, struct state *st)
+{
+	struct socket_saved	*ss;
+	size_t			 i;
+	int			 sa, rt, anchor;
+
+	if (sscanf(line, "steer %zu %d %d %d", &i, &sa, &rt, &anchor) != 4 ||
+	    i >= st->nsockets || st->sockets[i].steered || sa < 0 || rt < 0 ||
+	    anchor < -1 || anchor >= STEER_MAX_INDEX)
+		return -1;
+	ss = &st->sockets[i];
+	ss->steered = 1;
+	ss->steer.sockarray_fd = sa;
+	ss->steer.route_fd = rt;
+	ss->anchor_index = anchor;
+	return 0;
+}
+
+/* Read back a "member" line, after its socket's "steer" line: 0, or -1. */
+static int
+state_get_member(const char *line, struct state *st)
+{
+	size_t	 i;
+	int	 index, fd;
+
+	if (sscanf(line, "member %zu %d %d", &i, &index, &fd) != 3 ||
+	    i >= st->nsockets || !st->sockets[i].steered || index < 0 ||
+	    index >= STEER_MAX_INDEX || index == st->sockets[i].anchor_index ||
+	    fd < 0 || st->members[i].index != -1)
+		return -1;
+	st->members[i].index = index;
+	st->members[i].fd = fd;
+	return 0;
+}
+
 /* A stream that writes fd anew from its start; fd stays open. */
 static FILE *
 state_stream(int fd)
@@ -208,6 +263,8 @@ state_write(const struct state *st, const struct config *c, int sfd,
 		fprintf(fp, "socket %d %d %lu %lu\n", st->sockets[i].fd,
 		    st->sockets[i].unlink_path, st->sockets[i].dev,
 		    st->sockets[i].ino);
+	for (i = 0; i < st->nsockets; i++)
+		state_put_steer(fp, st, i);
 	for (i = 0; i < st->nworkers; i++) {
 		fprintf(fp, "worker %ld %ld %d %d %ld %lld %d ",
 		    (long)st->workers[i].pid, (long)st->workers[i].pgid,
@@ -398,9 +455,21 @@ state_parse(char *text, struct state *st, char **error)
 			st->generation_started = a;
 		} else if (sscanf(line, "socket %d %d %lu %lu", &ss.fd,
 		    &ss.unlink_path, &ss.dev, &ss.ino) == 4 && ss.fd >= 0) {
+			ss.steered = 0;
+			ss.anchor_index = -1;
 			st->sockets = xreallocarray(st->sockets,
 			    st->nsockets + 1, sizeof(*st->sockets));
+			st->members = xreallocarray(st->members,
+			    st->nsockets + 1, sizeof(*st->members));
+			st->members[st->nsockets].index = -1;
+			st->members[st->nsockets].fd = -1;
 			st->sockets[st->nsockets++] = ss;
+		} else if (state_is(line, "steer") &&
+		    state_get_steer(line, st) == 0) {
+			;
+		} else if (state_is(line, "member") &&
+		    state_get_member(line, st) == 0) {
+			;
 		} else if (sscanf(line, "worker %ld %ld %d %d %ld %lld %d",
 		    &pid, &pgid, &ws.channel, &ws.restarts, &ws.backoff,
 		    &ws.started, &ws.preload) == 7 && pid >= 0 && pgid >= 0) {
@@ -474,6 +543,7 @@ int
 state_read(int sfd, struct state *st, char **error)
 {
 	char	*text, *why = NULL;
+	size_t	 i;
 
 	memset(st, 0, sizeof(*st));
 	if ((text = state_slurp(sfd)) == NULL) {
@@ -497,6 +567,14 @@ state_read(int sfd, struct state *st, char **error)
 		    st->nworkers, st->config->nsockets, st->config->workers);
 		goto fail;
 	}
+	for (i = 0; i < st->nsockets; i++) {
+		if (st->sockets[i].steered &&
+		    st->config->sockets[i].addr.kind != ADDRESS_TCP) {
+			*error = xprintf("the state steers socket %s, which "
+			    "is not TCP", st->config->sockets[i].name);
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	free(why);
@@ -510,7 +588,7 @@ state_fds(const struct state *st, size_t *n)
 	int	*fds;
 	size_t	 i;
 
-	fds = xcalloc(7 + st->nsockets + st->nworkers + st->nstreams,
+	fds = xcalloc(7 + 4 * st->nsockets + st->nworkers + st->nstreams,
 	    sizeof(*fds));
 	*n = 0;
 	fds[(*n)++] = st->config_fd;
@@ -523,8 +601,15 @@ state_fds(const struct state *st, size_t *n)
 		fds[(*n)++] = st->keeper_fd;
 	if (st->metrics.fd != -1)
 		fds[(*n)++] = st->metrics.fd;
-	for (i = 0; i < st->nsockets; i++)
+	for (i = 0; i < st->nsockets; i++) {
 		fds[(*n)++] = st->sockets[i].fd;
+		if (!st->sockets[i].steered)
+			continue;
+		fds[(*n)++] = st->sockets[i].steer.sockarray_fd;
+		fds[(*n)++] = st->sockets[i].steer.route_fd;
+		if (st->members != NULL && st->members[i].index != -1)
+			fds[(*n)++] = st->members[i].fd;
+	}
 	for (i = 0; i < st->nworkers; i++)
 		if (st->workers[i].channel != -1)
 			fds[(*n)++] = st->workers[i].channel;
@@ -540,6 +625,7 @@ state_clear(struct state *st)
 {
 	config_free(st->config);
 	free(st->sockets);
+	free(st->members);
 	free(st->workers);
 	free(st->streams);
 	free(st->text);

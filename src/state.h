@@ -22,6 +22,16 @@
 
 struct config;
 
+/*
+ * The generation's own socket in a steered socket's group (socket.h):
+ * its index there, and the descriptor its workers were given.
+ */
+struct state_member {
+	int	 index;		/* -1: none (not steered, or its workers
+				   accept on the held socket itself) */
+	int	 fd;
+};
+
 /* The first line; a reader refuses any other. */
 #define STATE_FORMAT	"baton-upgrade 1"
 
@@ -59,6 +69,11 @@ struct state {
 	long long		 generation_started;
 	struct socket_saved	*sockets;	/* in configuration order */
 	size_t			 nsockets;
+	/*
+	 * Optional ("steer" and "member" lines): an image older than
+	 * steering wrote none. One a socket, or NULL: none.
+	 */
+	struct state_member	*members;
 	struct worker_saved	*workers;	/* in slot order */
 	size_t			 nworkers;
 	int			 output_fd;	/* -1: output = inherit */

@@ -429,6 +429,8 @@ supervisor_reload(struct supervisor *sup)
 	control_reload_started(sup->control, sup->reload_gen);
 	if (generation_start(g) == 0)
 		rollout_route(sup->rollout, sup->gens, sup->ngens);
+	/* Its own sockets in steered groups, once they exist. */
+	sockets_store(sup->gens, sup->ngens);
 }
 
 /* The control socket's commands. */

@@ -250,6 +250,13 @@ systemd_drop_copies(size_t taken)
 	}
 }
 
+/* A generation's own socket in a steered group, stored as NAME@INDEX. */
+static int
+systemd_is_member(const char *name)
+{
+	return strchr(name, '@') != NULL;
+}
+
 int
 systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 {
@@ -283,6 +290,7 @@ systemd_take_fd(const struct config *cfg, size_t i, const char **how)
 	for (j = 0; j < npassed; j++) {
 		if (passed_fds[j] != -1 &&
 		    config_socket_index(cfg, passed_names[j]) == -1 &&
+		    !systemd_is_member(passed_names[j]) &&
 		    systemd_fd_at(passed_fds[j], &cs->addr)) {
 			*how = "by address";
 			goto take;
@@ -307,19 +315,34 @@ systemd_fdname_ok(const char *name)
 	return p - name <= SD_FDNAME_MAX;
 }
 
-/* Whether stored entry e is what baton holds now, at the last of live[n]. */
+/*
+ * What the store should hold: a name and a descriptor, baton's own. A
+ * steered socket's group has more sockets than the held one: each live
+ * generation's own, stored as NAME@INDEX ('@' is in no socket's name),
+ * so that after a crash of baton what the dead baton's program routed
+ * there waits in its queue, not refused, until the next baton steers the
+ * group; that baton takes the entry out once its own route is in place,
+ * and the queue migrates through its program when the last copy closes.
+ */
+struct systemd_entry {
+	char		*name;
+	int		 fd;
+	const char	*what;		/* for the log */
+};
+
+/* Whether stored entry e is one of want[n], the same socket. */
 static int
 systemd_stored_current(const struct systemd_stored *e,
-    struct socket *const *live, size_t n)
+    const struct systemd_entry *want, size_t n)
 {
 	dev_t	 dev;
 	ino_t	 ino;
 	size_t	 i;
 
-	for (i = n; i-- > 0;) {
-		if (strcmp(socket_name(live[i]), e->name) != 0)
+	for (i = 0; i < n; i++) {
+		if (strcmp(want[i].name, e->name) != 0)
 			continue;
-		return systemd_inode(socket_fd(live[i]), &dev, &ino) == 0 &&
+		return systemd_inode(want[i].fd, &dev, &ino) == 0 &&
 		    dev == e->dev && ino == e->ino;
 	}
 	return 0;
@@ -350,56 +373,79 @@ systemd_store_remove(const char *name)
 	free(gone);
 }
 
-/* Put s in the store under its name, unless it is there already. */
+/* Put e in the store under its name, unless it is there already. */
 static void
-systemd_store_add(struct socket *s)
+systemd_store_add(const struct systemd_entry *e)
 {
-	const char	*name = socket_name(s);
 	char		*msg;
 	dev_t		 dev;
 	ino_t		 ino;
 	size_t		 i;
 
-	if (systemd_inode(socket_fd(s), &dev, &ino) == -1)
+	if (systemd_inode(e->fd, &dev, &ino) == -1)
 		return;
 	for (i = 0; i < nstored; i++)
 		if (stored[i].dev == dev && stored[i].ino == ino &&
-		    strcmp(stored[i].name, name) == 0)
+		    strcmp(stored[i].name, e->name) == 0)
 			return;
-	if (!systemd_fdname_ok(name)) {
-		log_warn("socket %s: not kept in the descriptor store: systemd "
+	if (!systemd_fdname_ok(e->name)) {
+		log_warn("%s: not kept in the descriptor store: systemd "
 		    "takes names of at most %d printable characters, no ':'",
-		    name, SD_FDNAME_MAX);
+		    e->what, SD_FDNAME_MAX);
 		return;
 	}
 	if (nstored >= (size_t)store_max) {
-		log_warn("socket %s: not kept in the descriptor store: it is "
+		log_warn("%s: not kept in the descriptor store: it is "
 		    "full (FileDescriptorStoreMax=%ld); a crash of baton would "
-		    "close it", name, store_max);
+		    "close it", e->what, store_max);
 		return;
 	}
-	msg = xprintf("FDSTORE=1\nFDNAME=%s", name);
-	if (systemd_send(msg, strlen(msg), socket_fd(s)) == -1)
-		log_warn("socket %s: descriptor store: %s", name,
+	msg = xprintf("FDSTORE=1\nFDNAME=%s", e->name);
+	if (systemd_send(msg, strlen(msg), e->fd) == -1)
+		log_warn("%s: descriptor store: %s", e->what,
 		    strerror(errno));
 	else {
-		log_info("socket %s: kept in the service manager's descriptor "
-		    "store", name);
-		systemd_stored_add(name, dev, ino);
+		log_info("%s: kept in the service manager's descriptor "
+		    "store", e->what);
+		systemd_stored_add(e->name, dev, ino);
 	}
 	free(msg);
 }
 
 void
-systemd_store(struct socket *const *live, size_t n)
+systemd_store(struct socket *const *live, size_t n,
+    const struct systemd_member *members, size_t nmembers)
 {
-	size_t	 i, j;
+	struct systemd_entry	*want;
+	size_t			 i, j, nwant = 0;
 
 	if (systemd_socket == NULL || store_max <= 0)
 		return;
+	want = xcalloc(n + nmembers, sizeof(*want));
+	for (i = 0; i < n; i++) {
+		/* A newer socket of the same name has it. */
+		for (j = i + 1; j < n; j++)
+			if (strcmp(socket_name(live[j]),
+			    socket_name(live[i])) == 0)
+				break;
+		if (j < n)
+			continue;
+		want[nwant].name = xstrdup(socket_name(live[i]));
+		want[nwant].fd = socket_fd(live[i]);
+		want[nwant].what = xprintf("socket %s", want[nwant].name);
+		nwant++;
+	}
+	for (i = 0; i < nmembers; i++) {
+		want[nwant].name = xprintf("%s@%d",
+		    socket_name(members[i].socket), members[i].index);
+		want[nwant].fd = members[i].fd;
+		want[nwant].what = xprintf("socket %s: member %d",
+		    socket_name(members[i].socket), members[i].index);
+		nwant++;
+	}
 	/* Out first: systemd keeps one entry a socket, whatever its name. */
 	for (i = 0; i < nstored;) {
-		if (systemd_stored_current(&stored[i], live, n))
+		if (systemd_stored_current(&stored[i], want, nwant))
 			i++;
 		else {
 			/* Every entry of the name goes: look again. */
@@ -407,15 +453,12 @@ systemd_store(struct socket *const *live, size_t n)
 			i = 0;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		/* A newer socket of the same name has it. */
-		for (j = i + 1; j < n; j++)
-			if (strcmp(socket_name(live[j]),
-			    socket_name(live[i])) == 0)
-				break;
-		if (j == n)
-			systemd_store_add(live[i]);
+	for (i = 0; i < nwant; i++) {
+		systemd_store_add(&want[i]);
+		free(want[i].name);
+		free((char *)want[i].what);
 	}
+	free(want);
 }
 
 void
@@ -443,7 +486,17 @@ systemd_close_unused(void)
 	size_t	 i;
 
 	for (i = 0; i < npassed; i++) {
-		if (passed_fds[i] != -1) {
+		if (passed_fds[i] != -1 && systemd_is_member(passed_names[i])) {
+			/*
+			 * The store keeps its copy until the first
+			 * systemd_store(), after this baton steers the group.
+			 */
+			log_info("passed socket '%s' (fd %d): a dead baton's "
+			    "generation's socket; it leaves the store once "
+			    "the group is steered again", passed_names[i],
+			    passed_fds[i]);
+			close(passed_fds[i]);
+		} else if (passed_fds[i] != -1) {
 			log_warn("passed socket '%s' (fd %d) matches no "
 			    "[socket:NAME]; closed", passed_names[i],
 			    passed_fds[i]);

@@ -37,14 +37,22 @@ void	systemd_export(int on);
 /* Whether systemd takes name as FDNAME=: printable ASCII, no ':', <= 255. */
 int	systemd_fdname_ok(const char *name);
 struct socket;
+/* A live generation's own socket in a steered socket's group (socket.h). */
+struct systemd_member {
+	struct socket	*socket;
+	int		 index;
+	int		 fd;
+};
 /*
  * Make the descriptor store hold exactly the n live sockets, each under
- * its name (of sockets of the same name, the last one): FDSTOREREMOVE=1
- * for what it holds and baton no longer does, then FDSTORE=1 for what it
- * lacks. Nothing unless the service manager set FDSTORE (systemd 254 and
- * later do when FileDescriptorStoreMax= is not 0). Failures are logged.
+ * its name (of sockets of the same name, the last one), and the members,
+ * each as NAME@INDEX: FDSTOREREMOVE=1 for what it holds and baton no
+ * longer does, then FDSTORE=1 for what it lacks. Nothing unless the
+ * service manager set FDSTORE (systemd 254 and later do when
+ * FileDescriptorStoreMax= is not 0). Failures are logged.
  */
-void	systemd_store(struct socket *const *live, size_t n);
+void	systemd_store(struct socket *const *live, size_t n,
+	    const struct systemd_member *members, size_t nmembers);
 /* Close what was passed but never taken, with a warning for each. */
 void	systemd_close_unused(void);
 

@@ -48,6 +48,9 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(st.generation, 2);
 	ck_assert_uint_eq(st.nsockets, 1);
 	ck_assert_int_eq(st.sockets[0].fd, 12);
+	/* An image older than steering wrote no "steer" or "member" line. */
+	ck_assert_int_eq(st.sockets[0].steered, 0);
+	ck_assert_int_eq(st.members[0].index, -1);
 	ck_assert_uint_eq(st.nworkers, 2);
 	ck_assert_int_eq(st.workers[0].pid, 100);
 	ck_assert_int_eq(st.workers[0].channel, 13);
@@ -126,6 +129,14 @@ static const struct {
 	  "worker 0 0 -1 4 400 0 0 \n", "" },
 	{ "last 2", "last 9" },
 	{ "socket 12", "socket x" },
+	/* Steering: of a socket it names, with a member beside the anchor. */
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 1 30 31 -1\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nmember 0 1 32\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2\n"
+	  "member 0 2 32\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2048\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 -1\n"
+	  "steer 0 30 31 -1\n" },
 };
 
 START_TEST(test_parse_bad)
@@ -160,6 +171,7 @@ START_TEST(test_roundtrip)
 		{ 40, 4, 0, 100, "stdout", "", 0 },
 		{ 41, 3, 1, 99, "stderr", "half a\0line \xff", 13 },
 	};
+	struct state_member	 members[2] = { { 3, 52 }, { -1, -1 } };
 	struct config		*c;
 	struct state		 st, back;
 	char			*error = NULL;
@@ -279,6 +291,47 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
 	ck_assert_int_eq(back.metrics.fd, -1);
 	state_clear(&back);
+
+	/*
+	 * Steered: the group's maps and the anchor's index with its socket,
+	 * the generation's own member beside; three more descriptors.
+	 */
+	ss[0].steered = 1;
+	ss[0].steer.sockarray_fd = 50;
+	ss[0].steer.route_fd = 51;
+	ss[0].anchor_index = 0;
+	st.members = members;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	fds = state_fds(&st, &nfds);
+	ck_assert_uint_eq(nfds, 13);
+	ck_assert_int_eq(fds[4], 20);
+	ck_assert_int_eq(fds[5], 50);
+	ck_assert_int_eq(fds[6], 51);
+	ck_assert_int_eq(fds[7], 52);
+	ck_assert_int_eq(fds[8], 21);
+	free(fds);
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_int_eq(back.sockets[0].steered, 1);
+	ck_assert_int_eq(back.sockets[0].steer.sockarray_fd, 50);
+	ck_assert_int_eq(back.sockets[0].steer.route_fd, 51);
+	ck_assert_int_eq(back.sockets[0].anchor_index, 0);
+	ck_assert_int_eq(back.sockets[1].steered, 0);
+	ck_assert_ptr_nonnull(back.members);
+	ck_assert_int_eq(back.members[0].index, 3);
+	ck_assert_int_eq(back.members[0].fd, 52);
+	ck_assert_int_eq(back.members[1].index, -1);
+	state_clear(&back);
+
+	/* Only a TCP socket is steered: the unix one is refused. */
+	ss[1].steered = 1;
+	ss[1].anchor_index = -1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	ck_assert_int_eq(state_read(sfd, &back, &error), -1);
+	ck_assert_ptr_nonnull(strstr(error, "not TCP"));
+	free(error);
+	ss[1].steered = 0;
+	st.members = NULL;
+	ss[0].steered = 0;
 
 	/* A state whose counts differ from its configuration's is refused. */
 	st.nworkers = 1;

@@ -395,3 +395,54 @@ http_conf() {
 		echo "listen = tcp://127.0.0.1:$port"
 	} >"$file"
 }
+
+# steer_conf FILE PORT SERVER-ARGS [LINE...]: http_conf with two
+# testservers (SERVER-ARGS added) behind ready = probe (GET /healthz every
+# 100 ms), drain_timeout 5s, and each LINE.
+steer_conf() {
+	local file=$1 port=$2 args=$3
+	shift 3
+	http_conf "$file" "$port" "$TESTSERVER --protocol systemd $args" \
+	    "workers = 2" "ready = probe" "probe = http GET /healthz" \
+	    "probe_interval = 100ms" "drain_timeout = 5s" "$@"
+}
+
+# need_steer CONF: baton check accepts CONF's ready = probe; where the
+# kernel refuses steering, the test checks that baton check says why, and
+# is skipped with the kernel's reason; any other refusal fails it.
+need_steer() {
+	ctl check check -c "$1"
+	[ "$T_STATUS" = 0 ] && return
+	if grep -q 'which this machine refuses' "$T_DIR/check.err"; then
+		t_ok "baton check refuses ready = probe, saying why" \
+		    grep -qE "$1:[0-9]+: ready needs the kernel to steer" \
+		    "$T_DIR/check.err"
+		t_skip "the kernel refuses steering: $(sed -n 's/.*refuses: //p' "$T_DIR/check.err")"
+		t_done
+		exit 0
+	fi
+	t_result 1 "baton check accepts ready = probe ($(out check))"
+	t_done
+	exit 1
+}
+
+# sample N: N answers of / on $PORT a little apart, one pid a line, in
+# sample.N.
+sample() {
+	local i body
+	: >"$T_DIR/sample.$1"
+	for i in $(seq "$1"); do
+		body=$(http_get "http://127.0.0.1:$PORT/") || body="failed"
+		echo "${body#ok }" >>"$T_DIR/sample.$1"
+		sleep 0.05
+	done
+}
+
+# only_from FILE PIDS...: every line of FILE is one of PIDS.
+only_from() {
+	local f=$1 line
+	shift
+	while read -r line; do
+		answers_from "ok $line" "$@" || return 1
+	done <"$f"
+}

@@ -13,50 +13,15 @@ CONF=$T_DIR/baton.ini
 LOG=$T_DIR/baton.log
 
 conf() {	# conf SERVER-ARGS
-	http_conf "$CONF" "$PORT" "$TESTSERVER --protocol systemd $1" \
-	    "workers = 2" "ready = probe" "probe = http GET /healthz" \
-	    "probe_interval = 100ms" "ready_timeout = 4s" "drain_timeout = 5s"
+	steer_conf "$CONF" "$PORT" "$1" "ready_timeout = 4s"
 }
 
 conf ""
-ctl check check -c "$CONF"
-if [ "$T_STATUS" != 0 ]; then
-	if grep -q 'which this machine refuses' "$T_DIR/check.err"; then
-		t_ok "baton check refuses ready = probe, saying why" \
-		    grep -qE "$CONF:[0-9]+: ready needs the kernel to steer" \
-		    "$T_DIR/check.err"
-		t_skip "the kernel refuses steering: $(sed -n 's/.*refuses: //p' "$T_DIR/check.err")"
-		t_done
-		exit 0
-	fi
-	t_result 1 "baton check accepts ready = probe ($(out check))"
-	t_done
-	exit 1
-fi
+need_steer "$CONF"
 
 start_active "$LOG" run -c "$CONF"
 t_ok "the socket is steered" log_has "$LOG" 'socket http: steered'
 GEN1=$(gen_pids "$LOG" 1)
-
-# sample N: N answers of / a little apart, one pid a line, in sample.N.
-sample() {
-	local i body
-	: >"$T_DIR/sample.$1"
-	for i in $(seq "$1"); do
-		body=$(http_get "http://127.0.0.1:$PORT/") || body="failed"
-		echo "${body#ok }" >>"$T_DIR/sample.$1"
-		sleep 0.05
-	done
-}
-
-# only_from FILE PIDS...: every line of FILE is one of PIDS.
-only_from() {
-	local f=$1 line
-	shift
-	while read -r line; do
-		answers_from "ok $line" "$@" || return 1
-	done <"$f"
-}
 
 # --- A candidate not yet healthy gets no user: they all reach generation 1.
 conf "--healthy-after-ms 2500"

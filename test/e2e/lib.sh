@@ -432,6 +432,9 @@ sample() {
 	local i body
 	: >"$T_DIR/sample.$1"
 	for i in $(seq "$1"); do
+		# SAMPLE_UNTIL PATTERN: stop once $LOG has it.
+		[ -n "${SAMPLE_UNTIL:-}" ] && log_has "$LOG" "$SAMPLE_UNTIL" &&
+		    break
 		body=$(http_get "http://127.0.0.1:$PORT/") || body="failed"
 		echo "${body#ok }" >>"$T_DIR/sample.$1"
 		sleep 0.05

@@ -13,7 +13,7 @@ CONF=$T_DIR/baton.ini
 LOG=$T_DIR/baton.log
 
 conf() {	# conf SERVER-ARGS
-	steer_conf "$CONF" "$PORT" "$1" "ready_timeout = 4s"
+	steer_conf "$CONF" "$PORT" "$1" "ready_timeout = 8s"
 }
 
 conf ""
@@ -24,11 +24,13 @@ t_ok "the socket is steered" log_has "$LOG" 'socket http: steered'
 GEN1=$(gen_pids "$LOG" 1)
 
 # --- A candidate not yet healthy gets no user: they all reach generation 1.
-conf "--healthy-after-ms 2500"
+conf "--healthy-after-ms 4000"
 kill -HUP "$BATON_PID"
 wait_log 5 "$LOG" 'generation 2: starting'
 wait_log 5 "$LOG" 'gen 2 worker 1 pid [0-9]+: started'
-sample 20
+# 20 answers, a little apart, while generation 2 is not active (a slow
+# machine stops sooner rather than sample across the switch).
+SAMPLE_UNTIL='generation 2: active' sample 20
 t_diag "answered by: $(sort "$T_DIR/sample.20" | uniq -c | tr '\n' ' ')"
 t_ok "while generation 2 starts, users reach generation 1 only" \
     only_from "$T_DIR/sample.20" $GEN1

@@ -638,7 +638,7 @@ steer_route(struct steer *s, const struct steer_route *route, char **error)
 		    route->nactive, STEER_MAX_ACTIVE);
 		return -1;
 	}
-	if (route->canary > 1000 || (route->candidate != STEER_NONE &&
+	if (route->canary > STEER_CANARY_WHOLE || (route->candidate != STEER_NONE &&
 	    (route->candidate < 0 || route->candidate >= STEER_MAX_INDEX))) {
 		*error = xstrdup("steer: candidate or canary out of range");
 		return -1;
@@ -656,8 +656,9 @@ steer_route(struct steer *s, const struct steer_route *route, char **error)
 	r->nactive = route->nactive;
 	if (route->candidate != STEER_NONE) {
 		r->candidate = (uint32_t)route->candidate;
-		/* Per mille of 2^32, rounded down; 1000 is every hash. */
-		r->canary = ((uint64_t)route->canary << 32) / 1000;
+		/* A share of 2^32, rounded down; the whole is every hash. */
+		r->canary = ((uint64_t)route->canary << 32) /
+		    STEER_CANARY_WHOLE;
 		for (i = 0; i < STEER_MAX_PROBES; i++)
 			r->probe[i] = htons(route->probe[i]);
 	}

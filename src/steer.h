@@ -28,6 +28,11 @@
 #define STEER_MAX_PROBES	4
 /* No candidate. */
 #define STEER_NONE		(-1)
+/*
+ * The canary share's unit: hundredths of a percent, as the configuration
+ * keeps it (canary = 0.25% is 25), so no share is rounded on its way here.
+ */
+#define STEER_CANARY_WHOLE	10000
 
 struct steer;
 
@@ -36,8 +41,8 @@ struct steer;
  * active[0 .. nactive - 1] (member indices; repeat an index to weight
  * it). If candidate is not STEER_NONE, connections from a source port in
  * probe[] (host order; 0 = unused) go to it and never to an active
- * member, and canary per mille of the others (0 .. 1000, chosen by the
- * connection's hash, so a client's retry of the same SYN lands in the
+ * member, and canary in STEER_CANARY_WHOLE of the others (chosen by
+ * the connection's hash, so a client's retry of the same SYN lands in the
  * same place) go to it too. A connection migrating from a closed member
  * always goes to an active one.
  */

@@ -348,7 +348,7 @@ START_TEST(test_canary)
 	group_new(AF_INET);
 	member(0);
 	member(1);
-	route(first, 1, 100, 0);
+	route(first, 1, 1000, 0);
 	spread(1000, count);
 	ck_assert_int_ge(count[1], 50);
 	ck_assert_int_le(count[1], 150);
@@ -356,7 +356,7 @@ START_TEST(test_canary)
 	route(first, 1, 0, 0);
 	spread(200, count);
 	ck_assert_int_eq(count[0], 200);
-	route(first, 1, 1000, 0);
+	route(first, 1, STEER_CANARY_WHOLE, 0);
 	spread(200, count);
 	ck_assert_int_eq(count[1], 200);
 	assert_anchor_empty();

@@ -666,6 +666,20 @@ generation_member(struct generation *g, size_t i)
 	return m;
 }
 
+long long
+generation_connections(const struct generation *g)
+{
+	long long	 n, sum = -1;
+	size_t		 i;
+
+	for (i = 0; i < g->nsockets; i++) {
+		if ((n = socket_member_count(g->sockets[i], g->members[i])) < 0)
+			continue;
+		sum = (sum < 0 ? 0 : sum) + n;
+	}
+	return sum;
+}
+
 int
 generation_on_anchor(const struct generation *g, size_t i)
 {

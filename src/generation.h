@@ -122,6 +122,11 @@ int			 generation_member(struct generation *, size_t i);
 /* Its workers accept on socket i itself, not on a socket of their own. */
 int			 generation_on_anchor(const struct generation *,
 			    size_t i);
+/*
+ * New connections steered to it (its members' counts, socket.h), while
+ * those sockets are held; -1 if none of its sockets is steered.
+ */
+long long		 generation_connections(const struct generation *);
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);

@@ -82,8 +82,14 @@ status_json(const struct status *st, struct evbuffer *out)
 		    generation_state_name(generation_state(g)), when);
 		json_string(out, generation_failure(g));
 		share = rollout_gen_share(st->gens, st->ngens, i);
-		evbuffer_add_printf(out, ",\"share\":%u.%02u,\"canary_left_ms\":",
+		evbuffer_add_printf(out, ",\"share\":%u.%02u,\"connections\":",
 		    share / 100, share % 100);
+		if (generation_connections(g) >= 0)
+			evbuffer_add_printf(out, "%lld",
+			    generation_connections(g));
+		else
+			evbuffer_add_printf(out, "null");
+		evbuffer_add_printf(out, ",\"canary_left_ms\":");
 		if (generation_canary_left(g) >= 0)
 			evbuffer_add_printf(out, "%lld",
 			    generation_canary_left(g));
@@ -149,7 +155,7 @@ status_text(const struct status *st, struct evbuffer *out)
 	struct generation	*g;
 	struct worker		*w;
 	const char		*file = status_config_file(st);
-	char			 age[32], share[16];
+	char			 age[32], share[16], conns[24];
 	size_t			 i, j;
 
 	status_age(age, sizeof(age), clock_ms() - st->started_ms);
@@ -158,30 +164,35 @@ status_text(const struct status *st, struct evbuffer *out)
 	    st->state);
 	if (file != NULL)
 		evbuffer_add_printf(out, "config %s\n", file);
-	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-7s %-8s %-9s %s\n",
-	    "GEN", "STATE", "AGE", "SHARE", "WORKER", "PID", "STATE",
-	    "RESTARTS");
+	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-9s %-7s %-8s %-9s "
+	    "%s\n", "GEN", "STATE", "AGE", "SHARE", "CONNS", "WORKER", "PID",
+	    "STATE", "RESTARTS");
 	for (i = st->ngens; i-- > 0;) {
 		g = st->gens[i];
 		status_age(age, sizeof(age), clock_ms() - generation_started(g));
 		status_share(share, sizeof(share),
 		    rollout_gen_share(st->gens, st->ngens, i));
+		if (generation_connections(g) >= 0)
+			snprintf(conns, sizeof(conns), "%lld",
+			    generation_connections(g));
+		else
+			snprintf(conns, sizeof(conns), "-");
 		for (j = 0; j < generation_nworkers(g); j++) {
 			w = generation_worker(g, j);
 			if (j == 0)
-				evbuffer_add_printf(out, "%-5d %-12s %-8s %-7s ",
-				    generation_number(g),
+				evbuffer_add_printf(out, "%-5d %-12s %-8s %-7s "
+				    "%-9s ", generation_number(g),
 				    generation_state_name(generation_state(g)),
-				    age, share);
+				    age, share, conns);
 			else
-				evbuffer_add_printf(out, "%-5s %-12s %-8s %-7s ",
-				    "", "", "", "");
+				evbuffer_add_printf(out, "%-5s %-12s %-8s %-7s "
+				    "%-9s ", "", "", "", "", "");
 			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d\n",
 			    worker_slot(w), (long)worker_pid(w),
 			    worker_state_name(worker_state(w)),
 			    worker_restarts(w));
 			if (worker_probe_failure(w) != NULL)
-				evbuffer_add_printf(out, "%-35s probe failed: "
+				evbuffer_add_printf(out, "%-45s probe failed: "
 				    "%s\n", "", worker_probe_failure(w));
 		}
 		if (generation_canary_left(g) >= 0)

@@ -58,10 +58,15 @@ sample() {
 	    tr '\n' ' ')"
 }
 
+# gen_field FILE N KEY: generation N's KEY (a number) in status --json FILE.
+gen_field() {
+	sed 's/{"number":/\n/g' "$1" | awk -F, -v n="$2" '$1 == n' |
+	    grep -oE "\"$3\":[0-9.]+" | cut -d: -f2
+}
+
 # share FILE N: generation N's "share" in status --json FILE.
 share() {
-	sed 's/{"number":/\n/g' "$1" | awk -F, -v n="$2" '$1 == n' |
-	    grep -oE '"share":[0-9.]+' | cut -d: -f2
+	gen_field "$1" "$2" share
 }
 
 # --- A canary of 10% gets 5-15% of new connections; promote: 100%.
@@ -84,6 +89,17 @@ N1=$(tally "$T_DIR/share.ans" $GEN1)
 t_diag "generation 2: $N2, generation 1: $N1 of 2000"
 t_is "$((N1 + N2))" 2000 "every request answered, by generation 1 or 2"
 t_ok "generation 2 got 5-15% ($N2 of 2000)" [ "$N2" -ge 100 -a "$N2" -le 300 ]
+# The program's counts: generation 1's grew by exactly what it answered;
+# generation 2's by that and its probes (10 a second a worker).
+ctl st2b status -c "$CONF" --json
+C1=$(( $(gen_field "$T_DIR/st2b.out" 1 connections) -
+    $(gen_field "$T_DIR/st2.out" 1 connections) ))
+C2=$(( $(gen_field "$T_DIR/st2b.out" 2 connections) -
+    $(gen_field "$T_DIR/st2.out" 2 connections) ))
+t_diag "connections counted meanwhile: generation 1 $C1, generation 2 $C2"
+t_is "$C1" "$N1" "status: generation 1's connections count what it answered"
+t_ok "status: generation 2's count what it answered, and its probes" \
+    [ "$C2" -ge "$N2" -a "$C2" -le "$((N2 + 300))" ]
 t_is "$(alive "$RPID")" 1 "the reload client still follows"
 ctl promote promote -c "$CONF"
 t_is "$T_STATUS" 0 "baton promote: exit 0"

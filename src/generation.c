@@ -568,15 +568,11 @@ generation_worker_exited(struct worker *w, void *arg)
 		g->env.ops->crashed(g, g->env.arg);
 	switch (g->state) {
 	case GENERATION_STARTING:
-		why = xprintf("worker %d %s before it was ready",
-		    worker_slot(w), worker_exit_reason(w));
-		generation_roll_back(g, why);
-		free(why);
-		break;
 	case GENERATION_CANARY:
-		/* On trial, any exit fails it: no restart hides a crash. */
-		why = xprintf("worker %d %s during the canary",
-		    worker_slot(w), worker_exit_reason(w));
+		/* On trial, any exit fails it too: no restart hides a crash. */
+		why = xprintf("worker %d %s %s", worker_slot(w),
+		    worker_exit_reason(w), g->state == GENERATION_STARTING ?
+		    "before it was ready" : "during the canary");
 		generation_roll_back(g, why);
 		free(why);
 		break;

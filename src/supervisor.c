@@ -379,18 +379,15 @@ static const struct metrics_ops supervisor_metrics_ops = {
 };
 
 /*
- * `baton reload --canary P%`: this reload's share, whatever the file says
- * (taken by this reload). Steering must work for it, as baton check says
- * for the key. 0, or -1 with *error set.
+ * `baton reload --canary P%`: this reload's share, whatever the file says.
+ * Steering must work for it, as baton check says for the key. 0, or -1
+ * with *error set.
  */
 static int
-supervisor_reload_canary(struct supervisor *sup, struct config *cfg,
-    char **error)
+supervisor_reload_canary(int canary, struct config *cfg, char **error)
 {
 	const char	*why;
-	int		 canary = sup->reload_canary;
 
-	sup->reload_canary = 0;
 	if (canary == 0)
 		return 0;
 	if (steer_supported(&why) == -1) {
@@ -409,6 +406,7 @@ supervisor_reload(struct supervisor *sup)
 	struct config		*cfg;
 	struct socket		**sockets;
 	char			*error = NULL;
+	int			 canary;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
 		control_reload_failed(sup->control, "error baton is stopping");
@@ -437,12 +435,14 @@ supervisor_reload(struct supervisor *sup)
 	/* Taken by this reload, whether it runs or fails. */
 	command_free(sup->reload_env);
 	sup->reload_env = NULL;
+	canary = sup->reload_canary;
+	sup->reload_canary = 0;
 	if (cfg == NULL) {
 		supervisor_reload_failed(sup, "config: ", error);
 		free(error);
 		return;
 	}
-	if (supervisor_reload_canary(sup, cfg, &error) == -1) {
+	if (supervisor_reload_canary(canary, cfg, &error) == -1) {
 		supervisor_reload_failed(sup, "", error);
 		free(error);
 		config_free(cfg);

@@ -9,125 +9,66 @@
 #include "rollout.h"
 #include "steer.h"
 
-#define S_START		GENERATION_STARTING
-#define S_CANARY	GENERATION_CANARY
-#define S_ACTIVE	GENERATION_ACTIVE
-#define S_DRAIN		GENERATION_DRAINING
-#define S_BACK		GENERATION_ROLLED_BACK
-#define S_GONE		GENERATION_GONE
+#define MAXGENS		3
+#define WHOLE		STEER_CANARY_WHOLE
 
-static struct rollout_pick
-pick(const enum generation_state *states, const unsigned *shares, size_t n)
+static const struct {
+	const char		*what;
+	size_t			 n;
+	enum generation_state	 states[MAXGENS];
+	unsigned		 shares[MAXGENS];
+	int			 active, candidate;
+	unsigned		 canary;
+	unsigned		 share[MAXGENS];	/* rollout_share() */
+} cases[] = {
+	{ "the first generation serves while it starts: nothing else would",
+	    1, { GENERATION_STARTING }, { 0 }, 0, 0, 0, { WHOLE } },
+	{ "a starting candidate gets probes only, its share not yet",
+	    2, { GENERATION_ACTIVE, GENERATION_STARTING }, { 0, 1000 },
+	    0, 1, 0, { WHOLE, 0 } },
+	{ "in its canary it gets its share, the active one the rest",
+	    3, { GENERATION_DRAINING, GENERATION_ACTIVE, GENERATION_CANARY },
+	    { 0, 0, 1000 }, 1, 2, 1000, { 0, WHOLE - 1000, 1000 } },
+	{ "rolled back, its share is 0 at once",
+	    2, { GENERATION_ACTIVE, GENERATION_ROLLED_BACK }, { 0, 0 },
+	    0, -1, 0, { WHOLE, 0 } },
+	{ "promoted, the newest active one has it all",
+	    3, { GENERATION_ACTIVE, GENERATION_ACTIVE, GENERATION_GONE },
+	    { 0, 0, 0 }, 1, -1, 0, { 0, WHOLE, 0 } },
+	{ "a share out of range is capped at every connection",
+	    2, { GENERATION_ACTIVE, GENERATION_CANARY }, { 0, 3 * WHOLE },
+	    0, 1, WHOLE, { 0, WHOLE } },
+	{ "nothing live: nobody gets anything",
+	    2, { GENERATION_GONE, GENERATION_ROLLED_BACK }, { 0, 0 },
+	    -1, -1, 0, { 0, 0 } },
+};
+
+START_TEST(test_pick)
 {
 	struct rollout_pick	 p;
+	size_t			 i;
 
-	rollout_pick(states, shares, n, &p);
-	return p;
-}
-
-/* The first generation serves while it starts: nothing else would. */
-START_TEST(test_first)
-{
-	enum generation_state	 st[] = { S_START };
-	unsigned		 sh[] = { 0 };
-	struct rollout_pick	 p = pick(st, sh, 1);
-
-	ck_assert_int_eq(p.active, 0);
-	ck_assert_int_eq(p.candidate, 0);
-	ck_assert_uint_eq(p.canary, 0);
-	ck_assert_uint_eq(rollout_share(&p, 0), STEER_CANARY_WHOLE);
-}
-END_TEST
-
-/* A starting candidate gets probes only: no share of users. */
-START_TEST(test_starting)
-{
-	enum generation_state	 st[] = { S_ACTIVE, S_START };
-	unsigned		 sh[] = { 0, 1000 };
-	struct rollout_pick	 p = pick(st, sh, 2);
-
-	ck_assert_int_eq(p.active, 0);
-	ck_assert_int_eq(p.candidate, 1);
-	ck_assert_uint_eq(p.canary, 0);
-	ck_assert_uint_eq(rollout_share(&p, 0), STEER_CANARY_WHOLE);
-	ck_assert_uint_eq(rollout_share(&p, 1), 0);
-}
-END_TEST
-
-/* In its canary it gets its share, the active one the rest. */
-START_TEST(test_canary)
-{
-	enum generation_state	 st[] = { S_DRAIN, S_ACTIVE, S_CANARY };
-	unsigned		 sh[] = { 0, 0, 1000 };
-	struct rollout_pick	 p = pick(st, sh, 3);
-
-	ck_assert_int_eq(p.active, 1);
-	ck_assert_int_eq(p.candidate, 2);
-	ck_assert_uint_eq(p.canary, 1000);
-	ck_assert_uint_eq(rollout_share(&p, 0), 0);
-	ck_assert_uint_eq(rollout_share(&p, 1), STEER_CANARY_WHOLE - 1000);
-	ck_assert_uint_eq(rollout_share(&p, 2), 1000);
-}
-END_TEST
-
-/* Rolled back: its share is 0 at once, the active one has it all. */
-START_TEST(test_rolled_back)
-{
-	enum generation_state	 st[] = { S_ACTIVE, S_BACK };
-	unsigned		 sh[] = { 0, 0 };
-	struct rollout_pick	 p = pick(st, sh, 2);
-
-	ck_assert_int_eq(p.active, 0);
-	ck_assert_int_eq(p.candidate, -1);
-	ck_assert_uint_eq(rollout_share(&p, 0), STEER_CANARY_WHOLE);
-	ck_assert_uint_eq(rollout_share(&p, 1), 0);
-}
-END_TEST
-
-/* Promoted: the newest active one has it all, the old one drains. */
-START_TEST(test_promoted)
-{
-	enum generation_state	 st[] = { S_ACTIVE, S_ACTIVE, S_GONE };
-	unsigned		 sh[] = { 0, 0, 0 };
-	struct rollout_pick	 p = pick(st, sh, 3);
-
-	ck_assert_int_eq(p.active, 1);
-	ck_assert_int_eq(p.candidate, -1);
-	ck_assert_uint_eq(rollout_share(&p, 0), 0);
-	ck_assert_uint_eq(rollout_share(&p, 1), STEER_CANARY_WHOLE);
-}
-END_TEST
-
-/* A share out of range is capped: never more than every connection. */
-START_TEST(test_capped)
-{
-	enum generation_state	 st[] = { S_ACTIVE, S_CANARY };
-	unsigned		 sh[] = { 0, 3 * STEER_CANARY_WHOLE };
-	struct rollout_pick	 p = pick(st, sh, 2);
-
-	ck_assert_uint_eq(p.canary, STEER_CANARY_WHOLE);
-	ck_assert_uint_eq(rollout_share(&p, 0), 0);
-}
-END_TEST
-
-/* Nothing live: nobody, and no share. */
-START_TEST(test_none)
-{
-	enum generation_state	 st[] = { S_GONE, S_BACK };
-	unsigned		 sh[] = { 0, 0 };
-	struct rollout_pick	 p = pick(st, sh, 2);
-
-	ck_assert_int_eq(p.active, -1);
-	ck_assert_int_eq(p.candidate, -1);
-	ck_assert_uint_eq(rollout_share(&p, 0), 0);
-	ck_assert_uint_eq(rollout_share(&p, 1), 0);
+	rollout_pick(cases[_i].states, cases[_i].shares, cases[_i].n, &p);
+	ck_assert_msg(p.active == cases[_i].active, "%s: active %d",
+	    cases[_i].what, p.active);
+	ck_assert_msg(p.candidate == cases[_i].candidate, "%s: candidate %d",
+	    cases[_i].what, p.candidate);
+	ck_assert_msg(p.canary == cases[_i].canary, "%s: canary %u",
+	    cases[_i].what, p.canary);
+	for (i = 0; i < cases[_i].n; i++)
+		ck_assert_msg(rollout_share(&p, i) == cases[_i].share[i],
+		    "%s: generation %zu's share %u", cases[_i].what, i,
+		    rollout_share(&p, i));
 }
 END_TEST
 
 int
 main(void)
 {
-	return check_main("rollout", NULL, NULL, (const TTest *[]){ test_first,
-	    test_starting, test_canary, test_rolled_back, test_promoted,
-	    test_capped, test_none, NULL });
+	Suite		*s = suite_create("rollout");
+	const TTest	*none[] = { NULL };
+
+	tcase_add_loop_test(check_case(s, "pick", none), test_pick, 0,
+	    CHECK_NITEMS(cases));
+	return check_run(s);
 }

@@ -11,7 +11,7 @@
  *   promote       end the canary under way: its generation is active now;
  *                 "ok ..." or "error nothing to promote ..."
  *   rollback      roll back the generation starting or in its canary;
- *                 "ok ..." or "error ..." 
+ *                 "ok ..." or "error ..."
  *   status        one JSON object
  *   status text   the same as a table
  *   stop          stream the stop's log lines; closed when baton exits

@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "command.h"
+#include "config.h"
 #include "control.h"
 #include "envfile.h"
 #include "log.h"
@@ -143,6 +144,8 @@ control_parse(const char *line, size_t len, enum control_cmd *cmd)
 		{ "status text",	CONTROL_STATUS_TEXT },
 		{ "stop",		CONTROL_STOP },
 		{ "reopen",		CONTROL_REOPEN },
+		{ "promote",		CONTROL_PROMOTE },
+		{ "rollback",		CONTROL_ROLLBACK },
 	};
 	size_t	 i;
 
@@ -160,13 +163,47 @@ control_parse(const char *line, size_t len, enum control_cmd *cmd)
 	return -1;
 }
 
-/* "reload --env 'KEY=VALUE' ...": all valid, or nothing is reloaded. */
+/*
+ * "--canary P%" at the start of args: its share into *canary, and args
+ * past it. NULL with *error set if the share is not one.
+ */
+static const char *
+conn_canary(const char *args, int *canary, char **error)
+{
+	char	 word[16];
+	size_t	 len;
+
+	*canary = 0;
+	if (strncmp(args, "--canary ", 9) != 0)
+		return args;
+	args += 9;
+	len = strcspn(args, " ");
+	if (len < sizeof(word)) {
+		memcpy(word, args, len);
+		word[len] = '\0';
+	}
+	if (len >= sizeof(word) || config_parse_canary(word, canary) == -1) {
+		*error = xprintf("--canary: '%.*s' is not a share from 0.01%% "
+		    "to 99.99%% (10%%, 2.5%%)", (int)(len < 32 ? len : 32), args);
+		return NULL;
+	}
+	args += len;
+	return args + strspn(args, " ");
+}
+
+/*
+ * "reload [--canary P%] [--env 'KEY=VALUE' ...]": all valid, or nothing
+ * is reloaded.
+ */
 static void
 conn_reload_env(struct conn *c, const char *args)
 {
-	char	**env, *error = NULL, *msg;
+	char	**env = NULL, *error = NULL, *msg;
+	int	  canary;
 
-	if ((env = envfile_request_parse(args, &error)) == NULL) {
+	if ((args = conn_canary(args, &canary, &error)) == NULL ||
+	    (*args != '\0' &&
+	    (env = envfile_request_parse(args, &error)) == NULL)) {
 		log_warn("control: reload refused: %s", error);
 		msg = xprintf("error %s", error);
 		conn_finish(c, msg);
@@ -176,9 +213,10 @@ conn_reload_env(struct conn *c, const char *args)
 	}
 	c->mode = CONN_RELOAD;
 	c->target = 0;
-	log_info("control: reload with --env requested by pid %ld",
-	    (long)c->pid);
-	c->ctl->ops->reload(c->ctl->arg, env);
+	log_info("control: reload with %s%s%s requested by pid %ld",
+	    canary > 0 ? "--canary" : "", canary > 0 && env != NULL ? " and " :
+	    "", env != NULL ? "--env" : "", (long)c->pid);
+	c->ctl->ops->reload(c->ctl->arg, env, canary);
 	command_free(env);
 }
 
@@ -198,7 +236,8 @@ conn_command(struct conn *c, const char *line, size_t len)
 		q = conn_quote(line, len);
 		log_warn("control: unknown command '%s' refused", q);
 		evbuffer_add_printf(out, "error unknown command '%s' (use "
-		    "reload, status, status text, stop or reopen)", q);
+		    "reload, status, status text, stop, reopen, promote or "
+		    "rollback)", q);
 		free(q);
 		conn_finish(c, "");
 		return;
@@ -214,7 +253,18 @@ conn_command(struct conn *c, const char *line, size_t len)
 		 * as long as a generation takes to start.
 		 */
 		log_info("control: reload requested by pid %ld", (long)c->pid);
-		c->ctl->ops->reload(c->ctl->arg, NULL);
+		c->ctl->ops->reload(c->ctl->arg, NULL, 0);
+		break;
+	case CONTROL_PROMOTE:
+	case CONTROL_ROLLBACK:
+		log_info("control: %s requested by pid %ld", cmd ==
+		    CONTROL_PROMOTE ? "promote" : "rollback", (long)c->pid);
+		q = (cmd == CONTROL_PROMOTE ? c->ctl->ops->promote :
+		    c->ctl->ops->rollback)(c->ctl->arg);
+		if (strncmp(q, "error ", 6) == 0)
+			log_warn("control: %s", q + 6);
+		conn_finish(c, q);
+		free(q);
 		break;
 	case CONTROL_STATUS:
 		c->ctl->ops->status(c->ctl->arg, out, 1);

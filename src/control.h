@@ -6,6 +6,12 @@
  *   reload --env 'KEY=VALUE' ...
  *                 the same, with variables for this and later reloads,
  *                 the words quoted as command_join() does (envfile.c)
+ *   reload --canary P% [--env ...]
+ *                 the same, with a canary of P% for this reload
+ *   promote       end the canary under way: its generation is active now;
+ *                 "ok ..." or "error nothing to promote ..."
+ *   rollback      roll back the generation starting or in its canary;
+ *                 "ok ..." or "error ..."
  *   status        one JSON object
  *   status text   the same as a table
  *   stop          stream the stop's log lines; closed when baton exits
@@ -27,7 +33,9 @@ enum control_cmd {
 	CONTROL_STATUS,		/* JSON */
 	CONTROL_STATUS_TEXT,
 	CONTROL_STOP,
-	CONTROL_REOPEN
+	CONTROL_REOPEN,
+	CONTROL_PROMOTE,
+	CONTROL_ROLLBACK
 };
 
 /* The longest command line a client may send. */
@@ -48,13 +56,19 @@ int		 control_parse(const char *line, size_t len,
  * back through the log and control_reload_*().
  */
 struct control_ops {
-	/* env: reload --env's "KEY=VALUE"s, NULL-terminated; or NULL. */
-	void	(*reload)(void *arg, char *const *env);
+	/*
+	 * env: reload --env's "KEY=VALUE"s, NULL-terminated; or NULL.
+	 * canary: reload --canary's share (config.h's unit); 0: none.
+	 */
+	void	(*reload)(void *arg, char *const *env, int canary);
 	void	(*stop)(void *arg);
 	/* Append the status: one JSON object (json), or a table. */
 	void	(*status)(void *arg, struct evbuffer *out, int json);
 	/* Reopen the output; answer with control_reopen_finished(). */
 	void	(*reopen)(void *arg);
+	/* The answer to promote, rollback: "ok ..." or "error ...", freed. */
+	char	*(*promote)(void *arg);
+	char	*(*rollback)(void *arg);
 };
 
 /*

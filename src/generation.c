@@ -40,10 +40,14 @@ struct generation {
 	long long		 drained;	/* ms from then to gone; -1: not */
 	int			 killed;	/* at the drain deadline */
 	char			*failure;
+	unsigned		 canary;	/* share on trial; 0: none */
+	long			 canary_time;	/* ms */
+	long long		 canary_began;	/* now() it entered it */
+	struct event		*canary_end;	/* promotes at canary_time */
 };
 
 static const char *const generation_state_names[] = {
-	"starting", "active", "draining", "rolled back", "gone"
+	"starting", "canary", "active", "draining", "rolled back", "gone"
 };
 
 static void
@@ -72,13 +76,17 @@ generation_worker_probing(struct worker *w, int port, void *arg)
 		g->env.ops->probing(g, port, g->env.arg);
 }
 
+static void	generation_worker_probe_failed(struct worker *, void *);
+static void	generation_begin_canary(struct generation *);
+
 static const struct worker_ops generation_worker_ops = {
 	generation_worker_ready,
 	generation_worker_not_ready,
 	generation_worker_exited,
 	generation_worker_killed,
 	generation_restart_worker,
-	generation_worker_probing
+	generation_worker_probing,
+	generation_worker_probe_failed
 };
 
 struct generation *
@@ -144,6 +152,8 @@ generation_free(struct generation *g)
 		event_free(g->deadline);
 	if (g->emptying != NULL)
 		event_free(g->emptying);
+	if (g->canary_end != NULL)
+		event_free(g->canary_end);
 	for (i = 0; i < g->nworkers; i++)
 		worker_free(g->workers[i]);
 	free(g->workers);
@@ -430,8 +440,10 @@ generation_drain(struct generation *g)
 void
 generation_roll_back(struct generation *g, const char *why)
 {
-	if (g->state != GENERATION_STARTING)
+	if (g->state != GENERATION_STARTING && g->state != GENERATION_CANARY)
 		return;
+	if (g->canary_end != NULL)
+		evtimer_del(g->canary_end);
 	g->failure = xstrdup(why);
 	log_error("generation %d: rolled back: %s", g->number, why);
 	generation_stop(g, GENERATION_ROLLED_BACK);
@@ -497,11 +509,28 @@ generation_worker_ready(struct worker *w, void *arg)
 	for (i = 0; i < g->nworkers; i++)
 		if (worker_state(g->workers[i]) != WORKER_READY)
 			return;
+	if (g->canary > 0) {
+		generation_begin_canary(g);
+		return;
+	}
 	for (i = 0; i < g->nworkers; i++)
 		worker_activate(g->workers[i]);
 	log_info("generation %d: active after %lld ms", g->number,
 	    g->env.sys->now() - g->started);
 	generation_set_state(g, GENERATION_ACTIVE);
+}
+
+static void
+generation_worker_probe_failed(struct worker *w, void *arg)
+{
+	struct generation	*g = arg;
+	char			*why;
+
+	why = xprintf("worker %d's probe failed %d time%s in a row during the "
+	    "canary: %s", worker_slot(w), worker_probe_fails(w),
+	    worker_probe_fails(w) == 1 ? "" : "s", worker_probe_failure(w));
+	generation_roll_back(g, why);
+	free(why);
 }
 
 static void
@@ -534,12 +563,16 @@ generation_worker_exited(struct worker *w, void *arg)
 
 	/* A clean exit is no crash, even one that leaves processes behind. */
 	if (worker_exit_kind(w) == WORKER_EXIT_CRASHED &&
-	    (g->state == GENERATION_STARTING || g->state == GENERATION_ACTIVE))
+	    (g->state == GENERATION_STARTING || g->state == GENERATION_CANARY ||
+	    g->state == GENERATION_ACTIVE))
 		g->env.ops->crashed(g, g->env.arg);
 	switch (g->state) {
 	case GENERATION_STARTING:
-		why = xprintf("worker %d %s before it was ready",
-		    worker_slot(w), worker_exit_reason(w));
+	case GENERATION_CANARY:
+		/* On trial, any exit fails it too: no restart hides a crash. */
+		why = xprintf("worker %d %s %s", worker_slot(w),
+		    worker_exit_reason(w), g->state == GENERATION_STARTING ?
+		    "before it was ready" : "during the canary");
 		generation_roll_back(g, why);
 		free(why);
 		break;
@@ -629,6 +662,20 @@ generation_member(struct generation *g, size_t i)
 	return m;
 }
 
+long long
+generation_connections(const struct generation *g)
+{
+	long long	 n, sum = -1;
+	size_t		 i;
+
+	for (i = 0; i < g->nsockets; i++) {
+		if ((n = socket_member_count(g->sockets[i], g->members[i])) < 0)
+			continue;
+		sum = (sum < 0 ? 0 : sum) + n;
+	}
+	return sum;
+}
+
 int
 generation_own_member(const struct generation *g, size_t i, int *index)
 {
@@ -666,4 +713,81 @@ long long
 generation_drained(const struct generation *g)
 {
 	return g->drained;
+}
+
+void
+generation_canary(struct generation *g, unsigned share, long ms)
+{
+	if (g->state == GENERATION_STARTING) {
+		g->canary = share;
+		g->canary_time = ms;
+	}
+}
+
+static void
+generation_canary_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation	*g = arg;
+	char			*why;
+
+	why = xprintf("canary_time (%ld ms) passed", g->canary_time);
+	generation_promote(g, why);
+	free(why);
+}
+
+/* Every worker is ready: on trial, with its share, instead of active. */
+static void
+generation_begin_canary(struct generation *g)
+{
+	struct timeval	 tv;
+	size_t		 i;
+
+	if (g->canary_end == NULL && (g->canary_end = evtimer_new(g->env.base,
+	    generation_canary_timeout, g)) == NULL)
+		fatal(70, "evtimer_new failed");
+	g->canary_began = g->env.sys->now();
+	tv = clock_tv(g->canary_time);
+	evtimer_add(g->canary_end, &tv);
+	log_info("generation %d: canary after %lld ms: %u.%02u%% of new "
+	    "connections for %ld ms (baton promote, baton rollback)",
+	    g->number, g->canary_began - g->started, g->canary / 100,
+	    g->canary % 100, g->canary_time);
+	for (i = 0; i < g->nworkers; i++)
+		worker_trial(g->workers[i]);
+	generation_set_state(g, GENERATION_CANARY);
+}
+
+int
+generation_promote(struct generation *g, const char *why)
+{
+	size_t	 i;
+
+	if (g->state != GENERATION_CANARY)
+		return -1;
+	evtimer_del(g->canary_end);
+	for (i = 0; i < g->nworkers; i++)
+		worker_activate(g->workers[i]);
+	log_info("generation %d: active after %lld ms (promoted: %s, after "
+	    "%lld ms in its canary)", g->number,
+	    g->env.sys->now() - g->started, why,
+	    g->env.sys->now() - g->canary_began);
+	generation_set_state(g, GENERATION_ACTIVE);
+	return 0;
+}
+
+unsigned
+generation_canary_share(const struct generation *g)
+{
+	return g->state == GENERATION_CANARY ? g->canary : 0;
+}
+
+long long
+generation_canary_left(const struct generation *g)
+{
+	long long	 left;
+
+	if (g->state != GENERATION_CANARY)
+		return -1;
+	left = g->canary_began + g->canary_time - g->env.sys->now();
+	return left > 0 ? left : 0;
 }

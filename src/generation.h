@@ -4,6 +4,8 @@
  *
  *   starting -> active -> draining -> gone
  *   starting -> rolled back -> gone
+ *   starting -> canary -> active		(generation_canary() set a share)
+ *   canary -> rolled back
  *
  * A generation moves only through generation_set_state(), and tells its
  * owner about every move through the ops it was created with.
@@ -24,6 +26,8 @@ struct worker_sys;
 
 enum generation_state {
 	GENERATION_STARTING,	/* waiting for every worker to be ready */
+	GENERATION_CANARY,	/* every worker ready; on trial with a share
+				   of new connections until promoted */
 	GENERATION_ACTIVE,	/* serving; crashed workers restart */
 	GENERATION_DRAINING,	/* drain signal sent; deadline running */
 	GENERATION_ROLLED_BACK,	/* never became ready; being stopped */
@@ -70,11 +74,28 @@ struct generation	*generation_restore(const struct generation_env *,
 			    struct socket **sockets, long long started);
 void			 generation_free(struct generation *);
 
+/*
+ * Before it starts: once every worker is ready, go on trial for ms with
+ * share (of STEER_CANARY_WHOLE) of new connections instead of becoming
+ * active at once. The canary ends with generation_promote() (also when
+ * ms pass) or a roll back: a worker exits, its probe fails
+ * probe_successes times in a row (worker_trial()), or
+ * generation_roll_back().
+ */
+void			 generation_canary(struct generation *,
+			    unsigned share, long ms);
+/* Its share of new connections while in its canary, else 0. */
+unsigned		 generation_canary_share(const struct generation *);
+/* In its canary: the ms left before it is promoted; else -1. */
+long long		 generation_canary_left(const struct generation *);
+/* End its canary: active now (why goes to the log). 0, or -1 if not in one. */
+int			 generation_promote(struct generation *,
+			    const char *why);
 /* Spawn every worker. Returns 0, or -1 (logged) if one cannot be. */
 int			 generation_start(struct generation *);
 /* Send the drain signal everywhere and start the deadline. */
 void			 generation_drain(struct generation *);
-/* Never became ready: stop it like a drain, but say why. */
+/* Never became ready, or failed its canary: stop it like a drain, but say why. */
 void			 generation_roll_back(struct generation *,
 			    const char *why);
 /* SIGKILL every process group now (fast stop). */
@@ -113,6 +134,11 @@ int			 generation_restore_member(struct generation *,
 /* Its workers accept on socket i itself, not on a socket of their own. */
 int			 generation_on_anchor(const struct generation *,
 			    size_t i);
+/*
+ * New connections steered to it (its members' counts, socket.h), while
+ * those sockets are held; -1 if none of its sockets is steered.
+ */
+long long		 generation_connections(const struct generation *);
 /* Why it was rolled back, or NULL. */
 const char		*generation_failure(const struct generation *);
 long long		 generation_started(const struct generation *);

@@ -50,7 +50,9 @@ static const char usage_text[] =
 "                    [--preload]\n"
 "                    [--log-level LEVEL] [-- COMMAND [ARG]...]\n"
 "       baton reload [-c FILE | -s CONTROL] [--timeout DUR]\n"
-"                    [--env KEY=VALUE]...\n"
+"                    [--canary P%] [--env KEY=VALUE]...\n"
+"       baton promote [-c FILE | -s CONTROL] [--timeout DUR]\n"
+"       baton rollback [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
 "       baton stop   [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton reopen [-c FILE | -s CONTROL] [--timeout DUR]\n"
@@ -339,10 +341,13 @@ cmd_client(const char *cmd, int argc, char **argv)
 		{ "json",	no_argument,	   NULL, 'j' },
 		{ "timeout",	required_argument, NULL, 't' },
 		{ "env",	required_argument, NULL, 'e' },
+		{ "canary",	required_argument, NULL, 'C' },
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	char		**env = NULL;
+	const char	 *canary = NULL;
+	int		  share;
 	const char	 *why;
 	const char	*file = NULL, *control = NULL, *timeout_arg = "10s";
 	char		*path, *who, *line = NULL, *last = NULL, *req;
@@ -382,6 +387,14 @@ cmd_client(const char *cmd, int argc, char **argv)
 				    (int)strcspn(optarg, "="), optarg, why);
 			envfile_merge(&env, (char *const []){ optarg, NULL });
 			break;
+		case 'C':
+			if (strcmp(cmd, "reload") != 0)
+				usage("--canary goes with reload only");
+			if (config_parse_canary(optarg, &share) == -1)
+				usage("--canary %s: not a share from 0.01%% to "
+				    "99.99%% (10%%, 2.5%%)", optarg);
+			canary = optarg;
+			break;
 		default:
 			usage_other(ch);
 		}
@@ -405,9 +418,11 @@ cmd_client(const char *cmd, int argc, char **argv)
 		return EXIT_UNREACHABLE;
 	}
 	who = client_who(path, pid);
-	if (env != NULL) {
-		line = envfile_request(env);
-		req = xprintf("%s\n", line);
+	if (env != NULL || canary != NULL) {
+		/* "reload --canary P% --env ...": the share first. */
+		line = env != NULL ? envfile_request(env) : xstrdup("reload");
+		req = canary != NULL ? xprintf("reload --canary %s%s\n", canary,
+		    line + strlen("reload")) : xprintf("%s\n", line);
 		free(line);
 		line = NULL;
 		command_free(env);
@@ -554,7 +569,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "status") == 0 ||
-	    strcmp(cmd, "stop") == 0 || strcmp(cmd, "reopen") == 0)
+	    strcmp(cmd, "stop") == 0 || strcmp(cmd, "reopen") == 0 ||
+	    strcmp(cmd, "promote") == 0 || strcmp(cmd, "rollback") == 0)
 		return cmd_client(cmd, argc - 1, argv + 1);
 	usage("unknown command '%s'", cmd);
 }

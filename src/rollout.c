@@ -2,12 +2,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "generation.h"
 #include "log.h"
 #include "rollout.h"
 #include "socket.h"
 #include "steer.h"
 #include "xmalloc.h"
+
+_Static_assert(CONFIG_CANARY_WHOLE == STEER_CANARY_WHOLE,
+    "canary is kept in the unit the program reads");
 
 struct rollout {
 	struct steer_route	 route;		/* built afresh each time */
@@ -63,22 +67,70 @@ rollout_index(struct generation *g, struct socket *s)
 	return -1;
 }
 
-/*
- * The newest generation in state that holds s, and s's index in it; NULL
- * when none does.
- */
-static struct generation *
-rollout_find(struct generation **gens, size_t n, enum generation_state state,
-    struct socket *s, int *index)
+void
+rollout_pick(const enum generation_state *states, const unsigned *shares,
+    size_t n, struct rollout_pick *p)
 {
 	size_t	 i;
 
+	p->active = p->candidate = -1;
+	p->canary = 0;
 	for (i = n; i-- > 0;) {
-		if (generation_state(gens[i]) == state &&
-		    (*index = rollout_index(gens[i], s)) != -1)
-			return gens[i];
+		if (states[i] == GENERATION_ACTIVE && p->active == -1)
+			p->active = (int)i;
+		if ((states[i] == GENERATION_STARTING ||
+		    states[i] == GENERATION_CANARY) && p->candidate == -1)
+			p->candidate = (int)i;
 	}
-	return NULL;
+	/* Nothing serves yet (the first generation, or a new socket). */
+	if (p->active == -1) {
+		p->active = p->candidate;
+		return;
+	}
+	if (p->candidate != -1 && states[p->candidate] == GENERATION_CANARY)
+		p->canary = shares[p->candidate] < STEER_CANARY_WHOLE ?
+		    shares[p->candidate] : STEER_CANARY_WHOLE;
+}
+
+unsigned
+rollout_share(const struct rollout_pick *p, size_t i)
+{
+	if ((int)i == p->active)
+		return p->candidate == p->active ? STEER_CANARY_WHOLE :
+		    STEER_CANARY_WHOLE - p->canary;
+	if ((int)i == p->candidate)
+		return p->canary;
+	return 0;
+}
+
+/* The pick among gens, those that do not hold s (if not NULL) left out. */
+static void
+rollout_pick_gens(struct generation **gens, size_t n, struct socket *s,
+    struct rollout_pick *p)
+{
+	enum generation_state	*states;
+	unsigned		*shares;
+	size_t			 i;
+
+	states = xcalloc(n + 1, sizeof(*states));
+	shares = xcalloc(n + 1, sizeof(*shares));
+	for (i = 0; i < n; i++) {
+		states[i] = s == NULL || rollout_index(gens[i], s) != -1 ?
+		    generation_state(gens[i]) : GENERATION_GONE;
+		shares[i] = generation_canary_share(gens[i]);
+	}
+	rollout_pick(states, shares, n, p);
+	free(states);
+	free(shares);
+}
+
+unsigned
+rollout_gen_share(struct generation **gens, size_t n, size_t i)
+{
+	struct rollout_pick	 p;
+
+	rollout_pick_gens(gens, n, NULL, &p);
+	return rollout_share(&p, i);
 }
 
 /* One steered socket's route. */
@@ -87,26 +139,22 @@ rollout_socket(struct rollout *r, struct generation **gens, size_t n,
     struct socket *s)
 {
 	struct steer_route	*rt = &r->route;
-	struct generation	*active, *starting;
+	struct rollout_pick	 p;
 	char			*error = NULL;
 	size_t			 i;
-	int			 ai = -1, si = -1, member, anchored = 0;
+	int			 ai, member, anchored = 0;
 
-	active = rollout_find(gens, n, GENERATION_ACTIVE, s, &ai);
-	starting = rollout_find(gens, n, GENERATION_STARTING, s, &si);
+	rollout_pick_gens(gens, n, s, &p);
 	memset(rt, 0, sizeof(*rt));
 	rt->candidate = STEER_NONE;
-	/* Nothing serves yet (the first generation, or a new socket). */
-	if (active == NULL) {
-		active = starting;
-		ai = si;
-	}
-	if (active != NULL && (member = generation_member(active,
-	    (size_t)ai)) != -1)
+	if (p.active != -1 && (member = generation_member(gens[p.active],
+	    (size_t)rollout_index(gens[p.active], s))) != -1)
 		rt->active[rt->nactive++] = (unsigned)member;
-	if (starting != NULL &&
-	    (member = generation_member(starting, (size_t)si)) != -1) {
+	if (p.candidate != -1 && (member = generation_member(
+	    gens[p.candidate], (size_t)rollout_index(gens[p.candidate],
+	    s))) != -1) {
 		rt->candidate = member;
+		rt->canary = p.canary;
 		memcpy(rt->probe, r->probe, sizeof(rt->probe));
 	}
 	if (socket_route(s, rt, &error) == -1) {

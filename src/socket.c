@@ -659,6 +659,16 @@ socket_member_free(struct socket *s, int index, int fd)
 	}
 }
 
+long long
+socket_member_count(const struct socket *s, int index)
+{
+	if (s->steer == NULL)
+		return -1;
+	if (index == -1)
+		index = s->anchor_index;
+	return index < 0 ? -1 : steer_count(s->steer, (unsigned)index);
+}
+
 void
 socket_release_anchor(struct socket *s)
 {

@@ -109,6 +109,12 @@ void			 socket_member_free(struct socket *, int index,
 			    int fd);
 /* No worker accepts on the held socket itself: its queue is handed on. */
 void			 socket_release_anchor(struct socket *);
+/*
+ * New connections steered to member index since it joined (steer_count());
+ * index -1: the held socket's own place, while it has one. -1 when not
+ * steered, or unknown.
+ */
+long long		 socket_member_count(const struct socket *, int index);
 struct steer_route;
 int			 socket_route(struct socket *,
 			    const struct steer_route *, char **error);

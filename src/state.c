@@ -93,8 +93,8 @@ state_put_steer(FILE *fp, const struct state *st, size_t i)
 
 	if (!ss->steered)
 		return;
-	fprintf(fp, "steer %zu %d %d %d\n", i, ss->steer.sockarray_fd,
-	    ss->steer.route_fd, ss->anchor_index);
+	fprintf(fp, "steer %zu %d %d %d %d\n", i, ss->steer.sockarray_fd,
+	    ss->steer.route_fd, ss->anchor_index, ss->steer.counts_fd);
 	if (st->members != NULL && st->members[i].index != -1)
 		fprintf(fp, "member %zu %d %d\n", i, st->members[i].index,
 		    st->members[i].fd);
@@ -106,16 +106,18 @@ state_get_steer(const char *line, struct state *st)
 {
 	struct socket_saved	*ss;
 	size_t			 i;
-	int			 sa, rt, anchor;
+	int			 sa, rt, anchor, counts;
 
-	if (sscanf(line, "steer %zu %d %d %d", &i, &sa, &rt, &anchor) != 4 ||
-	    i >= st->nsockets || st->sockets[i].steered || sa < 0 || rt < 0 ||
-	    anchor < -1 || anchor >= STEER_MAX_INDEX)
+	if (sscanf(line, "steer %zu %d %d %d %d", &i, &sa, &rt, &anchor,
+	    &counts) != 5 || i >= st->nsockets || st->sockets[i].steered ||
+	    sa < 0 || rt < 0 || counts < 0 || anchor < -1 ||
+	    anchor >= STEER_MAX_INDEX)
 		return -1;
 	ss = &st->sockets[i];
 	ss->steered = 1;
 	ss->steer.sockarray_fd = sa;
 	ss->steer.route_fd = rt;
+	ss->steer.counts_fd = counts;
 	ss->anchor_index = anchor;
 	return 0;
 }
@@ -588,7 +590,7 @@ state_fds(const struct state *st, size_t *n)
 	int	*fds;
 	size_t	 i;
 
-	fds = xcalloc(7 + 4 * st->nsockets + st->nworkers + st->nstreams,
+	fds = xcalloc(7 + 5 * st->nsockets + st->nworkers + st->nstreams,
 	    sizeof(*fds));
 	*n = 0;
 	fds[(*n)++] = st->config_fd;
@@ -607,6 +609,7 @@ state_fds(const struct state *st, size_t *n)
 			continue;
 		fds[(*n)++] = st->sockets[i].steer.sockarray_fd;
 		fds[(*n)++] = st->sockets[i].steer.route_fd;
+		fds[(*n)++] = st->sockets[i].steer.counts_fd;
 		if (st->members != NULL && st->members[i].index != -1)
 			fds[(*n)++] = st->members[i].fd;
 	}

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "generation.h"
 #include "json.h"
+#include "rollout.h"
 #include "status.h"
 #include "worker.h"
 
@@ -37,6 +38,16 @@ status_age(char *buf, size_t len, long long ms)
 		snprintf(buf, len, "%lldd%02lldh", s / 86400, s / 3600 % 24);
 }
 
+/* A share of new connections (of STEER_CANARY_WHOLE) in percent. */
+static void
+status_share(char *buf, size_t len, unsigned share)
+{
+	if (share % 100 == 0)
+		snprintf(buf, len, "%u%%", share / 100);
+	else
+		snprintf(buf, len, "%u.%02u%%", share / 100, share % 100);
+}
+
 /* The newest generation's file: what a reload reads now. */
 static const char *
 status_config_file(const struct status *st)
@@ -52,6 +63,7 @@ status_json(const struct status *st, struct evbuffer *out)
 	struct generation	*g;
 	struct worker		*w;
 	char			 when[64];
+	unsigned		 share;
 	size_t			 i, j;
 
 	status_time(when, sizeof(when), st->started_ms);
@@ -69,6 +81,20 @@ status_json(const struct status *st, struct evbuffer *out)
 		    i + 1 < st->ngens ? "," : "", generation_number(g),
 		    generation_state_name(generation_state(g)), when);
 		json_string(out, generation_failure(g));
+		share = rollout_gen_share(st->gens, st->ngens, i);
+		evbuffer_add_printf(out, ",\"share\":%u.%02u,\"connections\":",
+		    share / 100, share % 100);
+		if (generation_connections(g) >= 0)
+			evbuffer_add_printf(out, "%lld",
+			    generation_connections(g));
+		else
+			evbuffer_add_printf(out, "null");
+		evbuffer_add_printf(out, ",\"canary_left_ms\":");
+		if (generation_canary_left(g) >= 0)
+			evbuffer_add_printf(out, "%lld",
+			    generation_canary_left(g));
+		else
+			evbuffer_add_printf(out, "null");
 		evbuffer_add_printf(out, ",\"killed\":%d,\"workers\":[",
 		    generation_killed(g));
 		for (j = 0; j < generation_nworkers(g); j++) {
@@ -129,7 +155,7 @@ status_text(const struct status *st, struct evbuffer *out)
 	struct generation	*g;
 	struct worker		*w;
 	const char		*file = status_config_file(st);
-	char			 age[32];
+	char			 age[32], share[16], conns[24];
 	size_t			 i, j;
 
 	status_age(age, sizeof(age), clock_ms() - st->started_ms);
@@ -138,29 +164,41 @@ status_text(const struct status *st, struct evbuffer *out)
 	    st->state);
 	if (file != NULL)
 		evbuffer_add_printf(out, "config %s\n", file);
-	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-8s %-9s %s\n",
-	    "GEN", "STATE", "AGE", "WORKER", "PID", "STATE", "RESTARTS");
+	evbuffer_add_printf(out, "\n%-5s %-12s %-8s %-7s %-9s %-7s %-8s %-9s "
+	    "%s\n", "GEN", "STATE", "AGE", "SHARE", "CONNS", "WORKER", "PID",
+	    "STATE", "RESTARTS");
 	for (i = st->ngens; i-- > 0;) {
 		g = st->gens[i];
 		status_age(age, sizeof(age), clock_ms() - generation_started(g));
+		status_share(share, sizeof(share),
+		    rollout_gen_share(st->gens, st->ngens, i));
+		if (generation_connections(g) >= 0)
+			snprintf(conns, sizeof(conns), "%lld",
+			    generation_connections(g));
+		else
+			snprintf(conns, sizeof(conns), "-");
 		for (j = 0; j < generation_nworkers(g); j++) {
 			w = generation_worker(g, j);
 			if (j == 0)
-				evbuffer_add_printf(out, "%-5d %-12s %-8s ",
-				    generation_number(g),
+				evbuffer_add_printf(out, "%-5d %-12s %-8s %-7s "
+				    "%-9s ", generation_number(g),
 				    generation_state_name(generation_state(g)),
-				    age);
+				    age, share, conns);
 			else
-				evbuffer_add_printf(out, "%-5s %-12s %-8s ",
-				    "", "", "");
+				evbuffer_add_printf(out, "%-5s %-12s %-8s %-7s "
+				    "%-9s ", "", "", "", "", "");
 			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d\n",
 			    worker_slot(w), (long)worker_pid(w),
 			    worker_state_name(worker_state(w)),
 			    worker_restarts(w));
 			if (worker_probe_failure(w) != NULL)
-				evbuffer_add_printf(out, "%-27s probe failed: "
+				evbuffer_add_printf(out, "%-45s probe failed: "
 				    "%s\n", "", worker_probe_failure(w));
 		}
+		if (generation_canary_left(g) >= 0)
+			evbuffer_add_printf(out, "      canary: promoted in %lld "
+			    "ms (baton promote, baton rollback)\n",
+			    generation_canary_left(g));
 		if (generation_failure(g) != NULL)
 			evbuffer_add_printf(out, "      rolled back: %s\n",
 			    generation_failure(g));

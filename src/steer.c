@@ -12,6 +12,7 @@
  *	}
  *	select active[hash % nactive], or go on
  *	select the first of active[] that is in the map, or drop
+ *	count_map[the index selected] += 1, and pass
  *
  * The helper bpf_sk_select_reuseport() only picks a socket that is in the
  * REUSEPORT_SOCKARRAY map, and the anchor never is. A closing socket has
@@ -39,6 +40,9 @@
 #ifndef SO_DETACH_REUSEPORT_BPF
 #define SO_DETACH_REUSEPORT_BPF		68
 #endif
+#ifndef BPF_ATOMIC
+#define BPF_ATOMIC			0xc0	/* BPF_XADD before Linux 5.12 */
+#endif
 
 /* The route as the program reads it: every field on its natural boundary. */
 struct steer_map_route {
@@ -55,6 +59,7 @@ struct steer {
 	int		 backlog;
 	int		 sockarray;
 	int		 route;
+	int		 counts;	/* connections picked, by index */
 	int		 attached;	/* the program is the group's */
 	int		 flushed;	/* the anchor's own queue handed on */
 };
@@ -76,6 +81,7 @@ enum steer_label {
 	L_CANARY,
 	L_PROBE_HIT,
 	L_LOOP,
+	L_EXIT_PASS,
 	L_NLABELS
 };
 
@@ -175,7 +181,7 @@ steer_try_active(struct steer_asm *a, int sockarray)
 #define ROUTE(f)	((int16_t)offsetof(struct steer_map_route, f))
 
 static void
-steer_build(struct steer_asm *a, int route, int sockarray)
+steer_build(struct steer_asm *a, int route, int sockarray, int counts)
 {
 	int	 k;
 
@@ -263,7 +269,20 @@ steer_build(struct steer_asm *a, int route, int sockarray)
 	steer_here(a, L_DROP);
 	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_DROP);
 	steer_emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	/*
+	 * Picked: count it for the member, whose index every select left
+	 * on the stack. An atomic add (imm 0: BPF_ADD, which BPF_XADD was),
+	 * since SYNs are steered on every CPU at once.
+	 */
 	steer_here(a, L_PASS);
+	steer_map(a, BPF_REG_1, counts);
+	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_2, BPF_REG_10, 0, 0);
+	steer_emit(a, BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_2, 0, 0, STACK_KEY);
+	steer_emit(a, BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_map_lookup_elem);
+	steer_jump(a, BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_0, 0, 0, L_EXIT_PASS);
+	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 1);
+	steer_emit(a, BPF_STX | BPF_ATOMIC | BPF_DW, BPF_REG_0, BPF_REG_1, 0, 0);
+	steer_here(a, L_EXIT_PASS);
 	steer_emit(a, BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, SK_PASS);
 	steer_emit(a, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 
@@ -321,7 +340,7 @@ steer_hint(int err)
 
 /* Load the program; on failure *why says so, with the verifier's last word. */
 static int
-steer_load(int route, int sockarray, char **why)
+steer_load(int route, int sockarray, int counts, char **why)
 {
 	static char		 vlog[4096];
 	struct steer_asm	 a;
@@ -330,7 +349,7 @@ steer_load(int route, int sockarray, char **why)
 	size_t			 len;
 	int			 fd, err;
 
-	steer_build(&a, route, sockarray);
+	steer_build(&a, route, sockarray, counts);
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_SK_REUSEPORT;
 	attr.expected_attach_type = BPF_SK_REUSEPORT_SELECT_OR_MIGRATE;
@@ -402,7 +421,8 @@ steer_attach(struct steer *s, char **error)
 {
 	int	 prog, err;
 
-	if ((prog = steer_load(s->route, s->sockarray, error)) == -1)
+	if ((prog = steer_load(s->route, s->sockarray, s->counts,
+	    error)) == -1)
 		return -1;
 	/* The group holds the program from here on: its fd is not needed. */
 	if (setsockopt(s->anchor, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog,
@@ -434,13 +454,15 @@ steer_new(int anchor_fd, int backlog, char **error)
 	s = xcalloc(1, sizeof(*s));
 	s->anchor = anchor_fd;
 	s->backlog = backlog;
-	s->route = s->sockarray = -1;
+	s->route = s->sockarray = s->counts = -1;
 	r = xmalloc(sizeof(*r));
 	steer_route_empty(r);
 	if ((s->route = steer_map_create(BPF_MAP_TYPE_ARRAY, sizeof(*r), 1,
 	    "baton_route")) == -1 ||
 	    (s->sockarray = steer_map_create(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY,
-	    sizeof(uint64_t), STEER_MAX_INDEX, "baton_members")) == -1) {
+	    sizeof(uint64_t), STEER_MAX_INDEX, "baton_members")) == -1 ||
+	    (s->counts = steer_map_create(BPF_MAP_TYPE_ARRAY,
+	    sizeof(uint64_t), STEER_MAX_INDEX, "baton_counts")) == -1) {
 		err = errno;
 		*error = xprintf("bpf(BPF_MAP_CREATE): %s%s", strerror(err),
 		    steer_hint(err));
@@ -476,7 +498,41 @@ steer_free(struct steer *s)
 		close(s->route);
 	if (s->sockarray != -1)
 		close(s->sockarray);
+	if (s->counts != -1)
+		close(s->counts);
 	free(s);
+}
+
+/* A new member's count starts at 0: an index is used again and again. */
+static int
+steer_count_reset(struct steer *s, unsigned index, char **error)
+{
+	uint64_t	 zero = 0;
+
+	if (steer_map_update(s->counts, index, &zero) == -1) {
+		*error = xprintf("steer: bpf(BPF_MAP_UPDATE_ELEM) count %u: %s",
+		    index, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+long long
+steer_count(const struct steer *s, unsigned index)
+{
+	union bpf_attr	 attr;
+	uint32_t	 key = index;
+	uint64_t	 value;
+
+	if (index >= STEER_MAX_INDEX)
+		return -1;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = s->counts;
+	attr.key = (uint64_t)(uintptr_t)&key;
+	attr.value = (uint64_t)(uintptr_t)&value;
+	if (steer_bpf(BPF_MAP_LOOKUP_ELEM, &attr) == -1)
+		return -1;
+	return (long long)value;
 }
 
 int
@@ -519,6 +575,8 @@ steer_member(struct steer *s, unsigned index, char **error)
 		*error = xprintf("steer: O_NONBLOCK: %s", strerror(errno));
 		goto fail;
 	}
+	if (steer_count_reset(s, index, error) == -1)
+		goto fail;
 	value = (uint64_t)fd;
 	if (steer_map_update(s->sockarray, index, &value) == -1) {
 		*error = xprintf("steer: bpf(BPF_MAP_UPDATE_ELEM) member %u: %s",
@@ -541,6 +599,8 @@ steer_add(struct steer *s, unsigned index, int fd, char **error)
 		    index, STEER_MAX_INDEX - 1);
 		return -1;
 	}
+	if (steer_count_reset(s, index, error) == -1)
+		return -1;
 	if (steer_map_update(s->sockarray, index, &value) == -1) {
 		*error = xprintf("steer: bpf(BPF_MAP_UPDATE_ELEM) member %u: %s",
 		    index, strerror(errno));
@@ -638,7 +698,7 @@ steer_route(struct steer *s, const struct steer_route *route, char **error)
 		    route->nactive, STEER_MAX_ACTIVE);
 		return -1;
 	}
-	if (route->canary > 1000 || (route->candidate != STEER_NONE &&
+	if (route->canary > STEER_CANARY_WHOLE || (route->candidate != STEER_NONE &&
 	    (route->candidate < 0 || route->candidate >= STEER_MAX_INDEX))) {
 		*error = xstrdup("steer: candidate or canary out of range");
 		return -1;
@@ -656,8 +716,9 @@ steer_route(struct steer *s, const struct steer_route *route, char **error)
 	r->nactive = route->nactive;
 	if (route->candidate != STEER_NONE) {
 		r->candidate = (uint32_t)route->candidate;
-		/* Per mille of 2^32, rounded down; 1000 is every hash. */
-		r->canary = ((uint64_t)route->canary << 32) / 1000;
+		/* A share of 2^32, rounded down; the whole is every hash. */
+		r->canary = ((uint64_t)route->canary << 32) /
+		    STEER_CANARY_WHOLE;
 		for (i = 0; i < STEER_MAX_PROBES; i++)
 			r->probe[i] = htons(route->probe[i]);
 	}
@@ -687,6 +748,7 @@ steer_save(const struct steer *s, struct steer_saved *saved)
 {
 	saved->sockarray_fd = s->sockarray;
 	saved->route_fd = s->route;
+	saved->counts_fd = s->counts;
 }
 
 struct steer *
@@ -702,7 +764,8 @@ steer_restore(int anchor_fd, int backlog, const struct steer_saved *saved,
 		return NULL;
 	}
 	if (fcntl(saved->sockarray_fd, F_SETFD, FD_CLOEXEC) == -1 ||
-	    fcntl(saved->route_fd, F_SETFD, FD_CLOEXEC) == -1) {
+	    fcntl(saved->route_fd, F_SETFD, FD_CLOEXEC) == -1 ||
+	    fcntl(saved->counts_fd, F_SETFD, FD_CLOEXEC) == -1) {
 		*error = xprintf("steer: fcntl: %s", strerror(errno));
 		return NULL;
 	}
@@ -711,6 +774,7 @@ steer_restore(int anchor_fd, int backlog, const struct steer_saved *saved,
 	s->backlog = backlog;
 	s->sockarray = saved->sockarray_fd;
 	s->route = saved->route_fd;
+	s->counts = saved->counts_fd;
 	s->attached = 1;
 	s->flushed = 1;		/* the old image did, if there was anything */
 	return s;

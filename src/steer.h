@@ -7,7 +7,8 @@
  * member for every new connection from a route the supervisor updates in
  * place: probe connections (by their source port) and a canary share (by
  * the connection's hash) to the candidate, the rest spread by hash over
- * the active members. The anchor is never picked: with no member to pick
+ * the active members; it counts the connections it sends each member. The
+ * anchor is never picked: with no member to pick
  * the SYN is refused, never queued where nobody accepts. When a member
  * closes, the connections queued on it migrate to an active member
  * (BPF_SK_REUSEPORT_SELECT_OR_MIGRATE, Linux 5.14). The kernel stays the
@@ -28,6 +29,11 @@
 #define STEER_MAX_PROBES	4
 /* No candidate. */
 #define STEER_NONE		(-1)
+/*
+ * The canary share's unit: hundredths of a percent, as the configuration
+ * keeps it (canary = 0.25% is 25), so no share is rounded on its way here.
+ */
+#define STEER_CANARY_WHOLE	10000
 
 struct steer;
 
@@ -36,8 +42,8 @@ struct steer;
  * active[0 .. nactive - 1] (member indices; repeat an index to weight
  * it). If candidate is not STEER_NONE, connections from a source port in
  * probe[] (host order; 0 = unused) go to it and never to an active
- * member, and canary per mille of the others (0 .. 1000, chosen by the
- * connection's hash, so a client's retry of the same SYN lands in the
+ * member, and canary in STEER_CANARY_WHOLE of the others (chosen by
+ * the connection's hash, so a client's retry of the same SYN lands in the
  * same place) go to it too. A connection migrating from a closed member
  * always goes to an active one.
  */
@@ -96,6 +102,13 @@ int		 steer_add(struct steer *, unsigned index, int fd,
  * program) and listens again. For the anchor once it leaves the map.
  */
 int		 steer_flush(struct steer *, char **error);
+/*
+ * How many new connections the program sent member index since it was
+ * put there (steer_member(), steer_add()): each SYN it picked the member
+ * for, a probe's too, and one a closing member's queue handed on; -1 if
+ * the map cannot be read.
+ */
+long long	 steer_count(const struct steer *, unsigned index);
 /* How many connections wait in listening socket fd's accept queue; -1. */
 int		 steer_queued(int fd);
 /* Take index out of the map (closing a member does it too). 0 or -1. */
@@ -125,13 +138,15 @@ int		 steer_repair(struct steer *, char **error);
 
 /*
  * Upgrading in place: the program lives as long as the group, but the new
- * image needs the two maps to add members and change the route. Clear
- * close-on-exec on both for the exec; steer_restore() sets it again and
- * takes them over (the route and members stay as they were).
+ * image needs the maps to add members, change the route and read the
+ * counts. Clear close-on-exec on each for the exec; steer_restore() sets
+ * it again and takes them over (the route, members and counts stay as
+ * they were).
  */
 struct steer_saved {
 	int		 sockarray_fd;
 	int		 route_fd;
+	int		 counts_fd;
 };
 void		 steer_save(const struct steer *, struct steer_saved *);
 struct steer	*steer_restore(int anchor_fd, int backlog,

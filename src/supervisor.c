@@ -34,6 +34,7 @@
 #include "signame.h"
 #include "sockets.h"
 #include "state.h"
+#include "steer.h"
 #include "status.h"
 #include "supervisor.h"
 #include "systemd.h"
@@ -99,6 +100,8 @@ struct supervisor {
 	long long		 reload_t0;
 	/* `baton reload --env`s not yet applied; NULL: none (envfile.c). */
 	char			**reload_env;
+	/* `baton reload --canary`: the next reload's share; 0: the file's. */
+	int			 reload_canary;
 	/* A reload's clients, told once the older generations are gone. */
 	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
@@ -375,6 +378,27 @@ static const struct metrics_ops supervisor_metrics_ops = {
 	supervisor_unready
 };
 
+/*
+ * `baton reload --canary P%`: this reload's share, whatever the file says.
+ * Steering must work for it, as baton check says for the key. 0, or -1
+ * with *error set.
+ */
+static int
+supervisor_reload_canary(int canary, struct config *cfg, char **error)
+{
+	const char	*why;
+
+	if (canary == 0)
+		return 0;
+	if (steer_supported(&why) == -1) {
+		*error = xprintf("--canary needs the kernel to steer connections "
+		    "between generations, which this machine refuses: %s", why);
+		return -1;
+	}
+	cfg->canary = canary;
+	return 0;
+}
+
 static void
 supervisor_reload(struct supervisor *sup)
 {
@@ -382,12 +406,14 @@ supervisor_reload(struct supervisor *sup)
 	struct config		*cfg;
 	struct socket		**sockets;
 	char			*error = NULL;
+	int			 canary;
 
 	if (sup->state != SUPERVISOR_RUNNING) {
 		control_reload_failed(sup->control, "error baton is stopping");
 		return;
 	}
-	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL) {
+	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL ||
+	    supervisor_find_state(sup, GENERATION_CANARY) != NULL) {
 		/* Coalesced: one more reload once this one settles. */
 		if (sup->reload != RELOAD_QUEUED)
 			log_info("reload: a generation is starting; "
@@ -409,9 +435,17 @@ supervisor_reload(struct supervisor *sup)
 	/* Taken by this reload, whether it runs or fails. */
 	command_free(sup->reload_env);
 	sup->reload_env = NULL;
+	canary = sup->reload_canary;
+	sup->reload_canary = 0;
 	if (cfg == NULL) {
 		supervisor_reload_failed(sup, "config: ", error);
 		free(error);
+		return;
+	}
+	if (supervisor_reload_canary(canary, cfg, &error) == -1) {
+		supervisor_reload_failed(sup, "", error);
+		free(error);
+		config_free(cfg);
 		return;
 	}
 	supervisor_warn_fixed(sup, cfg);
@@ -423,6 +457,10 @@ supervisor_reload(struct supervisor *sup)
 		return;
 	}
 	g = supervisor_add_generation(sup, cfg, sockets);
+	/* A canary needs something to compare with: an active generation. */
+	if (cfg->canary > 0 &&
+	    supervisor_find_state(sup, GENERATION_ACTIVE) != NULL)
+		generation_canary(g, (unsigned)cfg->canary, cfg->canary_time);
 	sockets_store(sup->gens, sup->ngens);
 	sup->reload_gen = generation_number(g);
 	supervisor_set_reload(sup, RELOAD_STARTING);
@@ -435,13 +473,60 @@ supervisor_reload(struct supervisor *sup)
 
 /* The control socket's commands. */
 static void
-supervisor_control_reload(void *arg, char *const *env)
+supervisor_control_reload(void *arg, char *const *env, int canary)
 {
 	struct supervisor	*sup = arg;
 
 	if (env != NULL)
 		envfile_merge(&sup->reload_env, env);
+	if (canary > 0)
+		sup->reload_canary = canary;
 	supervisor_reload(sup);
+}
+
+/* `baton promote`: the canary under way becomes active now. */
+static char *
+supervisor_control_promote(void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct generation	*g, *active;
+
+	if ((g = supervisor_find_state(sup, GENERATION_CANARY)) == NULL) {
+		if ((g = supervisor_find_state(sup,
+		    GENERATION_STARTING)) != NULL)
+			return xprintf("error nothing to promote: generation "
+			    "%d is still starting (promote it once it is in "
+			    "its canary, or roll it back)", generation_number(g));
+		return xstrdup("error nothing to promote: no canary is under "
+		    "way");
+	}
+	active = supervisor_find_state(sup, GENERATION_ACTIVE);
+	if (generation_promote(g, "baton promote") == -1)
+		return xstrdup("error nothing to promote");
+	if (active == NULL)
+		return xprintf("ok generation %d promoted",
+		    generation_number(g));
+	return xprintf("ok generation %d promoted; generation %d drains",
+	    generation_number(g), generation_number(active));
+}
+
+/* `baton rollback`: the generation starting or in its canary is stopped. */
+static char *
+supervisor_control_rollback(void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct generation	*g, *active;
+
+	if ((g = supervisor_find_state(sup, GENERATION_CANARY)) == NULL &&
+	    (g = supervisor_find_state(sup, GENERATION_STARTING)) == NULL)
+		return xstrdup("error nothing to roll back: no generation is "
+		    "starting or in its canary");
+	if ((active = supervisor_find_state(sup, GENERATION_ACTIVE)) == NULL)
+		return xprintf("error generation %d is the only one: nothing "
+		    "would serve (use baton stop)", generation_number(g));
+	generation_roll_back(g, "baton rollback");
+	return xprintf("ok generation %d rolled back; generation %d keeps "
+	    "serving", generation_number(g), generation_number(active));
 }
 
 static void
@@ -462,7 +547,9 @@ static const struct control_ops supervisor_control_ops = {
 	supervisor_control_reload,
 	supervisor_control_stop,
 	supervisor_status,
-	supervisor_control_reopen
+	supervisor_control_reopen,
+	supervisor_control_promote,
+	supervisor_control_rollback
 };
 
 /* The reload's generation is active or rolled back; a queued one stays. */
@@ -636,7 +723,8 @@ supervisor_stop(struct supervisor *sup, int code)
 		    "error baton is stopping");
 	control_reload_failed(sup->control, "error baton is stopping");
 	for (i = 0; i < sup->ngens; i++)
-		if (generation_state(sup->gens[i]) == GENERATION_STARTING)
+		if (generation_state(sup->gens[i]) == GENERATION_STARTING ||
+		    generation_state(sup->gens[i]) == GENERATION_CANARY)
 			generation_roll_back(sup->gens[i], "baton is stopping");
 	if ((active = supervisor_find_state(sup, GENERATION_ACTIVE)) != NULL)
 		delay = generation_config(active)->stop_delay;

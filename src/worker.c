@@ -77,6 +77,8 @@ struct worker {
 	struct event		*probe_timer;	/* its next attempt */
 	int			 probe_passes;	/* in a row */
 	int			 probe_port;	/* of the attempt in flight; 0 */
+	int			 probe_fails;	/* in a row, on trial */
+	int			 trial;		/* probed on while ready */
 	char			 probe_failure[256]; /* the last; "": none */
 };
 
@@ -110,6 +112,8 @@ const struct worker_sys worker_sys_real = {
 static void	worker_signal(struct worker *, int, const char *);
 static void	worker_probe_stop(struct worker *);
 static void	worker_probe_port(struct worker *, int);
+static void	worker_probe_open(struct worker *);
+static void	worker_trial_done(struct worker *, int, const char *);
 
 static void
 worker_set_state(struct worker *w, enum worker_state state)
@@ -230,7 +234,8 @@ worker_probe_run(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (w->probe != NULL && w->state == WORKER_STARTING &&
+	if (w->probe != NULL && (w->state == WORKER_STARTING ||
+	    (w->state == WORKER_READY && w->trial)) &&
 	    w->sys->probe_run(w->probe) == -1)
 		WLOG(w, LOG_LEVEL_WARN, "probe: %s", strerror(errno));
 }
@@ -248,6 +253,10 @@ worker_probe_done(void *arg, int passed, const char *reason)
 	struct timeval		 tv;
 
 	worker_probe_port(w, 0);
+	if (w->state == WORKER_READY && w->trial) {
+		worker_trial_done(w, passed, reason);
+		return;
+	}
 	if (w->state != WORKER_STARTING)
 		return;
 	if (passed) {
@@ -287,6 +296,16 @@ static const struct probe_ops worker_probe_ops = {
 static void
 worker_probe_start(struct worker *w)
 {
+	if (w->ctx->config->ready != READY_PROBE || w->probe != NULL ||
+	    w->state != WORKER_STARTING)
+		return;
+	worker_probe_open(w);
+}
+
+/* A probe of the worker, and its first attempt now. */
+static void
+worker_probe_open(struct worker *w)
+{
 	const struct config		*c = w->ctx->config;
 	const struct config_socket	*s;
 	struct probe_params		 pp;
@@ -294,9 +313,6 @@ worker_probe_start(struct worker *w)
 	socklen_t			 len = sizeof(ss);
 	size_t				 i;
 
-	if (c->ready != READY_PROBE || w->probe != NULL ||
-	    w->state != WORKER_STARTING)
-		return;
 	memset(&pp, 0, sizeof(pp));
 	pp.spec = &c->probe;
 	/* The held socket's own address: what the kernel knows it by. */
@@ -325,6 +341,57 @@ worker_probe_start(struct worker *w)
 	    w->ctx->base, worker_probe_run, w)) == NULL)
 		fatal(70, "evtimer_new failed");
 	worker_probe_run(-1, EV_TIMEOUT, w);
+}
+
+void
+worker_trial(struct worker *w)
+{
+	if (w->state != WORKER_READY || w->trial ||
+	    w->ctx->config->probe.kind == PROBE_NONE)
+		return;
+	w->trial = 1;
+	w->probe_fails = 0;
+	w->probe_failure[0] = '\0';
+	worker_probe_open(w);
+}
+
+/*
+ * An attempt on trial is over. probe_successes failures in a row fail
+ * it, as as many passes in a row made it ready: one lost probe is not
+ * enough to throw a release away.
+ */
+static void
+worker_trial_done(struct worker *w, int passed, const char *reason)
+{
+	const struct config	*c = w->ctx->config;
+	struct timeval		 tv;
+
+	if (passed) {
+		if (w->probe_failure[0] != '\0')
+			WLOG(w, LOG_LEVEL_INFO, "probe passed: %s", reason);
+		w->probe_failure[0] = '\0';
+		w->probe_fails = 0;
+	} else {
+		if (strcmp(w->probe_failure, reason) != 0)
+			WLOG(w, LOG_LEVEL_WARN, "probe failed: %s", reason);
+		snprintf(w->probe_failure, sizeof(w->probe_failure), "%s",
+		    *reason != '\0' ? reason : "failed");
+		if (++w->probe_fails >= c->probe_successes) {
+			worker_probe_stop(w);
+			w->trial = 0;
+			if (w->ctx->ops->probe_failed != NULL)
+				w->ctx->ops->probe_failed(w, w->ctx->arg);
+			return;
+		}
+	}
+	tv = clock_tv(c->probe_interval);
+	evtimer_add(w->probe_timer, &tv);
+}
+
+int
+worker_probe_fails(const struct worker *w)
+{
+	return w->probe_fails;
 }
 
 const char *
@@ -581,6 +648,8 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->status_text = NULL;
 	worker_probe_stop(w);
 	w->probe_passes = 0;
+	w->probe_fails = 0;
+	w->trial = 0;
 	w->probe_failure[0] = '\0';
 	worker_watch(w);
 	tv = clock_tv(c->ready == READY_DELAY ? c->ready_delay :
@@ -597,8 +666,12 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 void
 worker_activate(struct worker *w)
 {
-	if (w->state == WORKER_READY)
-		worker_set_state(w, WORKER_ACTIVE);
+	if (w->state != WORKER_READY)
+		return;
+	/* A trial's probe ends with it. */
+	worker_probe_stop(w);
+	w->trial = 0;
+	worker_set_state(w, WORKER_ACTIVE);
 }
 
 enum worker_state

@@ -58,6 +58,11 @@ struct worker_ops {
 	 * connections to the worker's generation meanwhile.
 	 */
 	void	(*probing)(struct worker *, int port, void *);
+	/*
+	 * On trial (worker_trial()), its probe failed probe_successes
+	 * times in a row; worker_probe_failure() says why. NULL: not asked.
+	 */
+	void	(*probe_failed)(struct worker *, void *);
 };
 
 /*
@@ -106,6 +111,12 @@ int			 worker_start(struct worker *,
 			    const struct spawn_params *);
 /* Generation became active: a ready worker is now active. */
 void			 worker_activate(struct worker *);
+/*
+ * Its generation is on trial (a canary): probe the ready worker on, every
+ * probe_interval, until it is activated or stops; a run of failures is
+ * told through ops->probe_failed. Nothing without a probe configured.
+ */
+void			 worker_trial(struct worker *);
 /*
  * Send sig to the process group and to the processes it left to baton;
  * cancel a pending restart.
@@ -171,6 +182,8 @@ const char		*worker_state_name(enum worker_state);
 const char		*worker_status_text(const struct worker *);
 /* ready = probe: why its last attempt failed, or NULL if it passed. */
 const char		*worker_probe_failure(const struct worker *);
+/* On trial: its probe's failures in a row. */
+int			 worker_probe_fails(const struct worker *);
 /* "exited with status 1", "killed by signal 9 (SIGKILL)", ... */
 const char		*worker_exit_reason(const struct worker *);
 

@@ -21,6 +21,8 @@ static const struct {
 	{ "status text", CONTROL_STATUS_TEXT },
 	{ "stop", CONTROL_STOP },
 	{ "reopen", CONTROL_REOPEN },
+	{ "promote", CONTROL_PROMOTE },
+	{ "rollback", CONTROL_ROLLBACK },
 	/* socat and telnet send CRLF. */
 	{ "stop\r", CONTROL_STOP },
 };

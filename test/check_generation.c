@@ -374,6 +374,123 @@ START_TEST(test_restore)
 }
 END_TEST
 
+/* starting --every worker ready, with a canary--> canary */
+static void
+enter_canary(void)
+{
+	generation_canary(g, 1000, 5000);
+	ck_assert_int_eq(generation_canary_share(g), 0);
+	ck_assert_int_eq(generation_start(g), 0);
+	fake_say(base, 0, "READY=1");
+	fake_say(base, 1, "READY=1");
+	ck_assert_int_eq(generation_state(g), GENERATION_CANARY);
+	ck_assert_str_eq(generation_state_name(generation_state(g)), "canary");
+	/* On trial its workers are ready, not active yet. */
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)), WORKER_READY);
+	ck_assert_int_eq(worker_state(generation_worker(g, 1)), WORKER_READY);
+	ck_assert_uint_eq(generation_canary_share(g), 1000);
+	ck_assert_int_eq(generation_canary_left(g), 5000);
+}
+
+/* canary --canary_time passed--> active */
+START_TEST(test_canary_time)
+{
+	static const enum generation_state	 want[] = {
+		GENERATION_CANARY, GENERATION_ACTIVE
+	};
+
+	enter_canary();
+	fake.now += 1200;
+	ck_assert_int_eq(generation_canary_left(g), 3800);
+	ck_assert_uint_eq(fake_fire(base), 1);	/* canary_time */
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(worker_state(generation_worker(g, 0)),
+	    WORKER_ACTIVE);
+	ck_assert_uint_eq(generation_canary_share(g), 0);
+	ck_assert_int_eq(generation_canary_left(g), -1);
+	told_is(2, want);
+	ck_assert_int_eq(generation_promote(g, "again"), -1);
+}
+END_TEST
+
+/* canary --promote--> active; its timer goes with it. */
+START_TEST(test_canary_promote)
+{
+	enter_canary();
+	ck_assert_int_eq(generation_promote(g, "baton promote"), 0);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+/* canary --a worker exits--> rolled back: no restart hides it. */
+START_TEST(test_canary_crash)
+{
+	enter_canary();
+	reap(FAKE_PID, EXIT(3));
+	ck_assert_int_eq(told.crashed, 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g),
+	    "worker 0 exited with status 3 during the canary");
+	ck_assert_uint_eq(generation_canary_share(g), 0);
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 0)), 0);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+}
+END_TEST
+
+/* canary --baton rollback--> rolled back; the timer is stopped. */
+START_TEST(test_canary_roll_back)
+{
+	enter_canary();
+	generation_roll_back(g, "baton rollback");
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g), "baton rollback");
+	ck_assert_int_eq(generation_promote(g, "too late"), -1);
+	reap(FAKE_PID, SIGTERM);
+	reap(FAKE_PID + 1, SIGTERM);
+	ck_assert_int_eq(generation_state(g), GENERATION_GONE);
+	ck_assert_uint_eq(fake_pending(base), 0);
+}
+END_TEST
+
+/*
+ * With a probe, the workers stay on trial: probe_successes failures in a
+ * row roll it back; a pass in between starts the count again.
+ */
+START_TEST(test_canary_probe)
+{
+	char	*error = NULL;
+
+	ck_assert_int_eq(config_set_probe(made, "exec check", &error), 0);
+	made->probe_successes = 2;
+	enter_canary();
+	ck_assert_int_eq(fake.probes, NWORKERS);	/* ready = notify */
+	fake_probe_done_at(0, 0, "exit status 1: bad");
+	fake_probe_done_at(0, 1, "exit status 0");
+	fake_probe_done_at(0, 0, "exit status 1: bad");
+	ck_assert_int_eq(generation_state(g), GENERATION_CANARY);
+	fake_probe_done_at(1, 1, "exit status 0");
+	fake_probe_done_at(0, 0, "exit status 1: worse");
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g), "worker 0's probe failed 2 "
+	    "times in a row during the canary: exit status 1: worse");
+	ck_assert_int_eq(fake.probe_live, 0);
+}
+END_TEST
+
+/* Promoted, its workers are probed no more. */
+START_TEST(test_canary_probe_ends)
+{
+	char	*error = NULL;
+
+	ck_assert_int_eq(config_set_probe(made, "exec check", &error), 0);
+	enter_canary();
+	ck_assert_int_eq(fake.probe_live, NWORKERS);
+	ck_assert_int_eq(generation_promote(g, "baton promote"), 0);
+	ck_assert_int_eq(fake.probe_live, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -383,7 +500,10 @@ main(void)
 		test_drain_deadline, test_drain_nothing,
 		test_restart_after_crash, test_restart_after_clean_exit,
 		test_restart_not_ready, test_restart_spawn_fails,
-		test_no_restart_draining, test_kill, test_restore, NULL
+		test_no_restart_draining, test_kill, test_restore,
+		test_canary_time, test_canary_promote, test_canary_crash,
+		test_canary_roll_back, test_canary_probe,
+		test_canary_probe_ends, NULL
 	};
 
 	return check_main("generation", setup, teardown, tests);

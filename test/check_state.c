@@ -130,13 +130,14 @@ static const struct {
 	{ "last 2", "last 9" },
 	{ "socket 12", "socket x" },
 	/* Steering: of a socket it names, with a member beside the anchor. */
-	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 1 30 31 -1\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 1 30 31 -1 33\n" },
 	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nmember 0 1 32\n" },
-	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2\n"
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 -1\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2 33\n"
 	  "member 0 2 32\n" },
-	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2048\n" },
-	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 -1\n"
-	  "steer 0 30 31 -1\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2048 33\n" },
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 -1 33\n"
+	  "steer 0 30 31 -1 33\n" },
 };
 
 START_TEST(test_parse_bad)
@@ -294,26 +295,29 @@ START_TEST(test_roundtrip)
 
 	/*
 	 * Steered: the group's maps and the anchor's index with its socket,
-	 * the generation's own member beside; three more descriptors.
+	 * the generation's own member beside; four more descriptors.
 	 */
 	ss[0].steered = 1;
 	ss[0].steer.sockarray_fd = 50;
 	ss[0].steer.route_fd = 51;
+	ss[0].steer.counts_fd = 53;
 	ss[0].anchor_index = 0;
 	st.members = members;
 	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
 	fds = state_fds(&st, &nfds);
-	ck_assert_uint_eq(nfds, 13);
+	ck_assert_uint_eq(nfds, 14);
 	ck_assert_int_eq(fds[4], 20);
 	ck_assert_int_eq(fds[5], 50);
 	ck_assert_int_eq(fds[6], 51);
-	ck_assert_int_eq(fds[7], 52);
-	ck_assert_int_eq(fds[8], 21);
+	ck_assert_int_eq(fds[7], 53);
+	ck_assert_int_eq(fds[8], 52);
+	ck_assert_int_eq(fds[9], 21);
 	free(fds);
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
 	ck_assert_int_eq(back.sockets[0].steered, 1);
 	ck_assert_int_eq(back.sockets[0].steer.sockarray_fd, 50);
 	ck_assert_int_eq(back.sockets[0].steer.route_fd, 51);
+	ck_assert_int_eq(back.sockets[0].steer.counts_fd, 53);
 	ck_assert_int_eq(back.sockets[0].anchor_index, 0);
 	ck_assert_int_eq(back.sockets[1].steered, 0);
 	ck_assert_ptr_nonnull(back.members);

@@ -348,15 +348,18 @@ START_TEST(test_canary)
 	group_new(AF_INET);
 	member(0);
 	member(1);
-	route(first, 1, 100, 0);
+	route(first, 1, 1000, 0);
 	spread(1000, count);
 	ck_assert_int_ge(count[1], 50);
 	ck_assert_int_le(count[1], 150);
 	ck_assert_int_eq(count[0] + count[1], 1000);
+	/* The program counted each member's, exactly. */
+	ck_assert_int_eq(steer_count(g.steer, 0), count[0]);
+	ck_assert_int_eq(steer_count(g.steer, 1), count[1]);
 	route(first, 1, 0, 0);
 	spread(200, count);
 	ck_assert_int_eq(count[0], 200);
-	route(first, 1, 1000, 0);
+	route(first, 1, STEER_CANARY_WHOLE, 0);
 	spread(200, count);
 	ck_assert_int_eq(count[1], 200);
 	assert_anchor_empty();
@@ -384,6 +387,34 @@ START_TEST(test_rolling_even)
 		ck_assert_int_le(count[i], 350);
 	}
 	ck_assert_int_eq(count[NMEMBERS], 0);
+	teardown();
+}
+END_TEST
+
+/*
+ * Counts are per member and start at 0 when an index gets a member,
+ * though it had one before; an index out of range has none.
+ */
+START_TEST(test_counts)
+{
+	int	 count[NMEMBERS + 1];
+
+	group_new(AF_INET);
+	member(0);
+	member(1);
+	ck_assert_int_eq(steer_count(g.steer, 0), 0);
+	route(first, STEER_NONE, 0, 0);
+	spread(30, count);
+	ck_assert_int_eq(steer_count(g.steer, 0), 30);
+	ck_assert_int_eq(steer_count(g.steer, 1), 0);
+	route(second, STEER_NONE, 0, 0);
+	spread(20, count);
+	ck_assert_int_eq(steer_count(g.steer, 1), 20);
+	close(g.member[0]);
+	member(0);
+	ck_assert_int_eq(steer_count(g.steer, 0), 0);
+	ck_assert_int_eq(steer_count(g.steer, 1), 20);
+	ck_assert_int_eq(steer_count(g.steer, STEER_MAX_INDEX), -1);
 	teardown();
 }
 END_TEST
@@ -641,6 +672,7 @@ START_TEST(test_save_restore)
 	route(second, STEER_NONE, 0, 0);
 	spread(50, count);
 	ck_assert_int_eq(count[1], 50);
+	ck_assert_int_eq(steer_count(g.steer, 1), 50);
 	teardown();
 }
 END_TEST
@@ -693,7 +725,7 @@ main(void)
 	const TTest	*tests[] = {
 		test_only_active, test_only_active_ipv6, test_no_route_refuses,
 		test_probe, test_probe_ipv6,
-		test_probe_without_candidate_member, test_canary,
+		test_probe_without_candidate_member, test_canary, test_counts,
 		test_rolling_even, test_forgotten_member, test_migrate,
 		test_migrate_ipv6, test_anchor_queue_handed_on,
 		test_anchor_ephemeral_port,

@@ -4,6 +4,9 @@
  * requests were sent or -d has passed; then it waits for the answers in
  * flight (at most -t each) and prints a report of "key value" lines.
  *
+ * With -a FILE, the first line of every OK response's body goes to FILE,
+ * one a line: a test counts who answered (testserver says "ok PID").
+ *
  * Every request carries a unique id (?id=PREFIXSEQ and X-Request-Id), and
  * every failure is counted by kind, so that a test can tell a refused
  * connection from a reset, a lost response or a timeout.  In -r timelines a
@@ -98,7 +101,7 @@ static char		 hostport[300], path[2048];
 static int		 opt_keepalive, opt_body, opt_quiet;
 static long		 opt_requests = -1, opt_timeout_ms = 5000;
 static const char	*opt_prefix = "";
-static FILE		*ids_file, *timeline_file;
+static FILE		*ids_file, *timeline_file, *answers_file;
 
 static int		 stopping, interrupts;
 static uint64_t		 next_seq;
@@ -120,7 +123,7 @@ usage(void)
 	    "usage: loadgen -u http://HOST:PORT/PATH [-n N] [-d DURATION] "
 	    "[-c N] [-k]\n"
 	    "               [-t MS] [-p PREFIX] [-o IDS] [-r TIMELINE] "
-	    "[-b] [-q]\n"
+	    "[-b] [-q] [-a ANSWERS]\n"
 	    "HOST is an IPv4 literal, [IPv6] or localhost (127.0.0.1).  "
 	    "-n or -d is required;\n"
 	    "-d defaults to 60s.  DURATION: 500ms, 10s, 2m or seconds.\n");
@@ -298,6 +301,21 @@ conn_open(struct client *c)
 	return 0;
 }
 
+/* -a: the body's first line; what -b does not keep is dropped here. */
+static void
+record_answer(struct client *c)
+{
+	size_t	 len = evbuffer_get_length(c->body), n = 0;
+	char	*p;
+
+	p = (char *)evbuffer_pullup(c->body, -1);
+	while (p != NULL && n < len && p[n] != '\r' && p[n] != '\n')
+		n++;
+	fprintf(answers_file, "%.*s\n", (int)n, p != NULL ? p : "");
+	if (!opt_body)
+		evbuffer_drain(c->body, len);
+}
+
 static void
 record(struct client *c, enum kind k, int status)
 {
@@ -313,6 +331,8 @@ record(struct client *c, enum kind k, int status)
 	if (k == OK && ids_file != NULL)
 		fprintf(ids_file, "%s%llu\n", opt_prefix,
 		    (unsigned long long)c->seq);
+	if (k == OK && answers_file != NULL)
+		record_answer(c);
 	if (k == OK && opt_body) {
 		evbuffer_drain(last_body, evbuffer_get_length(last_body));
 		evbuffer_add_buffer(last_body, c->body);
@@ -421,7 +441,7 @@ parse_head(struct client *c, char *head)
 static void
 take_body(struct client *c, size_t n)
 {
-	if (opt_body)
+	if (opt_body || answers_file != NULL)
 		evbuffer_remove_buffer(c->in, c->body, n);
 	else
 		evbuffer_drain(c->in, n);
@@ -721,12 +741,16 @@ main(int argc, char *argv[])
 	struct timeval	 tv;
 	struct rlimit	 rl;
 	const char	*url = NULL, *ids = NULL, *timeline = NULL;
+	const char	*answers = NULL;
 	long		 run_ms = -1;
 	int		 ch, i;
 
 	nclients = 1;
-	while ((ch = getopt(argc, argv, "bc:d:kn:o:p:qr:t:u:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:bc:d:kn:o:p:qr:t:u:")) != -1) {
 		switch (ch) {
+		case 'a':
+			answers = optarg;
+			break;
 		case 'b':
 			opt_body = 1;
 			break;
@@ -779,6 +803,10 @@ main(int argc, char *argv[])
 
 	if (ids != NULL && (ids_file = fopen(ids, "w")) == NULL) {
 		fprintf(stderr, "loadgen: %s: %s\n", ids, strerror(errno));
+		return 2;
+	}
+	if (answers != NULL && (answers_file = fopen(answers, "w")) == NULL) {
+		fprintf(stderr, "loadgen: %s: %s\n", answers, strerror(errno));
 		return 2;
 	}
 	if (timeline != NULL && (timeline_file = fopen(timeline, "w")) ==
@@ -852,6 +880,8 @@ main(int argc, char *argv[])
 	}
 	if (ids_file != NULL)
 		fclose(ids_file);
+	if (answers_file != NULL)
+		fclose(answers_file);
 
 	for (i = 0; i < nclients; i++) {
 		conn_close(&clients[i]);

@@ -12,7 +12,8 @@
  *         /env         the environment it had at exec
  *         /sleep?ms=N  "ok PID", N ms later
  *         /healthz     as /, but 503 for --healthy-after-ms after start, or
- *                      always with --unhealthy
+ *                      always with --unhealthy, or from --unhealthy-after-ms
+ *                      after start on
  */
 #include <sys/ioctl.h>
 #include <sys/queue.h>
@@ -100,6 +101,7 @@ static long			 opt_exit_code = -1;
 static long			 opt_crash_ms = -1;
 static int			 opt_ignore_drain, opt_quiet;
 static long			 opt_healthy_ms;
+static long			 opt_unhealthy_ms = -1;
 static int			 opt_unhealthy;
 static struct timespec		 started;
 static long			 opt_chatter;
@@ -115,7 +117,8 @@ usage(int code)
 	    "                  [--work-ms N --work-log FILE] [--startup-ms N]\n"
 	    "                  [--exit-at-start CODE] [--crash-after-ms N]\n"
 	    "                  [--ignore-drain] [--quiet] [--chatter N]\n"
-	    "                  [--healthy-after-ms N | --unhealthy]\n");
+	    "                  [--healthy-after-ms N | --unhealthy]\n"
+	    "                  [--unhealthy-after-ms N]\n");
 	exit(code);
 }
 
@@ -634,7 +637,10 @@ work_done(evutil_socket_t fd, short what, void *arg)
 	drain_check();
 }
 
-/* /healthz: 503 while warming up (--healthy-after-ms), or always. */
+/*
+ * /healthz: 503 while warming up (--healthy-after-ms), once it went bad
+ * (--unhealthy-after-ms), or always.
+ */
 static int
 healthz_failing(void)
 {
@@ -646,7 +652,8 @@ healthz_failing(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - started.tv_sec) * 1000 +
 	    (now.tv_nsec - started.tv_nsec) / 1000000;
-	return ms < opt_healthy_ms;
+	return ms < opt_healthy_ms ||
+	    (opt_unhealthy_ms >= 0 && ms >= opt_unhealthy_ms);
 }
 
 static void
@@ -766,6 +773,7 @@ options(int argc, char *argv[])
 		{ "ignore-drain",	no_argument,	   NULL, 'i' },
 		{ "healthy-after-ms",	required_argument, NULL, 'H' },
 		{ "unhealthy",		no_argument,	   NULL, 'U' },
+		{ "unhealthy-after-ms",	required_argument, NULL, 'u' },
 		{ "quiet",		no_argument,	   NULL, 'q' },
 		{ "chatter",		required_argument, NULL, 'T' },
 		{ "help",		no_argument,	   NULL, 'h' },
@@ -835,6 +843,10 @@ options(int argc, char *argv[])
 			break;
 		case 'U':
 			opt_unhealthy = 1;
+			break;
+		case 'u':
+			opt_unhealthy_ms = option_number("unhealthy-after-ms",
+			    optarg, MAXSLEEP_MS);
 			break;
 		case 'q':
 			opt_quiet = 1;

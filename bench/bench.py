@@ -10,7 +10,9 @@ BENCH_QUICK=1: one round, shorter loads, fewer reloads (a few minutes).
 BENCH_SMOKE=1: a few seconds of load at -c 4 per scenario, to check the
 machinery (not for figures).
 BENCH_ONLY=1,3: only these scenarios (the report keeps the others' last
-figures).
+figures); BENCH_ONLY=servers: only each server's own reload against
+baton's (gunicorn, unicorn, puma, starman, nginx, Express under PM2);
+BENCH_SERVERS=nginx,puma: only these servers of it.
 BENCH_ROUNDS=N: N rounds instead of 3 (or 1 with BENCH_QUICK).
 """
 import json
@@ -28,13 +30,14 @@ from datetime import datetime, timezone
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (  # noqa: E402
     APP, APP_ENV, BATON, BENCH, CLK_TCK, FD_APP, LOADGEN, PM2_BIN, PRELOAD_LIB,
-    RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, Starter, dump,
+    RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, RssSampler, Starter, dump,
     free_port, http_get, kill_all_tagged, median, nfds, parse_kv, pct,
     preload_available, proc_sample, progress)
 
 QUICK = os.environ.get('BENCH_QUICK') == '1'
 SMOKE = os.environ.get('BENCH_SMOKE') == '1'
-ONLY = set(os.environ.get('BENCH_ONLY', '1,2,3,4,5,6').split(','))
+ALL = ('1', '2', '3', '4', '5', '6', 'servers')
+ONLY = set(os.environ.get('BENCH_ONLY', ','.join(ALL)).split(','))
 
 if SMOKE:
     P = Params.smoke()
@@ -196,6 +199,33 @@ def reanalyze():
     progress(f'scenario 1: {n} runs reanalyzed from their timelines')
 
 
+def reloads_under_load(tool, args, env, n, iv, lead, tail, reload=None):
+    """Runs the load generator ARGS (stopped with SIGINT at the end) and,
+    from LEAD seconds after its start (t0), N reloads of TOOL one every IV
+    seconds, or as soon as the previous one has finished when it takes
+    longer, then TAIL seconds more. Returns the reloads' spans (seconds
+    after t0), loadgen's stdout and stderr, the end (after t0) and t0.
+    RELOAD: what reloads, if not tool.reload."""
+    spans = []
+    t0 = time.monotonic()
+    lg = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        for k in range(n):
+            target = t0 + lead + k * iv
+            time.sleep(max(0.0, target - time.monotonic()))
+            r = (reload or tool.reload)()
+            spans.append({'start': r['start'] - t0, 'end': r['end'] - t0, 'ok': r['ok'],
+                          'lost_hups': r.get('lost_hups', 0)})
+            if 'error' in r:
+                spans[-1]['error'] = r['error']
+        time.sleep(max(0.0, (t0 + lead + (n - 1) * iv + tail) - time.monotonic()))
+        time.sleep(max(0.0, spans[-1]['end'] + t0 + tail - time.monotonic()))
+    finally:
+        lg.send_signal(signal.SIGINT)
+        out, err = lg.communicate(timeout=60)
+    return spans, out, err, time.monotonic() - t0, t0
+
+
 def s1_run(key, label, factory, conc, rnd):
     name = f's1-r{rnd}-{key}-c{conc}'
     d = os.path.join(RAW, name)
@@ -207,26 +237,13 @@ def s1_run(key, label, factory, conc, rnd):
     ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
     n, iv, lead, tail = P.s1_reloads, P.s1_interval, P.s1_lead, P.s1_tail
     bound = lead + n * 6 + tail + 60       # loadgen's own limit; we stop it first
-    spans = []
     try:
         tool.start()
-        t0 = time.monotonic()
-        lg = subprocess.Popen([LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(conc),
-                               '-d', f'{int(bound)}s', '-n', '50000000', '-t', '5000',
-                               '-p', f'{key}{conc}r{rnd}-', '-o', ids, '-r', tl],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=dict(os.environ, BENCH_TAG=tool.tag))
-        for k in range(n):
-            target = t0 + lead + k * iv
-            time.sleep(max(0.0, target - time.monotonic()))
-            r = tool.reload()
-            spans.append({'start': r['start'] - t0, 'end': r['end'] - t0, 'ok': r['ok'],
-                          'lost_hups': r.get('lost_hups', 0)})
-        time.sleep(max(0.0, (t0 + lead + (n - 1) * iv + tail) - time.monotonic()))
-        time.sleep(max(0.0, spans[-1]['end'] + t0 + tail - time.monotonic()))
-        lg.send_signal(signal.SIGINT)
-        out, err = lg.communicate(timeout=60)
-        t_end = time.monotonic() - t0
+        spans, out, err, t_end, _ = reloads_under_load(
+            tool, [LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(conc),
+                   '-d', f'{int(bound)}s', '-n', '50000000', '-t', '5000',
+                   '-p', f'{key}{conc}r{rnd}-', '-o', ids, '-r', tl],
+            dict(os.environ, BENCH_TAG=tool.tag), n, iv, lead, tail)
     finally:
         tool.stop()
     with open(os.path.join(d, 'loadgen.out'), 'w') as f:
@@ -727,6 +744,108 @@ def scenario6():
             save()
 
 
+# ------------------------------------------------------------ servers
+
+def sv_run(srv, who, load, factory):
+    """One server, reloaded its own way (who = 'own') or by baton, under
+    the compatibility suite's load (Connection: close or keep-alive)."""
+    from servers import CLIENTS, REQ_TIMEOUT_MS
+    name = f'sv-{srv.key}-{load}-{who}'
+    d = os.path.join(RAW, name)
+    os.makedirs(d, exist_ok=True)
+    port = free_port()
+    tool = factory(d, port)
+    tl = os.path.join(d, 'timeline')
+    n, iv, lead, tail = P.sv_reloads, P.sv_interval, P.sv_lead, P.sv_tail
+    args = [LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(CLIENTS),
+            '-d', f'{int(lead + n * 10 + tail + 60)}s', '-n', '50000000',
+            '-t', str(REQ_TIMEOUT_MS), '-p', f'{srv.key}{who}-', '-r', tl]
+    if load == 'keep-alive':
+        args.append('-k')
+    def reload():
+        # A reload that has not finished by the deadline counts as failed,
+        # and the next one goes on.
+        t = time.monotonic()
+        try:
+            return tool.reload(timeout=P.sv_deadline)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            return {'start': t, 'end': time.monotonic(), 'ok': False, 'error': str(e)}
+
+    sampler = None
+    try:
+        tool.start()
+        # The load generator carries no tag: the memory is the server's.
+        sampler = RssSampler(tool.tag, tool.roots)
+        spans, out, err, t_end, t0 = reloads_under_load(tool, args, os.environ, n, iv,
+                                                        lead, tail, reload)
+    finally:
+        if sampler:
+            sampler.stop()
+        tool.stop()
+    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
+        f.write(out.decode() + err.decode())
+    rep = parse_kv(out.decode())
+    samples = read_timeline(tl)
+    mem = [(t - t0, kb, np) for t, kb, np in sampler.samples]
+    # A sample belongs to a reload when taken during it, or within one
+    # interval after: the sampler may miss the very end.
+    slack = RssSampler.INTERVAL
+    in_rel = [(kb, np) for t, kb, np in mem
+              if any(s['start'] <= t <= s['end'] + slack for s in spans)]
+    steady = [kb for t, kb, _ in mem if WARM <= t < spans[0]['start']]
+    res = {'server': srv.key, 'who': who, 'load': load, 'dir': name, 'run': RUN,
+           'loadgen': rep, 'spans': spans,
+           'reload_s': [s['end'] - s['start'] for s in spans],
+           'reloads_ok': sum(1 for s in spans if s['ok']),
+           'lost_hups': sum(s['lost_hups'] for s in spans),
+           'mem_steady_kb': median(steady),
+           'mem_peak_kb': max((kb for kb, _ in in_rel), default=None),
+           'procs_peak': max((np for _, np in in_rel), default=None)}
+    res.update(s1_windows(samples, spans, t_end))
+    progress(f'  {srv.key:8s} {load:10s} {who:5s}: {int(rep.get("ok", 0))} ok, '
+             f'{int(rep.get("failed", 0))} failed, p99 steady {fmt(res["steady"]["p99"])} / '
+             f'reloads {fmt(res["reload"]["p99"])} ms, {res["reloads_ok"]}/{n} reloads, '
+             f'median {median(res["reload_s"]):.2f} s, peak {(res["mem_peak_kb"] or 0) / 1024:.0f} MiB')
+    return res
+
+
+def scenario_servers():
+    """Each server's own graceful reload against baton's, same load, one
+    round; a server that is not installed is skipped with its package."""
+    from servers import CLIENTS, REQ_TIMEOUT_MS, SERVERS
+    progress(f'scenario servers: each server\'s own reload against baton '
+             f'({P.sv_reloads} reloads, loadgen -c {CLIENTS})')
+    out = {'runs': [], 'skipped': {}, 'versions': {}, 'servers': [], 'clients': CLIENTS,
+           'timeout_ms': REQ_TIMEOUT_MS,
+           'params': {k: v for k, v in P.as_dict().items() if k.startswith('sv_')},
+           'quick': QUICK, 'smoke': SMOKE}
+    pick = [k for k in os.environ.get('BENCH_SERVERS', '').split(',') if k]
+    for srv in SERVERS:
+        if pick and srv.key not in pick:
+            continue
+        out['servers'].append({'key': srv.key, 'name': srv.name, 'mechanism': srv.mechanism,
+                               'timed': srv.timed, 'loads': list(srv.loads)})
+        gone = srv.missing()
+        if gone:
+            progress(f'  {srv.key}: skipped, not installed: {", ".join(gone)}')
+            out['skipped'][srv.key] = gone
+            continue
+        out['versions'][srv.key] = srv.version()
+        for i, load in enumerate(srv.loads):
+            # Who goes first alternates from one load to the next.
+            for who, factory in turn([('own', srv.own), ('baton', srv.baton)], i + 1):
+                try:
+                    r = sv_run(srv, who, load, factory)
+                except RUN_ERRORS as e:
+                    progress(f'  {srv.key} {load} {who}: FAILED: {e}')
+                    r = {'server': srv.key, 'who': who, 'load': load, 'error': str(e)}
+                out['runs'].append(r)
+                summary['servers'] = out
+                save()
+    summary['servers'] = out
+    save()
+
+
 def main():
     if sys.argv[1:] == ['--reanalyze']:
         reanalyze()
@@ -736,7 +855,7 @@ def main():
             sys.exit(f'bench: {f} is missing (build with make; bench/run installs PM2)')
     os.makedirs(RAW, exist_ok=True)
     t = time.monotonic()
-    full = ONLY >= {'1', '2', '3', '4', '5', '6'}
+    full = ONLY >= set(ALL)
     prev = summary.get('meta')
     if full or not prev:
         summary['meta'] = machine()
@@ -757,7 +876,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
     try:
         for n, f in (('1', scenario1), ('6', scenario6), ('2', scenario2),
-                     ('3', scenario3), ('4', scenario4), ('5', scenario5)):
+                     ('3', scenario3), ('4', scenario4), ('5', scenario5),
+                     ('servers', scenario_servers)):
             if n in ONLY:
                 f()
     finally:

@@ -33,6 +33,7 @@ PM2_BIN = os.path.join(BENCH, 'node_modules', '.bin', 'pm2')
 PRELOAD_LIB = os.environ.get('BATON_PRELOAD_LIB') or os.path.join(
     BUILD, '.libs', 'libbaton-preload.so')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
+PAGE_KB = os.sysconf('SC_PAGE_SIZE') // 1024
 
 # The same drain for every tool: the app's server.close, then CLOSE_WAIT_MS
 # (the post's 10 s, shortened), force exit at FORCE_MS (the post's 15 s);
@@ -79,13 +80,20 @@ class Params:
     s6_secs: int = 10
     s5_reloads: int = 10
     s5_many: int = 1000
+    """servers: each server reloaded its own way and under baton, one
+    round (a few minutes in all)."""
+    sv_reloads: int = 3
+    sv_interval: float = 2.0
+    sv_lead: float = 3.0
+    sv_tail: float = 2.0
+    sv_deadline: float = 35.0
 
     @classmethod
     def quick(cls):
         """One round, shorter loads, fewer reloads."""
         return cls(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0,
                    s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5,
-                   s5_many=200, s6_secs=5)
+                   s5_many=200, s6_secs=5, sv_reloads=2)
 
     @classmethod
     def smoke(cls):
@@ -93,7 +101,8 @@ class Params:
         return cls(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
                    s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2,
                    s3_close_secs=2, s3_conc=4, s3_warm=0, s4_idle=2,
-                   s5_reloads=2, s5_many=20, s6_secs=2)
+                   s5_reloads=2, s5_many=20, s6_secs=2, sv_reloads=1,
+                   sv_interval=1.0, sv_lead=1.5, sv_tail=0.5, sv_deadline=10.0)
 
     @classmethod
     def from_dict(cls, d):
@@ -182,6 +191,33 @@ def tagged_pids(tag):
     return pids
 
 
+def tree_pids(tag, roots=()):
+    """The processes that carry BENCH_TAG=tag, or descend from one of
+    them or from ROOTS, in one pass over /proc. The tag alone misses some:
+    nginx, for one, writes its process title over its environment."""
+    want = f'BENCH_TAG={tag}'.encode()
+    me = os.getpid()
+    parent, found = {}, set(roots)
+    for d in os.listdir('/proc'):
+        if not d.isdigit() or int(d) == me:
+            continue
+        try:
+            with open(f'/proc/{d}/stat') as f:
+                st = f.read()
+            parent[int(d)] = int(st[st.rindex(')') + 2:].split()[1])
+            with open(f'/proc/{d}/environ', 'rb') as f:
+                if want in f.read().split(b'\0'):
+                    found.add(int(d))
+        except (OSError, ValueError):
+            pass
+    grew = True
+    while grew:
+        more = {p for p, pp in parent.items() if pp in found and p not in found}
+        found |= more
+        grew = bool(more)
+    return [p for p in found if p in parent]
+
+
 def kill_all_tagged():
     return sum(len(kill_tagged(t)) for t in TAGS)
 
@@ -264,6 +300,43 @@ def pid_alive(pid):
             return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
     except OSError:
         return False
+
+
+class RssSampler:
+    """Every INTERVAL seconds, the sum of VmRSS over every process that
+    carries TAG or descends from one, or from ROOTS() (the server, its
+    supervisor, and a reload command while it runs): (monotonic time, kB,
+    processes). Pages that forked workers share are counted in each of
+    them, as RSS does."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, tag, roots=lambda: ()):
+        self.tag = tag
+        self.roots = roots
+        self.samples = []
+        self.stopping = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while not self.stopping:
+            t = time.monotonic()
+            kb = n = 0
+            for pid in tree_pids(self.tag, self.roots()):
+                try:
+                    with open(f'/proc/{pid}/statm') as f:
+                        kb += int(f.read().split()[1]) * PAGE_KB
+                    n += 1
+                except (OSError, ValueError, IndexError):
+                    pass
+            self.samples.append((t, kb, n))
+            time.sleep(max(0.0, self.INTERVAL - (time.monotonic() - t)))
+
+    def stop(self):
+        self.stopping = True
+        self.t.join(5)
+        return self.samples
 
 
 class Lines:
@@ -361,6 +434,10 @@ class Tool:
     def sup_pid(self):
         return self.proc.pid
 
+    def roots(self):
+        """The processes whose trees make the tool, beside those tagged."""
+        return [self.proc.pid] if self.proc else []
+
     def worker_pids(self):
         return descendants(self.sup_pid())
 
@@ -431,10 +508,10 @@ class Baton(Tool):
              'baton generation 1')
         wait_http(self.port)
 
-    def reload(self):
+    def reload(self, timeout=120):
         """baton reload: returns once the old generation has exited."""
         t0 = time.monotonic()
-        r = self.run([BATON, 'reload', '-c', self.ini], 'reload', timeout=120)
+        r = self.run([BATON, 'reload', '-c', self.ini], 'reload', timeout=timeout)
         t1 = time.monotonic()
         self.gen += 1
         return {'start': t0, 'end': t1, 'ok': r.returncode == 0}
@@ -492,10 +569,10 @@ class PM2(Tool):
         with open(os.path.join(self.home, 'pm2.pid')) as f:
             return int(f.read().strip())
 
-    def reload(self):
+    def reload(self, timeout=120):
         w0 = time.time()
         t0 = time.monotonic()
-        r = self.run([PM2_BIN, 'reload', 'express'], 'pm2', timeout=120)
+        r = self.run([PM2_BIN, 'reload', 'express'], 'pm2', timeout=timeout)
         t1 = time.monotonic()
         return {'start': t0, 'end': t1, 'ok': r.returncode == 0, 'wall': w0}
 
@@ -524,22 +601,29 @@ class Starter(Tool):
     """Server::Starter: start_server --port=127.0.0.1:PORT -- CMD; HUP
     reloads: a new worker, --interval (1 s) later the old one gets
     --signal-on-hup. app: express-fd (one bench/fd-app.js process that
-    preforks N children on the passed socket) or testserver."""
+    preforks N children on the passed socket), testserver, or cmd (a
+    command of its own, drained with the signal drain)."""
     key = 'starter'
 
-    def __init__(self, d, port, env, workers=2, app='express-fd', tag=None):
+    def __init__(self, d, port, env, workers=2, app='express-fd', tag=None,
+                 cmd=None, drain='INT'):
         super().__init__(d, port, env, workers, tag)
-        self.app = app
+        self.app = 'cmd' if cmd else app
+        self.cmd = cmd
+        self.drain = drain
         if app == 'express-fd' and workers > 1:
             self.env['BENCH_PREFORK'] = str(workers)
 
     def start(self):
-        if self.app == 'express-fd':
+        if self.cmd:
+            cmd = self.cmd
+        elif self.app == 'express-fd':
             cmd = ['node', FD_APP, APP]
         else:
             cmd = [TESTSERVER, '--protocol', 'starter', '--quiet']
         self.proc = self.popen(['start_server', f'--port=127.0.0.1:{self.port}',
-                                '--signal-on-hup=INT', '--signal-on-term=INT',
+                                f'--signal-on-hup={self.drain}',
+                                f'--signal-on-term={self.drain}',
                                 f'--dir={APP_DIR}', '--'] + cmd, 'starter',
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         # The workers' output comes through the same pipe: the app's own

@@ -205,6 +205,11 @@ def header(rep):
              f'{m.get("perl")}); {m.get("wrk")}; {m.get("gnuplot")}.')
     for rr in m.get('reruns', []):
         d_ = rr.get('duration_s', 0)
+        if rr['only'] == ['servers']:
+            rep.line(f'- Section 7 (each server\'s own reload) was run on {rr["date"]} (run '
+                     f'`{rr["run"]}`, `BENCH_ONLY=servers bench/run`, {d_ // 60} min {d_ % 60} s); '
+                     'its figures are from that run.')
+            continue
         rep.line(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
                  f'were run (again) on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
                  f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
@@ -216,6 +221,8 @@ def header(rep):
     rep.line('make bench                  # = bench/run: installs what is missing, runs all, writes this file')
     rep.line('BENCH_QUICK=1 make bench    # one round, shorter loads (about 10 minutes)')
     rep.line('BENCH_ONLY=1,3 bench/run    # some scenarios only; the others keep their last figures')
+    if S.get('servers'):
+        rep.line('BENCH_ONLY=servers bench/run  # section 7 only: each server\'s own reload against baton')
     rep.line('bench/run --report          # rewrite this file and the plots from bench/results/report/')
     rep.line('```')
     rep.line()
@@ -989,6 +996,209 @@ def scenario6(rep):
         HEAD['s6'] = med
 
 
+# ---------------------------------------------------------------- servers
+
+# What has been published about each server's own reload, to read the
+# figures against (the issue each comes from).
+PUBLISHED = {
+    'gunicorn': 'gunicorn\'s issue #2296 reports 4 to 16 failed requests per SIGHUP at '
+                '30 requests per second',
+    'express': 'PM2\'s issue #2729 reports about 2% of requests failing when `pm2 reload` '
+               'runs in a loop',
+}
+
+
+def sv_agg(rs):
+    """One server, one load, one way of reloading: the figures."""
+    if not rs:
+        return None
+    r = rs[0]
+    if 'error' in r:
+        return {'error': r['error']}
+    lg = r['loadgen']
+    n = len(r['spans'])
+    done = [s['end'] - s['start'] for s in r['spans'] if s['ok']]
+    return {
+        'n': n, 'ok_reloads': r['reloads_ok'],
+        'unfinished': [s for s in r['spans'] if not s['ok']],
+        'requests': int(lg.get('requests', 0)), 'failed': int(lg.get('failed', 0)),
+        'kinds': {k: int(lg.get(k, 0)) for k in ('refused', 'reset', 'eof', 'timeout',
+                                                 'bad_status', 'other') if lg.get(k)},
+        'retried': int(lg.get('retried', 0)),
+        'sp99': r['steady']['p99'], 'rp99': r['reload']['p99'],
+        'ratio': (r['reload']['p99'] / r['steady']['p99']
+                  if r['reload']['p99'] and r['steady']['p99'] else None),
+        'reload_s': median(done), 'reload_max': max(done) if done else None,
+        'mem_steady': r['mem_steady_kb'], 'mem_peak': r['mem_peak_kb'],
+        'procs': r['procs_peak'],
+    }
+
+
+def kinds_text(a):
+    if not a['kinds']:
+        return '0'
+    return f'{a["failed"]:,} (' + ', '.join(f'{v:,} {k}' for k, v in a['kinds'].items()) + ')'
+
+
+def mib(kb):
+    return 'n/a' if kb is None else f'{kb / 1024:,.0f}'
+
+
+def sv_reloads(a):
+    s = f'{a["ok_reloads"]}/{a["n"]}'
+    return s
+
+
+def sv_time(a, deadline):
+    if a['reload_s'] is None:
+        return f'none finished in {deadline:.0f} s'
+    s = f'{a["reload_s"]:.2f} s (max {a["reload_max"]:.2f})'
+    if a['unfinished']:
+        s += f'; {len(a["unfinished"])} not finished in {deadline:.0f} s'
+    return s
+
+
+def sv_paragraph(srv, ver, pairs, deadline):
+    """The figures of one server, in words, for its users."""
+    name = srv['name'].split(',')[0]
+    out = [f'**{name}**{" " + ver if ver else ""}, reloaded by {srv["mechanism"]}, against baton.']
+    verdict, level = [], []
+    for load, own, bat in pairs:
+        if not own or not bat or 'error' in own or 'error' in bat:
+            bad = [f'{w}: {x["error"]}' for w, x in (('its own reload', own), ('baton', bat))
+                   if x and 'error' in x]
+            out.append(f'With {load} connections the comparison did not complete ({"; ".join(bad)}).')
+            continue
+        t = (f'With {load} connections, in {own["n"]} reload{"s" if own["n"] != 1 else ""}: its own reload failed '
+             f'{kinds_text(own)} of {own["requests"]:,} requests, baton {kinds_text(bat)} of '
+             f'{bat["requests"]:,}.')
+        if own['unfinished'] or bat['unfinished']:
+            parts = []
+            for who, x in (('its own reload', own), ('baton', bat)):
+                if x['unfinished']:
+                    parts.append(f'{who}: {len(x["unfinished"])} of {x["n"]} had not finished '
+                                 f'{deadline:.0f} s after the trigger (the old processes were still there)')
+            t += ' Reloads left unfinished: ' + '; '.join(parts) + '.'
+        t += (f' p99 during reloads over steady p99: {ratio(own["rp99"], own["sp99"])} with its own '
+              f'reload ({num(own["rp99"])} ms against {num(own["sp99"])} ms), '
+              f'{ratio(bat["rp99"], bat["sp99"])} under baton ({num(bat["rp99"])} against '
+              f'{num(bat["sp99"])} ms).')
+        t += (f' A reload took {sv_time(own, deadline)} its own way and {sv_time(bat, deadline)} '
+              f'under baton; memory at its peak during reloads {mib(own["mem_peak"])} MiB against '
+              f'{mib(bat["mem_peak"])} MiB ({mib(own["mem_steady"])} and {mib(bat["mem_steady"])} MiB '
+              'steady).')
+        out.append(t)
+        if own['failed'] > 0 and bat['failed'] == 0:
+            verdict.append(f'with {load} connections baton removed the {own["failed"]:,} failed requests')
+        elif own['failed'] == 0 and bat['failed'] > 0:
+            verdict.append(f'with {load} connections baton failed {bat["failed"]:,} requests where '
+                           'the server\'s own reload failed none')
+        elif own['failed'] > 0 and bat['failed'] > 0:
+            verdict.append(f'with {load} connections both failed requests '
+                           f'({own["failed"]:,} its own way, {bat["failed"]:,} under baton)')
+        if own['unfinished'] and not bat['unfinished']:
+            verdict.append(f'with {load} connections its own reload did not finish where '
+                           'baton\'s did')
+        elif bat['unfinished'] and not own['unfinished']:
+            verdict.append(f'with {load} connections baton\'s reload did not finish where '
+                           'the server\'s own did')
+        # Where neither failed a request: which way each other figure went.
+        if own['failed'] == 0 and bat['failed'] == 0:
+            cmp = []
+            for what, a, b, unit in (('p99 during reloads', bat['rp99'], own['rp99'], 'ms'),
+                                     ('time per reload', bat['reload_s'], own['reload_s'], 's'),
+                                     ('peak memory', bat['mem_peak'], own['mem_peak'], 'kB')):
+                if a is None or b is None:
+                    continue
+                word = 'lower' if a < b else 'higher' if a > b else 'the same'
+                cmp.append(f'{what} {word} under baton ({ratio(a, b)})')
+            if cmp:
+                level.append(f'with {load} connections neither failed a request; ' + ', '.join(cmp))
+    if srv['key'] in PUBLISHED:
+        out.append(f'For comparison, {PUBLISHED[srv["key"]]}.')
+    if verdict:
+        out.append('In this run, ' + '; '.join(verdict) + '.')
+    if level:
+        out.append('In this run, ' + '; '.join(level) + f'. For a user of {name} who reloads '
+                   'this way and sees no failed requests, what baton adds is not in this table: '
+                   'the new processes checked ready before the old ones are told to go, a '
+                   'rollback when they do not start, and one drain deadline.')
+    return ' '.join(out)
+
+
+def scenario_servers(rep):
+    sv = S.get('servers')
+    if not sv or not sv.get('servers'):
+        return
+    p = sv.get('params', {})
+    n, dl = p.get('sv_reloads'), p.get('sv_deadline') or 0
+    rep.line('## 7. Each server\'s own reload, and baton')
+    rep.line()
+    mode = ''
+    if sv.get('smoke'):
+        mode = ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
+    elif sv.get('quick'):
+        mode = ' (BENCH_QUICK=1: indicative only)'
+    rep.line(f'Each server reloaded by its own graceful mechanism, then under baton with the '
+             'configuration `docs/compatibility.md` gives for it (the commands, apps and baton '
+             'settings come from `test/compat/run`, which checks them), under the same load: '
+             f'`test/loadgen -c {sv.get("clients")}`, a request failing after '
+             f'{(sv.get("timeout_ms") or 0) / 1000:g} s, with `Connection: close` and, where the server keeps '
+             f'connections alive, keep-alive. {n} reloads, one every '
+             f'{p.get("sv_interval")} s or as soon as the previous one has finished, after '
+             f'{p.get("sv_lead")} s of steady load; one round{mode}. As in scenario 1, latencies '
+             'are those of the requests answered 200, by the time they started: **steady** from '
+             'the end of the first second to the first trigger, **during reloads** from a '
+             'trigger to the end of that reload. **Time per reload** runs from the trigger to '
+             'the old processes gone: under baton, until `baton reload` returns (it returns once '
+             'the old generation has exited); for each server\'s own reload, to what the column '
+             f'"reload ends at" says; a reload not finished {dl:.0f} s after its trigger counts as '
+             'failed. **Memory** is the sum of VmRSS over every process of the server and its '
+             'supervisor (and the reload command while it runs), sampled every 0.1 s: the '
+             'highest sum during reloads, and the median of the steady stretch; pages that forked '
+             'processes share are counted in each. Failed requests by kind are '
+             '`test/loadgen`\'s: refused, reset, eof (closed with no answer), timeout.')
+    rep.line()
+    runs = sv.get('runs', [])
+    rows, paras = [], []
+    for srv in sv['servers']:
+        key = srv['key']
+        if key in sv.get('skipped', {}):
+            rows.append([srv['name'], 'skipped: not installed: ' + ', '.join(sv['skipped'][key])]
+                        + [''] * 7)
+            continue
+        pairs = []
+        for load in srv['loads']:
+            own = sv_agg([r for r in runs if r['server'] == key and r['load'] == load
+                          and r['who'] == 'own'])
+            bat = sv_agg([r for r in runs if r['server'] == key and r['load'] == load
+                          and r['who'] == 'baton'])
+            pairs.append((load, own, bat))
+            for who, a, ends in ((srv['mechanism'], own, srv['timed']),
+                                 ('baton', bat, '`baton reload` returning')):
+                if a is None:
+                    continue
+                if 'error' in a:
+                    rows.append([srv['name'], who, load, f'did not complete: {a["error"]}']
+                                + [''] * 5)
+                    continue
+                rows.append([srv['name'], who, load, sv_reloads(a), kinds_text(a),
+                             f'{num(a["sp99"])} / {num(a["rp99"])}', ratio(a['rp99'], a['sp99']),
+                             sv_time(a, dl) + ' — ' + ends,
+                             f'{mib(a["mem_steady"])} / {mib(a["mem_peak"])}'])
+        paras.append(sv_paragraph(srv, sv.get('versions', {}).get(key, ''), pairs, dl))
+    rep.line('| server | reloaded by | load | reloads ok | failed requests (by kind) | '
+             'p99 steady / during reloads, ms | ratio | time per reload: median (max) — '
+             'reload ends at | memory steady / peak during reloads, MiB |')
+    rep.line('| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |')
+    for r in rows:
+        rep.line('| ' + ' | '.join(str(c) for c in r) + ' |')
+    rep.line()
+    for para in paras:
+        rep.line(para)
+        rep.line()
+
+
 # ---------------------------------------------------------------- headline
 
 def headline():
@@ -1064,6 +1274,7 @@ def main():
     scenario4(rep)
     scenario5(rep)
     scenario6(rep)
+    scenario_servers(rep)
     body = rep.lines[body_start:]
     del rep.lines[body_start:]
     h = headline()

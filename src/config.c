@@ -610,7 +610,8 @@ config_check_rollout(const struct config *c, char **error)
 		*error = xprintf("%s%s needs the kernel to steer connections "
 		    "between generations, which this machine refuses: %s "
 		    "(without it baton shares one socket; remove %s)", where,
-		    config_key_name(k), why, config_key_name(k));
+		    k == KEY_READY ? "ready = probe" : k == KEY_ROLLOUT ?
+		    "rollout = rolling" : "canary", why, config_key_name(k));
 		goto fail;
 	}
 	/* Of the keys that do not apply, report the first in the file. */

@@ -415,7 +415,7 @@ need_steer() {
 	[ "$T_STATUS" = 0 ] && return
 	if grep -q 'which this machine refuses' "$T_DIR/check.err"; then
 		t_ok "baton check refuses ready = probe, saying why" \
-		    grep -qE "$1:[0-9]+: ready needs the kernel to steer" \
+		    grep -qE "$1:[0-9]+: ready = probe needs the kernel to steer" \
 		    "$T_DIR/check.err"
 		t_skip "the kernel refuses steering: $(sed -n 's/.*refuses: //p' "$T_DIR/check.err")"
 		t_done

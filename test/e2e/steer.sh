@@ -19,6 +19,24 @@ conf() {	# conf SERVER-ARGS
 conf ""
 need_steer "$CONF"
 
+# --- Where the kernel refuses the program (here: without CAP_BPF, as
+# nobody), baton check refuses ready = probe and says why.
+chmod 755 "$T_DIR"
+chmod 644 "$CONF"
+if command -v setpriv >/dev/null &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    test -x "$BATON" 2>/dev/null; then
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	    "$BATON" check -c "$CONF" >"$T_DIR/nobody.out" 2>&1
+	t_is "$?" 78 "as nobody, baton check refuses ready = probe"
+	t_diag "$(cat "$T_DIR/nobody.out")"
+	t_ok "naming FILE:LINE and the kernel's reason" grep -qE \
+	    "$CONF:[0-9]+: ready = probe needs the kernel to steer .*refuses: bpf" \
+	    "$T_DIR/nobody.out"
+else
+	t_skip "cannot run baton as nobody here (setpriv, or the path to $BATON)"
+fi
+
 start_active "$LOG" run -c "$CONF"
 t_ok "the socket is steered" log_has "$LOG" 'socket http: steered'
 GEN1=$(gen_pids "$LOG" 1)

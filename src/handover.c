@@ -115,7 +115,7 @@ handover_save(struct handover *h, struct generation *g, struct state *st,
 	st->sockets = xcalloc(st->nsockets, sizeof(*st->sockets));
 	for (i = 0; i < st->nsockets; i++)
 		socket_save(generation_socket(g, i), &st->sockets[i]);
-	st->nworkers = generation_nworkers(g);
+	st->nworkers = generation_slots(g);
 	st->workers = xcalloc(st->nworkers, sizeof(*st->workers));
 	for (i = 0; i < st->nworkers; i++)
 		worker_save(generation_worker(g, i), &st->workers[i]);

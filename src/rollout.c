@@ -68,7 +68,11 @@ rollout_find(struct generation **gens, size_t n, enum generation_state state,
 	return NULL;
 }
 
-/* One steered socket's route. */
+/*
+ * One steered socket's route: users to the slots that serve in the
+ * newest active generation and, during a rolling reload, in the starting
+ * one; the one worker starting beside them is the candidate.
+ */
 static void
 rollout_socket(struct rollout *r, struct generation **gens, size_t n,
     struct socket *s)
@@ -77,23 +81,25 @@ rollout_socket(struct rollout *r, struct generation **gens, size_t n,
 	struct generation	*active, *starting;
 	char			*error = NULL;
 	size_t			 i;
-	int			 ai = -1, si = -1, member, anchored = 0;
+	int			 ai = -1, si = -1, anchored = 0, cand = -1, c;
 
 	active = rollout_find(gens, n, GENERATION_ACTIVE, s, &ai);
 	starting = rollout_find(gens, n, GENERATION_STARTING, s, &si);
 	memset(rt, 0, sizeof(*rt));
 	rt->candidate = STEER_NONE;
-	/* Nothing serves yet (the first generation, or a new socket). */
-	if (active == NULL) {
-		active = starting;
-		ai = si;
+	if (active != NULL)
+		rt->nactive += generation_route(active, (size_t)ai, 0,
+		    rt->active, STEER_MAX_ACTIVE, &cand);
+	if (starting != NULL) {
+		/* Nothing serves yet (the first generation, or a new socket). */
+		rt->nactive += generation_route(starting, (size_t)si,
+		    rt->nactive == 0, rt->active + rt->nactive,
+		    STEER_MAX_ACTIVE - rt->nactive, &c);
+		if (c != -1)
+			cand = c;
 	}
-	if (active != NULL && (member = generation_member(active,
-	    (size_t)ai)) != -1)
-		rt->active[rt->nactive++] = (unsigned)member;
-	if (starting != NULL &&
-	    (member = generation_member(starting, (size_t)si)) != -1) {
-		rt->candidate = member;
+	if (cand != -1) {
+		rt->candidate = cand;
 		memcpy(rt->probe, r->probe, sizeof(rt->probe));
 	}
 	if (socket_route(s, rt, &error) == -1) {

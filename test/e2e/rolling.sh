@@ -34,20 +34,6 @@ if [ "$T_STATUS" != 0 ]; then
 	exit 1
 fi
 
-# The most worker processes alive at once, sampled every 20 ms into
-# $T_DIR/max until $T_DIR/stop exists.
-sampler() {
-	local n max=0
-	while [ ! -e "$T_DIR/stop" ]; do
-		n=$(pgrep -f -- "--status $TAG" | wc -l)
-		if [ "$n" -gt "$max" ]; then
-			max=$n
-			echo "$max" >"$T_DIR/max"
-		fi
-		sleep 0.02
-	done
-}
-
 # spread N: N answers of /, one a connection; every pid answers at least
 # a tenth of them, and there are 4 of them.
 spread() {
@@ -81,9 +67,7 @@ t_ok "generation 1 starts one slot at a time" \
     log_has "$LOG" 'generation 1: starting slot 3 of 4'
 t_ok "new connections spread over the 4 slots" spread 80
 
-sampler &
-SAMPLER=$!
-T_PIDS="$T_PIDS $SAMPLER"
+alive_start "--status $TAG"
 
 # --- A rolling reload under load (Connection: close).
 load_start load "http://127.0.0.1:$PORT/" -c 8 -d 30s
@@ -126,12 +110,10 @@ load_stop fail
 t_is "$(field failed "$T_DIR/fail.out")" 0 "no request failed meanwhile"
 load_ran fail 100
 
-touch "$T_DIR/stop"
-wait "$SAMPLER"
-MAX=$(cat "$T_DIR/max")
-t_diag "the most worker processes seen alive at once: $MAX"
-t_ok "never more than 5 worker processes alive at once" [ "$MAX" -le 5 ]
-t_ok "the sampler saw them (4 at least)" [ "$MAX" -ge 4 ]
+alive_stop
+t_diag "the most worker processes seen alive at once: $MAX_ALIVE"
+t_ok "never more than 5 worker processes alive at once" [ "$MAX_ALIVE" -le 5 ]
+t_ok "the sampler saw them (4 at least)" [ "$MAX_ALIVE" -ge 4 ]
 
 stop_baton
 t_is "$T_STATUS" 0 "baton stops: exit 0"

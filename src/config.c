@@ -614,6 +614,13 @@ config_check_rollout(const struct config *c, char **error)
 		    "rollout = rolling" : "canary", why, config_key_name(k));
 		goto fail;
 	}
+	if (c->canary != 0 && c->rollout == ROLLOUT_ROLLING && c->workers > 1) {
+		where = config_where(c, line[KEY_CANARY]);
+		*error = xprintf("%scanary does not combine with rollout = "
+		    "rolling, which gives each new slot its full share as it "
+		    "comes (choose one)", where);
+		goto fail;
+	}
 	/* Of the keys that do not apply, report the first in the file. */
 	for (k = KEY_PROBE_SOCKET; k <= KEY_CANARY_TIME; k++) {
 		if (line[k] == 0 || k == KEY_ROLLOUT || k == KEY_CANARY)

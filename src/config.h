@@ -112,6 +112,9 @@ struct config {
 	char			*metrics;	/* its URL; NULL: none */
 	struct address		 metrics_addr;	/* parsed, when metrics */
 	long			 stop_delay;	/* ms: /readyz fails first */
+	/* Recycling (generation_recycle()): 0 for either is never. */
+	long long		 max_memory;	/* bytes of RSS, all its processes */
+	long			 max_age;	/* ms, plus up to a tenth more */
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that

@@ -38,6 +38,8 @@ enum baton_key {
 	KEY_METRICS,
 	KEY_STOP_DELAY,
 	KEY_ENV_FILE,
+	KEY_MAX_MEMORY,
+	KEY_MAX_AGE,
 	KEY_NBATON
 };
 

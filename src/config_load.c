@@ -107,6 +107,9 @@ static const struct key baton_keys[KEY_NBATON] = {
 	    offsetof(struct config, stop_delay), DURATION_EXPECT, 0 },
 	[KEY_ENV_FILE] = { "env_file", KIND_PATH,
 	    offsetof(struct config, env_file), NULL, 0 },
+	[KEY_MAX_MEMORY] = { "max_memory", KIND_OWN, 0, NULL, 0 },
+	[KEY_MAX_AGE] = { "max_age", KIND_DURATION,
+	    offsetof(struct config, max_age), DURATION_EXPECT, 0 },
 };
 
 enum socket_key {
@@ -674,6 +677,12 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 		return -1;
 	case KEY_METRICS:
 		return config_load_metrics(st, value);
+	case KEY_MAX_MEMORY:
+		if (config_parse_size(value, &c->max_memory) == 0)
+			return 0;
+		parse_error(st, st->line, "max_memory: '%s' is not a size "
+		    "(use 512M, 1G, 800K or bytes)", value);
+		return -1;
 	default:	/* KEY_DRAIN_TO */
 		if (strcmp(value, "main") == 0 || strcmp(value, "group") == 0) {
 			c->drain_to_group = value[0] == 'g';

@@ -252,6 +252,10 @@ config_print_all(const struct config *c, FILE *fp, int reload)
 	if (c->metrics != NULL)
 		fprintf(fp, "metrics = %s\n", c->metrics);
 	fprintf(fp, "stop_delay = %ldms\n", c->stop_delay);
+	if (c->max_memory > 0)
+		fprintf(fp, "max_memory = %lld\n", c->max_memory);
+	if (c->max_age > 0)
+		fprintf(fp, "max_age = %ldms\n", c->max_age);
 	if (c->env_file != NULL)
 		config_print_path(fp, "env_file", c->env_file);
 

@@ -19,9 +19,47 @@
 #include "worker.h"
 #include "xmalloc.h"
 
+/*
+ * What a seat's worker is there for. A slot's seat serves; recycling
+ * starts a successor beside it, which takes the slot once ready; the
+ * seat it replaced retires (drains, never restarts, and is freed once
+ * its processes are gone). A rolling reload retires a slot's seat in
+ * place: the slot is then served by the newer generation, or put back.
+ */
+enum seat_role {
+	SEAT_SERVING,
+	SEAT_SUCCESSOR,
+	SEAT_RETIRING
+};
+
+static const char *const seat_role_names[] = {
+	"serving", "successor", "retiring"
+};
+
+/*
+ * One worker and its place: the context it was created with (its
+ * callbacks' argument is the seat), the descriptors it gets, and its own
+ * member sockets where it has them (rollout = rolling, or a successor,
+ * on a steered socket), so that the route can single it out.
+ */
+struct generation_seat {
+	struct generation	*g;
+	struct worker		*w;
+	struct worker_ctx	 ctx;
+	int			*fds;		/* g->fds, or its own */
+	int			*members;	/* its own; NULL: g's */
+	enum seat_role		 role;
+	int			 spawned;	/* ever */
+	int			 alive;		/* as last seen by the sweep */
+	long			 jitter;	/* ms added to max_age */
+	long long		 stopped;	/* now() its retirement began */
+	struct event		*timer;		/* retiring: queue, deadline */
+	int			 signalled;	/* retiring: drain signal sent */
+};
+
 struct generation {
 	struct generation_env	 env;
-	struct worker_ctx	 wctx;		/* handed to each worker */
+	struct worker_ctx	 wctx;		/* each seat's starts as this */
 	int			 number;
 	enum generation_state	 state;
 	struct config		*config;
@@ -30,8 +68,13 @@ struct generation {
 	int			*members;	/* steered: fds[i]'s index in
 						   the group; -1: the held one */
 	size_t			 nsockets;
-	struct worker		**workers;
-	size_t			 nworkers;
+	size_t			 nworkers;	/* slots */
+	/* Every worker: seats[i] fills slot i, then successors, retiring. */
+	struct generation_seat	**seats;
+	size_t			 nseats;
+	int			 seated;	/* every seat has members */
+	int			 rolling;	/* slots start one at a time */
+	int			 recycled;	/* workers replaced in place */
 	struct event		*deadline;	/* drain_timeout */
 	struct event		*emptying;	/* waits for its queues */
 	int			 signalled;	/* the drain signal is sent */
@@ -70,7 +113,7 @@ static void	generation_restart_worker(struct worker *, void *);
 static void
 generation_worker_probing(struct worker *w, int port, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation	*g = ((struct generation_seat *)arg)->g;
 
 	if (g->env.ops->probing != NULL)
 		g->env.ops->probing(g, port, g->env.arg);
@@ -88,6 +131,87 @@ static const struct worker_ops generation_worker_ops = {
 	generation_worker_probing,
 	generation_worker_probe_failed
 };
+
+/* A seat for slot, with a worker not started; not yet in g->seats. */
+static struct generation_seat *
+generation_seat_new(struct generation *g, int slot, enum seat_role role)
+{
+	struct generation_seat	*s;
+
+	s = xcalloc(1, sizeof(*s));
+	s->g = g;
+	s->role = role;
+	s->fds = g->fds;
+	s->ctx = g->wctx;
+	s->ctx.fds = s->fds;
+	s->ctx.arg = s;
+	s->w = worker_new(&s->ctx, slot);
+	return s;
+}
+
+/* Its own members closed: their queues move to an active member. */
+static void
+generation_seat_unsteer(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+	size_t			 i;
+
+	if (s->members == NULL)
+		return;
+	for (i = 0; i < g->nsockets; i++)
+		if (s->members[i] != -1)
+			socket_member_free(g->sockets[i], s->members[i],
+			    s->fds[i]);
+	free(s->members);
+	free(s->fds);
+	s->members = NULL;
+	s->fds = g->fds;
+	s->ctx.fds = g->fds;
+}
+
+/*
+ * A member of its own in each steered group, for a worker the route must
+ * single out. Returns 0, or -1 with *error set (none made).
+ */
+static int
+generation_seat_steer(struct generation_seat *s, char **error)
+{
+	struct generation	*g = s->g;
+	size_t			 i;
+
+	if (s->members != NULL)
+		return 0;
+	s->members = xcalloc(g->nsockets, sizeof(*s->members));
+	s->fds = xcalloc(g->nsockets, sizeof(*s->fds));
+	s->ctx.fds = s->fds;
+	for (i = 0; i < g->nsockets; i++) {
+		s->members[i] = -1;
+		s->fds[i] = g->fds[i];
+	}
+	for (i = 0; i < g->nsockets; i++) {
+		if (!socket_steered(g->sockets[i]))
+			continue;
+		if ((s->fds[i] = socket_member_new(g->sockets[i],
+		    &s->members[i], error)) == -1) {
+			s->fds[i] = g->fds[i];
+			generation_seat_unsteer(s);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+generation_seat_free(struct generation_seat *s)
+{
+	if (s == NULL)
+		return;
+	worker_free(s->w);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	generation_seat_unsteer(s);
+	free(s);
+}
 
 struct generation *
 generation_new(const struct generation_env *env, int number,
@@ -114,10 +238,10 @@ generation_new(const struct generation_env *env, int number,
 	}
 	g->wctx = (struct worker_ctx){ g->env.base, c, number, g->sockets,
 	    g->fds, g->nsockets, g->env.sys, &generation_worker_ops, g };
-	g->nworkers = c->workers;
-	g->workers = xcalloc(g->nworkers, sizeof(*g->workers));
+	g->nworkers = g->nseats = c->workers;
+	g->seats = xcalloc(g->nseats, sizeof(*g->seats));
 	for (i = 0; i < g->nworkers; i++)
-		g->workers[i] = worker_new(&g->wctx, (int)i);
+		g->seats[i] = generation_seat_new(g, (int)i, SEAT_SERVING);
 	g->started = g->env.sys->now();
 	g->drained = -1;
 	return g;
@@ -128,10 +252,14 @@ generation_restore(const struct generation_env *env, int number,
     struct config *c, struct socket **sockets, long long started)
 {
 	struct generation	*g;
+	size_t			 i;
 
 	g = generation_new(env, number, c, sockets);
 	g->state = GENERATION_ACTIVE;
 	g->started = started;
+	/* Spawned by the image before: its workers are taken over next. */
+	for (i = 0; i < g->nseats; i++)
+		g->seats[i]->spawned = g->seats[i]->alive = 1;
 	return g;
 }
 
@@ -154,9 +282,10 @@ generation_free(struct generation *g)
 		event_free(g->emptying);
 	if (g->canary_end != NULL)
 		event_free(g->canary_end);
-	for (i = 0; i < g->nworkers; i++)
-		worker_free(g->workers[i]);
-	free(g->workers);
+	/* Before the sockets: a seat's own members are in their groups. */
+	for (i = 0; i < g->nseats; i++)
+		generation_seat_free(g->seats[i]);
+	free(g->seats);
 	config_free(g->config);
 	for (i = 0; i < g->nsockets; i++) {
 		if (g->members[i] != -1)
@@ -219,12 +348,23 @@ generation_pipes_done(struct generation *g, struct worker *w, int started,
 }
 
 static int
-generation_spawn(struct generation *g, struct worker *w)
+generation_spawn(struct generation_seat *s)
 {
+	struct generation	*g = s->g;
+	struct worker		*w = s->w;
 	struct spawn_params	 sp;
 	char			**argv;
+	char			*error = NULL;
 	int			 r, saved, out[2], err[2];
 
+	/* Seated, or a successor: sockets of its own, where steered. */
+	if ((g->seated || s->role == SEAT_SUCCESSOR) &&
+	    generation_seat_steer(s, &error) == -1) {
+		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,
+		    "cannot start: %s", error);
+		free(error);
+		return -1;
+	}
 	if (generation_pipes(g, out, err) == -1) {
 		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,
 		    "cannot start: pipe for its output: %s", strerror(errno));
@@ -236,7 +376,7 @@ generation_spawn(struct generation *g, struct worker *w)
 	memset(&sp, 0, sizeof(sp));
 	sp.config = g->config;
 	sp.argv = argv;
-	sp.fds = g->fds;
+	sp.fds = s->fds;
 	sp.nfds = (int)g->nsockets;
 	sp.generation = g->number;
 	sp.worker = worker_slot(w);
@@ -246,6 +386,12 @@ generation_spawn(struct generation *g, struct worker *w)
 	sp.err_fd = err[1];
 	r = worker_start(w, &sp);
 	saved = errno;
+	if (r == 0) {
+		s->spawned = s->alive = 1;
+		/* Drawn now: slots started together recycle apart. */
+		s->jitter = g->config->max_age >= 10 ?
+		    random() % (g->config->max_age / 10 + 1) : 0;
+	}
 	generation_pipes_done(g, w, r == 0, out, err);
 	command_free(argv);
 	if (r == -1)
@@ -270,6 +416,11 @@ generation_steer(struct generation *g, char **error)
 			return -1;
 		if (!socket_steered(g->sockets[i]))
 			continue;
+		/* One member per slot instead, made as each starts. */
+		if (g->rolling && config_steers(g->config)) {
+			g->seated = 1;
+			continue;
+		}
 		if ((g->fds[i] = socket_member_new(g->sockets[i],
 		    &g->members[i], error)) == -1) {
 			g->fds[i] = socket_fd(g->sockets[i]);
@@ -286,15 +437,19 @@ generation_start(struct generation *g)
 	char	*error = NULL;
 	size_t	 i;
 
-	log_info("generation %d: starting %zu worker%s", g->number,
-	    g->nworkers, g->nworkers == 1 ? "" : "s");
+	g->rolling = g->config->rollout == ROLLOUT_ROLLING &&
+	    g->nworkers > 1;
+	log_info("generation %d: starting %zu worker%s%s", g->number,
+	    g->nworkers, g->nworkers == 1 ? "" : "s", g->rolling ?
+	    ", one slot at a time (rollout = rolling)" : "");
 	if (generation_steer(g, &error) == -1) {
 		generation_roll_back(g, error);
 		free(error);
 		return -1;
 	}
-	for (i = 0; i < g->nworkers; i++) {
-		if (generation_spawn(g, g->workers[i]) == -1) {
+	/* Rolling: the next slot starts when the supervisor says. */
+	for (i = 0; i < (g->rolling ? 1 : g->nworkers); i++) {
+		if (generation_spawn(g->seats[i]) == -1) {
 			generation_roll_back(g, "a worker could not be started");
 			return -1;
 		}
@@ -313,8 +468,8 @@ generation_alive(const struct generation *g)
 {
 	size_t	 i;
 
-	for (i = 0; i < g->nworkers; i++)
-		if (worker_alive(g->workers[i]))
+	for (i = 0; i < g->nseats; i++)
+		if (worker_alive(g->seats[i]->w))
 			return 1;
 	return 0;
 }
@@ -326,8 +481,8 @@ generation_deadline(evutil_socket_t fd, short what, void *arg)
 	struct worker		*w;
 	size_t			 i;
 
-	for (i = 0; i < g->nworkers; i++) {
-		w = g->workers[i];
+	for (i = 0; i < g->nseats; i++) {
+		w = g->seats[i]->w;
 		if (!worker_alive(w))
 			continue;
 		log_worker(LOG_LEVEL_WARN, g->number, worker_slot(w),
@@ -353,9 +508,17 @@ generation_queued(const struct generation *g)
 	size_t	 i;
 	int	 n = 0, q;
 
+	size_t	 j;
+
 	for (i = 0; i < g->nsockets; i++)
 		if (g->members[i] != -1 && (q = steer_queued(g->fds[i])) > 0)
 			n += q;
+	for (j = 0; j < g->nseats; j++)
+		for (i = 0; g->seats[j]->members != NULL && i < g->nsockets;
+		    i++)
+			if (g->seats[j]->members[i] != -1 &&
+			    (q = steer_queued(g->seats[j]->fds[i])) > 0)
+				n += q;
 	return n;
 }
 
@@ -393,8 +556,14 @@ generation_empty(evutil_socket_t fd, short what, void *arg)
 static void
 generation_stop(struct generation *g, enum generation_state state)
 {
+	size_t	 i;
+
 	generation_set_state(g, state);
 	g->stopped = g->env.sys->now();
+	/* Nobody accepts on the sockets of a dead worker: hand them on now. */
+	for (i = 0; i < g->nseats; i++)
+		if (!worker_alive(g->seats[i]->w))
+			generation_seat_unsteer(g->seats[i]);
 	if (generation_queued(g) > 0) {
 		if (g->emptying == NULL && (g->emptying = evtimer_new(
 		    g->env.base, generation_empty, g)) == NULL)
@@ -412,8 +581,8 @@ generation_signal(struct generation *g)
 	size_t		 i;
 
 	g->signalled = 1;
-	for (i = 0; i < g->nworkers; i++)
-		worker_drain(g->workers[i], g->config->drain_signal);
+	for (i = 0; i < g->nseats; i++)
+		worker_drain(g->seats[i]->w, g->config->drain_signal);
 	if (!generation_alive(g)) {
 		generation_set_state(g, GENERATION_GONE);
 		return;
@@ -460,8 +629,8 @@ generation_kill(struct generation *g)
 {
 	size_t	 i;
 
-	for (i = 0; i < g->nworkers; i++)
-		worker_kill(g->workers[i]);
+	for (i = 0; i < g->nseats; i++)
+		worker_kill(g->seats[i]->w);
 }
 
 struct worker *
@@ -469,14 +638,15 @@ generation_find_pid(struct generation *g, pid_t pid)
 {
 	size_t	 i;
 
-	for (i = 0; i < g->nworkers; i++)
-		if (worker_owns(g->workers[i], pid))
-			return g->workers[i];
+	for (i = 0; i < g->nseats; i++)
+		if (worker_owns(g->seats[i]->w, pid))
+			return g->seats[i]->w;
 	return NULL;
 }
 
-void
-generation_recheck(struct generation *g)
+/* A draining generation none of whose processes lives is gone. */
+static void
+generation_check_gone(struct generation *g)
 {
 	if (g->state != GENERATION_DRAINING &&
 	    g->state != GENERATION_ROLLED_BACK)
@@ -494,27 +664,197 @@ generation_recheck(struct generation *g)
 	generation_set_state(g, GENERATION_GONE);
 }
 
+/*
+ * After the reaper: a seat whose last process went frees its slot (told
+ * to the owner, which may start another worker there); a retired
+ * successor's or replaced worker's seat goes. Not from a worker's own
+ * callback, which still runs in the worker.
+ */
+static void
+generation_sweep(struct generation *g)
+{
+	struct generation_seat	*s;
+	size_t			 i, j;
+	int			 freed[CONFIG_MAX_WORKERS + 1], nfreed = 0, k;
+
+	for (i = j = 0; i < g->nseats; i++) {
+		s = g->seats[i];
+		if (s->alive && !worker_alive(s->w)) {
+			s->alive = 0;
+			if (s->timer != NULL)
+				evtimer_del(s->timer);
+			if (s->role == SEAT_RETIRING) {
+				generation_seat_unsteer(s);
+				if (nfreed <= CONFIG_MAX_WORKERS)
+					freed[nfreed++] = worker_slot(s->w);
+			} else if (g->state != GENERATION_ACTIVE &&
+			    g->state != GENERATION_STARTING &&
+			    nfreed <= CONFIG_MAX_WORKERS)
+				freed[nfreed++] = worker_slot(s->w);
+		}
+		if (i >= g->nworkers && s->role == SEAT_RETIRING &&
+		    !worker_alive(s->w)) {
+			generation_seat_free(s);
+			continue;
+		}
+		g->seats[j++] = s;
+	}
+	g->nseats = j;
+	for (k = 0; k < nfreed; k++)
+		if (g->env.ops->slot != NULL)
+			g->env.ops->slot(g, freed[k], g->env.arg);
+}
+
+void
+generation_recheck(struct generation *g)
+{
+	generation_sweep(g);
+	generation_check_gone(g);
+}
+
+/*
+ * Retiring, one step at a time: first nothing comes its way (the owner
+ * routed the slot elsewhere), then what its own sockets queued is
+ * accepted (a second at most, as for a whole generation), then the
+ * drain signal, then at drain_timeout SIGKILL.
+ */
+static void
+generation_seat_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
+	struct timeval		 tv = { 0, 10 * 1000 };
+	size_t			 i;
+	int			 q = 0, n;
+
+	if (!worker_alive(s->w))
+		return;
+	if (s->signalled) {
+		log_worker(LOG_LEVEL_WARN, g->number, worker_slot(s->w),
+		    worker_pid(s->w), "still running at the drain deadline "
+		    "(%ld ms): SIGKILL; its unfinished work was lost",
+		    g->config->drain_timeout);
+		worker_kill(s->w);
+		g->killed++;
+		g->env.ops->killed(g, g->env.arg);
+		return;
+	}
+	for (i = 0; s->members != NULL && i < g->nsockets; i++)
+		if (s->members[i] != -1 && (n = steer_queued(s->fds[i])) > 0)
+			q += n;
+	if (q > 0 && g->env.sys->now() - s->stopped < 1000) {
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	s->signalled = 1;
+	worker_drain(s->w, g->config->drain_signal);
+	tv = clock_tv(g->config->drain_timeout);
+	evtimer_add(s->timer, &tv);
+}
+
+/* It serves no more: it drains, and is never restarted. */
+static void
+generation_seat_retire(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+
+	s->role = SEAT_RETIRING;
+	s->stopped = g->env.sys->now();
+	s->signalled = 0;
+	/* Cancels a restart that was due. */
+	if (!worker_alive(s->w)) {
+		worker_drain(s->w, g->config->drain_signal);
+		return;
+	}
+	if (s->timer == NULL && (s->timer = evtimer_new(g->env.base,
+	    generation_seat_step, s)) == NULL)
+		fatal(70, "evtimer_new failed");
+	generation_seat_step(-1, 0, s);
+}
+
+/* The successor is ready: it takes the slot, and the one it replaces drains. */
+static void
+generation_seat_takeover(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+	struct generation_seat	*old;
+	size_t			 i;
+	int			 k = worker_slot(s->w);
+
+	for (i = g->nworkers; i < g->nseats && g->seats[i] != s; i++)
+		;
+	old = g->seats[k];
+	g->seats[k] = s;
+	g->seats[i] = old;
+	s->role = SEAT_SERVING;
+	worker_activate(s->w);
+	g->recycled++;
+	log_worker(LOG_LEVEL_INFO, g->number, k, worker_pid(s->w),
+	    "recycled: serves slot %d in place of pid %ld, which drains", k,
+	    (long)worker_pid(old->w));
+	/* Routed away first, then drained. */
+	if (g->env.ops->slot != NULL)
+		g->env.ops->slot(g, k, g->env.arg);
+	generation_seat_retire(old);
+}
+
+/* The successor failed: the worker it was to replace serves on. */
+static void
+generation_seat_abandon(struct generation_seat *s, const char *why)
+{
+	struct generation	*g = s->g;
+
+	log_worker(LOG_LEVEL_WARN, g->number, worker_slot(s->w),
+	    worker_pid(s->w), "recycling stopped: the successor %s; pid %ld "
+	    "serves on", why, (long)worker_pid(g->seats[worker_slot(s->w)]->w));
+	generation_seat_retire(s);
+	worker_kill(s->w);
+}
+
 static void
 generation_worker_ready(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
+	enum worker_state	 ws;
 	size_t	 i;
 
+	if (s->role == SEAT_SUCCESSOR) {
+		if (g->state == GENERATION_ACTIVE)
+			generation_seat_takeover(s);
+		return;
+	}
+	if (s->role != SEAT_SERVING)
+		return;
 	if (g->state == GENERATION_ACTIVE) {
 		worker_activate(w);	/* a restarted worker */
 		return;
 	}
 	if (g->state != GENERATION_STARTING)
 		return;
-	for (i = 0; i < g->nworkers; i++)
-		if (worker_state(g->workers[i]) != WORKER_READY)
+	for (i = 0; i < g->nworkers; i++) {
+		ws = worker_state(g->seats[i]->w);
+		if (ws != WORKER_READY && (!g->rolling || ws != WORKER_ACTIVE))
+			break;
+	}
+	if (i < g->nworkers) {
+		if (!g->rolling)
 			return;
+		/* Rolling: this slot serves now; the owner moves on. */
+		worker_activate(w);
+		log_info("generation %d: slot %d serving, %lld ms after the "
+		    "generation started", g->number, worker_slot(w),
+		    g->env.sys->now() - g->started);
+		if (g->env.ops->slot != NULL)
+			g->env.ops->slot(g, worker_slot(w), g->env.arg);
+		return;
+	}
 	if (g->canary > 0) {
 		generation_begin_canary(g);
 		return;
 	}
 	for (i = 0; i < g->nworkers; i++)
-		worker_activate(g->workers[i]);
+		worker_activate(g->seats[i]->w);
 	log_info("generation %d: active after %lld ms", g->number,
 	    g->env.sys->now() - g->started);
 	generation_set_state(g, GENERATION_ACTIVE);
@@ -523,7 +863,8 @@ generation_worker_ready(struct worker *w, void *arg)
 static void
 generation_worker_probe_failed(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
 	char			*why;
 
 	why = xprintf("worker %d's probe failed %d time%s in a row during the "
@@ -536,10 +877,20 @@ generation_worker_probe_failed(struct worker *w, void *arg)
 static void
 generation_worker_not_ready(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
 	char			*why;
 
-	if (g->state == GENERATION_STARTING) {
+	if (s->role == SEAT_SUCCESSOR) {
+		why = xprintf("was not ready after %ld ms%s%s",
+		    g->config->ready_timeout, worker_probe_failure(w) != NULL ?
+		    "; the probe: " : "", worker_probe_failure(w) != NULL ?
+		    worker_probe_failure(w) : "");
+		generation_seat_abandon(s, why);
+		free(why);
+		return;
+	}
+	if (g->state == GENERATION_STARTING && s->role == SEAT_SERVING) {
 		if (worker_probe_failure(w) != NULL)
 			why = xprintf("worker %d not ready after %ld ms (the "
 			    "probe: %s)", worker_slot(w),
@@ -558,21 +909,34 @@ generation_worker_not_ready(struct worker *w, void *arg)
 static void
 generation_worker_exited(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
 	char			*why;
 
 	/* A clean exit is no crash, even one that leaves processes behind. */
 	if (worker_exit_kind(w) == WORKER_EXIT_CRASHED &&
+	    s->role != SEAT_RETIRING &&
 	    (g->state == GENERATION_STARTING || g->state == GENERATION_CANARY ||
 	    g->state == GENERATION_ACTIVE))
 		g->env.ops->crashed(g, g->env.arg);
+	if (s->role == SEAT_SUCCESSOR) {
+		why = xprintf("%s before it was ready", worker_exit_reason(w));
+		generation_seat_abandon(s, why);
+		free(why);
+		return;
+	}
+	if (s->role == SEAT_RETIRING) {
+		generation_check_gone(g);
+		return;
+	}
 	switch (g->state) {
 	case GENERATION_STARTING:
 	case GENERATION_CANARY:
 		/* On trial, any exit fails it too: no restart hides a crash. */
 		why = xprintf("worker %d %s %s", worker_slot(w),
-		    worker_exit_reason(w), g->state == GENERATION_STARTING ?
-		    "before it was ready" : "during the canary");
+		    worker_exit_reason(w), g->state == GENERATION_CANARY ?
+		    "during the canary" : g->rolling ? "during the rollout" :
+		    "before it was ready");
 		generation_roll_back(g, why);
 		free(why);
 		break;
@@ -581,7 +945,7 @@ generation_worker_exited(struct worker *w, void *arg)
 		break;
 	case GENERATION_DRAINING:
 	case GENERATION_ROLLED_BACK:
-		generation_recheck(g);
+		generation_check_gone(g);
 		break;
 	case GENERATION_GONE:
 		break;
@@ -591,7 +955,7 @@ generation_worker_exited(struct worker *w, void *arg)
 static void
 generation_worker_killed(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation	*g = ((struct generation_seat *)arg)->g;
 
 	g->killed++;
 	g->env.ops->killed(g, g->env.arg);
@@ -600,11 +964,11 @@ generation_worker_killed(struct worker *w, void *arg)
 static void
 generation_restart_worker(struct worker *w, void *arg)
 {
-	struct generation	*g = arg;
+	struct generation_seat	*s = arg;
 
-	if (g->state != GENERATION_ACTIVE)
+	if (s->g->state != GENERATION_ACTIVE || s->role != SEAT_SERVING)
 		return;
-	if (generation_spawn(g, w) == -1)
+	if (generation_spawn(s) == -1)
 		worker_restart_later(w);
 }
 
@@ -629,13 +993,13 @@ generation_config(const struct generation *g)
 struct worker *
 generation_worker(const struct generation *g, size_t i)
 {
-	return i < g->nworkers ? g->workers[i] : NULL;
+	return i < g->nseats ? g->seats[i]->w : NULL;
 }
 
 size_t
 generation_nworkers(const struct generation *g)
 {
-	return g->nworkers;
+	return g->nseats;
 }
 
 struct socket *
@@ -706,7 +1070,7 @@ generation_restore_member(struct generation *g, size_t i, int index, int fd)
 int
 generation_on_anchor(const struct generation *g, size_t i)
 {
-	return i < g->nsockets && g->members[i] == -1;
+	return i < g->nsockets && g->members[i] == -1 && !g->seated;
 }
 
 long long
@@ -753,7 +1117,7 @@ generation_begin_canary(struct generation *g)
 	    g->number, g->canary_began - g->started, g->canary / 100,
 	    g->canary % 100, g->canary_time);
 	for (i = 0; i < g->nworkers; i++)
-		worker_trial(g->workers[i]);
+		worker_trial(g->seats[i]->w);
 	generation_set_state(g, GENERATION_CANARY);
 }
 
@@ -766,7 +1130,7 @@ generation_promote(struct generation *g, const char *why)
 		return -1;
 	evtimer_del(g->canary_end);
 	for (i = 0; i < g->nworkers; i++)
-		worker_activate(g->workers[i]);
+		worker_activate(g->seats[i]->w);
 	log_info("generation %d: active after %lld ms (promoted: %s, after "
 	    "%lld ms in its canary)", g->number,
 	    g->env.sys->now() - g->started, why,
@@ -790,4 +1154,263 @@ generation_canary_left(const struct generation *g)
 		return -1;
 	left = g->canary_began + g->canary_time - g->env.sys->now();
 	return left > 0 ? left : 0;
+}
+
+size_t
+generation_slots(const struct generation *g)
+{
+	return g->nworkers;
+}
+
+const char *
+generation_worker_role(const struct generation *g, size_t i)
+{
+	if (i >= g->nseats)
+		return NULL;
+	/* A rolling generation's slot the rollout has not reached yet. */
+	if (!g->seats[i]->spawned && g->seats[i]->role == SEAT_SERVING)
+		return "waiting";
+	return seat_role_names[g->seats[i]->role];
+}
+
+int
+generation_recycled(const struct generation *g)
+{
+	return g->recycled;
+}
+
+int
+generation_rolling(const struct generation *g)
+{
+	return g->rolling;
+}
+
+/* The seat that fills slot k now, or NULL. */
+static struct generation_seat *
+generation_slot_seat(const struct generation *g, int k)
+{
+	return k >= 0 && (size_t)k < g->nworkers ? g->seats[k] : NULL;
+}
+
+enum generation_slot
+generation_slot(const struct generation *g, int k)
+{
+	struct generation_seat	*s;
+	enum worker_state	 ws;
+
+	if ((s = generation_slot_seat(g, k)) == NULL)
+		return SLOT_NONE;
+	if (s->role == SEAT_RETIRING)
+		return worker_alive(s->w) ? SLOT_RETIRING : SLOT_RETIRED;
+	if (!s->spawned)
+		return SLOT_WAITING;
+	ws = worker_state(s->w);
+	if (ws == WORKER_ACTIVE)
+		return SLOT_SERVING;
+	return ws == WORKER_STARTING || ws == WORKER_READY ? SLOT_STARTING :
+	    SLOT_DOWN;
+}
+
+int
+generation_slot_alive(const struct generation *g, int k)
+{
+	size_t	 i;
+
+	for (i = 0; i < g->nseats; i++)
+		if (worker_slot(g->seats[i]->w) == k &&
+		    worker_alive(g->seats[i]->w))
+			return 1;
+	return 0;
+}
+
+int
+generation_start_next(struct generation *g)
+{
+	size_t	 i;
+
+	if (g->state != GENERATION_STARTING)
+		return 0;
+	for (i = 0; i < g->nworkers && g->seats[i]->spawned; i++)
+		;
+	if (i == g->nworkers)
+		return 0;
+	log_info("generation %d: starting slot %zu of %zu", g->number, i,
+	    g->nworkers);
+	if (generation_spawn(g->seats[i]) == -1) {
+		generation_roll_back(g, "a worker could not be started");
+		return -1;
+	}
+	return 1;
+}
+
+void
+generation_retire(struct generation *g, int k)
+{
+	struct generation_seat	*s;
+
+	if ((s = generation_slot_seat(g, k)) == NULL ||
+	    s->role != SEAT_SERVING)
+		return;
+	log_worker(LOG_LEVEL_INFO, g->number, k, worker_pid(s->w),
+	    "handing its slot over: it drains");
+	generation_seat_retire(s);
+}
+
+int
+generation_put_back(struct generation *g, int k)
+{
+	struct generation_seat	*s;
+
+	if ((s = generation_slot_seat(g, k)) == NULL ||
+	    s->role != SEAT_RETIRING || worker_alive(s->w) ||
+	    g->state != GENERATION_ACTIVE)
+		return -1;
+	s->role = SEAT_SERVING;
+	log_worker(LOG_LEVEL_INFO, g->number, k, 0, "put back: starting "
+	    "again from generation %d's configuration", g->number);
+	if (generation_spawn(s) == -1)
+		worker_restart_later(s->w);
+	return 0;
+}
+
+int
+generation_recycle(struct generation *g, int k, const char *why)
+{
+	struct generation_seat	*s;
+	size_t			 i;
+
+	if (g->state != GENERATION_ACTIVE ||
+	    generation_slot(g, k) != SLOT_SERVING) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = g->nworkers; i < g->nseats; i++)
+		if (g->seats[i]->role == SEAT_SUCCESSOR) {
+			errno = EBUSY;
+			return -1;
+		}
+	log_worker(LOG_LEVEL_INFO, g->number, k, worker_pid(g->seats[k]->w),
+	    "recycling: %s; its successor starts, and it drains once that "
+	    "is ready", why);
+	s = generation_seat_new(g, k, SEAT_SUCCESSOR);
+	g->seats = xreallocarray(g->seats, g->nseats + 1, sizeof(*g->seats));
+	g->seats[g->nseats++] = s;
+	if (generation_spawn(s) == -1) {
+		g->nseats--;
+		generation_seat_free(s);
+		errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
+void
+generation_recycle_cancel(struct generation *g)
+{
+	size_t	 i;
+
+	for (i = g->nworkers; i < g->nseats; i++)
+		if (g->seats[i]->role == SEAT_SUCCESSOR)
+			generation_seat_abandon(g->seats[i],
+			    "gave way to a reload");
+}
+
+/* Mebibytes, for the log. */
+#define GENERATION_MIB(b)	((b) / (1024 * 1024))
+
+int
+generation_recycle_due(struct generation *g)
+{
+	const struct config	*c = g->config;
+	struct generation_seat	*s;
+	long long		 age, rss;
+	char			*why;
+	size_t			 i;
+	int			 r;
+
+	if (c->max_age <= 0 && c->max_memory <= 0)
+		return 0;
+	for (i = 0; i < g->nworkers; i++) {
+		s = g->seats[i];
+		if (generation_slot(g, (int)i) != SLOT_SERVING)
+			continue;
+		why = NULL;
+		age = g->env.sys->now() - worker_started(s->w);
+		if (c->max_age > 0 && age >= c->max_age + s->jitter)
+			why = xprintf("age %lld s over max_age %ld s (plus "
+			    "%ld ms drawn at its start)", age / 1000,
+			    c->max_age / 1000, s->jitter);
+		else if (c->max_memory > 0 &&
+		    (rss = worker_memory(s->w)) > c->max_memory)
+			why = xprintf("RSS %lld MiB over max_memory %lld MiB",
+			    GENERATION_MIB(rss), GENERATION_MIB(c->max_memory));
+		if (why == NULL)
+			continue;
+		r = generation_recycle(g, (int)i, why);
+		if (r == -1 && errno != EBUSY)
+			log_worker(LOG_LEVEL_ERROR, g->number, (int)i,
+			    worker_pid(s->w), "recycling: cannot start a "
+			    "successor; it serves on");
+		free(why);
+		return r == 0;
+	}
+	return 0;
+}
+
+/* Where seat s's worker accepts socket i: a member index, or -1. */
+static int
+generation_seat_member(struct generation *g, struct generation_seat *s,
+    size_t i)
+{
+	if (s->members != NULL)
+		return s->members[i];
+	return g->seated ? -1 : generation_member(g, i);
+}
+
+size_t
+generation_route(struct generation *g, size_t i, int users,
+    unsigned *active, size_t max, int *candidate)
+{
+	struct generation_seat	*s;
+	enum generation_slot	 st;
+	size_t			 k, n = 0, pass;
+	int			 m;
+
+	*candidate = -1;
+	if (i >= g->nsockets || !socket_steered(g->sockets[i]))
+		return 0;
+	/* A worker starting beside others: probes reach it alone. */
+	for (k = 0; k < g->nseats; k++) {
+		s = g->seats[k];
+		if (!worker_alive(s->w) || (worker_state(s->w) !=
+		    WORKER_STARTING && worker_state(s->w) != WORKER_READY))
+			continue;
+		if (s->role == SEAT_SUCCESSOR ||
+		    (g->rolling && s->role == SEAT_SERVING))
+			*candidate = generation_seat_member(g, s, i);
+	}
+	if (*candidate == -1 && g->state == GENERATION_STARTING &&
+	    !g->seated)
+		*candidate = generation_member(g, i);
+	/*
+	 * Users: each slot that serves, once (its own member, or the
+	 * generation's, repeated so that the spread stays even). With users
+	 * (nothing else serves), every slot started, serving or not, so
+	 * that the first connections wait in a queue rather than be refused.
+	 */
+	for (pass = 0; pass < 2 && n == 0; pass++) {
+		for (k = 0; k < g->nworkers && n < max; k++) {
+			s = g->seats[k];
+			st = generation_slot(g, (int)k);
+			if (st == SLOT_RETIRING || st == SLOT_RETIRED ||
+			    st == SLOT_WAITING)
+				continue;
+			if (st != SLOT_SERVING && !users && !(pass == 1 &&
+			    g->state == GENERATION_ACTIVE))
+				continue;
+			if ((m = generation_seat_member(g, s, i)) != -1)
+				active[n++] = (unsigned)m;
+		}
+	}
+	return n;
 }

@@ -9,6 +9,14 @@
  *
  * A generation moves only through generation_set_state(), and tells its
  * owner about every move through the ops it was created with.
+ *
+ * Within a generation, one slot at a time may change hands while the
+ * generation keeps its state: with rollout = rolling its slots start one
+ * after the other, each serving as soon as it is ready; the owner retires
+ * the older generation's worker in that slot (it drains, and is not
+ * restarted), and may put it back (start it again). Recycling starts a
+ * successor beside a slot's worker, which takes the slot once ready
+ * while the worker it replaces drains.
  */
 #ifndef BATON_GENERATION_H
 #define BATON_GENERATION_H
@@ -45,6 +53,24 @@ struct generation_ops {
 	/* A probe of one of its workers connects from port next; -port:
 	   that attempt is over (or NULL). */
 	void	(*probing)(struct generation *, int port, void *);
+	/*
+	 * Slot k changed hands without a change of state: a rolling
+	 * generation's slot serves, a successor took over, or the last
+	 * process of a retired (or rolled back, or drained) worker is gone.
+	 * The route is to be made again; generation_slot() says the rest.
+	 */
+	void	(*slot)(struct generation *, int k, void *);
+};
+
+/* What a slot holds, for the owner of a rollout. */
+enum generation_slot {
+	SLOT_NONE,	/* no such slot */
+	SLOT_WAITING,	/* rolling: not started yet */
+	SLOT_STARTING,	/* its worker is on its way up */
+	SLOT_SERVING,	/* its worker is active */
+	SLOT_DOWN,	/* its worker exited (a restart may be due) */
+	SLOT_RETIRING,	/* handed over: its worker drains */
+	SLOT_RETIRED	/* handed over, and its processes are gone */
 };
 
 /* What a generation needs from above, handed down when it is created. */
@@ -101,6 +127,55 @@ void			 generation_roll_back(struct generation *,
 /* SIGKILL every process group now (fast stop). */
 void			 generation_kill(struct generation *);
 
+/*
+ * Rolling: start the next slot that never started. Returns 1, 0 if every
+ * slot started, or -1 (rolled back, logged).
+ */
+int			 generation_start_next(struct generation *);
+int			 generation_rolling(const struct generation *);
+enum generation_slot	 generation_slot(const struct generation *, int k);
+/* Some process of a worker in slot k (serving, successor, retiring) lives. */
+int			 generation_slot_alive(const struct generation *,
+			    int k);
+/*
+ * Slot k serves no more (a newer generation serves it): route it away,
+ * then its worker drains as a generation's would, and is not restarted.
+ */
+void			 generation_retire(struct generation *, int k);
+/*
+ * A retired slot whose processes are gone starts again, like a restart.
+ * Returns 0, or -1 if k is not such a slot of an active generation.
+ */
+int			 generation_put_back(struct generation *, int k);
+/*
+ * Recycle slot k of an active generation: a successor starts (why is
+ * logged), takes the slot once ready, and the worker drains. One at a
+ * time. Returns 0, or -1 with errno (EBUSY: one is under way; EINVAL: k
+ * does not serve; EAGAIN: it could not start, logged).
+ */
+int			 generation_recycle(struct generation *, int k,
+			    const char *why);
+/*
+ * Recycle the first serving worker over max_age (plus what was drawn at
+ * its start) or max_memory. Returns 1 if one started.
+ */
+int			 generation_recycle_due(struct generation *);
+/* A successor under way stops: the worker it was to replace serves on. */
+void			 generation_recycle_cancel(struct generation *);
+/* Workers recycled in place. */
+int			 generation_recycled(const struct generation *);
+/*
+ * Socket i's route from this generation: the member of each slot that
+ * serves appended to active (at most max; with users, every slot started,
+ * for a generation that nothing else serves before it); the member of
+ * the one worker starting beside others (a successor, a rolling slot, or
+ * the generation's own while it starts) in *candidate, or -1. Returns how
+ * many were appended.
+ */
+size_t			 generation_route(struct generation *, size_t i,
+			    int users, unsigned *active, size_t max,
+			    int *candidate);
+
 struct worker		*generation_find_pid(struct generation *, pid_t);
 /* A draining generation none of whose processes lives is gone. */
 void			 generation_recheck(struct generation *);
@@ -109,7 +184,15 @@ int			 generation_number(const struct generation *);
 enum generation_state	 generation_state(const struct generation *);
 const char		*generation_state_name(enum generation_state);
 const struct config	*generation_config(const struct generation *);
+/*
+ * Every worker: slot i's in i, for i below generation_slots(), then
+ * successors and retiring ones; generation_worker_role() says which.
+ */
 size_t			 generation_nworkers(const struct generation *);
+size_t			 generation_slots(const struct generation *);
+/* "serving", "successor", "retiring", or "waiting" (rolling, not started). */
+const char		*generation_worker_role(const struct generation *,
+			    size_t);
 struct worker		*generation_worker(const struct generation *,
 			    size_t);
 struct socket		*generation_socket(const struct generation *,

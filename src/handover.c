@@ -120,7 +120,7 @@ handover_save(struct handover *h, struct generation *g, struct state *st,
 		st->members[i].fd = generation_own_member(g, i,
 		    &st->members[i].index);
 	}
-	st->nworkers = generation_nworkers(g);
+	st->nworkers = generation_slots(g);
 	st->workers = xcalloc(st->nworkers, sizeof(*st->workers));
 	for (i = 0; i < st->nworkers; i++)
 		worker_save(generation_worker(g, i), &st->workers[i]);

@@ -259,6 +259,9 @@ metrics_render(const struct status *st, const struct record *r, int ready,
 	    "rolled back, the first one's included.", r->rollbacks);
 	metrics_value(out, "baton_worker_crashes_total", "counter", "Workers "
 	    "that exited on their own while starting or serving.", r->crashes);
+	metrics_value(out, "baton_workers_recycled_total", "counter", "Workers "
+	    "whose slot got a successor for max_age or max_memory.",
+	    r->recycled);
 	metrics_value(out, "baton_workers_killed_total", "counter", "Workers "
 	    "SIGKILLed at the drain deadline, with their unfinished work.",
 	    r->killed);

@@ -450,3 +450,42 @@ proc_kill_tree(const pid_t *roots, size_t nroots, int sig)
 	free(procs);
 	return count;
 }
+
+/* One process's resident set, from the second field of /proc/PID/statm. */
+static long long
+proc_rss(pid_t pid)
+{
+	char		 path[64], *text;
+	long long	 size, pages;
+
+	snprintf(path, sizeof(path), "/proc/%ld/statm", (long)pid);
+	if ((text = proc_read(path, NULL)) == NULL)
+		return 0;
+	if (sscanf(text, "%lld %lld", &size, &pages) != 2)
+		pages = 0;
+	free(text);
+	return pages * sysconf(_SC_PAGESIZE);
+}
+
+long long
+proc_memory(pid_t pgid, const pid_t *roots, size_t nroots)
+{
+	struct proc	*procs;
+	long long	 bytes = 0;
+	ssize_t		 n;
+	size_t		 i, j;
+	int		 ours;
+
+	if ((n = proc_table(&procs)) == -1)
+		return -1;
+	for (i = 0; i < (size_t)n; i++) {
+		ours = pgid > 0 && procs[i].pgid == pgid;
+		for (j = 0; !ours && j < nroots; j++)
+			ours = procs[i].pid == roots[j] ||
+			    proc_descends(procs, (size_t)n, i, roots[j]);
+		if (ours)
+			bytes += proc_rss(procs[i].pid);
+	}
+	free(procs);
+	return bytes;
+}

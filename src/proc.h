@@ -87,5 +87,11 @@ int	proc_kill(const struct proc *, int sig);
  * Returns how many were signalled, or -1 with errno set.
  */
 int	proc_kill_tree(const pid_t *roots, size_t nroots, int sig);
+/*
+ * The resident memory, in bytes, of every process of group pgid, of
+ * roots and of what descends from them: one worker's processes, each
+ * counted once. Returns -1 with errno set if /proc cannot be read.
+ */
+long long	proc_memory(pid_t pgid, const pid_t *roots, size_t nroots);
 
 #endif

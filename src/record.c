@@ -101,7 +101,8 @@ record_status(const struct record *r, struct status *st)
 		.rollbacks = r->rollbacks,
 		.crashes = r->crashes,
 		.killed = r->killed,
-		.upgrades = r->upgrades
+		.upgrades = r->upgrades,
+		.recycled = r->recycled
 	};
 }
 

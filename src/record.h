@@ -45,6 +45,7 @@ struct record {
 	int			 crashes;
 	int			 killed;
 	int			 upgrades;
+	int			 recycled;	/* successors started */
 	int			 outcomes[4];	/* by enum record_outcome */
 
 	struct record_hist	 reload_time;	/* reload to its outcome */

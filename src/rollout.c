@@ -133,7 +133,11 @@ rollout_gen_share(struct generation **gens, size_t n, size_t i)
 	return rollout_share(&p, i);
 }
 
-/* One steered socket's route. */
+/*
+ * One steered socket's route: users to the slots that serve in the
+ * newest active generation and, during a rolling reload, in the starting
+ * one; the one worker starting beside them is the candidate.
+ */
 static void
 rollout_socket(struct rollout *r, struct generation **gens, size_t n,
     struct socket *s)
@@ -142,19 +146,36 @@ rollout_socket(struct rollout *r, struct generation **gens, size_t n,
 	struct rollout_pick	 p;
 	char			*error = NULL;
 	size_t			 i;
-	int			 ai, member, anchored = 0;
+	struct generation	*ag, *cg;
+	int			 ai, member, anchored = 0, cand = -1, c;
 
 	rollout_pick_gens(gens, n, s, &p);
 	memset(rt, 0, sizeof(*rt));
 	rt->candidate = STEER_NONE;
-	if (p.active != -1 && (member = generation_member(gens[p.active],
-	    (size_t)rollout_index(gens[p.active], s))) != -1)
-		rt->active[rt->nactive++] = (unsigned)member;
-	if (p.candidate != -1 && (member = generation_member(
-	    gens[p.candidate], (size_t)rollout_index(gens[p.candidate],
-	    s))) != -1) {
-		rt->candidate = member;
-		rt->canary = p.canary;
+	ag = p.active != -1 ? gens[p.active] : NULL;
+	cg = p.candidate != -1 && p.candidate != p.active ?
+	    gens[p.candidate] : NULL;
+	/* Users: every slot that serves (all started, when nothing did). */
+	if (ag != NULL)
+		rt->nactive += generation_route(ag, (size_t)rollout_index(ag, s),
+		    p.active == p.candidate, rt->active, STEER_MAX_ACTIVE, &cand);
+	if (cg != NULL && generation_state(cg) == GENERATION_CANARY) {
+		/* A canary: its share of new connections, by hash. */
+		if ((member = generation_member(cg,
+		    (size_t)rollout_index(cg, s))) != -1) {
+			cand = member;
+			rt->canary = p.canary;
+		}
+	} else if (cg != NULL) {
+		/* Starting: a rolling reload's slots that serve take users. */
+		rt->nactive += generation_route(cg, (size_t)rollout_index(cg, s),
+		    rt->nactive == 0, rt->active + rt->nactive,
+		    STEER_MAX_ACTIVE - rt->nactive, &c);
+		if (c != -1)
+			cand = c;
+	}
+	if (cand != -1) {
+		rt->candidate = cand;
 		memcpy(rt->probe, r->probe, sizeof(rt->probe));
 	}
 	if (socket_route(s, rt, &error) == -1) {

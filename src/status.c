@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,7 +112,8 @@ status_json(const struct status *st, struct evbuffer *out)
 			    worker_exit_reason(w) : NULL);
 			evbuffer_add_printf(out, ",\"probe_failure\":");
 			json_string(out, worker_probe_failure(w));
-			evbuffer_add_printf(out, "}");
+			evbuffer_add_printf(out, ",\"role\":\"%s\"}",
+			    generation_worker_role(g, j));
 		}
 		evbuffer_add_printf(out, "]}");
 	}
@@ -145,8 +147,9 @@ status_json(const struct status *st, struct evbuffer *out)
 		    st->output_counters.rotations);
 	}
 	evbuffer_add_printf(out, ",\"counters\":{\"reloads\":%d,\"rollbacks\":%d,"
-	    "\"crashes\":%d,\"killed\":%d,\"upgrades\":%d}}", st->reloads,
-	    st->rollbacks, st->crashes, st->killed, st->upgrades);
+	    "\"crashes\":%d,\"killed\":%d,\"upgrades\":%d,\"recycled\":%d}}",
+	    st->reloads, st->rollbacks, st->crashes, st->killed, st->upgrades,
+	    st->recycled);
 }
 
 static void
@@ -187,10 +190,13 @@ status_text(const struct status *st, struct evbuffer *out)
 			else
 				evbuffer_add_printf(out, "%-5s %-12s %-8s %-7s "
 				    "%-9s ", "", "", "", "", "");
-			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d\n",
+			evbuffer_add_printf(out, "%-7d %-8ld %-9s %d%s%s\n",
 			    worker_slot(w), (long)worker_pid(w),
 			    worker_state_name(worker_state(w)),
-			    worker_restarts(w));
+			    worker_restarts(w), strcmp(generation_worker_role(g,
+			    j), "serving") != 0 ? "  " : "",
+			    strcmp(generation_worker_role(g, j), "serving") !=
+			    0 ? generation_worker_role(g, j) : "");
 			if (worker_probe_failure(w) != NULL)
 				evbuffer_add_printf(out, "%-45s probe failed: "
 				    "%s\n", "", worker_probe_failure(w));
@@ -214,8 +220,9 @@ status_text(const struct status *st, struct evbuffer *out)
 		    st->last_reason != NULL ? st->last_reason : "");
 	}
 	evbuffer_add_printf(out, "counters: reloads %d, rollbacks %d, crashes %d, "
-	    "killed at the drain deadline %d, upgrades %d\n", st->reloads,
-	    st->rollbacks, st->crashes, st->killed, st->upgrades);
+	    "killed at the drain deadline %d, upgrades %d, recycled %d\n",
+	    st->reloads, st->rollbacks, st->crashes, st->killed, st->upgrades,
+	    st->recycled);
 	if (st->output != NULL)
 		evbuffer_add_printf(out, "output: %s, lines %llu, dropped %llu "
 		    "(%llu bytes), rotations %llu\n", st->output,

@@ -29,6 +29,7 @@ struct status {
 	int			  crashes;
 	int			  killed;
 	int			  upgrades;
+	int			  recycled;
 	const char		 *output;	/* its file; NULL: inherit */
 	struct output_counters	  output_counters;
 };

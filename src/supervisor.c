@@ -108,6 +108,10 @@ struct supervisor {
 
 	/* Where new connections go, on steered sockets. */
 	struct rollout		*rollout;
+	/* A slot changed hands: the rolling reload's next step, soon. */
+	struct event		*rolling;
+	/* Looks for a worker over max_age or max_memory. */
+	struct event		*recycle;
 
 	/* Reaps every child: the keeper, the strays, the check's too. */
 	struct reaper		*reaper;
@@ -163,12 +167,100 @@ supervisor_probing(struct generation *g, int port, void *arg)
 	rollout_route(sup->rollout, sup->gens, sup->ngens);
 }
 
+static struct generation	*supervisor_find_state(struct supervisor *,
+				    enum generation_state);
+
+/* A slot changed hands: route now, take the next step after. */
+static void
+supervisor_slot(struct generation *g, int k, void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	rollout_route(sup->rollout, sup->gens, sup->ngens);
+	/* Not now: the caller may be the reaper, walking the generations. */
+	event_active(sup->rolling, EV_TIMEOUT, 0);
+}
+
 static const struct generation_ops supervisor_generation_ops = {
 	supervisor_generation_changed,
 	supervisor_count_crash,
 	supervisor_count_killed,
-	supervisor_probing
+	supervisor_probing,
+	supervisor_slot
 };
+
+/*
+ * The rolling reload, one slot at a time, at most one worker more than
+ * the slots: once the starting generation's slot k serves, the active
+ * one's slot k retires; once its processes are gone, the next slot
+ * starts. When the rollout stopped (rolled back), each slot the active
+ * generation handed over is put back once the rolled back worker in it
+ * is gone.
+ */
+static void
+supervisor_rolling(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct generation	*active, *starting;
+	enum generation_slot	 st, old;
+	size_t			 i;
+	int			 k, busy = 0, alive;
+
+	if (sup->state != SUPERVISOR_RUNNING)
+		return;
+	active = supervisor_find_state(sup, GENERATION_ACTIVE);
+	starting = supervisor_find_state(sup, GENERATION_STARTING);
+	if (starting != NULL && generation_rolling(starting)) {
+		for (k = 0; (size_t)k < generation_slots(starting); k++) {
+			st = generation_slot(starting, k);
+			if (st == SLOT_STARTING)
+				busy = 1;
+			if (active == NULL)
+				continue;
+			/* Retired whatever it does: a restart would be one too many. */
+			old = generation_slot(active, k);
+			if (st == SLOT_SERVING && old != SLOT_NONE &&
+			    old != SLOT_RETIRING && old != SLOT_RETIRED) {
+				generation_retire(active, k);
+				rollout_route(sup->rollout, sup->gens,
+				    sup->ngens);
+			}
+			if (generation_slot(active, k) == SLOT_RETIRING)
+				busy = 1;
+		}
+		if (!busy && generation_start_next(starting) == 1)
+			rollout_route(sup->rollout, sup->gens, sup->ngens);
+		return;
+	}
+	if (active == NULL)
+		return;
+	for (k = 0; (size_t)k < generation_slots(active); k++) {
+		if (generation_slot(active, k) != SLOT_RETIRED)
+			continue;
+		for (i = alive = 0; i < sup->ngens; i++)
+			if (sup->gens[i] != active &&
+			    generation_slot_alive(sup->gens[i], k))
+				alive = 1;
+		if (!alive && generation_put_back(active, k) == 0)
+			rollout_route(sup->rollout, sup->gens, sup->ngens);
+	}
+}
+
+/* Alone and settled, the active generation recycles one worker at a time. */
+static void
+supervisor_recycle(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+	struct generation	*g;
+
+	if (sup->state != SUPERVISOR_RUNNING || sup->ngens != 1 ||
+	    generation_state(g = sup->gens[0]) != GENERATION_ACTIVE)
+		return;
+	if (generation_recycle_due(g)) {
+		sup->record.recycled++;
+		rollout_route(sup->rollout, sup->gens, sup->ngens);
+	}
+}
 
 /* What a new generation is handed: the loop, NOTIFY_SOCKET, the ops. */
 static void
@@ -395,6 +487,12 @@ supervisor_reload_canary(int canary, struct config *cfg, char **error)
 		    "between generations, which this machine refuses: %s", why);
 		return -1;
 	}
+	if (cfg->rollout == ROLLOUT_ROLLING && cfg->workers > 1) {
+		*error = xstrdup("--canary does not combine with rollout = "
+		    "rolling, which gives each new slot its full share as it "
+		    "comes");
+		return -1;
+	}
 	cfg->canary = canary;
 	return 0;
 }
@@ -456,6 +554,9 @@ supervisor_reload(struct supervisor *sup)
 		config_free(cfg);
 		return;
 	}
+	/* A successor under way would be one worker too many. */
+	if ((g = supervisor_find_state(sup, GENERATION_ACTIVE)) != NULL)
+		generation_recycle_cancel(g);
 	g = supervisor_add_generation(sup, cfg, sockets);
 	/* A canary needs something to compare with: an active generation. */
 	if (cfg->canary > 0 &&
@@ -641,6 +742,8 @@ supervisor_generation_changed(struct generation *g, void *arg)
 		if (sup->state != SUPERVISOR_RUNNING)
 			break;
 		sup->record.rollbacks++;
+		/* Slots it had taken over may already be free to put back. */
+		event_active(sup->rolling, EV_TIMEOUT, 0);
 		if ((active = supervisor_find_state(sup,
 		    GENERATION_ACTIVE)) == NULL) {
 			log_error("generation %d never became ready; "
@@ -655,8 +758,10 @@ supervisor_generation_changed(struct generation *g, void *arg)
 			    sup->reload_t0, generation_failure(g));
 			supervisor_reload_done(sup);
 			line = xprintf("error generation %d rolled back: %s; "
-			    "generation %d keeps serving", n,
-			    generation_failure(g), generation_number(active));
+			    "generation %d keeps serving%s", n,
+			    generation_failure(g), generation_number(active),
+			    generation_rolling(g) ? " (the slots it had "
+			    "replaced start again there)" : "");
 			control_reload_finished(sup->control, n, 0, line);
 			free(line);
 			supervisor_notify_ready(sup);
@@ -993,6 +1098,9 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 	return sup;
 }
 
+/* How often a worker's age and memory are looked at. */
+static const struct timeval supervisor_recycle_every = { 0, 500 * 1000 };
+
 /* Signals, the cleanup event, the upgrade: every supervisor's. */
 static int
 supervisor_events(struct supervisor *sup, char **error)
@@ -1022,11 +1130,16 @@ supervisor_events(struct supervisor *sup, char **error)
 	sigprocmask(SIG_UNBLOCK, &sup->handled, NULL);
 	log_set_base(sup->base);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
+	sup->rolling = event_new(sup->base, -1, 0, supervisor_rolling, sup);
+	sup->recycle = event_new(sup->base, -1, EV_PERSIST,
+	    supervisor_recycle, sup);
 	sup->stop_delay = evtimer_new(sup->base, supervisor_stop_drain, sup);
 	sup->handover = handover_new(sup->base, &sup->handled,
 	    &supervisor_handover_ops, sup);
 	if (sup->cleanup == NULL || sup->stop_delay == NULL ||
-	    sup->handover == NULL) {
+	    sup->handover == NULL || sup->rolling == NULL ||
+	    sup->recycle == NULL ||
+	    event_add(sup->recycle, &supervisor_recycle_every) == -1) {
 		*error = xstrdup("event_new failed");
 		return -1;
 	}
@@ -1207,6 +1320,10 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->signals[i]);
 	if (sup->cleanup != NULL)
 		event_free(sup->cleanup);
+	if (sup->rolling != NULL)
+		event_free(sup->rolling);
+	if (sup->recycle != NULL)
+		event_free(sup->recycle);
 	if (sup->stop_delay != NULL)
 		event_free(sup->stop_delay);
 	notify_free(sup->notify);

@@ -102,7 +102,8 @@ const struct worker_sys worker_sys_real = {
 	worker_clock,
 	probe_new,
 	probe_run,
-	probe_free
+	probe_free,
+	proc_memory
 };
 
 #define WLOG(w, level, ...)						\
@@ -1128,3 +1129,28 @@ worker_pid(const struct worker *w)
 	return w->pid;
 }
 
+
+long long
+worker_started(const struct worker *w)
+{
+	return w->started;
+}
+
+long long
+worker_memory(const struct worker *w)
+{
+	pid_t		*roots;
+	long long	 bytes;
+	size_t		 i, n = 0;
+
+	if (!worker_alive(w) || w->sys->memory == NULL)
+		return -1;
+	roots = xcalloc(w->norphans + 1, sizeof(*roots));
+	if (w->pid != 0)
+		roots[n++] = w->pid;
+	for (i = 0; i < w->norphans; i++)
+		roots[n++] = w->orphans[i].pid;
+	bytes = w->sys->memory(w->pgid, roots, n);
+	free(roots);
+	return bytes;
+}

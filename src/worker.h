@@ -84,6 +84,8 @@ struct worker_sys {
 			    const struct probe_ops *, void *);
 	int		(*probe_run)(struct probe *);
 	void		(*probe_free)(struct probe *);
+	/* Resident bytes of a group and what descends from roots (proc.c). */
+	long long	(*memory)(pid_t pgid, const pid_t *roots, size_t n);
 };
 extern const struct worker_sys worker_sys_real;
 
@@ -174,6 +176,10 @@ void			 worker_restore(struct worker *,
 pid_t			 worker_pid(const struct worker *);
 int			 worker_slot(const struct worker *);
 int			 worker_alive(const struct worker *);
+/* now() when its process was spawned; 0 if never. */
+long long		 worker_started(const struct worker *);
+/* The resident bytes of all its processes; -1 if it cannot say. */
+long long		 worker_memory(const struct worker *);
 int			 worker_restarts(const struct worker *);
 enum worker_state	 worker_state(const struct worker *);
 enum worker_exit	 worker_exit_kind(const struct worker *);

@@ -279,6 +279,14 @@ START_TEST(test_relative)
 	ck_assert_str_eq(c->output, TEST_DATA "/logs/app.log");
 	ck_assert_int_eq(c->output_max_size, 2 * 1024 * 1024);
 	ck_assert_int_eq(c->output_keep, 3);
+	/* Recycling: never unless set. */
+	ck_assert_int_eq(c->max_memory, 0);
+	ck_assert_int_eq(c->max_age, 0);
+	config_free(c);
+
+	c = load("good-recycle.ini");
+	ck_assert_int_eq(c->max_memory, 512LL * 1024 * 1024);
+	ck_assert_int_eq(c->max_age, 24L * 3600 * 1000);
 	config_free(c);
 }
 END_TEST
@@ -338,6 +346,8 @@ static const struct {
 	{ "bad-drain-to.ini", ":3: drain_to: 'children' is not main or group" },
 	{ "bad-output-size.ini", ":4: output_max_size: '10X' is not a size "
 	    "(use 100M, 512K, 1G or bytes)" },
+	{ "bad-max-memory.ini", ":3: max_memory: '512MB' is not a size (use "
+	    "512M, 1G, 800K or bytes)" },
 	{ "bad-output-keep.ini", ":4: output_keep: '0' is not a number from 1 "
 	    "to 1000" },
 	{ "bad-nonblocking.ini", ":6: nonblocking: 'maybe' is not yes or no" },
@@ -406,6 +416,8 @@ static const struct {
 	{ "bad-duration.ini", ":3: drain_timeout: '5 parsecs' is not a "
 	    "duration (use 500ms, 15s, 2m or seconds)" },
 	{ "bad-duration-zero.ini", ":2: ready_delay: '0' is not a duration "
+	    "(use 500ms, 15s, 2m or seconds)" },
+	{ "bad-max-age.ini", ":3: max_age: '0' is not a duration "
 	    "(use 500ms, 15s, 2m or seconds)" },
 	{ "bad-duration-float.ini", ":2: ready_timeout: '1.5s' is not a "
 	    "duration (use 500ms, 15s, 2m or seconds)" },
@@ -498,6 +510,9 @@ static const struct {
 	    "from 0.01% to 99.99% (like 10% or 2.5%)" },
 	{ "bad-canary-time.ini", ":3: canary_time applies only with canary "
 	    "(set canary, or remove canary_time)" },
+	{ "bad-canary-rolling.ini", ":5: canary does not combine with "
+	    "rollout = rolling, which gives each new slot its full share as "
+	    "it comes (choose one)" },
 };
 
 START_TEST(test_probe)

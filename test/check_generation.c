@@ -6,6 +6,7 @@
  * not a generation's, and is not tested here.
  */
 #include <check.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static struct {
 	enum generation_state	 changes[16];
 	size_t			 nchanges;
 	int			 crashed, killed;
+	int			 slots[16];	/* each ops->slot's k */
+	size_t			 nslots;
 } told;
 
 static void
@@ -39,8 +42,16 @@ told_changed(struct generation *g, void *arg)
 FAKE_TOLD(generation, crashed)
 FAKE_TOLD(generation, killed)
 
+static void
+told_slot(struct generation *gen, int k, void *arg)
+{
+	ck_assert_ptr_eq(arg, &told);
+	if (told.nslots < 16)
+		told.slots[told.nslots++] = k;
+}
+
 static const struct generation_ops ops = {
-	told_changed, told_crashed, told_killed
+	told_changed, told_crashed, told_killed, NULL, told_slot
 };
 
 static struct event_base	*base;
@@ -491,6 +502,184 @@ START_TEST(test_canary_probe_ends)
 }
 END_TEST
 
+/* rollout = rolling: slot 0 starts alone and serves once ready. */
+START_TEST(test_rolling_one_slot_at_a_time)
+{
+	static const enum generation_state	 want[] = { GENERATION_ACTIVE };
+
+	made->rollout = ROLLOUT_ROLLING;
+	ck_assert_int_eq(generation_start(g), 0);
+	ck_assert_int_eq(generation_rolling(g), 1);
+	ck_assert_uint_eq(fake.nspawned, 1);
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_STARTING);
+	ck_assert_int_eq(generation_slot(g, 1), SLOT_WAITING);
+	ck_assert_str_eq(generation_worker_role(g, 1), "waiting");
+	fake_say(base, 0, "READY=1");
+	/* Serving while its generation still starts; the owner is told. */
+	ck_assert_int_eq(generation_state(g), GENERATION_STARTING);
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_SERVING);
+	ck_assert_uint_eq(told.nslots, 1);
+	ck_assert_int_eq(told.slots[0], 0);
+	ck_assert_int_eq(generation_start_next(g), 1);
+	ck_assert_uint_eq(fake.nspawned, 2);
+	ck_assert_int_eq(generation_slot(g, 1), SLOT_STARTING);
+	fake_say(base, 1, "READY=1");
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(generation_start_next(g), 0);
+	told_is(1, want);
+}
+END_TEST
+
+/* A rolling slot that fails rolls the generation back, naming it. */
+START_TEST(test_rolling_slot_fails)
+{
+	made->rollout = ROLLOUT_ROLLING;
+	ck_assert_int_eq(generation_start(g), 0);
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(generation_start_next(g), 1);
+	reap(FAKE_PID + 1, EXIT(3));
+	ck_assert_int_eq(generation_state(g), GENERATION_ROLLED_BACK);
+	ck_assert_str_eq(generation_failure(g),
+	    "worker 1 exited with status 3 during the rollout");
+	/* The slot that served drains with the rest. */
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 1);
+	told.nslots = 0;
+	reap(FAKE_PID, EXIT(0));
+	ck_assert_int_eq(generation_state(g), GENERATION_GONE);
+	/* Its slots are free: the owner may put the older ones back. */
+	ck_assert_uint_eq(told.nslots, 1);
+	ck_assert_int_eq(told.slots[0], 0);
+}
+END_TEST
+
+/* A retired slot drains, is not restarted, and can be put back. */
+START_TEST(test_retire_put_back)
+{
+	struct worker	*w;
+
+	activate();
+	w = generation_worker(g, 0);
+	ck_assert_int_eq(generation_put_back(g, 0), -1);
+	generation_retire(g, 0);
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_RETIRING);
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 0);
+	reap(FAKE_PID, EXIT(0));
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_RETIRED);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+	ck_assert_int_eq(worker_restarts(w), 0);
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_uint_eq(told.nslots, 1);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS);
+	/* Put back: it starts again, and serves once ready. */
+	ck_assert_int_eq(generation_put_back(g, 0), 0);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 1);
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_STARTING);
+	fake_say(base, NWORKERS, "READY=1");
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_SERVING);
+}
+END_TEST
+
+/* A retired slot's worker that ignores its signal is killed in time. */
+START_TEST(test_retire_deadline)
+{
+	activate();
+	generation_retire(g, 1);
+	ck_assert_uint_eq(fake_fire(base), 1);
+	ck_assert_int_eq(fake_killed(-(FAKE_PID + 1), SIGKILL), 1);
+	ck_assert_int_eq(told.killed, 1);
+	ck_assert_int_eq(fake_killed(-FAKE_PID, SIGKILL), 0);
+}
+END_TEST
+
+/* Recycling: the successor is ready before the old worker drains. */
+START_TEST(test_recycle)
+{
+	activate();
+	ck_assert_int_eq(generation_recycle(g, 0, "a test"), 0);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 1);
+	ck_assert_uint_eq(generation_nworkers(g), NWORKERS + 1);
+	ck_assert_str_eq(generation_worker_role(g, NWORKERS), "successor");
+	ck_assert_int_eq(generation_recycle(g, 1, "a test"), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	/* Not ready yet: the old one serves, undisturbed. */
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 0);
+	ck_assert_int_eq(worker_pid(generation_worker(g, 0)), FAKE_PID);
+	fake_say(base, NWORKERS, "READY=1");
+	ck_assert_int_eq(worker_pid(generation_worker(g, 0)),
+	    FAKE_PID + NWORKERS);
+	ck_assert_int_eq(generation_slot(g, 0), SLOT_SERVING);
+	ck_assert_str_eq(generation_worker_role(g, NWORKERS), "retiring");
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 1);
+	ck_assert_int_eq(generation_recycled(g), 1);
+	ck_assert_uint_eq(told.nslots, 1);
+	reap(FAKE_PID, EXIT(0));
+	/* Gone: its seat too, and no restart, no crash. */
+	ck_assert_uint_eq(generation_nworkers(g), NWORKERS);
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_uint_eq(fake_pending(base), 0);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+}
+END_TEST
+
+/* A successor that dies before it is ready leaves the old one serving. */
+START_TEST(test_recycle_successor_fails)
+{
+	activate();
+	ck_assert_int_eq(generation_recycle(g, 1, "a test"), 0);
+	reap(FAKE_PID + NWORKERS, EXIT(1));
+	ck_assert_uint_eq(generation_nworkers(g), NWORKERS);
+	ck_assert_int_eq(worker_pid(generation_worker(g, 1)), FAKE_PID + 1);
+	ck_assert_int_eq(generation_slot(g, 1), SLOT_SERVING);
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 0);
+	ck_assert_int_eq(generation_recycled(g), 0);
+	/* And the next recycle may start. */
+	ck_assert_int_eq(generation_recycle(g, 1, "a test"), 0);
+}
+END_TEST
+
+/* A successor still starting when the generation drains drains too. */
+START_TEST(test_recycle_drained)
+{
+	activate();
+	ck_assert_int_eq(generation_recycle(g, 0, "a test"), 0);
+	generation_drain(g);
+	ck_assert_int_eq(fake_killed(FAKE_PID + NWORKERS, SIGTERM), 1);
+	reap(FAKE_PID, EXIT(0));
+	reap(FAKE_PID + 1, EXIT(0));
+	ck_assert_int_eq(generation_state(g), GENERATION_DRAINING);
+	reap(FAKE_PID + NWORKERS, EXIT(0));
+	ck_assert_int_eq(generation_state(g), GENERATION_GONE);
+}
+END_TEST
+
+/* max_age, with what was drawn at the start, and max_memory. */
+START_TEST(test_recycle_due)
+{
+	made->max_age = 10000;
+	activate();
+	fake.now += 9999;
+	ck_assert_int_eq(generation_recycle_due(g), 0);
+	fake.now += 1001 + 1000;	/* past the tenth drawn at most */
+	ck_assert_int_eq(generation_recycle_due(g), 1);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 1);
+	/* One at a time. */
+	ck_assert_int_eq(generation_recycle_due(g), 0);
+}
+END_TEST
+
+START_TEST(test_recycle_memory)
+{
+	made->max_memory = 512 * 1024 * 1024;
+	activate();
+	fake.memory = made->max_memory;
+	ck_assert_int_eq(generation_recycle_due(g), 0);
+	fake.memory++;
+	ck_assert_int_eq(generation_recycle_due(g), 1);
+	ck_assert_str_eq(generation_worker_role(g, NWORKERS), "successor");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -503,7 +692,11 @@ main(void)
 		test_no_restart_draining, test_kill, test_restore,
 		test_canary_time, test_canary_promote, test_canary_crash,
 		test_canary_roll_back, test_canary_probe,
-		test_canary_probe_ends, NULL
+		test_canary_probe_ends,
+		test_rolling_one_slot_at_a_time, test_rolling_slot_fails,
+		test_retire_put_back, test_retire_deadline, test_recycle,
+		test_recycle_successor_fails, test_recycle_drained,
+		test_recycle_due, test_recycle_memory, NULL
 	};
 
 	return check_main("generation", setup, teardown, tests);

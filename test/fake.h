@@ -58,6 +58,7 @@ static struct {
 	long			 probe_timeout;
 	const struct probe_ops	*probe_ops;
 	void			*probe_arg[FAKE_MAX];
+	long long		 memory;	/* what memory() answers */
 } fake;
 
 static pid_t
@@ -183,6 +184,15 @@ fake_probe_done(int passed, const char *reason)
 	fake_probe_done_at(fake.probes - 1, passed, reason);
 }
 
+static long long
+fake_memory(pid_t pgid, const pid_t *roots, size_t n)
+{
+	(void)pgid;
+	(void)roots;
+	(void)n;
+	return fake.memory;
+}
+
 static const struct worker_sys fake_sys = {
 	fake_spawn,
 	fake_kill,
@@ -193,7 +203,8 @@ static const struct worker_sys fake_sys = {
 	fake_now,
 	fake_probe_new,
 	fake_probe_run,
-	fake_probe_free
+	fake_probe_free,
+	fake_memory
 };
 
 /*

@@ -14,6 +14,9 @@
  *         /healthz     as /, but 503 for --healthy-after-ms after start, or
  *                      always with --unhealthy, or from --unhealthy-after-ms
  *                      after start on
+ *
+ * --fail-slot N makes the worker in slot N (BATON_WORKER) exit 3 at start;
+ * --grow-kib N makes every request to / keep N KiB more memory, touched.
  */
 #include <sys/ioctl.h>
 #include <sys/queue.h>
@@ -105,6 +108,8 @@ static long			 opt_unhealthy_ms = -1;
 static int			 opt_unhealthy;
 static struct timespec		 started;
 static long			 opt_chatter;
+static long			 opt_fail_slot = -1;
+static long			 opt_grow_kib;
 
 static void __attribute__((noreturn))
 usage(int code)
@@ -118,7 +123,7 @@ usage(int code)
 	    "                  [--exit-at-start CODE] [--crash-after-ms N]\n"
 	    "                  [--ignore-drain] [--quiet] [--chatter N]\n"
 	    "                  [--healthy-after-ms N | --unhealthy]\n"
-	    "                  [--unhealthy-after-ms N]\n");
+	    "                  [--unhealthy-after-ms N] [--fail-slot N] [--grow-kib N]\n");
 	exit(code);
 }
 
@@ -656,6 +661,26 @@ healthz_failing(void)
 	    (opt_unhealthy_ms >= 0 && ms >= opt_unhealthy_ms);
 }
 
+/*
+ * --grow-kib: memory that stays resident, as a leak's would; chained,
+ * so that the compiler cannot drop what is never read.
+ */
+static void	*hoard;
+
+static void
+grow(void)
+{
+	char	*p;
+
+	if (opt_grow_kib <= 0)
+		return;
+	if ((p = malloc(opt_grow_kib * 1024)) == NULL)
+		die(2, "--grow-kib: out of memory");
+	memset(p, 0x5a, opt_grow_kib * 1024);
+	*(void **)p = hoard;
+	hoard = p;
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
@@ -692,6 +717,7 @@ request_cb(struct evhttp_request *req, void *arg)
 		}
 	} else {
 		reply_ok(req);
+		grow();
 		if (work_fd != -1) {
 			if ((id = evhttp_find_header(&query, "id")) == NULL)
 				id = evhttp_find_header(
@@ -776,6 +802,8 @@ options(int argc, char *argv[])
 		{ "unhealthy-after-ms",	required_argument, NULL, 'u' },
 		{ "quiet",		no_argument,	   NULL, 'q' },
 		{ "chatter",		required_argument, NULL, 'T' },
+		{ "fail-slot",		required_argument, NULL, 'F' },
+		{ "grow-kib",		required_argument, NULL, 'G' },
 		{ "help",		no_argument,	   NULL, 'h' },
 		{ NULL,			0,		   NULL, 0 }
 	};
@@ -853,6 +881,14 @@ options(int argc, char *argv[])
 			break;
 		case 'T':
 			opt_chatter = option_number("chatter", optarg, 1000);
+			break;
+		case 'F':
+			opt_fail_slot = option_number("fail-slot", optarg,
+			    1024);
+			break;
+		case 'G':
+			opt_grow_kib = option_number("grow-kib", optarg,
+			    1024 * 1024);
 			break;
 		case 'h':
 			usage(0);
@@ -935,6 +971,11 @@ main(int argc, char *argv[])
 	if (opt_exit_code != -1) {
 		say("exiting with %ld (--exit-at-start)", opt_exit_code);
 		return opt_exit_code;
+	}
+	if (opt_fail_slot != -1 && getenv("BATON_WORKER") != NULL &&
+	    atol(getenv("BATON_WORKER")) == opt_fail_slot) {
+		say("exiting with 3 (--fail-slot %ld)", opt_fail_slot);
+		return 3;
 	}
 
 	if (opt_nbind > 0) {

@@ -300,6 +300,33 @@ reload_each() {
 	done
 }
 
+# alive_start PATTERN: in the background, how many processes match
+# PATTERN (pgrep -f) every 20 ms; alive_stop ends it and sets MAX_ALIVE to
+# the most seen at once.
+alive_start() {
+	rm -f "$T_DIR/alive.stop"
+	echo 0 >"$T_DIR/alive.max"
+	(
+		max=0
+		while [ ! -e "$T_DIR/alive.stop" ]; do
+			n=$(pgrep -f -- "$1" | wc -l)
+			if [ "$n" -gt "$max" ]; then
+				max=$n
+				echo "$max" >"$T_DIR/alive.max"
+			fi
+			sleep 0.02
+		done
+	) &
+	ALIVE_PID=$!
+	T_PIDS="$T_PIDS $ALIVE_PID"
+}
+
+alive_stop() {
+	touch "$T_DIR/alive.stop"
+	wait "$ALIVE_PID"
+	MAX_ALIVE=$(cat "$T_DIR/alive.max")
+}
+
 # load_start NAME URL LOADGEN-ARGS...: the load generator in the
 # background (pid LG) until load_stop, its report in NAME.out; a -d in
 # LOADGEN-ARGS bounds it if load_stop never comes.

@@ -55,6 +55,7 @@ struct generation_seat {
 	long long		 stopped;	/* now() its retirement began */
 	struct event		*timer;		/* retiring: queue, deadline */
 	int			 signalled;	/* retiring: drain signal sent */
+	long long		 empty_since;	/* its queues were empty; -1 */
 };
 
 struct generation {
@@ -77,6 +78,7 @@ struct generation {
 	int			 recycled;	/* workers replaced in place */
 	struct event		*deadline;	/* drain_timeout */
 	struct event		*emptying;	/* waits for its queues */
+	long long		 empty_since;	/* now() they were; -1: not */
 	int			 signalled;	/* the drain signal is sent */
 	long long		 started;
 	long long		 stopped;	/* g->env.sys->now() its drain began */
@@ -501,25 +503,45 @@ generation_killed(const struct generation *g)
 	return g->killed;
 }
 
-/* Connections waiting in the queues of its own steered sockets. */
+/*
+ * Connections waiting in the queues of its own steered sockets; -1 when
+ * it has none (a shared socket: nothing to wait for).
+ */
 static int
 generation_queued(const struct generation *g)
 {
-	size_t	 i;
-	int	 n = 0, q;
-
-	size_t	 j;
+	size_t	 i, j;
+	int	 n = -1, q;
 
 	for (i = 0; i < g->nsockets; i++)
-		if (g->members[i] != -1 && (q = steer_queued(g->fds[i])) > 0)
-			n += q;
+		if (g->members[i] != -1 && (q = steer_queued(g->fds[i])) >= 0)
+			n = (n < 0 ? 0 : n) + q;
 	for (j = 0; j < g->nseats; j++)
 		for (i = 0; g->seats[j]->members != NULL && i < g->nsockets;
 		    i++)
 			if (g->seats[j]->members[i] != -1 &&
-			    (q = steer_queued(g->seats[j]->fds[i])) > 0)
-				n += q;
+			    (q = steer_queued(g->seats[j]->fds[i])) >= 0)
+				n = (n < 0 ? 0 : n) + q;
 	return n;
+}
+
+/*
+ * Whether a drain signal may go: its queues have stayed empty for
+ * DRAIN_QUIET ms (a worker that accepted the last connection has had
+ * time to take it up: a prefork child that exits on the signal until it
+ * marks itself busy would drop it), or a second passed since *since.
+ */
+#define DRAIN_QUIET	50	/* ms */
+static int
+generation_quiet(int queued, long long now, long long since,
+    long long *empty_since)
+{
+	if (queued > 0)
+		*empty_since = -1;
+	else if (*empty_since < 0)
+		*empty_since = now;
+	return now - since >= 1000 ||
+	    (queued <= 0 && now - *empty_since >= DRAIN_QUIET);
 }
 
 static void	generation_signal(struct generation *);
@@ -541,7 +563,8 @@ generation_empty(evutil_socket_t fd, short what, void *arg)
 	if (g->signalled || g->state == GENERATION_GONE)
 		return;
 	q = generation_queued(g);
-	if (q > 0 && g->env.sys->now() - g->stopped < 1000) {
+	if (!generation_quiet(q, g->env.sys->now(), g->stopped,
+	    &g->empty_since)) {
 		evtimer_add(g->emptying, &tv);
 		return;
 	}
@@ -564,10 +587,11 @@ generation_stop(struct generation *g, enum generation_state state)
 	for (i = 0; i < g->nseats; i++)
 		if (!worker_alive(g->seats[i]->w))
 			generation_seat_unsteer(g->seats[i]);
-	if (generation_queued(g) > 0) {
+	if (generation_queued(g) >= 0) {
 		if (g->emptying == NULL && (g->emptying = evtimer_new(
 		    g->env.base, generation_empty, g)) == NULL)
 			fatal(70, "evtimer_new failed");
+		g->empty_since = -1;
 		generation_empty(-1, 0, g);
 		return;
 	}
@@ -742,7 +766,8 @@ generation_seat_step(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; s->members != NULL && i < g->nsockets; i++)
 		if (s->members[i] != -1 && (n = steer_queued(s->fds[i])) > 0)
 			q += n;
-	if (q > 0 && g->env.sys->now() - s->stopped < 1000) {
+	if (s->members != NULL && !generation_quiet(q, g->env.sys->now(),
+	    s->stopped, &s->empty_since)) {
 		evtimer_add(s->timer, &tv);
 		return;
 	}
@@ -760,6 +785,7 @@ generation_seat_retire(struct generation_seat *s)
 
 	s->role = SEAT_RETIRING;
 	s->stopped = g->env.sys->now();
+	s->empty_since = -1;
 	s->signalled = 0;
 	/* Cancels a restart that was due. */
 	if (!worker_alive(s->w)) {

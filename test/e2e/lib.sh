@@ -300,16 +300,18 @@ reload_each() {
 	done
 }
 
-# alive_start PATTERN: in the background, how many processes match
-# PATTERN (pgrep -f) every 20 ms; alive_stop ends it and sets MAX_ALIVE to
-# the most seen at once.
+# alive_start PATTERN: in the background, how many of baton's children
+# match PATTERN (pgrep -f) every 20 ms; alive_stop ends it and sets
+# MAX_ALIVE to the most seen at once. Children only: a process a worker
+# clones (LeakSanitizer's tracer at a sanitized worker's exit) shows the
+# worker's command line too.
 alive_start() {
 	rm -f "$T_DIR/alive.stop"
 	echo 0 >"$T_DIR/alive.max"
 	(
 		max=0
 		while [ ! -e "$T_DIR/alive.stop" ]; do
-			n=$(pgrep -f -- "$1" | wc -l)
+			n=$(pgrep -P "$BATON_PID" -f -- "$1" | wc -l)
 			if [ "$n" -gt "$max" ]; then
 				max=$n
 				echo "$max" >"$T_DIR/alive.max"

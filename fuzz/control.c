@@ -4,8 +4,8 @@
  * control_parse() the whole input, then each '\n'-separated line of it as
  * the connection code hands them over, and compare with an independent
  * reading of the protocol: exactly "reload", "status", "status json",
- * "status text" or "stop", one trailing '\r' allowed, at most
- * CONTROL_LINE_MAX bytes.
+ * "status text", "stop", "reopen", "promote" or "rollback", one trailing
+ * '\r' allowed, at most CONTROL_LINE_MAX bytes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +31,12 @@ fuzz_expect(const char *line, size_t len)
 		return CONTROL_STATUS_TEXT;
 	if (IS("stop"))
 		return CONTROL_STOP;
+	if (IS("reopen"))
+		return CONTROL_REOPEN;
+	if (IS("promote"))
+		return CONTROL_PROMOTE;
+	if (IS("rollback"))
+		return CONTROL_ROLLBACK;
 #undef IS
 	return -1;
 }

@@ -436,13 +436,7 @@ static const struct output_ops supervisor_output_ops = {
 
 
 /* The metrics listener's questions. */
-static void	supervisor_fill_status(struct supervisor *, struct status *);
-
-static void
-supervisor_metrics_status(void *arg, struct status *st)
-{
-	supervisor_fill_status(arg, st);
-}
+static void	supervisor_fill_status(void *, struct status *);
 
 static const struct record *
 supervisor_metrics_record(void *arg)
@@ -465,7 +459,7 @@ supervisor_unready(void *arg)
 }
 
 static const struct metrics_ops supervisor_metrics_ops = {
-	supervisor_metrics_status,
+	supervisor_fill_status,
 	supervisor_metrics_record,
 	supervisor_unready
 };
@@ -1372,8 +1366,10 @@ supervisor_run(struct supervisor *sup)
 }
 
 static void
-supervisor_fill_status(struct supervisor *sup, struct status *st)
+supervisor_fill_status(void *arg, struct status *st)
 {
+	struct supervisor	*sup = arg;
+
 	record_status(&sup->record, st);
 	st->state = sup->state == SUPERVISOR_RUNNING ? "running" : "stopping";
 	st->gens = sup->gens;

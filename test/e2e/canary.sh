@@ -22,17 +22,7 @@ conf() {	# conf SERVER-ARGS [KEY = VALUE]...
 }
 
 conf "" "canary = 10%" "canary_time = 60s"
-ctl check check -c "$CONF"
-if [ "$T_STATUS" != 0 ]; then
-	if grep -q 'which this machine refuses' "$T_DIR/check.err"; then
-		t_skip "the kernel refuses steering: $(sed -n 's/.*refuses: //p' "$T_DIR/check.err")"
-		t_done
-		exit 0
-	fi
-	t_result 1 "baton check accepts canary = 10% ($(out check))"
-	t_done
-	exit 1
-fi
+need_steer "$CONF"
 
 start_active "$LOG" run -c "$CONF"
 t_ok "generation 1 is active at once: a canary needs an older one" \

@@ -436,9 +436,10 @@ steer_conf() {
 	    "probe_interval = 100ms" "drain_timeout = 5s" "$@"
 }
 
-# need_steer CONF: baton check accepts CONF's ready = probe; where the
-# kernel refuses steering, the test checks that baton check says why, and
-# is skipped with the kernel's reason; any other refusal fails it.
+# need_steer CONF: baton check accepts CONF's steering keys (CONF has
+# ready = probe, the key named when they are refused); where the kernel
+# refuses steering, the test checks that baton check says why, and is
+# skipped with the kernel's reason; any other refusal fails it.
 need_steer() {
 	ctl check check -c "$1"
 	[ "$T_STATUS" = 0 ] && return
@@ -450,7 +451,7 @@ need_steer() {
 		t_done
 		exit 0
 	fi
-	t_result 1 "baton check accepts ready = probe ($(out check))"
+	t_result 1 "baton check accepts the steering keys ($(out check))"
 	t_done
 	exit 1
 }

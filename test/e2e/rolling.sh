@@ -22,17 +22,7 @@ conf() {	# conf SERVER-ARGS
 }
 
 conf ""
-ctl check check -c "$CONF"
-if [ "$T_STATUS" != 0 ]; then
-	if grep -q 'which this machine refuses' "$T_DIR/check.err"; then
-		t_skip "the kernel refuses steering: $(sed -n 's/.*refuses: //p' "$T_DIR/check.err")"
-		t_done
-		exit 0
-	fi
-	t_result 1 "baton check accepts rollout = rolling ($(out check))"
-	t_done
-	exit 1
-fi
+need_steer "$CONF"
 
 # spread N: N answers of /, one a connection; every pid answers at least
 # a tenth of them, and there are 4 of them.

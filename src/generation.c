@@ -76,6 +76,7 @@ struct generation {
 	int			 seated;	/* every seat has members */
 	int			 rolling;	/* slots start one at a time */
 	int			 recycled;	/* workers replaced in place */
+	long long		 connections_gone; /* by seats' closed members */
 	struct event		*deadline;	/* drain_timeout */
 	struct event		*emptying;	/* waits for its queues */
 	long long		 empty_since;	/* now() they were; -1: not */
@@ -121,6 +122,18 @@ generation_worker_probing(struct worker *w, int port, void *arg)
 		g->env.ops->probing(g, port, g->env.arg);
 }
 
+/*
+ * Slot k of an active generation went down or serves again: the owner
+ * routes its own members' connections anew (the route lists only the
+ * slots that serve). It touches no seat, so a worker's callback may call it.
+ */
+static void
+generation_tell_slot(struct generation *g, int k)
+{
+	if (g->env.ops->slot != NULL)
+		g->env.ops->slot(g, k, g->env.arg);
+}
+
 static void	generation_worker_probe_failed(struct worker *, void *);
 static void	generation_begin_canary(struct generation *);
 
@@ -156,19 +169,41 @@ static void
 generation_seat_unsteer(struct generation_seat *s)
 {
 	struct generation	*g = s->g;
+	long long		 n;
 	size_t			 i;
 
 	if (s->members == NULL)
 		return;
-	for (i = 0; i < g->nsockets; i++)
-		if (s->members[i] != -1)
-			socket_member_free(g->sockets[i], s->members[i],
-			    s->fds[i]);
+	for (i = 0; i < g->nsockets; i++) {
+		if (s->members[i] == -1)
+			continue;
+		/* Counted still: the index may be someone else's next. */
+		if ((n = socket_member_count(g->sockets[i],
+		    s->members[i])) > 0)
+			g->connections_gone += n;
+		socket_member_free(g->sockets[i], s->members[i], s->fds[i]);
+	}
 	free(s->members);
 	free(s->fds);
 	s->members = NULL;
 	s->fds = g->fds;
 	s->ctx.fds = g->fds;
+}
+
+/* Arrays of its own, each socket as the generation's until it has one. */
+static void
+generation_seat_own(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+	size_t			 i;
+
+	s->members = xcalloc(g->nsockets, sizeof(*s->members));
+	s->fds = xcalloc(g->nsockets, sizeof(*s->fds));
+	s->ctx.fds = s->fds;
+	for (i = 0; i < g->nsockets; i++) {
+		s->members[i] = -1;
+		s->fds[i] = g->fds[i];
+	}
 }
 
 /*
@@ -183,13 +218,7 @@ generation_seat_steer(struct generation_seat *s, char **error)
 
 	if (s->members != NULL)
 		return 0;
-	s->members = xcalloc(g->nsockets, sizeof(*s->members));
-	s->fds = xcalloc(g->nsockets, sizeof(*s->fds));
-	s->ctx.fds = s->fds;
-	for (i = 0; i < g->nsockets; i++) {
-		s->members[i] = -1;
-		s->fds[i] = g->fds[i];
-	}
+	generation_seat_own(s);
 	for (i = 0; i < g->nsockets; i++) {
 		if (!socket_steered(g->sockets[i]))
 			continue;
@@ -854,6 +883,7 @@ generation_worker_ready(struct worker *w, void *arg)
 		return;
 	if (g->state == GENERATION_ACTIVE) {
 		worker_activate(w);	/* a restarted worker */
+		generation_tell_slot(g, worker_slot(w));
 		return;
 	}
 	if (g->state != GENERATION_STARTING)
@@ -968,6 +998,8 @@ generation_worker_exited(struct worker *w, void *arg)
 		break;
 	case GENERATION_ACTIVE:
 		worker_restart_later(w);
+		/* New connections to the slots that serve until it is back. */
+		generation_tell_slot(g, worker_slot(w));
 		break;
 	case GENERATION_DRAINING:
 	case GENERATION_ROLLED_BACK:
@@ -1052,18 +1084,34 @@ generation_member(struct generation *g, size_t i)
 	return m;
 }
 
+/*
+ * Its own member's count on each steered socket (the held socket's, if
+ * its workers accept there), unless seated; and those of its seats'
+ * members, open and closed.
+ */
 long long
 generation_connections(const struct generation *g)
 {
-	long long	 n, sum = -1;
-	size_t		 i;
+	const struct generation_seat	*s;
+	long long			 n, sum = -1;
+	size_t				 i, k;
 
 	for (i = 0; i < g->nsockets; i++) {
-		if ((n = socket_member_count(g->sockets[i], g->members[i])) < 0)
+		if (!socket_steered(g->sockets[i]))
 			continue;
-		sum = (sum < 0 ? 0 : sum) + n;
+		sum = (sum < 0 ? 0 : sum);
+		if (!g->seated && (n = socket_member_count(g->sockets[i],
+		    g->members[i])) > 0)
+			sum += n;
+		for (k = 0; k < g->nseats; k++) {
+			s = g->seats[k];
+			if (s->members != NULL && s->members[i] != -1 &&
+			    (n = socket_member_count(g->sockets[i],
+			    s->members[i])) > 0)
+				sum += n;
+		}
 	}
-	return sum;
+	return sum < 0 ? sum : sum + g->connections_gone;
 }
 
 int
@@ -1073,6 +1121,63 @@ generation_own_member(const struct generation *g, size_t i, int *index)
 		return -1;
 	*index = g->members[i];
 	return g->fds[i];
+}
+
+int
+generation_slot_member(const struct generation *g, size_t slot, size_t i,
+    int *index)
+{
+	const struct generation_seat	*s;
+
+	if (slot >= g->nworkers || i >= g->nsockets)
+		return -1;
+	s = g->seats[slot];
+	if (s->members == NULL || s->members[i] == -1)
+		return -1;
+	*index = s->members[i];
+	return s->fds[i];
+}
+
+int
+generation_restore_slot_member(struct generation *g, size_t slot, size_t i,
+    int index, int fd)
+{
+	struct generation_seat	*s;
+	char			*error = NULL;
+
+	if (slot >= g->nworkers || i >= g->nsockets ||
+	    (g->seats[slot]->members != NULL &&
+	    g->seats[slot]->members[i] != -1)) {
+		log_error("generation %d: worker %zu: no such slot or socket, "
+		    "or a member already", g->number, slot);
+		close(fd);
+		return -1;
+	}
+	if (socket_member_restore(g->sockets[i], index, fd, &error) == -1) {
+		log_error("generation %d: worker %zu: %s", g->number, slot,
+		    error);
+		free(error);
+		close(fd);
+		return -1;
+	}
+	s = g->seats[slot];
+	if (s->members == NULL)
+		generation_seat_own(s);
+	s->members[i] = index;
+	s->fds[i] = fd;
+	return 0;
+}
+
+int
+generation_seated(const struct generation *g)
+{
+	return g->seated;
+}
+
+void
+generation_restore_seated(struct generation *g)
+{
+	g->seated = 1;
 }
 
 int

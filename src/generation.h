@@ -56,8 +56,10 @@ struct generation_ops {
 	/*
 	 * Slot k changed hands without a change of state: a rolling
 	 * generation's slot serves, a successor took over, or the last
-	 * process of a retired (or rolled back, or drained) worker is gone.
-	 * The route is to be made again; generation_slot() says the rest.
+	 * process of a retired (or rolled back, or drained) worker is gone;
+	 * or an active generation's worker died, or serves again once
+	 * restarted. The route is to be made again; generation_slot() says
+	 * the rest.
 	 */
 	void	(*slot)(struct generation *, int k, void *);
 };
@@ -214,6 +216,21 @@ int			 generation_own_member(const struct generation *,
 			    size_t i, int *index);
 int			 generation_restore_member(struct generation *,
 			    size_t i, int index, int fd);
+/*
+ * The same for the worker in slot's own member of socket i (a rolling
+ * generation's slots, a recycled worker's): its descriptor, or -1. In the
+ * new image, a slot's taken over: 0, or -1 (logged, fd closed).
+ */
+int			 generation_slot_member(const struct generation *,
+			    size_t slot, size_t i, int *index);
+int			 generation_restore_slot_member(struct generation *,
+			    size_t slot, size_t i, int index, int fd);
+/*
+ * Every slot on members of its own, none of the generation's (a rolling
+ * one's): so is a restarted worker. Set back by the new image.
+ */
+int			 generation_seated(const struct generation *);
+void			 generation_restore_seated(struct generation *);
 /* Its workers accept on socket i itself, not on a socket of their own. */
 int			 generation_on_anchor(const struct generation *,
 			    size_t i);

@@ -102,7 +102,8 @@ handover_save(struct handover *h, struct generation *g, struct state *st,
     int cfd)
 {
 	const struct config	*c = generation_config(g);
-	size_t			 i;
+	struct state_seat	*ss;
+	size_t			 i, k;
 
 	memset(st, 0, sizeof(*st));
 	st->from = PACKAGE_VERSION;
@@ -124,6 +125,20 @@ handover_save(struct handover *h, struct generation *g, struct state *st,
 	st->workers = xcalloc(st->nworkers, sizeof(*st->workers));
 	for (i = 0; i < st->nworkers; i++)
 		worker_save(generation_worker(g, i), &st->workers[i]);
+	/* The slots' own members: a rolling generation's, a successor's. */
+	st->seated = generation_seated(g);
+	st->seats = xcalloc(st->nworkers * st->nsockets + 1,
+	    sizeof(*st->seats));
+	for (k = 0; k < st->nworkers; k++)
+		for (i = 0; i < st->nsockets; i++) {
+			ss = &st->seats[st->nseats];
+			if ((ss->fd = generation_slot_member(g, k, i,
+			    &ss->index)) == -1)
+				continue;
+			ss->slot = k;
+			ss->socket = i;
+			st->nseats++;
+		}
 }
 
 /*
@@ -150,6 +165,7 @@ handover_write(struct handover *h, struct generation *g, int *sfd, int *cfd,
 		free(st.sockets);
 		free(st.members);
 		free(st.workers);
+		free(st.seats);
 		free(st.streams);
 	}
 	if (rc == -1) {
@@ -393,6 +409,17 @@ handover_restore(struct state *st, const struct generation_env *env)
 			log_info("upgrade: socket %s: steered on, generation "
 			    "%d on member %d", socket_name(generation_socket(g,
 			    i)), st->generation, st->members[i].index);
+	for (i = 0; i < st->nseats; i++)
+		if (generation_restore_slot_member(g, st->seats[i].slot,
+		    st->seats[i].socket, st->seats[i].index,
+		    st->seats[i].fd) == 0)
+			log_info("upgrade: socket %s: steered on, generation "
+			    "%d worker %zu on member %d", socket_name(
+			    generation_socket(g, st->seats[i].socket)),
+			    st->generation, st->seats[i].slot,
+			    st->seats[i].index);
+	if (st->seated)
+		generation_restore_seated(g);
 	for (i = 0; i < st->nworkers; i++)
 		worker_restore(generation_worker(g, i), &st->workers[i]);
 	/* Held by the generation now. */

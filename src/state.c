@@ -122,6 +122,47 @@ state_get_steer(const char *line, struct state *st)
 	return 0;
 }
 
+/* Index taken on socket i already, by the generation or a slot. */
+static int
+state_index_taken(const struct state *st, size_t i, int index)
+{
+	size_t	 k;
+
+	if (index == st->sockets[i].anchor_index ||
+	    (st->members != NULL && st->members[i].index == index))
+		return 1;
+	for (k = 0; k < st->nseats; k++)
+		if (st->seats[k].socket == i && st->seats[k].index == index)
+			return 1;
+	return 0;
+}
+
+/*
+ * Read back a "seat" line, after its worker's line and its socket's
+ * "steer" line: 0, or -1.
+ */
+static int
+state_get_seat(const char *line, struct state *st)
+{
+	struct state_seat	 ss;
+	size_t			 k;
+
+	if (sscanf(line, "seat %zu %zu %d %d", &ss.slot, &ss.socket,
+	    &ss.index, &ss.fd) != 4 || ss.slot >= st->nworkers ||
+	    ss.socket >= st->nsockets || !st->sockets[ss.socket].steered ||
+	    ss.index < 0 || ss.index >= STEER_MAX_INDEX || ss.fd < 0 ||
+	    state_index_taken(st, ss.socket, ss.index))
+		return -1;
+	for (k = 0; k < st->nseats; k++)
+		if (st->seats[k].slot == ss.slot &&
+		    st->seats[k].socket == ss.socket)
+			return -1;
+	st->seats = xreallocarray(st->seats, st->nseats + 1,
+	    sizeof(*st->seats));
+	st->seats[st->nseats++] = ss;
+	return 0;
+}
+
 /* Read back a "member" line, after its socket's "steer" line: 0, or -1. */
 static int
 state_get_member(const char *line, struct state *st)
@@ -275,6 +316,11 @@ state_write(const struct state *st, const struct config *c, int sfd,
 		    st->workers[i].preload);
 		state_put_text(fp, st->workers[i].status);
 	}
+	for (i = 0; i < st->nseats; i++)
+		fprintf(fp, "seat %zu %zu %d %d\n", st->seats[i].slot,
+		    st->seats[i].socket, st->seats[i].index, st->seats[i].fd);
+	if (st->seated)
+		fprintf(fp, "seated\n");
 	if (st->output_fd != -1) {
 		fprintf(fp, "output %d %lld %d ", st->output_fd,
 		    st->output_max_size, st->output_keep);
@@ -481,6 +527,11 @@ state_parse(char *text, struct state *st, char **error)
 			st->workers = xreallocarray(st->workers,
 			    st->nworkers + 1, sizeof(*st->workers));
 			st->workers[st->nworkers++] = ws;
+		} else if (state_is(line, "seat") &&
+		    state_get_seat(line, st) == 0) {
+			;
+		} else if (strcmp(line, "seated") == 0 && !st->seated) {
+			st->seated = 1;
 		} else if (sscanf(line, "output %d %lld %d", &fd, &a, &k) == 3 &&
 		    st->output_fd == -1 && fd >= 0 && a >= 0 && k >= 1 &&
 		    *state_text(line, 4) == '/') {
@@ -590,8 +641,8 @@ state_fds(const struct state *st, size_t *n)
 	int	*fds;
 	size_t	 i;
 
-	fds = xcalloc(7 + 5 * st->nsockets + st->nworkers + st->nstreams,
-	    sizeof(*fds));
+	fds = xcalloc(7 + 5 * st->nsockets + st->nworkers + st->nseats +
+	    st->nstreams, sizeof(*fds));
 	*n = 0;
 	fds[(*n)++] = st->config_fd;
 	fds[(*n)++] = st->notify_fd;
@@ -616,6 +667,8 @@ state_fds(const struct state *st, size_t *n)
 	for (i = 0; i < st->nworkers; i++)
 		if (st->workers[i].channel != -1)
 			fds[(*n)++] = st->workers[i].channel;
+	for (i = 0; i < st->nseats; i++)
+		fds[(*n)++] = st->seats[i].fd;
 	if (st->output_fd != -1)
 		fds[(*n)++] = st->output_fd;
 	for (i = 0; i < st->nstreams; i++)
@@ -630,6 +683,7 @@ state_clear(struct state *st)
 	free(st->sockets);
 	free(st->members);
 	free(st->workers);
+	free(st->seats);
 	free(st->streams);
 	free(st->text);
 	memset(st, 0, sizeof(*st));

@@ -32,6 +32,17 @@ struct state_member {
 	int	 fd;
 };
 
+/*
+ * A worker's own socket in a steered group (each slot of a rolling
+ * generation, a recycled worker): "seat SLOT I INDEX FD".
+ */
+struct state_seat {
+	size_t	 slot;
+	size_t	 socket;
+	int	 index;
+	int	 fd;
+};
+
 /* The first line; a reader refuses any other. */
 #define STATE_FORMAT	"baton-upgrade 1"
 
@@ -76,6 +87,10 @@ struct state {
 	struct state_member	*members;
 	struct worker_saved	*workers;	/* in slot order */
 	size_t			 nworkers;
+	/* Optional ("seat" lines, "seated"): as members, for the slots. */
+	struct state_seat	*seats;
+	size_t			 nseats;
+	int			 seated;	/* generation_seated() */
 	int			 output_fd;	/* -1: output = inherit */
 	const char		*output_path;
 	long long		 output_max_size;

@@ -138,7 +138,74 @@ static const struct {
 	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2048 33\n" },
 	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 -1 33\n"
 	  "steer 0 30 31 -1 33\n" },
+	/* A slot's own member: after its worker; "seated" once. */
+	{ "socket 12 0 0 0\n", "socket 12 0 0 0\nsteer 0 30 31 2 33\n"
+	  "seat 0 0 3 40\n" },
+	{ "end\n", "seated\nseated\nend\n" },
 };
+
+/*
+ * Slots' own members, after good's workers with its socket steered
+ * (anchor 2, the generation's member 4): each must be refused.
+ */
+static const char *const bad_seat[] = {
+	"seat 2 0 3 40\n",			/* no such slot */
+	"seat 0 1 3 40\n",			/* no such socket */
+	"seat 0 0 4 40\n",			/* the generation's index */
+	"seat 0 0 2 40\n",			/* the anchor's */
+	"seat 0 0 2048 40\n",			/* out of range */
+	"seat 0 0 3 -1\n",			/* no descriptor */
+	"seat 0 0 3 40\nseat 1 0 3 41\n",	/* two slots, one index */
+	"seat 0 0 3 40\nseat 0 0 5 41\n",	/* one slot twice */
+};
+
+/* good, its socket steered, with lines before its end. */
+static char *
+steered(const char *lines)
+{
+	const char	*sock = strstr(good, "socket 12 0 0 0\n");
+	const char	*end = strstr(good, "end\n");
+	size_t		 n = strlen("socket 12 0 0 0\n");
+
+	return xprintf("%.*ssteer 0 30 31 2 33\nmember 0 4 32\n%.*s%send\n",
+	    (int)(sock - good + n), good, (int)(end - sock - n), sock + n,
+	    lines);
+}
+
+START_TEST(test_parse_seat)
+{
+	struct state	 st;
+	char		*error = NULL;
+
+	ck_assert_int_eq(state_parse(steered("seat 1 0 3 40\n"
+	    "seat 0 0 5 41\nseated\n"), &st, &error), 0);
+	ck_assert_uint_eq(st.nseats, 2);
+	ck_assert_uint_eq(st.seats[0].slot, 1);
+	ck_assert_uint_eq(st.seats[0].socket, 0);
+	ck_assert_int_eq(st.seats[0].index, 3);
+	ck_assert_int_eq(st.seats[0].fd, 40);
+	ck_assert_uint_eq(st.seats[1].slot, 0);
+	ck_assert_int_eq(st.seated, 1);
+	state_clear(&st);
+	/* An image older than this wrote neither. */
+	ck_assert_int_eq(state_parse(steered(""), &st, &error), 0);
+	ck_assert_uint_eq(st.nseats, 0);
+	ck_assert_int_eq(st.seated, 0);
+	state_clear(&st);
+}
+END_TEST
+
+START_TEST(test_parse_bad_seat)
+{
+	struct state	 st;
+	char		*error = NULL;
+
+	ck_assert_int_eq(state_parse(steered(bad_seat[_i]), &st, &error), -1);
+	ck_assert_ptr_nonnull(error);
+	free(error);
+	state_clear(&st);
+}
+END_TEST
 
 START_TEST(test_parse_bad)
 {
@@ -173,6 +240,7 @@ START_TEST(test_roundtrip)
 		{ 41, 3, 1, 99, "stderr", "half a\0line \xff", 13 },
 	};
 	struct state_member	 members[2] = { { 3, 52 }, { -1, -1 } };
+	struct state_seat	 seats[1] = { { 1, 0, 5, 60 } };
 	struct config		*c;
 	struct state		 st, back;
 	char			*error = NULL;
@@ -326,6 +394,27 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(back.members[1].index, -1);
 	state_clear(&back);
 
+	/* Each slot's own member too, after the workers', and "seated". */
+	st.seats = seats;
+	st.nseats = 1;
+	st.seated = 1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	fds = state_fds(&st, &nfds);
+	ck_assert_uint_eq(nfds, 15);
+	ck_assert_int_eq(fds[11], 60);
+	free(fds);
+	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
+	ck_assert_uint_eq(back.nseats, 1);
+	ck_assert_uint_eq(back.seats[0].slot, 1);
+	ck_assert_uint_eq(back.seats[0].socket, 0);
+	ck_assert_int_eq(back.seats[0].index, 5);
+	ck_assert_int_eq(back.seats[0].fd, 60);
+	ck_assert_int_eq(back.seated, 1);
+	state_clear(&back);
+	st.seats = NULL;
+	st.nseats = 0;
+	st.seated = 0;
+
 	/* Only a TCP socket is steered: the unix one is refused. */
 	ss[1].steered = 1;
 	ss[1].anchor_index = -1;
@@ -354,10 +443,13 @@ main(void)
 {
 	Suite		*s = suite_create("state");
 	const TTest	*format[] = {
-		test_parse_good, test_parse_optional, test_roundtrip, NULL
+		test_parse_good, test_parse_optional, test_parse_seat,
+		test_roundtrip, NULL
 	};
+	TCase		*tc = check_case(s, "format", format);
 
-	tcase_add_loop_test(check_case(s, "format", format), test_parse_bad,
-	    0, CHECK_NITEMS(bad));
+	tcase_add_loop_test(tc, test_parse_bad, 0, CHECK_NITEMS(bad));
+	tcase_add_loop_test(tc, test_parse_bad_seat, 0,
+	    CHECK_NITEMS(bad_seat));
 	return check_run(s);
 }

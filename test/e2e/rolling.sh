@@ -5,6 +5,8 @@
 # load fails, and new connections spread over the slots. A new generation
 # whose slot 2 fails stops there: slots 0 and 1 go back to the old
 # generation, which serves with 4 workers again, and the reload says so.
+# An upgrade in place keeps each slot on its own socket, and a slot whose
+# worker was killed serves again once it is restarted.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -99,6 +101,29 @@ sleep 0.3
 load_stop fail
 t_is "$(field failed "$T_DIR/fail.out")" 0 "no request failed meanwhile"
 load_ran fail 100
+
+# --- An upgrade in place carries each slot's own socket over: new
+# connections still reach the 4 slots, across the exec and after it.
+load_start upgrade "http://127.0.0.1:$PORT/" -c 8 -d 30s
+sleep 0.3
+kill -USR2 "$BATON_PID"
+t_ok "baton upgrades in place" wait_log 10 "$LOG" 'upgraded in place'
+t_is "$(grep -cE 'upgrade: socket http: steered on, generation 2 worker [0-3] on member' "$LOG")" 4 \
+    "the new image takes the 4 slots' sockets over"
+sleep 0.3
+load_stop upgrade
+t_is "$(field failed "$T_DIR/upgrade.out")" 0 "no request failed across it"
+load_ran upgrade 100
+t_ok "new connections spread over the 4 slots after it" spread 80
+
+# --- A slot whose worker dies is left out while it is down, and serves
+# again once its worker is restarted.
+restarted() {
+	serving 2 && grep -q '"restarts":1' "$T_DIR/status.out"
+}
+kill -KILL "$(grep -o '"pid":[0-9]*' "$T_DIR/status.out" | sed -n 2p | cut -d: -f2)"
+t_ok "the killed worker is restarted" wait_until 10 restarted
+t_ok "new connections spread over the 4 slots, its too" spread 80
 
 alive_stop
 t_diag "the most worker processes seen alive at once: $MAX_ALIVE"

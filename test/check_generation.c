@@ -77,7 +77,8 @@ make(int restored)
 	env.ops = &ops;
 	env.arg = &told;
 	if (restored)
-		return generation_restore(&env, 7, c, NULL, fake.now);
+		return generation_restore(&env, 7, c, NULL, fake.now,
+		    NWORKERS);
 	return generation_new(&env, 7, c, NULL);
 }
 

@@ -35,6 +35,7 @@ enum conn_mode {
 	CONN_RELOAD,		/* following a reload */
 	CONN_STOP,		/* following the stop until baton exits */
 	CONN_REOPEN,		/* waiting for the output to reopen */
+	CONN_SCALE,		/* following a scale */
 	CONN_CLOSING		/* flush what is queued, then close */
 };
 
@@ -163,6 +164,44 @@ control_parse(const char *line, size_t len, enum control_cmd *cmd)
 	return -1;
 }
 
+int
+control_parse_scale(const char *line, size_t len, int *n, char **error)
+{
+	const char	*p;
+	char		*q;
+	long		 v = 0;
+	size_t		 i;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len < 5 || memcmp(line, "scale", 5) != 0 ||
+	    (len > 5 && line[5] != ' ')) {
+		*error = xstrdup("not a scale command");
+		return -1;
+	}
+	if (len <= 6) {
+		*error = xprintf("scale: how many workers? (scale N, N from 1 "
+		    "to %d)", CONFIG_MAX_WORKERS);
+		return -1;
+	}
+	p = line + 6;
+	len -= 6;
+	for (i = 0; i < len && v <= CONFIG_MAX_WORKERS; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			break;
+		v = v * 10 + (p[i] - '0');
+	}
+	if (i < len || v < 1 || v > CONFIG_MAX_WORKERS) {
+		q = conn_quote(p, len);
+		*error = xprintf("scale: '%s' is not a number of workers from "
+		    "1 to %d", q, CONFIG_MAX_WORKERS);
+		free(q);
+		return -1;
+	}
+	*n = (int)v;
+	return 0;
+}
+
 /*
  * "--canary P%" at the start of args: its share into *canary, and args
  * past it. NULL with *error set if the share is not one.
@@ -220,6 +259,33 @@ conn_reload_env(struct conn *c, const char *args)
 	command_free(env);
 }
 
+/* "scale N": answered at once, or followed until it is over. */
+static void
+conn_scale(struct conn *c, const char *line, size_t len)
+{
+	char	*error = NULL, *answer;
+	int	 n;
+
+	if (control_parse_scale(line, len, &n, &error) == -1) {
+		log_warn("control: %s; refused", error);
+		answer = xprintf("error %s", error);
+		conn_finish(c, answer);
+		free(answer);
+		free(error);
+		return;
+	}
+	log_info("control: scale to %d worker%s requested by pid %ld", n,
+	    n == 1 ? "" : "s", (long)c->pid);
+	/* Following before it begins: it may be over at once. */
+	c->mode = CONN_SCALE;
+	if ((answer = c->ctl->ops->scale(c->ctl->arg, n)) == NULL)
+		return;
+	if (strncmp(answer, "error ", 6) == 0)
+		log_warn("control: %s", answer + 6);
+	conn_finish(c, answer);
+	free(answer);
+}
+
 static void
 conn_command(struct conn *c, const char *line, size_t len)
 {
@@ -232,12 +298,17 @@ conn_command(struct conn *c, const char *line, size_t len)
 		conn_reload_env(c, line + 7);
 		return;
 	}
+	if (len >= 5 && strncmp(line, "scale", 5) == 0 &&
+	    (len == 5 || line[5] == ' ' || line[5] == '\r')) {
+		conn_scale(c, line, len);
+		return;
+	}
 	if (control_parse(line, len, &cmd) == -1) {
 		q = conn_quote(line, len);
 		log_warn("control: unknown command '%s' refused", q);
 		evbuffer_add_printf(out, "error unknown command '%s' (use "
-		    "reload, status, status text, stop, reopen, promote or "
-		    "rollback)", q);
+		    "reload, status, status text, stop, reopen, promote, "
+		    "rollback or scale N)", q);
 		free(q);
 		conn_finish(c, "");
 		return;
@@ -394,7 +465,8 @@ control_tap(enum log_level level, const char *line, void *arg)
 	struct conn	*c;
 
 	TAILQ_FOREACH(c, &ctl->conns, entry) {
-		if (c->mode == CONN_RELOAD || c->mode == CONN_STOP)
+		if (c->mode == CONN_RELOAD || c->mode == CONN_STOP ||
+		    c->mode == CONN_SCALE)
 			evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "%s\n", line);
 	}
@@ -747,6 +819,12 @@ control_reload_finished(struct control *ctl, int gen, int ok, const char *line)
 		if (c->target == gen || (ok && c->target < gen))
 			conn_finish(c, line);
 	}
+}
+
+void
+control_scale_finished(struct control *ctl, const char *line)
+{
+	control_finish_waiting(ctl, CONN_SCALE, line);
 }
 
 void

@@ -16,6 +16,9 @@
  *   status text   the same as a table
  *   stop          stream the stop's log lines; closed when baton exits
  *   reopen        reopen the workers' output file: "ok ..." or "error ..."
+ *   scale N       give the active generation N workers without a reload:
+ *                 stream the log lines until the new ones serve or the
+ *                 retired ones exited, end with "ok ..." or "error ..."
  * Anything else gets one "error ..." line and the connection is closed.
  */
 #ifndef BATON_CONTROL_H
@@ -49,6 +52,13 @@ enum control_cmd {
  */
 int		 control_parse(const char *line, size_t len,
 		    enum control_cmd *cmd);
+/*
+ * Parse "scale N" (as control_parse() takes a line): N from 1 to
+ * CONFIG_MAX_WORKERS into *n. Returns 0, or -1 with *error set ("scale:
+ * 'abc' is not a number of workers from 1 to 1024").
+ */
+int		 control_parse_scale(const char *line, size_t len, int *n,
+		    char **error);
 
 /*
  * What the commands ask of the one who made the control socket, with the
@@ -69,6 +79,11 @@ struct control_ops {
 	/* The answer to promote, rollback: "ok ..." or "error ...", freed. */
 	char	*(*promote)(void *arg);
 	char	*(*rollback)(void *arg);
+	/*
+	 * Scale to n workers: the answer ("ok ..." or "error ...", freed),
+	 * or NULL while under way: then control_scale_finished() ends it.
+	 */
+	char	*(*scale)(void *arg, int n);
 };
 
 /*
@@ -93,6 +108,9 @@ void		 control_reload_failed(struct control *, const char *line);
 /* Clients following generation gen (ok: or any older one) are done. */
 void		 control_reload_finished(struct control *, int gen, int ok,
 		    const char *line);
+
+/* Answer the client following a scale with line. */
+void		 control_scale_finished(struct control *, const char *line);
 
 /* Answer every client waiting for a reopen with line. */
 void		 control_reopen_finished(struct control *, const char *line);

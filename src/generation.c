@@ -56,6 +56,9 @@ struct generation_seat {
 	struct event		*timer;		/* retiring: queue, deadline */
 	int			 signalled;	/* retiring: drain signal sent */
 	long long		 empty_since;	/* its queues were empty; -1 */
+	int			 scaled;	/* in the scale under way: a new
+						   slot not ready yet, or one
+						   the scale retired */
 };
 
 struct generation {
@@ -90,6 +93,13 @@ struct generation {
 	long			 canary_time;	/* ms */
 	long long		 canary_began;	/* now() it entered it */
 	struct event		*canary_end;	/* promotes at canary_time */
+	enum {
+		SCALE_NONE,
+		SCALE_UP,			/* new slots on their way up */
+		SCALE_DOWN			/* retired slots draining */
+	}			 scale;
+	size_t			 scale_from;	/* slots before it */
+	long long		 scale_began;	/* now() */
 };
 
 static const char *const generation_state_names[] = {
@@ -136,6 +146,9 @@ generation_tell_slot(struct generation *g, int k)
 
 static void	generation_worker_probe_failed(struct worker *, void *);
 static void	generation_begin_canary(struct generation *);
+static void	generation_scale_ready(struct generation_seat *);
+static void	generation_scale_fail(struct generation_seat *, const char *);
+static void	generation_scale_end(struct generation *, const char *);
 
 static const struct worker_ops generation_worker_ops = {
 	generation_worker_ready,
@@ -244,9 +257,10 @@ generation_seat_free(struct generation_seat *s)
 	free(s);
 }
 
-struct generation *
-generation_new(const struct generation_env *env, int number,
-    struct config *c, struct socket **sockets)
+/* A generation of slots workers, not started. */
+static struct generation *
+generation_make(const struct generation_env *env, int number,
+    struct config *c, struct socket **sockets, size_t slots)
 {
 	struct generation	*g;
 	size_t			 i;
@@ -269,7 +283,7 @@ generation_new(const struct generation_env *env, int number,
 	}
 	g->wctx = (struct worker_ctx){ g->env.base, c, number, g->sockets,
 	    g->fds, g->nsockets, g->env.sys, &generation_worker_ops, g };
-	g->nworkers = g->nseats = c->workers;
+	g->nworkers = g->nseats = slots;
 	g->seats = xcalloc(g->nseats, sizeof(*g->seats));
 	for (i = 0; i < g->nworkers; i++)
 		g->seats[i] = generation_seat_new(g, (int)i, SEAT_SERVING);
@@ -279,13 +293,21 @@ generation_new(const struct generation_env *env, int number,
 }
 
 struct generation *
+generation_new(const struct generation_env *env, int number,
+    struct config *c, struct socket **sockets)
+{
+	return generation_make(env, number, c, sockets, (size_t)c->workers);
+}
+
+struct generation *
 generation_restore(const struct generation_env *env, int number,
-    struct config *c, struct socket **sockets, long long started)
+    struct config *c, struct socket **sockets, long long started,
+    size_t slots)
 {
 	struct generation	*g;
 	size_t			 i;
 
-	g = generation_new(env, number, c, sockets);
+	g = generation_make(env, number, c, sockets, slots);
 	g->state = GENERATION_ACTIVE;
 	g->started = started;
 	/* Spawned by the image before: its workers are taken over next. */
@@ -612,6 +634,9 @@ generation_stop(struct generation *g, enum generation_state state)
 
 	generation_set_state(g, state);
 	g->stopped = g->env.sys->now();
+	/* New slots not ready yet drain with the rest: that scale failed. */
+	if (g->scale == SCALE_UP)
+		generation_scale_end(g, "the generation drains");
 	/* Nobody accepts on the sockets of a dead worker: hand them on now. */
 	for (i = 0; i < g->nseats; i++)
 		if (!worker_alive(g->seats[i]->w))
@@ -756,6 +781,15 @@ generation_sweep(struct generation *g)
 	for (k = 0; k < nfreed; k++)
 		if (g->env.ops->slot != NULL)
 			g->env.ops->slot(g, freed[k], g->env.arg);
+	/* A scale down is done once what it retired is gone. */
+	for (i = 0; i < g->nseats && !g->seats[i]->scaled; i++)
+		;
+	if (g->scale == SCALE_DOWN && i == g->nseats) {
+		log_info("generation %d: scaled down to %zu worker%s in %lld "
+		    "ms", g->number, g->nworkers, g->nworkers == 1 ? "" : "s",
+		    g->env.sys->now() - g->scale_began);
+		generation_scale_end(g, NULL);
+	}
 }
 
 void
@@ -882,8 +916,11 @@ generation_worker_ready(struct worker *w, void *arg)
 	if (s->role != SEAT_SERVING)
 		return;
 	if (g->state == GENERATION_ACTIVE) {
-		worker_activate(w);	/* a restarted worker */
-		generation_tell_slot(g, worker_slot(w));
+		worker_activate(w);	/* a restarted worker, or a new slot */
+		if (s->scaled)
+			generation_scale_ready(s);
+		else
+			generation_tell_slot(g, worker_slot(w));
 		return;
 	}
 	if (g->state != GENERATION_STARTING)
@@ -946,7 +983,9 @@ generation_worker_not_ready(struct worker *w, void *arg)
 		free(why);
 		return;
 	}
-	if (g->state == GENERATION_STARTING && s->role == SEAT_SERVING) {
+	/* Starting, or a new slot of a scale up: it fails them. */
+	if (s->role == SEAT_SERVING && (g->state == GENERATION_STARTING ||
+	    (s->scaled && g->state == GENERATION_ACTIVE))) {
 		if (worker_probe_failure(w) != NULL)
 			why = xprintf("worker %d not ready after %ld ms (the "
 			    "probe: %s)", worker_slot(w),
@@ -954,7 +993,10 @@ generation_worker_not_ready(struct worker *w, void *arg)
 		else
 			why = xprintf("worker %d not ready after %ld ms",
 			    worker_slot(w), g->config->ready_timeout);
-		generation_roll_back(g, why);
+		if (g->state == GENERATION_STARTING)
+			generation_roll_back(g, why);
+		else
+			generation_scale_fail(s, why);
 		free(why);
 		return;
 	}
@@ -997,6 +1039,14 @@ generation_worker_exited(struct worker *w, void *arg)
 		free(why);
 		break;
 	case GENERATION_ACTIVE:
+		/* A new slot proves itself first: no restart hides that. */
+		if (s->scaled) {
+			why = xprintf("worker %d %s before it was ready",
+			    worker_slot(w), worker_exit_reason(w));
+			generation_scale_fail(s, why);
+			free(why);
+			break;
+		}
 		worker_restart_later(w);
 		/* New connections to the slots that serve until it is back. */
 		generation_tell_slot(g, worker_slot(w));
@@ -1446,6 +1496,175 @@ generation_recycle_cancel(struct generation *g)
 			    "gave way to a reload");
 }
 
+/*
+ * Slots n and above leave: routed away first, then their workers retire
+ * as an old generation's drain. Their seats go after the others; mark:
+ * they belong to the scale under way, which waits for them to be gone.
+ */
+static void
+generation_drop_slots(struct generation *g, size_t n, int mark,
+    const char *why)
+{
+	struct generation_seat	**gone;
+	size_t			  i, k = g->nworkers - n;
+	size_t			  extra = g->nseats - g->nworkers;
+
+	gone = xcalloc(k, sizeof(*gone));
+	memcpy(gone, g->seats + n, k * sizeof(*gone));
+	memmove(g->seats + n, g->seats + g->nworkers,
+	    extra * sizeof(*g->seats));
+	memcpy(g->seats + n + extra, gone, k * sizeof(*gone));
+	g->nworkers = n;
+	for (i = 0; i < k && g->env.ops->slot != NULL; i++)
+		g->env.ops->slot(g, worker_slot(gone[i]->w), g->env.arg);
+	for (i = 0; i < k; i++) {
+		gone[i]->scaled = mark;
+		if (worker_alive(gone[i]->w))
+			log_worker(LOG_LEVEL_INFO, g->number,
+			    worker_slot(gone[i]->w), worker_pid(gone[i]->w),
+			    "%s: it drains", why);
+		generation_seat_retire(gone[i]);
+	}
+	free(gone);
+}
+
+/* Spawn a new slot's worker; its route changes (a candidate for probes). */
+static int
+generation_scale_spawn(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+
+	if (generation_spawn(s) == -1)
+		return -1;
+	if (g->env.ops->slot != NULL)
+		g->env.ops->slot(g, worker_slot(s->w), g->env.arg);
+	return 0;
+}
+
+/* The scale under way is over: the owner hears how (why: it failed). */
+static void
+generation_scale_end(struct generation *g, const char *why)
+{
+	size_t	 i;
+
+	g->scale = SCALE_NONE;
+	for (i = 0; i < g->nseats; i++)
+		g->seats[i]->scaled = 0;
+	if (g->env.ops->scaled != NULL)
+		g->env.ops->scaled(g, why, g->env.arg);
+}
+
+/*
+ * A new slot exited, hung, or could not start: all or nothing, as for a
+ * reload, so every new slot goes again (the ready ones drain) and the
+ * generation keeps the count it had.
+ */
+static void
+generation_scale_fail(struct generation_seat *s, const char *why)
+{
+	struct generation	*g = s->g;
+
+	log_error("generation %d: scale up to %zu workers undone: %s; it "
+	    "keeps %zu", g->number, g->nworkers, why, g->scale_from);
+	generation_drop_slots(g, g->scale_from, 0, "scale up undone");
+	worker_kill(s->w);
+	generation_scale_end(g, why);
+}
+
+/* A new slot serves: the next one starts (rolling), or the scale is done. */
+static void
+generation_scale_ready(struct generation_seat *s)
+{
+	struct generation	*g = s->g;
+	size_t			 i;
+
+	s->scaled = 0;
+	log_worker(LOG_LEVEL_INFO, g->number, worker_slot(s->w),
+	    worker_pid(s->w), "new slot serving");
+	generation_tell_slot(g, worker_slot(s->w));
+	for (i = 0; i < g->nworkers && !g->seats[i]->scaled; i++)
+		;
+	if (i < g->nworkers) {
+		if (!g->seats[i]->spawned &&
+		    generation_scale_spawn(g->seats[i]) == -1)
+			generation_scale_fail(g->seats[i],
+			    "a worker could not be started");
+		return;
+	}
+	log_info("generation %d: scaled up to %zu workers in %lld ms",
+	    g->number, g->nworkers, g->env.sys->now() - g->scale_began);
+	generation_scale_end(g, NULL);
+}
+
+int
+generation_scale(struct generation *g, size_t n)
+{
+	size_t	 i, from = g->nworkers, extra = g->nseats - g->nworkers;
+
+	if (g->state != GENERATION_ACTIVE || n < 1 ||
+	    n > CONFIG_MAX_WORKERS) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (g->scale != SCALE_NONE) {
+		errno = EBUSY;
+		return -1;
+	}
+	if (n == from)
+		return 0;
+	/* A successor under way may stand in a slot that goes. */
+	generation_recycle_cancel(g);
+	g->scale_from = from;
+	g->scale_began = g->env.sys->now();
+	if (n < from) {
+		if (from - n == 1)
+			log_info("generation %d: scaling down from %zu to %zu "
+			    "worker%s: slot %zu drains", g->number, from, n,
+			    n == 1 ? "" : "s", n);
+		else
+			log_info("generation %d: scaling down from %zu to %zu "
+			    "worker%s: slots %zu to %zu drain", g->number, from,
+			    n, n == 1 ? "" : "s", n, from - 1);
+		g->scale = SCALE_DOWN;
+		generation_drop_slots(g, n, 1, "scaled down");
+		/* Those with no process left go now, and may end it. */
+		generation_sweep(g);
+		return 1;
+	}
+	log_info("generation %d: scaling up from %zu to %zu workers%s",
+	    g->number, from, n, g->rolling ? ", one new slot at a time "
+	    "(rollout = rolling)" : "");
+	g->scale = SCALE_UP;
+	g->seats = xreallocarray(g->seats, g->nseats + n - from,
+	    sizeof(*g->seats));
+	memmove(g->seats + n, g->seats + from, extra * sizeof(*g->seats));
+	for (i = from; i < n; i++) {
+		g->seats[i] = generation_seat_new(g, (int)i, SEAT_SERVING);
+		g->seats[i]->scaled = 1;
+	}
+	g->nseats += n - from;
+	g->nworkers = n;
+	for (i = from; i < (g->rolling ? from + 1 : n); i++) {
+		if (generation_scale_spawn(g->seats[i]) == -1) {
+			log_error("generation %d: scale up undone: a worker "
+			    "could not be started; it keeps %zu", g->number,
+			    from);
+			generation_drop_slots(g, from, 0, "scale up undone");
+			g->scale = SCALE_NONE;
+			generation_sweep(g);
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	return 1;
+}
+
+int
+generation_scaling(const struct generation *g)
+{
+	return g->scale == SCALE_UP ? 1 : g->scale == SCALE_DOWN ? -1 : 0;
+}
+
 /* Mebibytes, for the log. */
 #define GENERATION_MIB(b)	((b) / (1024 * 1024))
 
@@ -1459,7 +1678,7 @@ generation_recycle_due(struct generation *g)
 	size_t			 i;
 	int			 r;
 
-	if (c->max_age <= 0 && c->max_memory <= 0)
+	if ((c->max_age <= 0 && c->max_memory <= 0) || g->scale != SCALE_NONE)
 		return 0;
 	for (i = 0; i < g->nworkers; i++) {
 		s = g->seats[i];

@@ -62,6 +62,12 @@ struct generation_ops {
 	 * the rest.
 	 */
 	void	(*slot)(struct generation *, int k, void *);
+	/*
+	 * The scale generation_scale() began is over: every new slot
+	 * serves, or every retired one is gone (why NULL); or it failed
+	 * (why says how) and the generation has the count it had. Or NULL.
+	 */
+	void	(*scaled)(struct generation *, const char *why, void *);
 };
 
 /* What a slot holds, for the owner of a rollout. */
@@ -94,12 +100,14 @@ struct generation	*generation_new(const struct generation_env *,
 			    struct socket **sockets);
 /*
  * The same, already active: the generation baton ran before it upgraded
- * in place, started at started (clock_ms()); its workers are then taken
- * over one by one (worker_restore()).
+ * in place, started at started (clock_ms()), with slots workers (c's, or
+ * what baton scale made it); they are then taken over one by one
+ * (worker_restore()).
  */
 struct generation	*generation_restore(const struct generation_env *,
 			    int number, struct config *c,
-			    struct socket **sockets, long long started);
+			    struct socket **sockets, long long started,
+			    size_t slots);
 void			 generation_free(struct generation *);
 
 /*
@@ -164,6 +172,21 @@ int			 generation_recycle(struct generation *, int k,
 int			 generation_recycle_due(struct generation *);
 /* A successor under way stops: the worker it was to replace serves on. */
 void			 generation_recycle_cancel(struct generation *);
+/*
+ * Give an active generation n slots (1 to CONFIG_MAX_WORKERS) without a
+ * reload. Fewer: the highest slots are routed away and retire (their
+ * workers drain as an old generation's do); the scale is over once their
+ * processes are gone. More: the new slots start (one at a time with
+ * rollout = rolling), each serving once ready; the scale is over once
+ * all are, and fails if one exits or misses ready_timeout before: then
+ * every new slot retires again. ops->scaled says when it is over.
+ * Returns 1 (under way), 0 (n slots already), or -1 with errno: EINVAL
+ * (not active, or n out of range), EBUSY (a scale is under way), EAGAIN
+ * (a worker could not be started: logged, and nothing changed).
+ */
+int			 generation_scale(struct generation *, size_t n);
+/* The scale under way: 1 up, -1 down, 0 none. */
+int			 generation_scaling(const struct generation *);
 /* Workers recycled in place. */
 int			 generation_recycled(const struct generation *);
 /*

@@ -399,7 +399,7 @@ handover_restore(struct state *st, const struct generation_env *env)
 		sockets[i] = socket_restore(&st->config->sockets[i],
 		    &st->sockets[i]);
 	g = generation_restore(env, st->generation, st->config, sockets,
-	    st->generation_started);
+	    st->generation_started, st->nworkers);
 	st->config = NULL;	/* the generation's now */
 	/* Its own sockets in steered groups: routing never stopped. */
 	for (i = 0; st->members != NULL && i < st->nsockets; i++)

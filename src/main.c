@@ -56,6 +56,7 @@ static const char usage_text[] =
 "       baton status [-c FILE | -s CONTROL] [--json] [--timeout DUR]\n"
 "       baton stop   [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton reopen [-c FILE | -s CONTROL] [--timeout DUR]\n"
+"       baton scale  N [-c FILE | -s CONTROL] [--timeout DUR]\n"
 "       baton check  [-c FILE]\n"
 "       baton --help | --version\n";
 
@@ -326,6 +327,38 @@ client_who(const char *path, pid_t pid)
 }
 
 /*
+ * baton scale's operand, wherever it is among the options: "scale N", a
+ * new string, and argv without it. NULL if there is none; two are a
+ * usage error.
+ */
+static char *
+client_scale_arg(int *argc, char **argv)
+{
+	char	*n = NULL;
+	int	 i, j, opt = 0;
+
+	for (i = j = 1; i < *argc; i++) {
+		/* The value of -c, -s, --timeout is no operand. */
+		if (!opt && strcmp(argv[i], "--") != 0 && (argv[i][0] != '-' ||
+		    (argv[i][1] >= '0' && argv[i][1] <= '9'))) {
+			if (n != NULL)
+				usage("scale: one number of workers, not '%s' "
+				    "and '%s'", n + 6, argv[i]);
+			n = xprintf("scale %s", argv[i]);
+			continue;
+		}
+		opt = !opt && (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "-s") == 0 || strcmp(argv[i],
+		    "--config") == 0 || strcmp(argv[i], "--control") == 0 ||
+		    strcmp(argv[i], "--timeout") == 0);
+		argv[j++] = argv[i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+	return n;
+}
+
+/*
  * Send one command and copy the answer to stdout as it comes. The last
  * line says how it went: "ok ...", or "error ..." (also on stderr).
  * timeout bounds the connection and the wait for baton's first line,
@@ -345,7 +378,7 @@ cmd_client(const char *cmd, int argc, char **argv)
 		{ "help",	no_argument,	   NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char		**env = NULL;
+	char		**env = NULL, *scale = NULL, *error = NULL;
 	const char	 *canary = NULL;
 	int		  share;
 	const char	 *why;
@@ -359,6 +392,14 @@ cmd_client(const char *cmd, int argc, char **argv)
 	pid_t		 pid;
 	int		 ch, fd, json = 0, code, sent, r;
 
+	/* scale's N, taken out first: getopt would read -1 as an option. */
+	if (strcmp(cmd, "scale") == 0 && (scale = client_scale_arg(&argc,
+	    argv)) != NULL && control_parse_scale(scale, strlen(scale), &share,
+	    &error) == -1)
+		usage("%s", error);
+	if (strcmp(cmd, "scale") == 0 && scale == NULL)
+		usage("scale: how many workers? (baton scale N, N from 1 to %d)",
+		    CONFIG_MAX_WORKERS);
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -426,7 +467,9 @@ cmd_client(const char *cmd, int argc, char **argv)
 		free(line);
 		line = NULL;
 		command_free(env);
-	} else
+	} else if (scale != NULL)
+		req = xprintf("%s\n", scale);
+	else
 		req = xprintf("%s\n", strcmp(cmd, "status") == 0 && !json ?
 		    "status text" : cmd);
 	/*
@@ -480,16 +523,17 @@ cmd_client(const char *cmd, int argc, char **argv)
 	else if (strcmp(cmd, "stop") == 0) {
 		client_wait_exit(pid);
 		code = 0;
-	} else if (strcmp(cmd, "reload") == 0 &&
+	} else if ((strcmp(cmd, "reload") == 0 || scale != NULL) &&
 	    (last == NULL || strncmp(last, "ok", 2) != 0)) {
 		fprintf(stderr, "baton: the connection closed before the "
-		    "reload ended\n");
+		    "%s ended\n", cmd);
 		code = EXIT_FAILED;
 	} else
 		code = last != NULL ? 0 : EXIT_FAILED;
 	free(last);
 	free(who);
 	free(path);
+	free(scale);
 	return code;
 }
 
@@ -570,7 +614,8 @@ main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "reload") == 0 || strcmp(cmd, "status") == 0 ||
 	    strcmp(cmd, "stop") == 0 || strcmp(cmd, "reopen") == 0 ||
-	    strcmp(cmd, "promote") == 0 || strcmp(cmd, "rollback") == 0)
+	    strcmp(cmd, "promote") == 0 || strcmp(cmd, "rollback") == 0 ||
+	    strcmp(cmd, "scale") == 0)
 		return cmd_client(cmd, argc - 1, argv + 1);
 	usage("unknown command '%s'", cmd);
 }

@@ -613,11 +613,15 @@ state_read(int sfd, struct state *st, char **error)
 		*error = xprintf("the generation's configuration: %s", why);
 		goto fail;
 	}
-	if (st->nsockets != st->config->nsockets ||
-	    st->nworkers != (size_t)st->config->workers) {
-		*error = xprintf("the state has %zu sockets and %zu workers, "
-		    "its configuration %zu and %d", st->nsockets,
-		    st->nworkers, st->config->nsockets, st->config->workers);
+	/* Its workers may be more or fewer than the file's: baton scale. */
+	if (st->nsockets != st->config->nsockets) {
+		*error = xprintf("the state has %zu sockets, its configuration "
+		    "%zu", st->nsockets, st->config->nsockets);
+		goto fail;
+	}
+	if (st->nworkers > CONFIG_MAX_WORKERS) {
+		*error = xprintf("the state has %zu workers, more than %d",
+		    st->nworkers, CONFIG_MAX_WORKERS);
 		goto fail;
 	}
 	for (i = 0; i < st->nsockets; i++) {

@@ -58,6 +58,19 @@ status_config_file(const struct status *st)
 	return generation_config(st->gens[st->ngens - 1])->file;
 }
 
+/* A scale under way, by its direction; NULL: none. */
+static const char *
+status_scaling(const struct generation *g)
+{
+	switch (generation_scaling(g)) {
+	case 1:
+		return "up";
+	case -1:
+		return "down";
+	}
+	return NULL;
+}
+
 static void
 status_json(const struct status *st, struct evbuffer *out)
 {
@@ -96,6 +109,11 @@ status_json(const struct status *st, struct evbuffer *out)
 			    generation_canary_left(g));
 		else
 			evbuffer_add_printf(out, "null");
+		/* baton scale: slots may differ from the file's count. */
+		evbuffer_add_printf(out, ",\"slots\":%zu,\"configured_workers\""
+		    ":%d,\"scaling\":", generation_slots(g),
+		    generation_config(g)->workers);
+		json_string(out, status_scaling(g));
 		evbuffer_add_printf(out, ",\"killed\":%d,\"workers\":[",
 		    generation_killed(g));
 		for (j = 0; j < generation_nworkers(g); j++) {
@@ -208,6 +226,16 @@ status_text(const struct status *st, struct evbuffer *out)
 		if (generation_failure(g) != NULL)
 			evbuffer_add_printf(out, "      rolled back: %s\n",
 			    generation_failure(g));
+		if (status_scaling(g) != NULL ||
+		    generation_slots(g) != (size_t)generation_config(g)->workers)
+			evbuffer_add_printf(out, "      %s%zu worker%s, its "
+			    "configuration says %d (baton scale; a reload starts "
+			    "%d)\n", status_scaling(g) == NULL ? "scaled: " :
+			    generation_scaling(g) == 1 ? "scaling up to " :
+			    "scaling down to ", generation_slots(g),
+			    generation_slots(g) == 1 ? "" : "s",
+			    generation_config(g)->workers,
+			    generation_config(g)->workers);
 	}
 	if (st->last_outcome == NULL)
 		evbuffer_add_printf(out, "\nlast reload: none\n");

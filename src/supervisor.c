@@ -106,6 +106,12 @@ struct supervisor {
 	int			 settle_gen;	/* 0: none waits */
 	long long		 settle_ms;
 
+	/* `baton scale` under way: its generation (0: none), since when. */
+	int			 scale_gen;
+	long long		 scale_t0;
+	/* A reload queued behind it runs from here, outside any walk. */
+	struct event		*reload_later;
+
 	/* Where new connections go, on steered sockets. */
 	struct rollout		*rollout;
 	/* A slot changed hands: the rolling reload's next step, soon. */
@@ -181,12 +187,15 @@ supervisor_slot(struct generation *g, int k, void *arg)
 	event_active(sup->rolling, EV_TIMEOUT, 0);
 }
 
+static void	supervisor_scaled(struct generation *, const char *, void *);
+
 static const struct generation_ops supervisor_generation_ops = {
 	supervisor_generation_changed,
 	supervisor_count_crash,
 	supervisor_count_killed,
 	supervisor_probing,
-	supervisor_slot
+	supervisor_slot,
+	supervisor_scaled
 };
 
 /*
@@ -491,6 +500,18 @@ supervisor_reload_canary(int canary, struct config *cfg, char **error)
 	return 0;
 }
 
+/* A scale's new workers are on their way up. */
+static int
+supervisor_scaling_up(struct supervisor *sup)
+{
+	size_t	 i;
+
+	for (i = 0; sup->scale_gen != 0 && i < sup->ngens; i++)
+		if (generation_number(sup->gens[i]) == sup->scale_gen)
+			return generation_scaling(sup->gens[i]) == 1;
+	return 0;
+}
+
 static void
 supervisor_reload(struct supervisor *sup)
 {
@@ -505,11 +526,13 @@ supervisor_reload(struct supervisor *sup)
 		return;
 	}
 	if (supervisor_find_state(sup, GENERATION_STARTING) != NULL ||
-	    supervisor_find_state(sup, GENERATION_CANARY) != NULL) {
+	    supervisor_find_state(sup, GENERATION_CANARY) != NULL ||
+	    supervisor_scaling_up(sup)) {
 		/* Coalesced: one more reload once this one settles. */
 		if (sup->reload != RELOAD_QUEUED)
-			log_info("reload: a generation is starting; "
-			    "reloading again once it settles");
+			log_info("reload: %s; reloading once it settles",
+			    supervisor_scaling_up(sup) ? "new workers of a "
+			    "scale are starting" : "a generation is starting");
 		supervisor_set_reload(sup, RELOAD_QUEUED);
 		return;
 	}
@@ -624,6 +647,109 @@ supervisor_control_rollback(void *arg)
 	    "serving", generation_number(g), generation_number(active));
 }
 
+/* "gen N has 3 workers (the configuration says 2)", for the answers. */
+static char *
+supervisor_count(struct generation *g)
+{
+	size_t	 n = generation_slots(g);
+	int	 file = generation_config(g)->workers;
+
+	if ((size_t)file == n)
+		return xprintf("generation %d has %zu worker%s, as its "
+		    "configuration says", generation_number(g), n,
+		    n == 1 ? "" : "s");
+	return xprintf("generation %d has %zu worker%s (its configuration "
+	    "says %d: the next reload starts that many)",
+	    generation_number(g), n, n == 1 ? "" : "s", file);
+}
+
+/*
+ * `baton scale N`: the active generation gets N workers, one scale at a
+ * time, and never while a generation starts or is in its canary (the
+ * reload's count would be ambiguous): those are refused, not queued.
+ */
+static char *
+supervisor_control_scale(void *arg, int n)
+{
+	struct supervisor	*sup = arg;
+	struct generation	*g;
+	char			*count, *line;
+
+	if (sup->state != SUPERVISOR_RUNNING)
+		return xstrdup("error baton is stopping");
+	if (sup->scale_gen != 0)
+		return xprintf("error a scale of generation %d is under way; "
+		    "scale again once it is over", sup->scale_gen);
+	if ((g = supervisor_find_state(sup, GENERATION_STARTING)) != NULL ||
+	    (g = supervisor_find_state(sup, GENERATION_CANARY)) != NULL)
+		return xprintf("error generation %d is %s; scale once the "
+		    "reload is over (baton status)", generation_number(g),
+		    generation_state(g) == GENERATION_CANARY ? "in its canary "
+		    "(baton promote, baton rollback)" : "starting");
+	if (sup->reload != RELOAD_IDLE)
+		return xstrdup("error a reload is queued; scale once it is "
+		    "over (baton status)");
+	if ((g = supervisor_find_state(sup, GENERATION_ACTIVE)) == NULL)
+		return xstrdup("error no generation is active");
+	if (generation_slots(g) == (size_t)n) {
+		count = supervisor_count(g);
+		line = xprintf("ok nothing to do: %s", count);
+		free(count);
+		return line;
+	}
+	sup->scale_gen = generation_number(g);
+	sup->scale_t0 = clock_ms();
+	switch (generation_scale(g, (size_t)n)) {
+	case -1:
+		sup->scale_gen = 0;
+		return xprintf("error generation %d: %s; nothing changed",
+		    generation_number(g), errno == EAGAIN ? "a worker could "
+		    "not be started" : strerror(errno));
+	case 0:
+		sup->scale_gen = 0;
+		break;
+	}
+	rollout_route(sup->rollout, sup->gens, sup->ngens);
+	return NULL;
+}
+
+/* The scale is over: its client hears how. */
+static void
+supervisor_scaled(struct generation *g, const char *why, void *arg)
+{
+	struct supervisor	*sup = arg;
+	char			*count, *line;
+
+	if (generation_number(g) != sup->scale_gen)
+		return;
+	sup->scale_gen = 0;
+	count = supervisor_count(g);
+	if (why != NULL)
+		line = xprintf("error the scale failed: %s; %s", why, count);
+	else
+		line = xprintf("ok %s, in %lld ms", count,
+		    clock_ms() - sup->scale_t0);
+	control_scale_finished(sup->control, line);
+	free(count);
+	free(line);
+	rollout_route(sup->rollout, sup->gens, sup->ngens);
+	if (sup->state == SUPERVISOR_RUNNING &&
+	    generation_state(g) == GENERATION_ACTIVE)
+		supervisor_notify_ready(sup);
+	/* A reload that waited for the new workers; not from in here. */
+	if (sup->reload == RELOAD_QUEUED)
+		event_active(sup->reload_later, EV_TIMEOUT, 0);
+}
+
+static void
+supervisor_reload_queued(evutil_socket_t fd, short what, void *arg)
+{
+	struct supervisor	*sup = arg;
+
+	if (sup->reload == RELOAD_QUEUED)
+		supervisor_reload(sup);
+}
+
 static void
 supervisor_control_stop(void *arg)
 {
@@ -644,7 +770,8 @@ static const struct control_ops supervisor_control_ops = {
 	supervisor_status,
 	supervisor_control_reopen,
 	supervisor_control_promote,
-	supervisor_control_rollback
+	supervisor_control_rollback,
+	supervisor_control_scale
 };
 
 /* The reload's generation is active or rolled back; a queued one stays. */
@@ -764,6 +891,13 @@ supervisor_generation_changed(struct generation *g, void *arg)
 			supervisor_reload(sup);
 		break;
 	case GENERATION_GONE:
+		/* Its retired workers went with it: that scale is over too. */
+		if (n == sup->scale_gen) {
+			sup->scale_gen = 0;
+			line = xprintf("ok generation %d exited", n);
+			control_scale_finished(sup->control, line);
+			free(line);
+		}
 		if (generation_drained(g) >= 0)
 			record_observe(&sup->record.drain_time,
 			    generation_drained(g));
@@ -1004,6 +1138,10 @@ supervisor_upgrade_ready(void *arg, const char **why)
 		*why = "a reload is under way";
 		return NULL;
 	}
+	if (sup->scale_gen != 0) {
+		*why = "a scale is under way";
+		return NULL;
+	}
 	g = sup->gens[0];
 	for (i = 0; i < generation_nworkers(g); i++) {
 		ws = worker_state(generation_worker(g, i));
@@ -1125,6 +1263,8 @@ supervisor_events(struct supervisor *sup, char **error)
 	log_set_base(sup->base);
 	sup->cleanup = event_new(sup->base, -1, 0, supervisor_cleanup, sup);
 	sup->rolling = event_new(sup->base, -1, 0, supervisor_rolling, sup);
+	sup->reload_later = event_new(sup->base, -1, 0,
+	    supervisor_reload_queued, sup);
 	sup->recycle = event_new(sup->base, -1, EV_PERSIST,
 	    supervisor_recycle, sup);
 	sup->stop_delay = evtimer_new(sup->base, supervisor_stop_drain, sup);
@@ -1132,6 +1272,7 @@ supervisor_events(struct supervisor *sup, char **error)
 	    &supervisor_handover_ops, sup);
 	if (sup->cleanup == NULL || sup->stop_delay == NULL ||
 	    sup->handover == NULL || sup->rolling == NULL ||
+	    sup->reload_later == NULL ||
 	    sup->recycle == NULL ||
 	    event_add(sup->recycle, &supervisor_recycle_every) == -1) {
 		*error = xstrdup("event_new failed");
@@ -1316,6 +1457,8 @@ supervisor_free(struct supervisor *sup)
 		event_free(sup->cleanup);
 	if (sup->rolling != NULL)
 		event_free(sup->rolling);
+	if (sup->reload_later != NULL)
+		event_free(sup->reload_later);
 	if (sup->recycle != NULL)
 		event_free(sup->recycle);
 	if (sup->stop_delay != NULL)

@@ -1,5 +1,6 @@
 /* The control protocol's command parser. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_run.h"
@@ -55,13 +56,71 @@ START_TEST(test_refused)
 }
 END_TEST
 
+static int
+scale(const char *s, int *n, char **error)
+{
+	return control_parse_scale(s, strlen(s), n, error);
+}
+
+START_TEST(test_scale)
+{
+	char	*error = NULL;
+	int	 n = 0;
+
+	ck_assert_int_eq(scale("scale 3", &n, &error), 0);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(scale("scale 1\r", &n, &error), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(scale("scale 1024", &n, &error), 0);
+	ck_assert_int_eq(n, 1024);
+	/* Not a scale at all: the same parser is not fooled. */
+	ck_assert_int_eq(scale("scaled 3", &n, &error), -1);
+	free(error);
+}
+END_TEST
+
+/* Each is refused with the word in the message, and n left alone. */
+static const struct {
+	const char	*line;
+	const char	*says;
+} scale_refused[] = {
+	{ "scale", "how many workers?" },
+	{ "scale ", "how many workers?" },
+	{ "scale 0", "'0' is not a number of workers from 1 to 1024" },
+	{ "scale -1", "'-1' is not" },
+	{ "scale abc", "'abc' is not" },
+	{ "scale 1025", "'1025' is not" },
+	{ "scale 99999999999999999999", "'99999999999999999999' is not" },
+	{ "scale 3x", "'3x' is not" },
+	{ "scale  3", "' 3' is not" },
+	{ "scale 3 4", "'3 4' is not" },
+	{ "scale +3", "'+3' is not" },
+	{ "scale \x01", "'?' is not" },
+};
+
+START_TEST(test_scale_refused)
+{
+	char	*error = NULL;
+	int	 n = 7;
+
+	ck_assert_int_eq(scale(scale_refused[_i].line, &n, &error), -1);
+	ck_assert_msg(strstr(error, scale_refused[_i].says) != NULL,
+	    "'%s': %s", scale_refused[_i].line, error);
+	ck_assert_int_eq(n, 7);
+	free(error);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite		*s = suite_create("control");
-	const TTest	*refused[] = { test_refused, NULL };
+	const TTest	*refused[] = { test_refused, test_scale, NULL };
+	const TTest	*none[] = { NULL };
 
 	tcase_add_loop_test(check_case(s, "parse", refused), test_commands, 0,
 	    CHECK_NITEMS(commands));
+	tcase_add_loop_test(check_case(s, "scale", none), test_scale_refused, 0,
+	    CHECK_NITEMS(scale_refused));
 	return check_run(s);
 }

@@ -29,6 +29,8 @@ static struct {
 	int			 crashed, killed;
 	int			 slots[16];	/* each ops->slot's k */
 	size_t			 nslots;
+	int			 scaled;	/* ops->scaled calls */
+	char			 scale_why[128];	/* the last's, or "" */
 } told;
 
 static void
@@ -50,8 +52,17 @@ told_slot(struct generation *gen, int k, void *arg)
 		told.slots[told.nslots++] = k;
 }
 
+static void
+told_scaled(struct generation *gen, const char *why, void *arg)
+{
+	ck_assert_ptr_eq(arg, &told);
+	told.scaled++;
+	snprintf(told.scale_why, sizeof(told.scale_why), "%s",
+	    why != NULL ? why : "");
+}
+
 static const struct generation_ops ops = {
-	told_changed, told_crashed, told_killed, NULL, told_slot
+	told_changed, told_crashed, told_killed, NULL, told_slot, told_scaled
 };
 
 static struct event_base	*base;
@@ -77,7 +88,8 @@ make(int restored)
 	env.ops = &ops;
 	env.arg = &told;
 	if (restored)
-		return generation_restore(&env, 7, c, NULL, fake.now);
+		return generation_restore(&env, 7, c, NULL, fake.now,
+		    NWORKERS);
 	return generation_new(&env, 7, c, NULL);
 }
 
@@ -680,6 +692,106 @@ START_TEST(test_recycle_memory)
 }
 END_TEST
 
+/* Scale up: the new slots serve once ready; then it is over. */
+START_TEST(test_scale_up)
+{
+	activate();
+	ck_assert_int_eq(generation_scale(g, NWORKERS), 0);
+	ck_assert_int_eq(generation_scale(g, 4), 1);
+	ck_assert_int_eq(generation_scaling(g), 1);
+	ck_assert_uint_eq(generation_slots(g), 4);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 2);
+	ck_assert_int_eq(generation_slot(g, 2), SLOT_STARTING);
+	ck_assert_int_eq(generation_scale(g, 1), -1);
+	ck_assert_int_eq(errno, EBUSY);
+	fake_say(base, NWORKERS, "READY=1");
+	ck_assert_int_eq(generation_slot(g, 2), SLOT_SERVING);
+	ck_assert_int_eq(told.scaled, 0);
+	fake_say(base, NWORKERS + 1, "READY=1");
+	ck_assert_int_eq(generation_slot(g, 3), SLOT_SERVING);
+	ck_assert_int_eq(told.scaled, 1);
+	ck_assert_str_eq(told.scale_why, "");
+	ck_assert_int_eq(generation_scaling(g), 0);
+	/* A new slot that crashes later restarts like any other. */
+	reap(FAKE_PID + NWORKERS, EXIT(1));
+	ck_assert_int_eq(worker_restarts(generation_worker(g, 2)), 1);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+}
+END_TEST
+
+/* One new slot dies before it is ready: every new one goes again. */
+START_TEST(test_scale_up_fails)
+{
+	activate();
+	ck_assert_int_eq(generation_scale(g, 4), 1);
+	fake_say(base, NWORKERS, "READY=1");
+	reap(FAKE_PID + NWORKERS + 1, EXIT(3));
+	ck_assert_int_eq(told.scaled, 1);
+	ck_assert_str_eq(told.scale_why,
+	    "worker 3 exited with status 3 before it was ready");
+	ck_assert_uint_eq(generation_slots(g), NWORKERS);
+	ck_assert_int_eq(generation_scaling(g), 0);
+	/* The one that served drains; the old slots are untouched. */
+	ck_assert_int_eq(fake_killed(FAKE_PID + NWORKERS, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 0);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS + 2);	/* no restart */
+	reap(FAKE_PID + NWORKERS, EXIT(0));
+	ck_assert_uint_eq(generation_nworkers(g), NWORKERS);
+	ck_assert_int_eq(generation_state(g), GENERATION_ACTIVE);
+}
+END_TEST
+
+/* A new slot that hangs past ready_timeout fails it too, and is killed. */
+START_TEST(test_scale_up_not_ready)
+{
+	activate();
+	ck_assert_int_eq(generation_scale(g, 3), 1);
+	ck_assert_uint_eq(fake_fire(base), 1);		/* ready_timeout */
+	ck_assert_str_eq(told.scale_why, "worker 2 not ready after 1000 ms");
+	ck_assert_int_eq(fake_killed(-(FAKE_PID + NWORKERS), SIGKILL), 1);
+	ck_assert_uint_eq(generation_slots(g), NWORKERS);
+}
+END_TEST
+
+/* Scale down: the highest slots drain; it is over once they are gone. */
+START_TEST(test_scale_down)
+{
+	activate();
+	told.nslots = 0;
+	ck_assert_int_eq(generation_scale(g, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(generation_scale(g, 1), 1);
+	ck_assert_int_eq(generation_scaling(g), -1);
+	ck_assert_uint_eq(generation_slots(g), 1);
+	ck_assert_int_eq(generation_slot(g, 1), SLOT_NONE);
+	/* Routed away first. */
+	ck_assert_uint_eq(told.nslots, 1);
+	ck_assert_int_eq(told.slots[0], 1);
+	ck_assert_str_eq(generation_worker_role(g, 1), "retiring");
+	ck_assert_int_eq(fake_killed(FAKE_PID + 1, SIGTERM), 1);
+	ck_assert_int_eq(fake_killed(FAKE_PID, SIGTERM), 0);
+	ck_assert_int_eq(told.scaled, 0);
+	reap(FAKE_PID + 1, EXIT(0));
+	ck_assert_int_eq(told.scaled, 1);
+	ck_assert_str_eq(told.scale_why, "");
+	ck_assert_uint_eq(generation_nworkers(g), 1);
+	ck_assert_int_eq(told.crashed, 0);
+	ck_assert_uint_eq(fake.nspawned, NWORKERS);	/* no restart */
+	/* And up again, into the slot that went. */
+	ck_assert_int_eq(generation_scale(g, 2), 1);
+	ck_assert_int_eq(generation_slot(g, 1), SLOT_STARTING);
+}
+END_TEST
+
+/* Only an active generation scales. */
+START_TEST(test_scale_not_active)
+{
+	ck_assert_int_eq(generation_start(g), 0);
+	ck_assert_int_eq(generation_scale(g, 3), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -696,7 +808,9 @@ main(void)
 		test_rolling_one_slot_at_a_time, test_rolling_slot_fails,
 		test_retire_put_back, test_retire_deadline, test_recycle,
 		test_recycle_successor_fails, test_recycle_drained,
-		test_recycle_due, test_recycle_memory, NULL
+		test_recycle_due, test_recycle_memory, test_scale_up,
+		test_scale_up_fails, test_scale_up_not_ready, test_scale_down,
+		test_scale_not_active, NULL
 	};
 
 	return check_main("generation", setup, teardown, tests);

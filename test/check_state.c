@@ -426,11 +426,20 @@ START_TEST(test_roundtrip)
 	st.members = NULL;
 	ss[0].steered = 0;
 
-	/* A state whose counts differ from its configuration's is refused. */
+	/* Scaled (baton scale): fewer workers than the file's carry over. */
 	st.nworkers = 1;
 	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
+	ck_assert_msg(state_read(sfd, &back, &error) == 0, "%s", error);
+	ck_assert_uint_eq(back.nworkers, 1);
+	ck_assert_int_eq(back.config->workers, 2);
+	state_clear(&back);
+	st.nworkers = 2;
+
+	/* A state whose sockets differ from its configuration's is refused. */
+	st.nsockets = 1;
+	ck_assert_int_eq(state_write(&st, c, sfd, &error), 0);
 	ck_assert_int_eq(state_read(sfd, &back, &error), -1);
-	ck_assert_ptr_nonnull(strstr(error, "1 workers"));
+	ck_assert_ptr_nonnull(strstr(error, "1 sockets"));
 	free(error);
 	close(sfd);
 	close(cfd);

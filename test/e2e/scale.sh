@@ -1,0 +1,122 @@
+#!/bin/bash
+# baton scale N under load (a new connection a request): 2 -> 4 -> 1 -> 3
+# workers with no request failed, the count in status and in the live
+# process list the same each time; a reload goes back to the file's
+# count. Bad counts are refused and change nothing; a new slot that dies
+# before it is ready undoes the scale (exit 1). With rollout = rolling
+# (each slot on a steered socket of its own) new connections reach the
+# new slots too.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$(free_port)
+CONF=$T_DIR/baton.ini
+LOG=$T_DIR/baton.log
+# In every worker's command line, so that only this test's are counted.
+TAG=scale-$T_DIR
+
+http_conf "$CONF" "$PORT" \
+    "$TESTSERVER --protocol systemd --notify --quiet --fail-slot 5 --status $TAG" \
+    "workers = 2" "ready = notify" "ready_timeout = 5s" "drain_timeout = 5s"
+
+# workers N: status says N slots, N serving workers, and baton has N
+# live children of this test.
+workers() {
+	ctl status status --json -c "$CONF"
+	json_has "$T_DIR/status.out" slots "$1," &&
+	    [ "$(grep -o '"role":"serving"' "$T_DIR/status.out" | wc -l)" = "$1" ] &&
+	    [ "$(pgrep -P "$BATON_PID" -f -- "--status $TAG" | wc -l)" = "$1" ]
+}
+
+start_active "$LOG" run -c "$CONF"
+t_ok "2 workers at the start" workers 2
+
+# --- Under load: 2 -> 4 -> 1 -> 3, each scale waited for.
+load_start scale "http://127.0.0.1:$PORT/" -c 8 -d 60s
+sleep 0.5
+for n in 4 1 3; do
+	ctl "scale$n" scale "$n" -c "$CONF"
+	t_is "$T_STATUS" 0 "scale $n: exit 0"
+	t_ok "scale $n: ends with ok, naming the file's count" \
+	    grep -qE "^ok generation 1 has $n workers? \(its configuration says 2" \
+	    "$T_DIR/scale$n.out"
+	t_ok "scale $n: status and the process list both say $n" \
+	    wait_until 5 workers "$n"
+	sleep 0.5
+done
+load_stop scale
+t_is "$(field failed "$T_DIR/scale.out")" 0 "no request failed while scaling"
+t_is "$(field refused "$T_DIR/scale.out")" 0 "no connection was refused"
+load_ran scale 300
+t_ok "scale up streams each new worker's steps" \
+    grep -qE 'gen 1 worker 3 pid [0-9]+: new slot serving' "$T_DIR/scale4.out"
+t_ok "scale down streams the drained workers' exits" \
+    grep -qE 'gen 1 worker 3 pid [0-9]+: exited' "$T_DIR/scale1.out"
+ctl status status -c "$CONF"
+t_ok "status says the count differs from the file's" \
+    grep -q 'scaled: 3 workers, its configuration says 2' "$T_DIR/status.out"
+
+# --- Bad counts: a usage error each, and nothing changes.
+for bad in 0 -1 abc 1025; do
+	ctl bad scale "$bad" -c "$CONF"
+	t_is "$T_STATUS" 64 "scale $bad: usage error"
+	t_ok "scale $bad: says what is wrong" \
+	    grep -q "scale: '$bad' is not a number of workers from 1 to 1024" \
+	    "$T_DIR/bad.err"
+done
+t_ok "still 3 workers" workers 3
+
+# --- A new slot that dies before it is ready (slot 5 exits at start):
+# the scale is undone, the generation keeps 3.
+ctl fail scale 6 -c "$CONF"
+t_is "$T_STATUS" 1 "a failed scale: exit 1"
+t_ok "it says which worker and why" grep -qE \
+    '^error the scale failed: worker 5 exited with status 3 before it was ready; generation 1 has 3 workers' \
+    "$T_DIR/fail.err"
+t_ok "the new slots drain, and 3 workers serve" wait_until 10 workers 3
+
+# --- Upgrade in place: the count carries over.
+kill -USR2 "$BATON_PID"
+t_ok "baton upgrades in place" wait_log 10 "$LOG" 'upgraded in place'
+t_ok "with its 3 workers" workers 3
+
+# --- A reload goes back to the file's count.
+ctl reload reload -c "$CONF"
+t_is "$T_STATUS" 0 "reload: exit 0"
+t_ok "generation 2 has the file's 2 workers" workers 2
+ctl status status -c "$CONF"
+t_ok "and status no longer says scaled" \
+    bash -c "! grep -q scaled: '$T_DIR/status.out'"
+stop_baton
+
+# --- rollout = rolling: every slot has its own steered socket.
+PORT=$(free_port)
+LOG=$T_DIR/rolling.log
+http_conf "$CONF" "$PORT" \
+    "$TESTSERVER --protocol systemd --status $TAG" \
+    "workers = 2" "rollout = rolling" "ready = probe" \
+    "probe = http GET /healthz" "probe_interval = 50ms" \
+    "ready_timeout = 5s" "drain_timeout = 5s"
+need_steer "$CONF"
+start_active "$LOG" run -c "$CONF"
+load_start rolling "http://127.0.0.1:$PORT/" -c 8 -d 60s
+sleep 0.5
+ctl rscale scale 4 -c "$CONF"
+t_is "$T_STATUS" 0 "rolling: scale 4: exit 0"
+t_ok "rolling: the new slots start one at a time" \
+    log_has "$LOG" 'scaling up from 2 to 4 workers, one new slot at a time'
+t_ok "rolling: 4 workers" workers 4
+NEW=$(grep -oE 'gen 1 worker [23] pid [0-9]+: new slot serving' "$LOG" |
+    awk '{print $6}' | tr -d ':')
+sample 40
+t_diag "answered by: $(sort "$T_DIR/sample.40" | uniq -c | tr '\n' ' ')"
+t_is "$(echo $NEW | wc -w)" 2 "rolling: 2 new slots served"
+t_ok "rolling: new connections reach both new slots" \
+    only_from <(echo "$NEW") $(sort -u "$T_DIR/sample.40")
+ctl rdown scale 1 -c "$CONF"
+t_is "$T_STATUS" 0 "rolling: scale 1: exit 0"
+t_ok "rolling: 1 worker" workers 1
+load_stop rolling
+t_is "$(field failed "$T_DIR/rolling.out")" 0 "rolling: no request failed"
+load_ran rolling 100 rolling
+stop_baton
+t_done

@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (  # noqa: E402
     APP, APP_ENV, BATON, BENCH, CLK_TCK, FD_APP, LOADGEN, PAGE_KB, PM2_BIN,
     PRELOAD_LIB, RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, RssSampler,
-    Starter, children, dump, free_port, http_get, kill_all_tagged, median, nfds, parse_kv,
+    Starter, children, dump, free_port, parent_map, http_get, kill_all_tagged, median, nfds, parse_kv,
     pct, preload_available, proc_sample, progress)
 
 QUICK = os.environ.get('BENCH_QUICK') == '1'
@@ -228,13 +228,36 @@ def reloads_under_load(tool, args, env, n, iv, lead, tail, reload=None):
     return spans, out, err, time.monotonic() - t0, t0
 
 
-def s1_run(key, label, factory, conc, rnd):
-    name = f's1-r{rnd}-{key}-c{conc}'
+def loadgen_report(d, out, err):
+    """loadgen's output, kept in D/loadgen.out, and its report."""
+    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
+        f.write(out.decode() + err.decode())
+    return parse_kv(out.decode())
+
+
+def answered_done(ids, work):
+    """The ids answered 200 (loadgen -o IDS) and those whose work reached
+    WORK_LOG: once every generation has drained and exited, the first
+    less the second is the work lost."""
+    with open(ids) as f:
+        answered = set(f.read().split())
+    with open(work) as f:
+        done = {line.split()[0] for line in f if line.strip()}
+    return answered, done
+
+
+def run_dir(name):
+    """A run's folder under RAW, a free port, and an empty WORK_LOG there."""
     d = os.path.join(RAW, name)
-    port = free_port()
     work = os.path.join(d, 'work.log')
     os.makedirs(d, exist_ok=True)
     open(work, 'w').close()
+    return d, free_port(), work
+
+
+def s1_run(key, label, factory, conc, rnd):
+    name = f's1-r{rnd}-{key}-c{conc}'
+    d, port, work = run_dir(name)
     tool = factory(d, port, {'WORK_LOG': work})
     ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
     n, iv, lead, tail = P.s1_reloads, P.s1_interval, P.s1_lead, P.s1_tail
@@ -248,15 +271,8 @@ def s1_run(key, label, factory, conc, rnd):
             dict(os.environ, BENCH_TAG=tool.tag), n, iv, lead, tail)
     finally:
         tool.stop()
-    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
-        f.write(out.decode() + err.decode())
-    rep = parse_kv(out.decode())
-    # Lost work: ids answered 200 that never reached WORK_LOG, now that
-    # every generation has drained and exited.
-    with open(ids) as f:
-        answered = set(f.read().split())
-    with open(work) as f:
-        done = {line.split()[0] for line in f if line.strip()}
+    rep = loadgen_report(d, out, err)
+    answered, done = answered_done(ids, work)
     lost = len(answered - done)
     samples = read_timeline(tl)
     windows = s1_windows(samples, spans, t_end)
@@ -850,7 +866,7 @@ def scenario_servers():
 
 # ------------------------------------------------------------ rollout
 
-class TreeSampler:
+class TreeSampler(RssSampler):
     """Every INTERVAL seconds, the sum of VmRSS over ROOT() and every
     process that descends from it (the supervisor, its helpers and its
     workers; not a reload command, which is not below it), and how many
@@ -860,26 +876,13 @@ class TreeSampler:
     INTERVAL = 0.05
 
     def __init__(self, root):
-        self.root = root
-        self.samples = []
-        self.stopping = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+        super().__init__(None, root)
 
     def _run(self):
         while not self.stopping:
             t = time.monotonic()
-            root = self.root()
-            parent = {}
-            for d in os.listdir('/proc'):
-                if not d.isdigit():
-                    continue
-                try:
-                    with open(f'/proc/{d}/stat') as f:
-                        st = f.read()
-                    parent[int(d)] = int(st[st.rindex(')') + 2:].split()[1])
-                except (OSError, ValueError):
-                    pass
+            root = self.roots()
+            parent = parent_map()
             tree, grew = {root}, True
             while grew:
                 more = {p for p, pp in parent.items() if pp in tree and p not in tree}
@@ -894,11 +897,6 @@ class TreeSampler:
                     pass
             self.samples.append((t, kb, len(app_pids(tree - {root}))))
             time.sleep(max(0.0, self.INTERVAL - (time.monotonic() - t)))
-
-    def stop(self):
-        self.stopping = True
-        self.t.join(5)
-        return self.samples
 
 
 RO_CONC = 32
@@ -987,11 +985,7 @@ def ro_spread(tool, port, d, load, conc, keepalive, secs):
 
 def ro_run(key, label, factory, rnd):
     name = f'ro-r{rnd}-{key}'
-    d = os.path.join(RAW, name)
-    port = free_port()
-    work = os.path.join(d, 'work.log')
-    os.makedirs(d, exist_ok=True)
-    open(work, 'w').close()
+    d, port, work = run_dir(name)
     tool = factory(d, port, {'WORK_LOG': work})
     row = {'key': key, 'label': label, 'round': rnd, 'dir': name, 'run': RUN,
            'idx': [t[0] for t in ro_tools()].index(key)}
@@ -1026,13 +1020,8 @@ def ro_run(key, label, factory, rnd):
         if sampler:
             sampler.stop()
         tool.stop()
-    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
-        f.write(out.decode() + err.decode())
-    rep = parse_kv(out.decode())
-    with open(ids) as f:
-        answered = set(f.read().split())
-    with open(work) as f:
-        done = {line.split()[0] for line in f if line.strip()}
+    rep = loadgen_report(d, out, err)
+    answered, done = answered_done(ids, work)
     mem = [(t - t0, kb, nw) for t, kb, nw in sampler.samples]
     # A sample belongs to a reload when taken during it, or within one
     # interval after: the sampler may miss the very end.

@@ -242,20 +242,23 @@ def kill_tagged(tag):
     return pids
 
 
-def children(pid):
-    out = []
+def parent_map():
+    """Every process's parent, in one pass over /proc: {pid: ppid}."""
+    out = {}
     for d in os.listdir('/proc'):
         if not d.isdigit():
             continue
         try:
             with open(f'/proc/{d}/stat') as f:
                 st = f.read()
-            ppid = int(st[st.rindex(')') + 2:].split()[1])
-            if ppid == pid:
-                out.append(int(d))
+            out[int(d)] = int(st[st.rindex(')') + 2:].split()[1])
         except (OSError, ValueError):
             pass
     return out
+
+
+def children(pid):
+    return [p for p, pp in parent_map().items() if pp == pid]
 
 
 def descendants(pid):

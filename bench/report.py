@@ -1133,6 +1133,15 @@ def sv_paragraph(srv, ver, pairs, deadline):
     return ' '.join(out)
 
 
+def run_mode(sec):
+    """What a section run with BENCH_SMOKE or BENCH_QUICK says of itself."""
+    if sec.get('smoke'):
+        return ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
+    if sec.get('quick'):
+        return ' (BENCH_QUICK=1: indicative only)'
+    return ''
+
+
 def scenario_servers(rep):
     sv = S.get('servers')
     if not sv or not sv.get('servers'):
@@ -1141,11 +1150,7 @@ def scenario_servers(rep):
     n, dl = p.get('sv_reloads'), p.get('sv_deadline') or 0
     rep.line('## 7. Each server\'s own reload, and baton')
     rep.line()
-    mode = ''
-    if sv.get('smoke'):
-        mode = ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
-    elif sv.get('quick'):
-        mode = ' (BENCH_QUICK=1: indicative only)'
+    mode = run_mode(sv)
     rep.line(f'Each server reloaded by its own graceful mechanism, then under baton with the '
              'configuration `docs/compatibility.md` gives for it (the commands, apps and baton '
              'settings come from `test/compat/run`, which checks them), under the same load: '
@@ -1301,10 +1306,11 @@ def ro_paragraph(A, loads):
                  for k, x in A.items()]
         out.append(f'{LOAD_WORDS[load].format(c=c)}, the busiest worker answered, over the '
                    'least busy: ' + ', '.join(parts) + '.')
-        if al and max(A, key=lambda k: A[k][load]['cv'] or 0) == 'all':
+        if al and len(A) > 1 and max(A, key=lambda k: A[k][load]['cv'] or 0) == 'all':
             uneven.append(LOAD_SHORT[load].format(c=c))
     if uneven:
-        out.append(f'With {" and ".join(uneven)}, the shared socket spreads least evenly: one '
+        said = ', '.join(uneven[:-1]) + (' and ' if len(uneven) > 1 else '') + uneven[-1]
+        out.append(f'With {said}, the shared socket spreads least evenly: one '
                    'accept queue for every worker hands a connection to whichever worker calls '
                    'accept() first, not in turn, the effect Cloudflare\'s "Why does one NGINX '
                    'worker take all the load?" describes for nginx.')
@@ -1334,11 +1340,7 @@ def scenario_rollout(rep):
     runs = [r for r in ro['runs'] if 'error' not in r]
     rep.line(f'## 8. Rollouts with {w} workers: memory, latency, and connections per worker')
     rep.line()
-    mode = ''
-    if ro.get('smoke'):
-        mode = ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
-    elif ro.get('quick'):
-        mode = ' (BENCH_QUICK=1: indicative only)'
+    mode = run_mode(ro)
     nr = ro.get('rounds')
     light = next((c for k, c, _ in ro.get('loads', []) if k == 'light'), 'a few')
     rep.line(f'The seed\'s app with {w} workers, run as in scenario 1 (`preload = yes` under '
@@ -1395,13 +1397,10 @@ def scenario_rollout(rep):
                      + ''.join(f', {v:,} {k}' for k, v in a['kinds'].items() if v),
                      f'{a["lost"]:,} of {a["answered"]:,}',
                      f'{num(a["sp99"])} / {num(a["rp99"])} ({ratio(a["rp99"], a["sp99"])})'])
-    rep.line('| | reloads ok | time per reload, s: median (max) | memory steady / peak during '
-             'reloads, MiB | workers steady / most at once | failed requests (total) | lost '
-             'async work (total) | p99 steady / during reloads, ms |')
-    rep.line('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for r in rows:
-        rep.line('| ' + ' | '.join(str(c) for c in r) + ' |')
-    rep.line()
+    rep.table(['', 'reloads ok', 'time per reload, s: median (max)',
+               'memory steady / peak during reloads, MiB', 'workers steady / most at once',
+               'failed requests (total)', 'lost async work (total)',
+               'p99 steady / during reloads, ms'], rows)
     rows = []
     for load, c, ka in ro.get('loads', []):
         for key, label in ro['tools']:

@@ -1219,8 +1219,9 @@ WHY_RO = {
         'drain included (`server.close`, then `CLOSE_WAIT_MS`), so that no more than one worker '
         'beyond `workers` lives at any moment; the price of that bound is time.',
     'mem':
-        'Both replace one worker at a time; what differs is the supervisor (PM2\'s daemon is a '
-        'Node process) and which moment of a reload the 50 ms sampler catches.',
+        'Both bound the workers alive at once (rolling one more than `workers`, PM2 two more); '
+        'the peak follows the steady figure, and a Node worker\'s RSS grows with what it has '
+        'served: compare the peak over the steady figure, and the requests each answered.',
     'p99':
         'Both start one Node process at a time; on 2 CPUs shared with the load generator and '
         '4 serving workers, the rounds vary (compare the ranges).',
@@ -1298,6 +1299,13 @@ def ro_paragraph(A, loads):
     parts = [f'{SHORT[k]} {ratio(x["rp99"], x["sp99"])}' for k, x in A.items()]
     out.append('p99 during reloads over steady p99: ' + ', '.join(parts) + '; failed requests: '
                + ', '.join(f'{SHORT[k]} {x["failed"]:,}' for k, x in A.items()) + '.')
+    if pm and pm['kinds'].get('refused'):
+        out.append(f'PM2 refused {pm["kinds"]["refused"]:,} connections during its reloads: its '
+                   'daemon reloads two workers at a time (`Concurrent actions: 2` in its log) and '
+                   'stops an old worker once its replacement is online or its `listen_timeout` '
+                   '(3 s by default) has passed, listening or not; on 2 CPUs under this load a Node '
+                   'worker can take longer than that to listen, and while no worker of a cluster '
+                   'listens, Node\'s cluster primary closes the port.')
     uneven = []
     for load, c, ka in loads:
         if not all(load in x for x in A.values()):
@@ -1439,8 +1447,11 @@ def ro_notes(rep, A, labels):
         if b['failed'] > pm['failed']:
             rep.note(f'{lbl}: baton failed {b["failed"]:,} requests, PM2 {pm["failed"]:,}.')
         if k == 'rolling' and (b['mem_peak'] or 0) > (pm['mem_peak'] or 0) * 1.05:
-            rep.note(f'{lbl}: memory at its peak during reloads {mib(b["mem_peak"])} MiB, PM2 '
-                     f'{mib(pm["mem_peak"])} MiB. ' + WHY_RO['mem'])
+            rep.note(f'{lbl}: memory at its peak during reloads {mib(b["mem_peak"])} MiB '
+                     f'({ratio(b["mem_peak"], b["mem_steady"])} its steady figure, '
+                     f'{b["answered"]:,} answered 200), PM2 {mib(pm["mem_peak"])} MiB '
+                     f'({ratio(pm["mem_peak"], pm["mem_steady"])}, {pm["answered"]:,} answered 200). '
+                     + WHY_RO['mem'])
         if k == 'rolling' and (b['reload_s'] or 0) > (pm['reload_s'] or 0) * 1.05:
             rep.note(f'{lbl}: a reload takes {num(b["reload_s"], 2)} s, with PM2 '
                      f'{num(pm["reload_s"], 2)} s. ' + WHY_RO['time'])

@@ -12,7 +12,9 @@ machinery (not for figures).
 BENCH_ONLY=1,3: only these scenarios (the report keeps the others' last
 figures); BENCH_ONLY=servers: only each server's own reload against
 baton's (gunicorn, unicorn, puma, starman, nginx, Express under PM2);
-BENCH_SERVERS=nginx,puma: only these servers of it.
+BENCH_SERVERS=nginx,puma: only these servers of it. BENCH_ONLY=rollout:
+4 workers, rollout = all and rolling against PM2 cluster mode (memory
+during reloads, the spread of connections over the workers).
 BENCH_ROUNDS=N: N rounds instead of 3 (or 1 with BENCH_QUICK).
 """
 import json
@@ -29,14 +31,14 @@ from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lib import (  # noqa: E402
-    APP, APP_ENV, BATON, BENCH, CLK_TCK, FD_APP, LOADGEN, PM2_BIN, PRELOAD_LIB,
-    RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, RssSampler, Starter, dump,
-    free_port, http_get, kill_all_tagged, median, nfds, parse_kv, pct,
-    preload_available, proc_sample, progress)
+    APP, APP_ENV, BATON, BENCH, CLK_TCK, FD_APP, LOADGEN, PAGE_KB, PM2_BIN,
+    PRELOAD_LIB, RUN_ERRORS, TESTSERVER, Alone, Baton, Naive, Params, PM2, RssSampler,
+    Starter, children, dump, free_port, parent_map, http_get, kill_all_tagged, median, nfds, parse_kv,
+    pct, preload_available, proc_sample, progress)
 
 QUICK = os.environ.get('BENCH_QUICK') == '1'
 SMOKE = os.environ.get('BENCH_SMOKE') == '1'
-ALL = ('1', '2', '3', '4', '5', '6', 'servers')
+ALL = ('1', '2', '3', '4', '5', '6', 'servers', 'rollout')
 ONLY = set(os.environ.get('BENCH_ONLY', ','.join(ALL)).split(','))
 
 if SMOKE:
@@ -226,13 +228,36 @@ def reloads_under_load(tool, args, env, n, iv, lead, tail, reload=None):
     return spans, out, err, time.monotonic() - t0, t0
 
 
-def s1_run(key, label, factory, conc, rnd):
-    name = f's1-r{rnd}-{key}-c{conc}'
+def loadgen_report(d, out, err):
+    """loadgen's output, kept in D/loadgen.out, and its report."""
+    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
+        f.write(out.decode() + err.decode())
+    return parse_kv(out.decode())
+
+
+def answered_done(ids, work):
+    """The ids answered 200 (loadgen -o IDS) and those whose work reached
+    WORK_LOG: once every generation has drained and exited, the first
+    less the second is the work lost."""
+    with open(ids) as f:
+        answered = set(f.read().split())
+    with open(work) as f:
+        done = {line.split()[0] for line in f if line.strip()}
+    return answered, done
+
+
+def run_dir(name):
+    """A run's folder under RAW, a free port, and an empty WORK_LOG there."""
     d = os.path.join(RAW, name)
-    port = free_port()
     work = os.path.join(d, 'work.log')
     os.makedirs(d, exist_ok=True)
     open(work, 'w').close()
+    return d, free_port(), work
+
+
+def s1_run(key, label, factory, conc, rnd):
+    name = f's1-r{rnd}-{key}-c{conc}'
+    d, port, work = run_dir(name)
     tool = factory(d, port, {'WORK_LOG': work})
     ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
     n, iv, lead, tail = P.s1_reloads, P.s1_interval, P.s1_lead, P.s1_tail
@@ -246,15 +271,8 @@ def s1_run(key, label, factory, conc, rnd):
             dict(os.environ, BENCH_TAG=tool.tag), n, iv, lead, tail)
     finally:
         tool.stop()
-    with open(os.path.join(d, 'loadgen.out'), 'w') as f:
-        f.write(out.decode() + err.decode())
-    rep = parse_kv(out.decode())
-    # Lost work: ids answered 200 that never reached WORK_LOG, now that
-    # every generation has drained and exited.
-    with open(ids) as f:
-        answered = set(f.read().split())
-    with open(work) as f:
-        done = {line.split()[0] for line in f if line.strip()}
+    rep = loadgen_report(d, out, err)
+    answered, done = answered_done(ids, work)
     lost = len(answered - done)
     samples = read_timeline(tl)
     windows = s1_windows(samples, spans, t_end)
@@ -846,6 +864,213 @@ def scenario_servers():
     save()
 
 
+# ------------------------------------------------------------ rollout
+
+class TreeSampler(RssSampler):
+    """Every INTERVAL seconds, the sum of VmRSS over ROOT() and every
+    process that descends from it (the supervisor, its helpers and its
+    workers; not a reload command, which is not below it), and how many
+    of them are workers, running the app: (monotonic time, kB, workers).
+    One pass over /proc a sample."""
+
+    INTERVAL = 0.05
+
+    def __init__(self, root):
+        super().__init__(None, root)
+
+    def _run(self):
+        while not self.stopping:
+            t = time.monotonic()
+            root = self.roots()
+            parent = parent_map()
+            tree, grew = {root}, True
+            while grew:
+                more = {p for p, pp in parent.items() if pp in tree and p not in tree}
+                tree |= more
+                grew = bool(more)
+            kb = 0
+            for pid in tree:
+                try:
+                    with open(f'/proc/{pid}/statm') as f:
+                        kb += int(f.read().split()[1]) * PAGE_KB
+                except (OSError, ValueError, IndexError):
+                    pass
+            self.samples.append((t, kb, len(app_pids(tree - {root}))))
+            time.sleep(max(0.0, self.INTERVAL - (time.monotonic() - t)))
+
+
+RO_CONC = 32
+
+
+def app_pids(pids):
+    """Of PIDS, the workers: the processes running the app. Beside them a
+    supervisor has helpers (baton's keeper, the ps that PM2 runs) and
+    children that have exited and wait to be reaped."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                if APP.encode() in f.read():
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def ro_tools():
+    """(key, label, factory(d, port, env)) of scenario rollout: the seed's
+    app with P.ro_workers workers, as scenario 1 runs it."""
+    app = 'express-preload' if preload_available() else 'express-fd'
+    w = P.ro_workers
+    return [
+        ('all', 'baton, rollout = all', lambda d, p, e: Baton(d, p, e, w, app)),
+        ('rolling', 'baton, rollout = rolling',
+         lambda d, p, e: Baton(d, p, e, w, app, keys=['rollout = rolling'])),
+        ('pm2', f'PM2 cluster mode (-i {w})', lambda d, p, e: PM2(d, p, e, w)),
+    ]
+
+
+def ro_steer_refused(tool):
+    """Why baton check refuses TOOL's configuration (the kernel will not
+    steer: not root, no CAP_BPF, an old kernel), or None."""
+    with open(tool.ini, 'w') as f:
+        f.write(tool.conf())
+    r = subprocess.run([BATON, 'check', '-c', tool.ini], capture_output=True,
+                       text=True, timeout=30, env=tool.env)
+    if r.returncode == 0:
+        return None
+    return (r.stderr.strip().splitlines() or [f'baton check exited {r.returncode}'])[-1]
+
+
+def cv(values):
+    """Coefficient of variation: the population standard deviation over
+    the mean."""
+    if not values or sum(values) == 0:
+        return None
+    m = sum(values) / len(values)
+    return (sum((v - m) ** 2 for v in values) / len(values)) ** 0.5 / m
+
+
+# The loads under which scenario rollout counts who answers: (key,
+# connections, keep-alive). "light": the workers mostly idle, when a
+# shared accept queue is at its most uneven.
+RO_LOADS = (('close', RO_CONC, False), ('keepalive', RO_CONC, True), ('light', 2, False))
+
+
+def ro_spread(tool, port, d, load, conc, keepalive, secs):
+    """SECS of steady load at CONC connections; who answered each request
+    (the app's body says "ok PID"): the count per worker, its workers
+    that answered nothing counted as 0."""
+    name = f'spread-{load}'
+    answers = os.path.join(d, name)
+    args = [LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(conc),
+            '-d', f'{secs}s', '-t', '5000', '-p', f'{name}-', '-a', answers]
+    if keepalive:
+        args.append('-k')
+    lg = subprocess.run(args, capture_output=True, text=True, timeout=secs + 60,
+                        env=dict(os.environ, BENCH_TAG=tool.tag))
+    with open(os.path.join(d, f'{name}.out'), 'w') as f:
+        f.write(lg.stdout + lg.stderr)
+    counts = {p: 0 for p in app_pids(children(tool.sup_pid()))}
+    with open(answers) as f:
+        for line in f:
+            a = line.split()
+            if len(a) == 2 and a[1].isdigit():
+                counts[int(a[1])] = counts.get(int(a[1]), 0) + 1
+    v = list(counts.values())
+    return {'counts': sorted(v, reverse=True), 'min': min(v, default=0),
+            'max': max(v, default=0), 'cv': cv(v),
+            'failed': int(parse_kv(lg.stdout).get('failed', 0))}
+
+
+def ro_run(key, label, factory, rnd):
+    name = f'ro-r{rnd}-{key}'
+    d, port, work = run_dir(name)
+    tool = factory(d, port, {'WORK_LOG': work})
+    row = {'key': key, 'label': label, 'round': rnd, 'dir': name, 'run': RUN,
+           'idx': [t[0] for t in ro_tools()].index(key)}
+    if isinstance(tool, Baton) and tool.keys:
+        why = ro_steer_refused(tool)
+        if why:
+            progress(f'  {label}: not run: {why}')
+            return dict(row, error=why, refused=True)
+    ids, tl = os.path.join(d, 'ids'), os.path.join(d, 'timeline')
+    n, iv, lead, tail = P.ro_reloads, P.ro_interval, P.ro_lead, P.ro_tail
+    sampler = None
+    try:
+        tool.start()
+        # Every worker started (PM2's pm2 start returns before), then 2 s
+        # of load for the JIT, before who answers is counted.
+        end = time.monotonic() + 60
+        while (len(app_pids(children(tool.sup_pid()))) < P.ro_workers
+               and time.monotonic() < end):
+            time.sleep(0.05)
+        subprocess.run([LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', '8', '-d', '2s',
+                        '-q'], capture_output=True, timeout=60)
+        spread = {load: ro_spread(tool, port, d, load, c, ka, P.ro_spread_secs)
+                  for load, c, ka in RO_LOADS}
+        sup = tool.sup_pid()
+        sampler = TreeSampler(lambda: sup)
+        spans, out, err, t_end, t0 = reloads_under_load(
+            tool, [LOADGEN, '-u', f'http://127.0.0.1:{port}/', '-c', str(RO_CONC),
+                   '-d', f'{int(lead + n * 30 + tail + 60)}s', '-n', '50000000',
+                   '-t', '5000', '-p', f'{key}r{rnd}-', '-o', ids, '-r', tl],
+            dict(os.environ, BENCH_TAG=tool.tag), n, iv, lead, tail)
+    finally:
+        if sampler:
+            sampler.stop()
+        tool.stop()
+    rep = loadgen_report(d, out, err)
+    answered, done = answered_done(ids, work)
+    mem = [(t - t0, kb, nw) for t, kb, nw in sampler.samples]
+    # A sample belongs to a reload when taken during it, or within one
+    # interval after: the sampler may miss the very end.
+    slack = TreeSampler.INTERVAL
+    in_rel = [(kb, nw) for t, kb, nw in mem
+              if any(s['start'] <= t <= s['end'] + slack for s in spans)]
+    steady = [(kb, nw) for t, kb, nw in mem if WARM <= t < spans[0]['start']]
+    res = dict(row, loadgen=rep, spans=spans, spread=spread,
+               reload_s=[s['end'] - s['start'] for s in spans],
+               reloads_ok=sum(1 for s in spans if s['ok']),
+               lost=len(answered - done), answered=len(answered),
+               mem_steady_kb=median([kb for kb, _ in steady]),
+               mem_peak_kb=max((kb for kb, _ in in_rel), default=None),
+               workers_steady=max((nw for _, nw in steady), default=None),
+               workers_peak=max((nw for _, nw in in_rel), default=None),
+               samples=len(mem))
+    res.update(s1_windows(read_timeline(tl), spans, t_end))
+    progress(f'  {label:32s} round {rnd}: {res["reloads_ok"]}/{n} reloads, median '
+             f'{median(res["reload_s"]):.2f} s; {int(rep.get("failed", 0))} failed, lost '
+             f'{res["lost"]}; p99 steady {fmt(res["steady"]["p99"])} / reloads '
+             f'{fmt(res["reload"]["p99"])} ms; RSS {(res["mem_steady_kb"] or 0) / 1024:.0f} / '
+             f'peak {(res["mem_peak_kb"] or 0) / 1024:.0f} MiB, workers '
+             f'{res["workers_steady"]} / {res["workers_peak"]}; answers per worker '
+             + ', '.join(f'{k} {v["counts"]}' for k, v in spread.items()))
+    return res
+
+
+def scenario_rollout():
+    """4 workers of the seed's app: rollout = all, rollout = rolling and
+    PM2 cluster mode; the spread of connections over the workers, then
+    reloads under load with the memory sampled every 50 ms."""
+    progress(f'scenario rollout: {P.ro_workers} workers, rollout = all and rolling against '
+             f'PM2 ({P.ro_reloads} reloads, loadgen -c {RO_CONC})')
+    out = {'runs': [], 'tools': [(k, lbl) for k, lbl, _ in ro_tools()],
+           'conc': RO_CONC, 'loads': RO_LOADS, 'interval_s': TreeSampler.INTERVAL,
+           'params': {k: v for k, v in P.as_dict().items() if k.startswith('ro_')},
+           'rounds': P.rounds, 'quick': QUICK, 'smoke': SMOKE}
+    for rnd in range(1, P.rounds + 1):
+        for key, label, factory in turn(ro_tools(), rnd):
+            try:
+                r = ro_run(key, label, factory, rnd)
+            except RUN_ERRORS as e:
+                progress(f'  {label} round {rnd}: FAILED: {e}')
+                r = {'key': key, 'label': label, 'round': rnd, 'error': str(e)}
+            out['runs'].append(r)
+            summary['rollout'] = out
+            save()
+
+
 def main():
     if sys.argv[1:] == ['--reanalyze']:
         reanalyze()
@@ -877,7 +1102,7 @@ def main():
     try:
         for n, f in (('1', scenario1), ('6', scenario6), ('2', scenario2),
                      ('3', scenario3), ('4', scenario4), ('5', scenario5),
-                     ('servers', scenario_servers)):
+                     ('servers', scenario_servers), ('rollout', scenario_rollout)):
             if n in ONLY:
                 f()
     finally:

@@ -87,13 +87,22 @@ class Params:
     sv_lead: float = 3.0
     sv_tail: float = 2.0
     sv_deadline: float = 35.0
+    """rollout: 4 workers, rollout = all and rolling against PM2: the
+    spread of connections under steady load, then reloads under load."""
+    ro_workers: int = 4
+    ro_spread_secs: int = 5
+    ro_reloads: int = 5
+    ro_interval: float = 2.0
+    ro_lead: float = 4.0
+    ro_tail: float = 2.0
 
     @classmethod
     def quick(cls):
         """One round, shorter loads, fewer reloads."""
         return cls(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0,
                    s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5,
-                   s5_many=200, s6_secs=5, sv_reloads=2)
+                   s5_many=200, s6_secs=5, sv_reloads=2, ro_spread_secs=3,
+                   ro_reloads=3, ro_lead=3.0)
 
     @classmethod
     def smoke(cls):
@@ -102,7 +111,8 @@ class Params:
                    s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2,
                    s3_close_secs=2, s3_conc=4, s3_warm=0, s4_idle=2,
                    s5_reloads=2, s5_many=20, s6_secs=2, sv_reloads=1,
-                   sv_interval=1.0, sv_lead=1.5, sv_tail=0.5, sv_deadline=10.0)
+                   sv_interval=1.0, sv_lead=1.5, sv_tail=0.5, sv_deadline=10.0,
+                   ro_spread_secs=1, ro_reloads=1, ro_lead=2.0, ro_tail=0.5)
 
     @classmethod
     def from_dict(cls, d):
@@ -232,20 +242,23 @@ def kill_tagged(tag):
     return pids
 
 
-def children(pid):
-    out = []
+def parent_map():
+    """Every process's parent, in one pass over /proc: {pid: ppid}."""
+    out = {}
     for d in os.listdir('/proc'):
         if not d.isdigit():
             continue
         try:
             with open(f'/proc/{d}/stat') as f:
                 st = f.read()
-            ppid = int(st[st.rindex(')') + 2:].split()[1])
-            if ppid == pid:
-                out.append(int(d))
+            out[int(d)] = int(st[st.rindex(')') + 2:].split()[1])
         except (OSError, ValueError):
             pass
     return out
+
+
+def children(pid):
+    return [p for p, pp in parent_map().items() if pp == pid]
 
 
 def descendants(pid):
@@ -465,12 +478,14 @@ class Tool:
 class Baton(Tool):
     """baton run -c FILE; app: express-fd (bench/fd-app.js, ready = notify
     through BATON_FD), express-preload (the unmodified app with the bind()
-    interposer, ready = listen) or testserver (ready = notify)."""
+    interposer, ready = listen) or testserver (ready = notify). KEYS: lines
+    added to the [baton] section, such as "rollout = rolling"."""
 
     def __init__(self, d, port, env, workers=2, app='express-fd', sockets=1,
-                 tag=None, server_args=''):
+                 tag=None, server_args='', keys=()):
         super().__init__(d, port, env, workers, tag)
         self.app = app
+        self.keys = keys
         self.sockets = sockets
         self.server_args = server_args
         self.key = {'express-fd': 'baton-fd', 'express-preload': 'baton',
@@ -492,7 +507,8 @@ class Baton(Tool):
              f'workers = {self.workers}\nready = {ready}\n{extra}'
              f'ready_timeout = 60s\ndrain_signal = SIGINT\n'
              f'drain_timeout = {DRAIN_TIMEOUT_S}s\n'
-             f'control = {self.d}/baton.sock\n\n'
+             f'control = {self.d}/baton.sock\n'
+             + ''.join(f'{k}\n' for k in self.keys) + '\n'
              f'[socket:http]\nlisten = tcp://127.0.0.1:{self.port}\n')
         for i in range(1, self.sockets):
             s += f'\n[socket:s{i}]\nlisten = unix://{self.d}/s{i}.sock\n'

@@ -210,6 +210,11 @@ def header(rep):
                      f'`{rr["run"]}`, `BENCH_ONLY=servers bench/run`, {d_ // 60} min {d_ % 60} s); '
                      'its figures are from that run.')
             continue
+        if rr['only'] == ['rollout']:
+            rep.line(f'- Section 8 (rollouts) was run on {rr["date"]} (run '
+                     f'`{rr["run"]}`, `BENCH_ONLY=rollout bench/run`, {d_ // 60} min {d_ % 60} s); '
+                     'its figures are from that run.')
+            continue
         rep.line(f'- Scenario{"s" if len(rr["only"]) > 1 else ""} {", ".join(rr["only"])} '
                  f'were run (again) on {rr["date"]} (run `{rr["run"]}`, `BENCH_ONLY={",".join(rr["only"])} '
                  f'bench/run`, {d_ // 60} min {d_ % 60} s); the figures shown are from that run.')
@@ -223,6 +228,8 @@ def header(rep):
     rep.line('BENCH_ONLY=1,3 bench/run    # some scenarios only; the others keep their last figures')
     if S.get('servers'):
         rep.line('BENCH_ONLY=servers bench/run  # section 7 only: each server\'s own reload against baton')
+    if S.get('rollout'):
+        rep.line('BENCH_ONLY=rollout bench/run  # section 8 only: rollout = all and rolling against PM2, 4 workers')
     rep.line('bench/run --report          # rewrite this file and the plots from bench/results/report/')
     rep.line('```')
     rep.line()
@@ -1126,6 +1133,15 @@ def sv_paragraph(srv, ver, pairs, deadline):
     return ' '.join(out)
 
 
+def run_mode(sec):
+    """What a section run with BENCH_SMOKE or BENCH_QUICK says of itself."""
+    if sec.get('smoke'):
+        return ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
+    if sec.get('quick'):
+        return ' (BENCH_QUICK=1: indicative only)'
+    return ''
+
+
 def scenario_servers(rep):
     sv = S.get('servers')
     if not sv or not sv.get('servers'):
@@ -1134,11 +1150,7 @@ def scenario_servers(rep):
     n, dl = p.get('sv_reloads'), p.get('sv_deadline') or 0
     rep.line('## 7. Each server\'s own reload, and baton')
     rep.line()
-    mode = ''
-    if sv.get('smoke'):
-        mode = ' (BENCH_SMOKE=1: a machinery check, not figures to quote)'
-    elif sv.get('quick'):
-        mode = ' (BENCH_QUICK=1: indicative only)'
+    mode = run_mode(sv)
     rep.line(f'Each server reloaded by its own graceful mechanism, then under baton with the '
              'configuration `docs/compatibility.md` gives for it (the commands, apps and baton '
              'settings come from `test/compat/run`, which checks them), under the same load: '
@@ -1197,6 +1209,263 @@ def scenario_servers(rep):
     for para in paras:
         rep.line(para)
         rep.line()
+
+
+# ---------------------------------------------------------------- rollout
+
+WHY_RO = {
+    'time':
+        'rollout = rolling starts slot k+1 only once the old worker of slot k is gone, its '
+        'drain included (`server.close`, then `CLOSE_WAIT_MS`), so that no more than one worker '
+        'beyond `workers` lives at any moment; the price of that bound is time.',
+    'mem':
+        'Both bound the workers alive at once (rolling one more than `workers`, PM2 two more); '
+        'the peak follows the steady figure, and a Node worker\'s RSS grows with what it has '
+        'served: compare the peak over the steady figure, and the requests each answered.',
+    'p99':
+        'Both start one Node process at a time; on 2 CPUs shared with the load generator and '
+        '4 serving workers, the rounds vary (compare the ranges).',
+    'cv':
+        'PM2\'s primary accepts every connection itself and hands it to the next worker in '
+        'turn, so its spread is even by construction; the price is an extra hop for every new '
+        'connection (scenario 3). With rollout = rolling the kernel picks a slot by the hash '
+        'of each connection\'s addresses and ports: even on average, not turn by turn.',
+}
+
+
+def ro_agg(rs):
+    """One configuration's runs: medians over the rounds, totals of
+    failures."""
+    a = {'n': sum(len(r['spans']) for r in rs),
+         'ok': sum(r['reloads_ok'] for r in rs),
+         'reload_s': median([median(r['reload_s']) for r in rs]),
+         'reload_max': max(max(r['reload_s']) for r in rs),
+         'mem_steady': median([r['mem_steady_kb'] for r in rs]),
+         'mem_peak': median([r['mem_peak_kb'] for r in rs]),
+         'w_steady': median([r['workers_steady'] for r in rs]),
+         'w_peak': max((r['workers_peak'] or 0) for r in rs),
+         'failed': sum(int(r['loadgen'].get('failed', 0)) for r in rs),
+         'kinds': {k: sum(int(r['loadgen'].get(k, 0)) for r in rs)
+                   for k in ('refused', 'reset', 'eof', 'timeout', 'bad_status', 'other')},
+         'requests': sum(int(r['loadgen'].get('requests', 0)) for r in rs),
+         'lost': sum(r['lost'] for r in rs), 'answered': sum(r['answered'] for r in rs),
+         'sp99': median([r['steady']['p99'] for r in rs]),
+         'rp99': median([r['reload']['p99'] for r in rs]),
+         'rp99_range': (min(r['reload']['p99'] or 0 for r in rs),
+                        max(r['reload']['p99'] or 0 for r in rs))}
+    a['mem_x'] = (a['mem_peak'] / a['mem_steady']
+                  if a['mem_peak'] and a['mem_steady'] else None)
+    a['p99_x'] = a['rp99'] / a['sp99'] if a['rp99'] and a['sp99'] else None
+    for load in rs[0]['spread']:
+        sp = sorted((r['spread'][load] for r in rs), key=lambda s: s['cv'] or 0)
+        mid = sp[(len(sp) - 1) // 2]
+        a[load] = {'counts': mid['counts'], 'cv': median([s['cv'] for s in sp]),
+                   'cv_range': (min(s['cv'] or 0 for s in sp), max(s['cv'] or 0 for s in sp)),
+                   'spread': median([s['max'] / s['min'] if s['min'] else None for s in sp]),
+                   'zero': sum(1 for s in sp if s['min'] == 0),
+                   'failed': sum(s['failed'] for s in sp), 'rounds': len(sp)}
+    return a
+
+
+SHORT = {'all': '`all`', 'rolling': '`rolling`', 'pm2': 'PM2'}
+
+
+def spread_x(s):
+    """The busiest worker over the least busy one."""
+    if s['zero'] * 2 > s['rounds']:
+        return '∞ (a worker answered none)'
+    return f'{s["spread"]:.2f}×' if s['spread'] is not None else 'n/a'
+
+
+def ro_paragraph(A, loads):
+    """The figures of the section in words."""
+    al, ro, pm = A.get('all'), A.get('rolling'), A.get('pm2')
+    out = []
+    if al:
+        out.append(f'Under `rollout = all` a reload starts the new workers beside the old ones: '
+                   f'{al["w_peak"]:.0f} worker processes at once, and memory at its peak '
+                   f'{ratio(al["mem_peak"], al["mem_steady"])} the steady figure '
+                   f'({mib(al["mem_peak"])} MiB against {mib(al["mem_steady"])}).')
+    for k, who in (('rolling', '`rollout = rolling`'), ('pm2', 'PM2')):
+        x = A.get(k)
+        if x:
+            out.append(f'{who}: at most {x["w_peak"]:.0f} at once, peak '
+                       f'{ratio(x["mem_peak"], x["mem_steady"])} ({mib(x["mem_peak"])} MiB).')
+    if al and ro:
+        out.append(f'Replacing one slot at a time costs time: a rolling reload takes '
+                   f'{num(ro["reload_s"], 2)} s against {num(al["reload_s"], 2)} s for all at once '
+                   f'({ratio(ro["reload_s"], al["reload_s"])})'
+                   + (f', PM2 {num(pm["reload_s"], 2)} s' if pm else '') + '.')
+    parts = [f'{SHORT[k]} {ratio(x["rp99"], x["sp99"])}' for k, x in A.items()]
+    out.append('p99 during reloads over steady p99: ' + ', '.join(parts) + '; failed requests: '
+               + ', '.join(f'{SHORT[k]} {x["failed"]:,}' for k, x in A.items()) + '.')
+    if pm and pm['kinds'].get('refused'):
+        out.append(f'PM2 refused {pm["kinds"]["refused"]:,} connections during its reloads: its '
+                   'daemon reloads two workers at a time (`Concurrent actions: 2` in its log) and '
+                   'stops an old worker once its replacement is online or its `listen_timeout` '
+                   '(3 s by default) has passed, listening or not; on 2 CPUs under this load a Node '
+                   'worker can take longer than that to listen, and while no worker of a cluster '
+                   'listens, Node\'s cluster primary closes the port.')
+    uneven = []
+    for load, c, ka in loads:
+        if not all(load in x for x in A.values()):
+            continue
+        parts = [f'{SHORT[k]} {spread_x(x[load])} (CV {num(x[load]["cv"], 2)})'
+                 for k, x in A.items()]
+        out.append(f'{LOAD_WORDS[load].format(c=c)}, the busiest worker answered, over the '
+                   'least busy: ' + ', '.join(parts) + '.')
+        if al and len(A) > 1 and max(A, key=lambda k: A[k][load]['cv'] or 0) == 'all':
+            uneven.append(LOAD_SHORT[load].format(c=c))
+    if uneven:
+        said = ', '.join(uneven[:-1]) + (' and ' if len(uneven) > 1 else '') + uneven[-1]
+        out.append(f'With {said}, the shared socket spreads least evenly: one '
+                   'accept queue for every worker hands a connection to whichever worker calls '
+                   'accept() first, not in turn, the effect Cloudflare\'s "Why does one NGINX '
+                   'worker take all the load?" describes for nginx.')
+    return ' '.join(out)
+
+
+LOAD_SHORT = {'close': '`Connection: close` at {c} connections', 'keepalive': 'keep-alive',
+              'light': 'the light load'}
+LOAD_WORDS = {
+    'close': 'With `Connection: close` at {c} connections (a new connection a request)',
+    'keepalive': 'With keep-alive at {c} connections (each opened once)',
+    'light': 'With a light load, {c} connections, `Connection: close` (the workers mostly idle)',
+}
+
+
+def scenario_rollout(rep):
+    ro = S.get('rollout')
+    if not ro or not ro.get('runs'):
+        return
+    p = ro.get('params', {})
+    w = p.get('ro_workers')
+    labels = dict((k, lbl) for k, lbl in ro['tools'])
+    refused = {r['key']: r['error'] for r in ro['runs'] if r.get('refused')}
+    failed = [r for r in ro['runs'] if 'error' in r and not r.get('refused')]
+    for r in failed:
+        rep.note(f'Section 8: "{r["label"]}" round {r["round"]} did not complete: {r["error"]}')
+    runs = [r for r in ro['runs'] if 'error' not in r]
+    rep.line(f'## 8. Rollouts with {w} workers: memory, latency, and connections per worker')
+    rep.line()
+    mode = run_mode(ro)
+    nr = ro.get('rounds')
+    light = next((c for k, c, _ in ro.get('loads', []) if k == 'light'), 'a few')
+    rep.line(f'The seed\'s app with {w} workers, run as in scenario 1 (`preload = yes` under '
+             f'baton), under baton with `rollout = all` (one socket that every worker accepts '
+             'on), with `rollout = rolling` (a socket per slot, the kernel steering each new '
+             'connection to a slot by a BPF program: it needs root or CAP_BPF), and under PM2 '
+             f'cluster mode (`pm2 start -i {w}`, `pm2 reload`, its primary handing each '
+             f'connection to a worker in turn). {w} workers on 2 CPUs is more workers than '
+             'CPUs, as a server waiting on I/O often runs; it is what makes the spread over '
+             f'workers and a rollout slot by slot measurable. First {p.get("ro_spread_secs")} s '
+             f'of steady load at {ro.get("conc")} connections with `Connection: close`, then as '
+             f'long with keep-alive, then as long at {light} connections, counting who answered '
+             'each request (the app\'s body is `ok PID`); then, as in scenario 1 (`Connection: close`, {ro.get("conc")} '
+             f'connections), {p.get("ro_lead")} s of steady load and {p.get("ro_reloads")} '
+             f'reloads, one every {p.get("ro_interval")} s or as soon as the previous one has '
+             f'finished, then {p.get("ro_tail")} s. {nr} round{"s" if nr != 1 else ""}{mode}; '
+             'medians over the rounds unless a figure says total. **Memory** is the sum of '
+             'VmRSS over the supervisor and every process below it (its workers; not the '
+             f'`baton reload` or `pm2 reload` client), sampled every {ro.get("interval_s", 0) * 1000:.0f} ms: '
+             'the median of the steady stretch and the highest sum during reloads; pages that '
+             'forked processes share are counted in each. **Workers** is the number of '
+             'processes below the supervisor that run the app, in the same samples (not '
+             'baton\'s keeper, nor the `ps` PM2 runs). **CV**: the standard '
+             'deviation of the requests per worker over their mean (0 is even), a worker that '
+             'answered none counted as 0.')
+    rep.line()
+    rep.line('```sh')
+    rep.line(f'baton run -c FILE     # workers = {w}; preload = yes; ready = listen; rollout = all (the default) or rolling')
+    rep.line('baton reload -c FILE  # each reload')
+    rep.line(f'PM2_HOME=DIR pm2 start examples/express/app.js -i {w} --kill-timeout 15000 --name express')
+    rep.line('PM2_HOME=DIR pm2 reload express')
+    rep.line(f'test/loadgen -u http://127.0.0.1:PORT/ -c {ro.get("conc")} -d {p.get("ro_spread_secs")}s -a ANSWERS [-k]   # the spread')
+    rep.line('```')
+    rep.line()
+    A = {}
+    for key, _ in ro['tools']:
+        rs = [r for r in runs if r['key'] == key]
+        if rs:
+            A[key] = ro_agg(rs)
+    rows = []
+    for key, label in ro['tools']:
+        if key in refused:
+            rows.append([label, f'not run: {refused[key]}'] + [''] * 6)
+            continue
+        a = A.get(key)
+        if not a:
+            continue
+        rows.append([label, f'{a["ok"]}/{a["n"]}',
+                     f'{num(a["reload_s"], 2)} (max {num(a["reload_max"], 2)})',
+                     f'{mib(a["mem_steady"])} / **{mib(a["mem_peak"])}** '
+                     f'({ratio(a["mem_peak"], a["mem_steady"])})',
+                     f'{a["w_steady"]:.0f} / **{a["w_peak"]:.0f}**',
+                     f'**{a["failed"]:,}** of {a["requests"]:,}'
+                     + ''.join(f', {v:,} {k}' for k, v in a['kinds'].items() if v),
+                     f'{a["lost"]:,} of {a["answered"]:,}',
+                     f'{num(a["sp99"])} / {num(a["rp99"])} ({ratio(a["rp99"], a["sp99"])})'])
+    rep.table(['', 'reloads ok', 'time per reload, s: median (max)',
+               'memory steady / peak during reloads, MiB', 'workers steady / most at once',
+               'failed requests (total)', 'lost async work (total)',
+               'p99 steady / during reloads, ms'], rows)
+    rows = []
+    for load, c, ka in ro.get('loads', []):
+        for key, label in ro['tools']:
+            a = A.get(key)
+            if key in refused or not a or load not in a:
+                continue
+            s = a[load]
+            rows.append([label, f'{c}, {"keep-alive" if ka else "`Connection: close`"}',
+                         ', '.join(f'{n:,}' for n in s['counts']), spread_x(s),
+                         f'{num(s["cv"], 2)} ({num(s["cv_range"][0], 2)}–'
+                         f'{num(s["cv_range"][1], 2)})', f'{s["failed"]:,}'])
+    rep.line(f'Requests per worker under steady load, {p.get("ro_spread_secs")} s each (the '
+             'round with the median CV; the CV\'s range over the rounds in brackets):')
+    rep.line()
+    rep.table(['', 'connections', 'answered per worker', 'busiest / least', 'CV',
+               'failed'], rows)
+    if A:
+        rep.line(ro_paragraph(A, ro.get('loads', [])))
+        rep.line()
+    for k in refused:
+        rep.line(f'{labels[k]} was not run: {refused[k]}.')
+        rep.line()
+    ro_notes(rep, A, labels)
+
+
+def ro_notes(rep, A, labels):
+    """Where PM2 comes out ahead of baton's best configuration."""
+    pm = A.get('pm2')
+    if not pm:
+        return
+    for k in ('rolling', 'all'):
+        b = A.get(k)
+        if not b:
+            continue
+        lbl = f'Section 8, {labels[k]} against PM2'
+        if b['failed'] > pm['failed']:
+            rep.note(f'{lbl}: baton failed {b["failed"]:,} requests, PM2 {pm["failed"]:,}.')
+        if k == 'rolling' and (b['mem_peak'] or 0) > (pm['mem_peak'] or 0) * 1.05:
+            rep.note(f'{lbl}: memory at its peak during reloads {mib(b["mem_peak"])} MiB '
+                     f'({ratio(b["mem_peak"], b["mem_steady"])} its steady figure, '
+                     f'{b["answered"]:,} answered 200), PM2 {mib(pm["mem_peak"])} MiB '
+                     f'({ratio(pm["mem_peak"], pm["mem_steady"])}, {pm["answered"]:,} answered 200). '
+                     + WHY_RO['mem'])
+        if k == 'rolling' and (b['reload_s'] or 0) > (pm['reload_s'] or 0) * 1.05:
+            rep.note(f'{lbl}: a reload takes {num(b["reload_s"], 2)} s, with PM2 '
+                     f'{num(pm["reload_s"], 2)} s. ' + WHY_RO['time'])
+        if k == 'rolling' and (b['rp99'] or 0) > (pm['rp99'] or 0) * 1.05:
+            rep.note(f'{lbl}: p99 during reloads {num(b["rp99"])} ms (rounds: '
+                     f'{num(b["rp99_range"][0])}–{num(b["rp99_range"][1])}), PM2 '
+                     f'{num(pm["rp99"])} ms (rounds: {num(pm["rp99_range"][0])}–'
+                     f'{num(pm["rp99_range"][1])}). ' + WHY_RO['p99'])
+        if (b['close']['cv'] or 0) > (pm['close']['cv'] or 0) * 1.05:
+            why = WHY_RO['cv'] if k == 'rolling' else (
+                'With one shared socket the kernel gives each connection to whichever worker '
+                'accepts first; `rollout = rolling` gives each slot a socket of its own.')
+            rep.note(f'{lbl}: with `Connection: close`, requests per worker vary by a CV of '
+                     f'{num(b["close"]["cv"], 2)}, with PM2 {num(pm["close"]["cv"], 2)}. ' + why)
 
 
 # ---------------------------------------------------------------- headline
@@ -1275,6 +1544,7 @@ def main():
     scenario5(rep)
     scenario6(rep)
     scenario_servers(rep)
+    scenario_rollout(rep)
     body = rep.lines[body_start:]
     del rep.lines[body_start:]
     h = headline()

@@ -80,6 +80,7 @@ struct generation {
 	int			 rolling;	/* slots start one at a time */
 	int			 recycled;	/* workers replaced in place */
 	long long		 connections_gone; /* by seats' closed members */
+	struct generation_seat	*probing;	/* the last to probe */
 	struct event		*deadline;	/* drain_timeout */
 	struct event		*emptying;	/* waits for its queues */
 	long long		 empty_since;	/* now() they were; -1: not */
@@ -126,8 +127,11 @@ static void	generation_restart_worker(struct worker *, void *);
 static void
 generation_worker_probing(struct worker *w, int port, void *arg)
 {
-	struct generation	*g = ((struct generation_seat *)arg)->g;
+	struct generation_seat	*s = arg;
+	struct generation	*g = s->g;
 
+	/* The route made now singles it out, if it has sockets of its own. */
+	g->probing = s;
 	if (g->env.ops->probing != NULL)
 		g->env.ops->probing(g, port, g->env.arg);
 }
@@ -250,6 +254,8 @@ generation_seat_free(struct generation_seat *s)
 {
 	if (s == NULL)
 		return;
+	if (s->g->probing == s)
+		s->g->probing = NULL;
 	worker_free(s->w);
 	if (s->timer != NULL)
 		event_free(s->timer);
@@ -410,8 +416,14 @@ generation_spawn(struct generation_seat *s)
 	char			*error = NULL;
 	int			 r, saved, out[2], err[2];
 
-	/* Seated, or a successor: sockets of its own, where steered. */
-	if ((g->seated || s->role == SEAT_SUCCESSOR) &&
+	/*
+	 * Seated, a successor, or started beside serving workers to be
+	 * probed (restarted, scaled up): sockets of its own, where steered,
+	 * so that its probe reaches it and nobody else.
+	 */
+	if ((g->seated || s->role == SEAT_SUCCESSOR ||
+	    (g->state == GENERATION_ACTIVE &&
+	    g->config->ready == READY_PROBE)) &&
 	    generation_seat_steer(s, &error) == -1) {
 		log_worker(LOG_LEVEL_ERROR, g->number, worker_slot(w), 0,
 		    "cannot start: %s", error);
@@ -1729,14 +1741,19 @@ generation_route(struct generation *g, size_t i, int users,
 	*candidate = -1;
 	if (i >= g->nsockets || !socket_steered(g->sockets[i]))
 		return 0;
-	/* A worker starting beside others: probes reach it alone. */
+	/*
+	 * A worker starting beside others: probes reach it alone; of
+	 * several, the one about to probe.
+	 */
 	for (k = 0; k < g->nseats; k++) {
 		s = g->seats[k];
 		if (!worker_alive(s->w) || (worker_state(s->w) !=
 		    WORKER_STARTING && worker_state(s->w) != WORKER_READY))
 			continue;
-		if (s->role == SEAT_SUCCESSOR ||
-		    (g->rolling && s->role == SEAT_SERVING))
+		if ((s->role == SEAT_SUCCESSOR || (s->role == SEAT_SERVING &&
+		    (g->rolling || (g->state == GENERATION_ACTIVE &&
+		    s->members != NULL)))) && (*candidate == -1 ||
+		    s == g->probing))
 			*candidate = generation_seat_member(g, s, i);
 	}
 	if (*candidate == -1 && g->state == GENERATION_STARTING &&

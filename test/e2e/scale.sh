@@ -5,7 +5,8 @@
 # count. Bad counts are refused and change nothing; a new slot that dies
 # before it is ready undoes the scale (exit 1). With rollout = rolling
 # (each slot on a steered socket of its own) new connections reach the
-# new slots too.
+# new slots too. With ready = probe the probe of a new slot, or of a
+# restarted worker, reaches that worker alone.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -118,5 +119,42 @@ t_ok "rolling: 1 worker" workers 1
 load_stop rolling
 t_is "$(field failed "$T_DIR/rolling.out")" 0 "rolling: no request failed"
 load_ran rolling 100 rolling
+stop_baton
+
+# --- ready = probe (steered, one socket for the generation): a new slot's
+# probe, and a restarted worker's, reach it alone, never a serving sibling
+# whose /healthz passes; each is ready only once its own passes, 1.5 s
+# after it started.
+PORT=$(free_port)
+LOG=$T_DIR/probe.log
+http_conf "$CONF" "$PORT" \
+    "$TESTSERVER --protocol systemd --quiet --healthy-after-ms 1500 --status $TAG" \
+    "workers = 2" "ready = probe" "probe = http GET /healthz" \
+    "probe_interval = 50ms" "ready_timeout = 5s" "drain_timeout = 5s"
+need_steer "$CONF"
+start_active "$LOG" run -c "$CONF"
+# ready_ms SLOT [NTH]: how long slot SLOT's NTH start took to be ready.
+ready_ms() {
+	grep -oE "gen 1 worker $1 pid [0-9]+: ready in [0-9]+ ms" "$LOG" |
+	    sed -n "${2:-1}p" | awk '{print $(NF - 1)}'
+}
+readies() {
+	[ "$(grep -cE "gen 1 worker $1 pid [0-9]+: ready in" "$LOG")" -ge "$2" ]
+}
+load_start probe "http://127.0.0.1:$PORT/" -c 4 -d 60s
+sleep 0.3
+ctl pscale scale 3 -c "$CONF"
+t_is "$T_STATUS" 0 "probe: scale 3: exit 0"
+t_ok "probe: the new slot was ready once its own /healthz passed ($(ready_ms 2) ms)" \
+    [ "$(ready_ms 2)" -ge 1400 ]
+kill -KILL "$(grep -oE 'gen 1 worker 0 pid [0-9]+: started' "$LOG" |
+    awk '{print $6}' | tr -d ':')"
+t_ok "probe: the killed worker is restarted and ready" \
+    wait_until 10 readies 0 2
+t_ok "probe: so was the restarted one ($(ready_ms 0 2) ms)" \
+    [ "$(ready_ms 0 2)" -ge 1400 ]
+load_stop probe
+t_is "$(field failed "$T_DIR/probe.out")" 0 "probe: no request failed"
+load_ran probe 100 probe
 stop_baton
 t_done

@@ -79,6 +79,7 @@ class Params:
     concurrency."""
     s6_secs: int = 10
     s5_reloads: int = 10
+    s5_reloads_big: int = 3     # from 256 workers or sockets on
     s5_many: int = 1000
     """servers: each server reloaded its own way and under baton, one
     round (a few minutes in all)."""
@@ -92,7 +93,7 @@ class Params:
     def quick(cls):
         """One round, shorter loads, fewer reloads."""
         return cls(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0,
-                   s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5,
+                   s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5, s5_reloads_big=2,
                    s5_many=200, s6_secs=5, sv_reloads=2)
 
     @classmethod
@@ -101,7 +102,7 @@ class Params:
         return cls(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
                    s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2,
                    s3_close_secs=2, s3_conc=4, s3_warm=0, s4_idle=2,
-                   s5_reloads=2, s5_many=20, s6_secs=2, sv_reloads=1,
+                   s5_reloads=2, s5_reloads_big=1, s5_many=20, s6_secs=2, sv_reloads=1,
                    sv_interval=1.0, sv_lead=1.5, sv_tail=0.5, sv_deadline=10.0)
 
     @classmethod
@@ -468,9 +469,11 @@ class Baton(Tool):
     interposer, ready = listen) or testserver (ready = notify)."""
 
     def __init__(self, d, port, env, workers=2, app='express-fd', sockets=1,
-                 tag=None, server_args=''):
+                 tag=None, server_args='', ready_timeout=60, extra=''):
         super().__init__(d, port, env, workers, tag)
         self.app = app
+        self.ready_timeout = ready_timeout
+        self.extra = extra
         self.sockets = sockets
         self.server_args = server_args
         self.key = {'express-fd': 'baton-fd', 'express-preload': 'baton',
@@ -490,7 +493,7 @@ class Baton(Tool):
             ready, extra = 'notify', ''
         s = (f'[baton]\ncommand = {command}\ndirectory = {APP_DIR}\n'
              f'workers = {self.workers}\nready = {ready}\n{extra}'
-             f'ready_timeout = 60s\ndrain_signal = SIGINT\n'
+             f'{self.extra}ready_timeout = {self.ready_timeout}s\ndrain_signal = SIGINT\n'
              f'drain_timeout = {DRAIN_TIMEOUT_S}s\n'
              f'control = {self.d}/baton.sock\n\n'
              f'[socket:http]\nlisten = tcp://127.0.0.1:{self.port}\n')
@@ -504,7 +507,8 @@ class Baton(Tool):
         self.proc = self.popen([BATON, 'run', '-c', self.ini], 'baton',
                                stderr=subprocess.PIPE)
         self.log = Lines(self.proc.stderr, os.path.join(self.d, 'baton.log'))
-        must(self.log.wait(r'generation 1: (active|rolled back)', 90),
+        must(self.log.wait(r'generation 1: (active|rolled back)',
+                           max(90, self.ready_timeout + 30)),
              'baton generation 1')
         wait_http(self.port)
 

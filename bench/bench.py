@@ -626,7 +626,8 @@ def scenario4():
 
 def scenario5():
     progress('scenario 5: scale (C test server, ready = notify)')
-    out = {'workers': [], 'sockets': [], 'many': None}
+    out = {'workers': [], 'sockets': [], 'many': None,
+           'reloads': P.s5_reloads, 'reloads_big': P.s5_reloads_big}
     # Up to CONFIG_MAX_WORKERS and to the 253 sockets one SCM_RIGHTS
     # message carries; the large ones reload fewer times, so that the
     # scenario stays within minutes.

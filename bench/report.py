@@ -847,7 +847,8 @@ def scenario5(rep):
     n = P.get('s5_reloads')
     rep.line('## 5. Scale')
     rep.line()
-    nb = P.get('s5_reloads_big') or n
+    n = s5.get('reloads', n)
+    nb = s5.get('reloads_big', n)
     wl = sorted({r['workers'] for r in s5.get('workers', [])})
     sl = sorted({r['sockets'] for r in s5.get('sockets', [])})
     rep.line(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP '

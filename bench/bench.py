@@ -596,6 +596,9 @@ def scenario4():
     pre = preload_available()
     cfgs = [
         ('baton', 'baton', lambda d, p: Baton(d, p, {}, 2, 'express-preload' if pre else 'express-fd')),
+        ('baton-metrics', 'baton, metrics = tcp://127.0.0.1:PORT',
+         lambda d, p: Baton(d, p, {}, 2, 'express-preload' if pre else 'express-fd',
+                            extra=f'metrics = tcp://127.0.0.1:{free_port()}\n')),
         ('pm2', 'PM2 daemon (God)', lambda d, p: PM2(d, p, {}, 2)),
         ('starter', 'start_server (perl)', lambda d, p: Starter(d, p, {}, 2, 'express-fd')),
         ('cluster', 'Node cluster primary (no supervisor)', lambda d, p: Naive(d, p, {}, 2)),
@@ -641,26 +644,37 @@ def scenario4():
 
 def scenario5():
     progress('scenario 5: scale (C test server, ready = notify)')
-    out = {'workers': [], 'sockets': [], 'many': None}
-    series = [('workers', w, 1) for w in (1, 8, 64)] + [('sockets', 1, s) for s in (16, 64)]
+    out = {'workers': [], 'sockets': [], 'many': None,
+           'reloads': P.s5_reloads, 'reloads_big': P.s5_reloads_big}
+    # Up to CONFIG_MAX_WORKERS and to the 253 sockets one SCM_RIGHTS
+    # message carries; the large ones reload fewer times, so that the
+    # scenario stays within minutes.
+    series = ([('workers', w, 1) for w in (1, 8, 64, 256, 1024)] +
+              [('sockets', 1, s) for s in (16, 64, 253)])
     for rnd in range(1, P.rounds + 1):
         for what, w, s in series:
             d = os.path.join(RAW, f's5-r{rnd}-w{w}-s{s}')
-            tool = Baton(d, free_port(), {}, w, 'testserver', sockets=s)
+            big = max(w, s) >= 256
+            tool = Baton(d, free_port(), {}, w, 'testserver', sockets=s,
+                         ready_timeout=300 if big else 60)
             def body():
-                rs = []
-                for i in range(P.s5_reloads):
-                    rs.append(tool.reload_hup())
+                rs, cpu = [], []
+                for i in range(P.s5_reloads_big if big else P.s5_reloads):
+                    t0 = proc_sample(tool.sup_pid())['ticks']
+                    rs.append(tool.reload_hup(timeout=300 if big else 60))
+                    cpu.append((proc_sample(tool.sup_pid())['ticks'] - t0) * 1000 / CLK_TCK)
                     time.sleep(0.1)
                 r = {'workers': w, 'sockets': s, 'round': rnd,
+                     'baton_cpu_ms': cpu,
                      'active': [x['active'] for x in rs],
                      'active_ms': [x['active_ms'] for x in rs],
                      'startup_ms': [x['startup_ms'] for x in rs],
                      'signalled': [x['signalled'] for x in rs],
                      'done': [x['done'] for x in rs]}
-                progress(f'  {w:2d} workers, {s:2d} sockets, round {rnd}: trigger -> active '
+                progress(f'  {w:4d} workers, {s:3d} sockets, round {rnd}: trigger -> active '
                          f'median {median(r["active"]) * 1000:.1f} ms, -> old signalled '
-                         f'{median(r["signalled"]) * 1000:.1f} ms')
+                         f'{median(r["signalled"]) * 1000:.1f} ms, baton CPU '
+                         f'{median(cpu):.0f} ms a reload')
                 return r
 
             r = measure(tool, f'{w} workers {s} sockets round {rnd}',

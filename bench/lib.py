@@ -79,6 +79,7 @@ class Params:
     concurrency."""
     s6_secs: int = 10
     s5_reloads: int = 10
+    s5_reloads_big: int = 3     # from 256 workers or sockets on
     s5_many: int = 1000
     """servers: each server reloaded its own way and under baton, one
     round (a few minutes in all)."""
@@ -101,8 +102,8 @@ class Params:
         """One round, shorter loads, fewer reloads."""
         return cls(rounds=1, s1_reloads=5, s1_lead=2.0, s1_tail=2.0,
                    s2_reloads=5, s3_secs=4, s3_close_secs=3, s5_reloads=5,
-                   s5_many=200, s6_secs=5, sv_reloads=2, ro_spread_secs=3,
-                   ro_reloads=3, ro_lead=3.0)
+                   s5_reloads_big=2, s5_many=200, s6_secs=5, sv_reloads=2,
+                   ro_spread_secs=3, ro_reloads=3, ro_lead=3.0)
 
     @classmethod
     def smoke(cls):
@@ -110,7 +111,7 @@ class Params:
         return cls(rounds=1, s1_conc=[4], s1_reloads=1, s1_interval=1.0,
                    s1_lead=0.5, s1_tail=0.5, s2_reloads=2, s3_secs=2,
                    s3_close_secs=2, s3_conc=4, s3_warm=0, s4_idle=2,
-                   s5_reloads=2, s5_many=20, s6_secs=2, sv_reloads=1,
+                   s5_reloads=2, s5_reloads_big=1, s5_many=20, s6_secs=2, sv_reloads=1,
                    sv_interval=1.0, sv_lead=1.5, sv_tail=0.5, sv_deadline=10.0,
                    ro_spread_secs=1, ro_reloads=1, ro_lead=2.0, ro_tail=0.5)
 
@@ -482,10 +483,12 @@ class Baton(Tool):
     added to the [baton] section, such as "rollout = rolling"."""
 
     def __init__(self, d, port, env, workers=2, app='express-fd', sockets=1,
-                 tag=None, server_args='', keys=()):
+                 tag=None, server_args='', keys=(), ready_timeout=60, extra=''):
         super().__init__(d, port, env, workers, tag)
         self.app = app
         self.keys = keys
+        self.ready_timeout = ready_timeout
+        self.extra = extra
         self.sockets = sockets
         self.server_args = server_args
         self.key = {'express-fd': 'baton-fd', 'express-preload': 'baton',
@@ -505,7 +508,7 @@ class Baton(Tool):
             ready, extra = 'notify', ''
         s = (f'[baton]\ncommand = {command}\ndirectory = {APP_DIR}\n'
              f'workers = {self.workers}\nready = {ready}\n{extra}'
-             f'ready_timeout = 60s\ndrain_signal = SIGINT\n'
+             f'{self.extra}ready_timeout = {self.ready_timeout}s\ndrain_signal = SIGINT\n'
              f'drain_timeout = {DRAIN_TIMEOUT_S}s\n'
              f'control = {self.d}/baton.sock\n'
              + ''.join(f'{k}\n' for k in self.keys) + '\n'
@@ -520,7 +523,8 @@ class Baton(Tool):
         self.proc = self.popen([BATON, 'run', '-c', self.ini], 'baton',
                                stderr=subprocess.PIPE)
         self.log = Lines(self.proc.stderr, os.path.join(self.d, 'baton.log'))
-        must(self.log.wait(r'generation 1: (active|rolled back)', 90),
+        must(self.log.wait(r'generation 1: (active|rolled back)',
+                           max(90, self.ready_timeout + 30)),
              'baton generation 1')
         wait_http(self.port)
 

@@ -821,6 +821,13 @@ def scenario4(rep):
                              f'wake-ups {b["wakeups"]:.0f} vs {med[key]["wakeups"]:.0f}')
         rep.line('baton over ' + '; '.join(parts) + '.')
         rep.line()
+        bm = med.get('baton-metrics')
+        if bm:
+            rep.line(f'With its metrics listener (`metrics = tcp://...`, evhttp on baton\'s own '
+                     f'loop) baton holds {num(bm["rss_kb"], 0)} kB and woke {bm["wakeups"]:.0f} '
+                     f'times in {idle} s; without it {num(b["rss_kb"], 0)} kB and '
+                     f'{b["wakeups"]:.0f} times.')
+            rep.line()
         for key, name in (('pm2', 'the PM2 daemon'), ('starter', 'start_server')):
             p = med.get(key)
             if not p:
@@ -847,11 +854,18 @@ def scenario5(rep):
     n = P.get('s5_reloads')
     rep.line('## 5. Scale')
     rep.line()
-    rep.line(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP, '
-             'timed from baton\'s log lines as they arrive: to the new generation **active** '
-             '(every worker ready) and to the old one **signalled**, and baton\'s own `active '
-             'after` figure. Workers: 1, 8 and 64 with one socket; sockets: 1, 16 and 64 with '
-             'one worker (the extra sockets are unix sockets). Medians over all reloads of all '
+    n = s5.get('reloads', n)
+    nb = s5.get('reloads_big', n)
+    wl = sorted({r['workers'] for r in s5.get('workers', [])})
+    sl = sorted({r['sockets'] for r in s5.get('sockets', [])})
+    rep.line(f'baton with the C test server (`ready = notify`), {n} reloads per round by SIGHUP '
+             f'({nb} from 256 workers or sockets on), timed from baton\'s log lines as they '
+             'arrive: to the new generation **active** (every worker ready) and to the old one '
+             '**signalled**, and baton\'s own `active after` figure. Workers: '
+             f'{", ".join(map(str, wl))} with one socket; sockets: {", ".join(map(str, sl))} '
+             'with one worker (the extra sockets are unix sockets; 253 is the most a worker '
+             'receives in one SCM_RIGHTS message). baton\'s CPU is its own utime+stime over the '
+             'reload, the old generation\'s exit included. Medians over all reloads of all '
              'rounds, with the 90th percentile; ms.')
     rep.line()
     rows = []
@@ -870,12 +884,14 @@ def scenario5(rep):
             sig = [a for x in same for a in x['signalled']]
             own = [a for x in same for a in x['active_ms']]
             su = [a for x in same for a in x['startup_ms']]
+            cpu = [a for x in same for a in x.get('baton_cpu_ms', [])]
             from lib import pct
             rows.append([f'{r["workers"]} worker{"s" if r["workers"] > 1 else ""}, '
                          f'{r["sockets"]} socket{"s" if r["sockets"] > 1 else ""}',
                          f'{ms(median(act))} ({ms(pct(act, 90))})',
                          f'{ms(median(sig))} ({ms(pct(sig, 90))})',
-                         f'{num(median(own), 0)}', f'{num(median(su), 0)}'])
+                         f'{num(median(own), 0)}', f'{num(median(su), 0)}',
+                         num(median(cpu), 0) if cpu else 'n/a'])
             pts[series].append((v, median(act), pct(act, 90), pct(act, 10), pct(act, 90)))
     seen_rows = []
     uniq = []
@@ -884,8 +900,24 @@ def scenario5(rep):
             seen_rows.append(r[0])
             uniq.append(r)
     rep.table(['', 'trigger → active, median (p90)', 'trigger → old signalled, median (p90)',
-           'baton\'s "active after", ms', 'slowest worker\'s "ready in", ms'], uniq)
+           'baton\'s "active after", ms', 'slowest worker\'s "ready in", ms',
+           'baton\'s CPU, ms'], uniq)
     HEAD['s5'] = pts
+    fits = {}
+    for series, unit in (('workers', 'worker'), ('sockets', 'socket')):
+        rs = [r for r in s5.get(series, []) if 'error' not in r]
+        xy = [(r[series], a * 1000) for r in rs for a in r['active']]
+        xc = [(r[series], c) for r in rs for c in r.get('baton_cpu_ms', [])]
+        f, fc = fit(xy), fit(xc)
+        if f is None:
+            continue
+        fits[series] = f
+        rep.line(f'**Per {unit}** (least squares over every reload, {len(xy)} points): trigger → '
+                 f'active = {num(f[0], 0)} ms + {num(f[1], 2)} ms × {series} '
+                 f'(R² {f[2]:.3f})' + (f'; baton\'s own CPU = {num(fc[0], 0)} ms + '
+                                       f'{num(fc[1], 2)} ms × {series}' if fc else '') + '.')
+        rep.line()
+
     many = s5.get('many')
     if many and 'error' not in many:
         p = many['points']
@@ -911,16 +943,42 @@ def scenario5(rep):
                      f'{p[0]["rss_kb"]} kB).')
     elif many:
         rep.note(f'Scenario 5: the {many.get("n")} reloads did not complete: {many.get("error")}')
-    plot_scale(pts)
+    plot_scale(pts, fits)
     rep.line('![Reload latency by worker count](bench-scale.png)')
     rep.line()
     rep.line('`docs/bench-scale.png`: trigger to the new generation active, by number of workers '
              '(left) and of sockets (right): the median over all reloads of all rounds, the bars from '
-             'the 10th to the 90th percentile.')
+             'the 10th to the 90th percentile, and the fitted line (dashed; both axes logarithmic, '
+             'so a line with a fixed part bends).')
     rep.line()
 
 
-def plot_scale(pts):
+def fit(xy):
+    """Least squares y = a + b x: (a, b, R²), or None under two x values."""
+    if len({x for x, _ in xy}) < 2:
+        return None
+    n = len(xy)
+    mx = sum(x for x, _ in xy) / n
+    my = sum(y for _, y in xy) / n
+    sxx = sum((x - mx) ** 2 for x, _ in xy)
+    sxy = sum((x - mx) * (y - my) for x, y in xy)
+    b = sxy / sxx
+    a = my - b * mx
+    ss = sum((y - my) ** 2 for _, y in xy)
+    res = sum((y - a - b * x) ** 2 for x, y in xy)
+    return a, b, 1 - res / ss if ss else 1.0
+
+
+def plot_scale(pts, fits):
+    def line(series, colour):
+        f = fits.get(series)
+        if not f:
+            return ''
+        return (f', {f[0]:.3f} + {f[1]:.5f} * x with lines dt 2 lw 1.5 lc rgb "{colour}" '
+                f'title sprintf("fit: %.0f ms + %.2f ms per {series[:-1]}", {f[0]:.3f}, {f[1]:.5f})')
+
+    xmax = max([v for s_ in pts.values() for v, *_ in s_] or [64])
+    tics = ', '.join(str(2 ** k) for k in range(0, 11) if 2 ** k <= max(xmax, 64))
     for series in ('workers', 'sockets'):
         with open(os.path.join(REPORT, f'scale-{series}.dat'), 'w') as fh:
             for v, m_, p90, lo, hi in sorted(pts[series]):
@@ -929,17 +987,19 @@ def plot_scale(pts):
          f'set output "{os.path.relpath(os.path.join(DOCS, "bench-scale.png"), REPORT)}"',
          'set multiplot layout 1,2 title "baton reload latency (C test server, ready = notify): '
          'trigger to the new generation active" font ",12"',
-         'set logscale x 2', 'set grid', 'set ylabel "ms"', 'set key top left',
-         'set yrange [0:*]', 'set offsets graph 0.05, graph 0.05, 0, 0',
-         'set xtics (1, 2, 4, 8, 16, 32, 64)',
+         'set logscale x 2', 'set logscale y 10', 'set grid', 'set ylabel "ms"',
+         'set key top left', 'set offsets graph 0.05, graph 0.05, 0, 0',
+         f'set xtics ({tics})', 'set samples 400',
          'set title "by workers (1 socket)"', 'set xlabel "workers"',
          f'plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
          'lc rgb "#1f4e9c" title "median (bars: p10-p90)", '
-         '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
+         '"" using 1:2:(sprintf("%.0f", $2)) with labels offset 0,1.2 notitle'
+         + line('workers', '#1f4e9c'),
          'set title "by sockets (1 worker)"', 'set xlabel "sockets"',
          f'plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 '
          'lc rgb "#1a7f37" title "median (bars: p10-p90)", '
-         '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle',
+         '"" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle'
+         + line('sockets', '#1a7f37'),
          'unset multiplot']
     gnuplot('\n'.join(g) + '\n', 'scale.gp')
 

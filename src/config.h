@@ -29,7 +29,8 @@
 #define CONFIG_MAX_WORKERS		1024
 #define CONFIG_DEFAULT_OUTPUT_KEEP	5
 #define CONFIG_MAX_OUTPUT_KEEP		1000
-#define CONFIG_MAX_SOCKETS		256
+/* A worker gets every socket in one SCM_RIGHTS message: SCM_MAX_FD. */
+#define CONFIG_MAX_SOCKETS		253
 /* Debian's inih reads lines into a 200-byte buffer. */
 #define CONFIG_MAX_LINE			199
 

@@ -271,6 +271,26 @@ supervisor_recycle(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* How often a worker's age and memory are looked at. */
+static const struct timeval supervisor_recycle_every = { 0, 500 * 1000 };
+
+/*
+ * The recycling timer runs only while the active generation g has a
+ * max_age or max_memory: without them an idle baton never wakes up.
+ */
+static void
+supervisor_recycle_watch(struct supervisor *sup, struct generation *g)
+{
+	const struct config	*c = generation_config(g);
+
+	if (c->max_age <= 0 && c->max_memory <= 0)
+		event_del(sup->recycle);
+	else if (!event_pending(sup->recycle, EV_TIMEOUT, NULL) &&
+	    event_add(sup->recycle, &supervisor_recycle_every) == -1)
+		log_warn("max_age, max_memory: cannot arm the timer; "
+		    "workers are not recycled");
+}
+
 /* What a new generation is handed: the loop, NOTIFY_SOCKET, the ops. */
 static void
 supervisor_generation_env(struct supervisor *sup, struct generation_env *env)
@@ -845,6 +865,7 @@ supervisor_generation_changed(struct generation *g, void *arg)
 			if (sup->gens[i] != g &&
 			    generation_state(sup->gens[i]) == GENERATION_ACTIVE)
 				generation_drain(sup->gens[i]);
+		supervisor_recycle_watch(sup, g);
 		if (n == sup->reload_gen) {
 			record_outcome(&sup->record, RECORD_OK,
 			    sup->reload_t0, NULL);
@@ -1230,9 +1251,6 @@ supervisor_alloc(supervisor_load_fn load, void *arg)
 	return sup;
 }
 
-/* How often a worker's age and memory are looked at. */
-static const struct timeval supervisor_recycle_every = { 0, 500 * 1000 };
-
 /* Signals, the cleanup event, the upgrade: every supervisor's. */
 static int
 supervisor_events(struct supervisor *sup, char **error)
@@ -1273,8 +1291,7 @@ supervisor_events(struct supervisor *sup, char **error)
 	if (sup->cleanup == NULL || sup->stop_delay == NULL ||
 	    sup->handover == NULL || sup->rolling == NULL ||
 	    sup->reload_later == NULL ||
-	    sup->recycle == NULL ||
-	    event_add(sup->recycle, &supervisor_recycle_every) == -1) {
+	    sup->recycle == NULL) {
 		*error = xstrdup("event_new failed");
 		return -1;
 	}
@@ -1420,6 +1437,7 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	sup->gens[sup->ngens++] = handover_restore(&st, &env);
 	if (supervisor_events(sup, error) == -1)
 		goto fail;
+	supervisor_recycle_watch(sup, sup->gens[0]);
 	state_clear(&st);
 	return sup;
 fail:

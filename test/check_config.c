@@ -742,6 +742,8 @@ START_TEST(test_listen_errors)
 {
 	struct config	*c;
 	char		*error = NULL, path[PATH_MAX], want[PATH_MAX + 128];
+	char		 url[64];
+	int		 i;
 
 	c = config_new();
 	ck_assert_int_eq(config_set_listen(c, "tcp://127.0.0.1:80", &error),
@@ -764,7 +766,21 @@ START_TEST(test_listen_errors)
 	free(error);
 	ck_assert_uint_eq(c->nsockets, 0);
 
+	/* As many sockets as one SCM_RIGHTS message carries, no more. */
+	for (i = 0; i < 253; i++) {
+		snprintf(url, sizeof(url), "s%d=tcp://127.0.0.1:%d", i,
+		    1024 + i);
+		ck_assert_int_eq(config_set_listen(c, url, &error), 0);
+	}
+	ck_assert_int_eq(config_set_listen(c, "s253=tcp://127.0.0.1:2000",
+	    &error), -1);
+	ck_assert_str_eq(error, "--listen s253=tcp://127.0.0.1:2000: more "
+	    "than 253 sockets");
+	free(error);
+	config_free(c);
+
 	/* Two on one address: the later one is named, with --listen. */
+	c = config_new();
 	ck_assert_int_eq(config_set_listen(c, "a=tcp://127.0.0.1:80", &error),
 	    0);
 	ck_assert_int_eq(config_set_listen(c, "b=tcp://127.0.0.1:80", &error),

@@ -22,8 +22,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "record.h"
+#include "rollout.h"
 #include "socket.h"
 #include "status.h"
+#include "steer.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -209,6 +211,45 @@ metrics_workers_usage(const struct status *st, struct evbuffer *out)
 	free(procs);
 }
 
+/*
+ * Where a socket is steered (steer.h): each live generation's share of
+ * new connections, and the connections the kernel steered to it, as
+ * `baton status` shows them. Without steering every connection goes to
+ * one shared socket and neither figure exists: no family at all.
+ */
+static void
+metrics_steering(const struct status *st, struct evbuffer *out)
+{
+	struct evbuffer	*conns;
+	long long	 n;
+	size_t		 i;
+
+	for (i = 0; i < st->ngens; i++)
+		if (generation_connections(st->gens[i]) >= 0)
+			break;
+	if (i == st->ngens)
+		return;
+	conns = evbuffer_new();
+	metrics_family(out, "baton_generation_share", "gauge", "A live "
+	    "generation's share of new connections, 0 to 1: the active one's "
+	    "1, or 1 less its candidate's canary share.");
+	metrics_family(conns, "baton_generation_connections_total", "counter",
+	    "New connections the kernel steered to a generation, its probes' "
+	    "included.");
+	for (i = 0; i < st->ngens; i++) {
+		evbuffer_add_printf(out, "baton_generation_share{generation="
+		    "\"%d\"} %g\n", generation_number(st->gens[i]),
+		    (double)rollout_gen_share(st->gens, st->ngens, i) /
+		    STEER_CANARY_WHOLE);
+		if ((n = generation_connections(st->gens[i])) >= 0)
+			evbuffer_add_printf(conns, "baton_generation_"
+			    "connections_total{generation=\"%d\"} %lld\n",
+			    generation_number(st->gens[i]), n);
+	}
+	evbuffer_add_buffer(out, conns);
+	evbuffer_free(conns);
+}
+
 /* baton's own resident memory, from /proc/self/statm. */
 static long long
 metrics_self_rss(void)
@@ -285,6 +326,7 @@ metrics_render(const struct status *st, const struct record *r, int ready,
 	metrics_value(out, "baton_generations", "gauge", "Live generations: "
 	    "the active one, and those starting or draining.",
 	    (long long)st->ngens);
+	metrics_steering(st, out);
 
 	metrics_hist(out, "baton_reload_duration_seconds", "From a reload to "
 	    "its new generation active, or rolled back.", &r->reload_time);

@@ -59,7 +59,8 @@ record_outcome(struct record *r, enum record_outcome outcome, long long t0,
  */
 #define RECORD_FIELDS(X)						\
 	X(started) X(started_ms) X(last_outcome) X(last_duration)	\
-	X(last_at) X(reloads) X(rollbacks) X(crashes) X(killed) X(upgrades)
+	X(last_at) X(reloads) X(rollbacks) X(crashes) X(killed) X(upgrades) \
+	X(recycled)
 
 void
 record_save(const struct record *r, struct state *st)

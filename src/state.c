@@ -274,6 +274,8 @@ state_write(const struct state *st, const struct config *c, int sfd,
 	fprintf(fp, "started %lld %lld\n", st->started, st->started_ms);
 	fprintf(fp, "counters %d %d %d %d %d\n", st->reloads, st->rollbacks,
 	    st->crashes, st->killed, st->upgrades);
+	if (st->recycled > 0)
+		fprintf(fp, "recycled %d\n", st->recycled);
 	fprintf(fp, "last %d %lld %lld ", st->last_outcome, st->last_duration,
 	    st->last_at);
 	state_put_text(fp, st->last_reason);
@@ -454,6 +456,9 @@ state_parse(char *text, struct state *st, char **error)
 		} else if (sscanf(line, "started %lld %lld", &a, &b) == 2) {
 			st->started = a;
 			st->started_ms = b;
+		} else if (sscanf(line, "recycled %d", &k) == 1 && k > 0 &&
+		    st->recycled == 0) {
+			st->recycled = k;
 		} else if (sscanf(line, "counters %d %d %d %d %d",
 		    &st->reloads, &st->rollbacks, &st->crashes, &st->killed,
 		    &st->upgrades) == 5) {

@@ -55,6 +55,7 @@ struct state {
 	int			 crashes;
 	int			 killed;
 	int			 upgrades;	/* this one included */
+	int			 recycled;	/* optional ("recycled"): 0 */
 	int			 last_outcome;	/* 0 none, 1 ok, 2 rolled back,
 						   3 failed */
 	long long		 last_duration;

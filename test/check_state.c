@@ -37,6 +37,8 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(state_parse(xstrdup(good), &st, &error), 0);
 	ck_assert_str_eq(st.from, "0.1.0");
 	ck_assert_int_eq(st.upgrades, 5);
+	/* An image before "recycled" wrote none: 0. */
+	ck_assert_int_eq(st.recycled, 0);
 	ck_assert_int_eq(st.last_outcome, 2);
 	ck_assert_str_eq(st.last_reason, "worker 0 exited");
 	ck_assert_int_eq(st.notify_fd, 7);
@@ -263,6 +265,7 @@ START_TEST(test_roundtrip)
 	memset(&st, 0, sizeof(st));
 	st.from = "9.9";
 	st.upgrades = 2;
+	st.recycled = 3;
 	st.last_reason = "a\nb";
 	st.notify_fd = 10;
 	st.control_fd = -1;
@@ -310,6 +313,7 @@ START_TEST(test_roundtrip)
 	ck_assert_int_eq(state_read(sfd, &back, &error), 0);
 	ck_assert_str_eq(back.from, "9.9");
 	ck_assert_int_eq(back.upgrades, 2);
+	ck_assert_int_eq(back.recycled, 3);
 	ck_assert_str_eq(back.last_reason, "a b");
 	ck_assert_int_eq(back.control_fd, -1);
 	ck_assert_str_eq(back.pidfile_path, "/run/p.pid");

@@ -57,6 +57,12 @@ t_ok "age: a successor served before the old one drained" \
 t_ok "age: status counts them" recycled 2
 t_ok "age: /metrics counts them" \
     sh -c "'$LOADGEN' -u 'http://127.0.0.1:$MPORT/metrics' -n 1 -c 1 -b -q | grep -qE '^baton_workers_recycled_total [1-9]'"
+# An upgrade in place keeps the count.
+recycled 0
+N=$(grep -oE '"recycled":[0-9]+' "$T_DIR/status.out" | cut -d: -f2)
+kill -USR2 "$BATON_PID"
+t_ok "age: baton upgrades in place" wait_log 10 "$LOG" 'upgraded in place'
+t_ok "age: and still counts the $N recycled" recycled "$N"
 stop_baton
 t_is "$T_STATUS" 0 "age: baton stops: exit 0"
 

@@ -468,9 +468,10 @@ class Baton(Tool):
     interposer, ready = listen) or testserver (ready = notify)."""
 
     def __init__(self, d, port, env, workers=2, app='express-fd', sockets=1,
-                 tag=None, server_args=''):
+                 tag=None, server_args='', extra=''):
         super().__init__(d, port, env, workers, tag)
         self.app = app
+        self.extra = extra      # more [baton] lines, "key = value\n" each
         self.sockets = sockets
         self.server_args = server_args
         self.key = {'express-fd': 'baton-fd', 'express-preload': 'baton',
@@ -492,7 +493,7 @@ class Baton(Tool):
              f'workers = {self.workers}\nready = {ready}\n{extra}'
              f'ready_timeout = 60s\ndrain_signal = SIGINT\n'
              f'drain_timeout = {DRAIN_TIMEOUT_S}s\n'
-             f'control = {self.d}/baton.sock\n\n'
+             f'control = {self.d}/baton.sock\n{self.extra}\n'
              f'[socket:http]\nlisten = tcp://127.0.0.1:{self.port}\n')
         for i in range(1, self.sockets):
             s += f'\n[socket:s{i}]\nlisten = unix://{self.d}/s{i}.sock\n'

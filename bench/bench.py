@@ -115,12 +115,22 @@ def machine():
 
 # ------------------------------------------------------------ scenario 1
 
+# The variant row of scenario 1: baton (preload) with the new generation
+# started at a lower priority until it is ready (baton.ini(5)).
+S1_START_PRIORITY = 5
+
+
 def s1_tools():
     """(key, label, factory(d, port, env)) for scenario 1, baton first."""
     tools = []
     if preload_available():
         tools.append(('baton', 'baton (unmodified app, preload)',
                       lambda d, p, e: Baton(d, p, e, 2, 'express-preload')))
+        tools.append(('baton-prio',
+                      f'baton (preload, start_priority = {S1_START_PRIORITY})',
+                      lambda d, p, e: Baton(
+                          d, p, e, 2, 'express-preload',
+                          extra=f'start_priority = {S1_START_PRIORITY}\n')))
     tools.append(('baton-fd', 'baton (fd variant)',
                   lambda d, p, e: Baton(d, p, e, 2, 'express-fd')))
     tools.append(('pm2', 'PM2 cluster mode',

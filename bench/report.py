@@ -24,6 +24,7 @@ PRE = META.get('preload')
 
 NAMES = {
     'baton': 'baton (preload)', 'baton-fd': 'baton (fd variant)',
+    'baton-prio': 'baton (preload, start_priority)',
     'pm2': 'PM2 cluster mode', 'starter': 'Server::Starter', 'naive': 'naive restart',
 }
 PEERS = ['pm2', 'starter', 'naive']

@@ -67,6 +67,7 @@ config_new(void)
 		.canary_time = CONFIG_DEFAULT_CANARY_TIME,
 		.output_keep = CONFIG_DEFAULT_OUTPUT_KEEP,
 		.stop_delay = CONFIG_DEFAULT_STOP_DELAY,
+		.start_priority = CONFIG_DEFAULT_START_PRIORITY,
 		.lines = xcalloc(1, sizeof(*c->lines)),
 	};
 	return c;

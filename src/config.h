@@ -27,6 +27,8 @@
 #define CONFIG_CANARY_WHOLE		10000
 #define CONFIG_DEFAULT_STOP_DELAY	0	/* ms */
 #define CONFIG_MAX_WORKERS		1024
+#define CONFIG_DEFAULT_START_PRIORITY	0	/* nice increment */
+#define CONFIG_MAX_START_PRIORITY	19
 #define CONFIG_DEFAULT_OUTPUT_KEEP	5
 #define CONFIG_MAX_OUTPUT_KEEP		1000
 /* A worker gets every socket in one SCM_RIGHTS message: SCM_MAX_FD. */
@@ -116,6 +118,8 @@ struct config {
 	/* Recycling (generation_recycle()): 0 for either is never. */
 	long long		 max_memory;	/* bytes of RSS, all its processes */
 	long			 max_age;	/* ms, plus up to a tenth more */
+	/* Added to a new worker's nice value until it is ready; 0: none. */
+	int			 start_priority;
 	struct config_socket	*sockets;	/* in configuration order */
 	size_t			 nsockets;
 	char			**names;	/* the sockets' names, in that

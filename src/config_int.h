@@ -40,6 +40,7 @@ enum baton_key {
 	KEY_ENV_FILE,
 	KEY_MAX_MEMORY,
 	KEY_MAX_AGE,
+	KEY_START_PRIORITY,
 	KEY_NBATON
 };
 

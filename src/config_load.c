@@ -110,6 +110,7 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_MAX_MEMORY] = { "max_memory", KIND_OWN, 0, NULL, 0 },
 	[KEY_MAX_AGE] = { "max_age", KIND_DURATION,
 	    offsetof(struct config, max_age), DURATION_EXPECT, 0 },
+	[KEY_START_PRIORITY] = { "start_priority", KIND_OWN, 0, NULL, 0 },
 };
 
 enum socket_key {
@@ -677,6 +678,13 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 		return -1;
 	case KEY_METRICS:
 		return config_load_metrics(st, value);
+	case KEY_START_PRIORITY:
+		if (config_load_int(value, 0, CONFIG_MAX_START_PRIORITY,
+		    &c->start_priority) == 0)
+			return 0;
+		parse_error(st, st->line, "start_priority: '%s' is not a nice "
+		    "increment from 0 to %d", value, CONFIG_MAX_START_PRIORITY);
+		return -1;
 	case KEY_MAX_MEMORY:
 		if (config_parse_size(value, &c->max_memory) == 0)
 			return 0;

@@ -258,6 +258,7 @@ config_print_all(const struct config *c, FILE *fp, int reload)
 		fprintf(fp, "max_age = %ldms\n", c->max_age);
 	if (c->env_file != NULL)
 		config_print_path(fp, "env_file", c->env_file);
+	fprintf(fp, "start_priority = %d\n", c->start_priority);
 
 	for (i = 0; i < c->nsockets; i++) {
 		s = &c->sockets[i];

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 #include "generation.h"
 #include "log.h"
 #include "output.h"
+#include "proc.h"
 #include "signame.h"
 #include "socket.h"
 #include "spawn.h"
@@ -406,6 +408,31 @@ generation_pipes_done(struct generation *g, struct worker *w, int started,
 	    worker_pid(w), "stderr");
 }
 
+/*
+ * Whether a worker's own nice values may go up with start_priority:
+ * only where baton can take them back on readiness, which needs
+ * CAP_SYS_NICE or RLIMIT_NICE (setpriority(2)); a worker left at low
+ * priority would be worse than none. Its autogroup's nice needs no
+ * privilege to go back to 0, and is applied anyway. Said once.
+ */
+static int
+generation_start_own(const struct config *c)
+{
+	static int	 said;
+
+	if (c->start_priority == 0)
+		return 0;
+	if (proc_can_renice(getpriority(PRIO_PROCESS, 0)))
+		return 1;
+	if (!said)
+		log_at(LOG_LEVEL_WARN, "start_priority = %d: only the workers' "
+		    "autogroups start lower; baton could not set their own "
+		    "nice values back once ready (give it CAP_SYS_NICE or "
+		    "raise RLIMIT_NICE)", c->start_priority);
+	said = 1;
+	return 0;
+}
+
 static int
 generation_spawn(struct generation_seat *s)
 {
@@ -449,6 +476,8 @@ generation_spawn(struct generation_seat *s)
 	sp.notify_socket = g->env.notify_path;
 	sp.out_fd = out[1];
 	sp.err_fd = err[1];
+	sp.start_priority = g->config->start_priority;
+	sp.start_own = generation_start_own(g->config);
 	r = worker_start(w, &sp);
 	saved = errno;
 	if (r == 0) {

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "proc.h"
 #include "sockaddr.h"
@@ -488,4 +491,103 @@ proc_memory(pid_t pgid, const pid_t *roots, size_t nroots)
 	}
 	free(procs);
 	return bytes;
+}
+
+int
+proc_autogroup_nice(pid_t pid, int nice)
+{
+	char	 path[64], text[16];
+	int	 fd, n, saved;
+
+	snprintf(path, sizeof(path), "/proc/%ld/autogroup", (long)pid);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	n = snprintf(text, sizeof(text), "%d", nice);
+	if (write(fd, text, (size_t)n) != n) {
+		saved = errno;
+		close(fd);
+		/* ESRCH: it is gone, and its session's autogroup with it. */
+		errno = saved;
+		return saved == ESRCH ? 0 : -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+proc_can_renice(int nice)
+{
+	struct __user_cap_header_struct	 hdr;
+	struct __user_cap_data_struct	 data[2];
+	struct rlimit			 rl;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	if (syscall(SYS_capget, &hdr, data) == 0 &&
+	    (data[CAP_SYS_NICE / 32].effective & (1U << CAP_SYS_NICE % 32)))
+		return 1;
+	/* setpriority(2): RLIMIT_NICE lets nice go down to 20 - rlim_cur. */
+	if (getrlimit(RLIMIT_NICE, &rl) == -1)
+		return 0;
+	return rl.rlim_cur == RLIM_INFINITY ||
+	    (long long)rl.rlim_cur >= 20 - (long long)nice;
+}
+
+/* Every thread of pid: nice is per thread on Linux (setpriority(2)). */
+static int
+proc_renice_threads(pid_t pid, int nice)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*de;
+	int		 r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (setpriority(PRIO_PROCESS, (id_t)atol(de->d_name), nice) ==
+		    -1 && errno != ESRCH)
+			r = -1;
+	}
+	closedir(d);
+	return r;
+}
+
+int
+proc_renice(pid_t pgid, const pid_t *roots, size_t nroots, int nice)
+{
+	struct proc	*procs;
+	ssize_t		 n, i;
+	size_t		 j;
+	int		 r = 0, saved = 0;
+
+	/* The kernel walks every thread of every process in the group. */
+	if (setpriority(PRIO_PGRP, (id_t)pgid, nice) == -1 && errno != ESRCH) {
+		saved = errno;
+		r = -1;
+	}
+	if ((n = proc_table(&procs)) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (procs[i].pgid == pgid)
+			continue;
+		for (j = 0; j < nroots; j++) {
+			if (procs[i].pid != roots[j] &&
+			    !proc_descends(procs, (size_t)n, (size_t)i,
+			    roots[j]))
+				continue;
+			if (proc_renice_threads(procs[i].pid, nice) == -1) {
+				saved = errno;
+				r = -1;
+			}
+			break;
+		}
+	}
+	free(procs);
+	if (r == -1)
+		errno = saved;
+	return r;
 }

@@ -94,4 +94,24 @@ int	proc_kill_tree(const pid_t *roots, size_t nroots, int sig);
  */
 long long	proc_memory(pid_t pgid, const pid_t *roots, size_t nroots);
 
+/*
+ * Set the nice value of pid's session's autogroup (sched(7)): where the
+ * CPU cgroup is the root one, the scheduler shares it between sessions
+ * first, so a process's own nice weighs only against its session. Raising
+ * it, or lowering it down to 0, needs no privilege. Returns 0 (also where
+ * the kernel has no autogroups), or -1 with errno set.
+ */
+int	proc_autogroup_nice(pid_t, int nice);
+/*
+ * Whether this process may set nice values down to nice on its own
+ * processes: CAP_SYS_NICE, or an RLIMIT_NICE that reaches it.
+ */
+int	proc_can_renice(int nice);
+/*
+ * Set nice on every thread of the process group pgid and of every process
+ * that is, or descends from, one of roots (n of them) in another group.
+ * Returns 0, or -1 with errno set (what is left is at its old value).
+ */
+int	proc_renice(pid_t pgid, const pid_t *roots, size_t n, int nice);
+
 #endif

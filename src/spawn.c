@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "env.h"
 #include "envfile.h"
+#include "proc.h"
 #include "spawn.h"
 #include "trap.h"
 #include "xmalloc.h"
@@ -199,6 +201,19 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	spawn_reset_signals();
 	if (setsid() == -1)
 		spawn_fail(ch, "setsid", NULL, errno);
+	/*
+	 * setsid() made it an autogroup of its own, which is what the
+	 * scheduler weighs against the serving generation's where the CPU
+	 * cgroup is the root one. One thread yet: whatever it starts
+	 * inherits its own value, until baton sets both back on readiness
+	 * (and says so if the autogroup refused: nothing to stop for).
+	 */
+	if (sp->start_priority > 0) {
+		(void)proc_autogroup_nice(getpid(), sp->start_priority);
+		if (sp->start_own && setpriority(PRIO_PROCESS, 0,
+		    getpriority(PRIO_PROCESS, 0) + sp->start_priority) == -1)
+			spawn_fail(ch, "setpriority", NULL, errno);
+	}
 	spawn_stdio(ch, sp->out_fd, STDOUT_FILENO);
 	spawn_stdio(ch, sp->err_fd, STDERR_FILENO);
 	spawn_close_others(ch);

@@ -23,6 +23,12 @@ struct spawn_params {
 	/* Its stdout and stderr (pipes to baton), or -1: baton's own. */
 	int			  out_fd;
 	int			  err_fd;
+	/*
+	 * Until it is ready (worker.c): its session's autogroup at this
+	 * nice value, and, with start_own, this added to its own; 0: none.
+	 */
+	int			  start_priority;
+	int			  start_own;
 };
 
 /*

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,6 +63,9 @@ struct worker {
 	struct trap		*trap;		/* its bind() trap, or NULL */
 	struct event		*timer;		/* ready, or restart */
 	long long		 started;	/* now() at spawn */
+	int			 niced;		/* started at lower priority */
+	int			 niced_own;	/* its own nice values too */
+	int			 nice;		/* theirs, back on readiness */
 	int			 restarts;
 	long			 backoff;	/* next restart delay, ms */
 	int			 drain_signal;	/* sent, or 0 */
@@ -103,7 +107,9 @@ const struct worker_sys worker_sys_real = {
 	probe_new,
 	probe_run,
 	probe_free,
-	proc_memory
+	proc_memory,
+	proc_renice,
+	proc_autogroup_nice
 };
 
 #define WLOG(w, level, ...)						\
@@ -187,6 +193,47 @@ worker_free(struct worker *w)
 	free(w);
 }
 
+/* Its main process and those it left to baton, in a new array. */
+static pid_t *
+worker_roots(const struct worker *w, size_t *n)
+{
+	pid_t	*roots;
+	size_t	 i;
+
+	*n = 0;
+	roots = xcalloc(w->norphans + 1, sizeof(*roots));
+	if (w->pid != 0)
+		roots[(*n)++] = w->pid;
+	for (i = 0; i < w->norphans; i++)
+		roots[(*n)++] = w->orphans[i].pid;
+	return roots;
+}
+
+/*
+ * Its start-up ran at a lower priority so that the generation serving
+ * meanwhile keeps the CPU; from readiness on it serves too, at baton's.
+ */
+static void
+worker_renice(struct worker *w)
+{
+	pid_t	*roots;
+	size_t	 n;
+
+	w->niced = 0;
+	/* A new session's autogroup starts at 0, as it would have. */
+	if (w->sys->autogroup_nice(w->pid, 0) == -1)
+		WLOG(w, LOG_LEVEL_WARN, "/proc/%ld/autogroup: nice 0 "
+		    "(start_priority over): %s", (long)w->pid,
+		    strerror(errno));
+	if (!w->niced_own)
+		return;
+	roots = worker_roots(w, &n);
+	if (w->sys->renice(w->pgid, roots, n, w->nice) == -1)
+		WLOG(w, LOG_LEVEL_WARN, "setpriority %d (start_priority "
+		    "over): %s", w->nice, strerror(errno));
+	free(roots);
+}
+
 static void
 worker_became_ready(struct worker *w)
 {
@@ -197,6 +244,8 @@ worker_became_ready(struct worker *w)
 	worker_probe_stop(w);
 	WLOG(w, LOG_LEVEL_INFO, "ready in %lld ms",
 	    w->sys->now() - w->started);
+	if (w->niced)
+		worker_renice(w);
 	worker_set_state(w, WORKER_READY);
 	w->ctx->ops->ready(w, w->ctx->arg);
 }
@@ -635,6 +684,9 @@ worker_start(struct worker *w, const struct spawn_params *sp)
 	w->pgid = pid;		/* setsid() in the child */
 	w->channel = ch;
 	w->started = w->sys->now();
+	w->niced = sp->start_priority > 0;
+	w->niced_own = w->niced && sp->start_own;
+	w->nice = getpriority(PRIO_PROCESS, 0);	/* baton's own */
 	w->drain_signal = 0;
 	w->drain_pending = 0;
 	w->own_exit = 0;
@@ -848,7 +900,7 @@ void
 worker_kill(struct worker *w)
 {
 	pid_t	*roots;
-	size_t	 i, n = 0;
+	size_t	 i, n;
 
 	if (!worker_alive(w))
 		return;
@@ -861,13 +913,9 @@ worker_kill(struct worker *w)
 	    errno != ESRCH)
 		WLOG(w, LOG_LEVEL_ERROR, "kill SIGKILL: %s", strerror(errno));
 	/* Then every process that came from it, whatever its group. */
-	roots = xcalloc(w->norphans + 1, sizeof(*roots));
-	if (w->pid != 0)
-		roots[n++] = w->pid;
-	for (i = 0; i < w->norphans; i++) {
+	for (i = 0; i < w->norphans; i++)
 		(void)w->sys->kill(w->orphans[i].pid, SIGKILL);
-		roots[n++] = w->orphans[i].pid;
-	}
+	roots = worker_roots(w, &n);
 	if (w->sys->kill_tree(roots, n, SIGKILL) == -1)
 		WLOG(w, LOG_LEVEL_WARN, "reading /proc to kill what came from "
 		    "it: %s", strerror(errno));

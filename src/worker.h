@@ -86,6 +86,10 @@ struct worker_sys {
 	void		(*probe_free)(struct probe *);
 	/* Resident bytes of a group and what descends from roots (proc.c). */
 	long long	(*memory)(pid_t pgid, const pid_t *roots, size_t n);
+	/* Nice of a group and what descends from roots (proc.c). */
+	int		(*renice)(pid_t pgid, const pid_t *roots, size_t n,
+			    int nice);
+	int		(*autogroup_nice)(pid_t, int nice);
 };
 extern const struct worker_sys worker_sys_real;
 

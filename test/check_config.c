@@ -282,11 +282,13 @@ START_TEST(test_relative)
 	/* Recycling: never unless set. */
 	ck_assert_int_eq(c->max_memory, 0);
 	ck_assert_int_eq(c->max_age, 0);
+	ck_assert_int_eq(c->start_priority, CONFIG_DEFAULT_START_PRIORITY);
 	config_free(c);
 
 	c = load("good-recycle.ini");
 	ck_assert_int_eq(c->max_memory, 512LL * 1024 * 1024);
 	ck_assert_int_eq(c->max_age, 24L * 3600 * 1000);
+	ck_assert_int_eq(c->start_priority, 7);
 	config_free(c);
 }
 END_TEST
@@ -419,6 +421,8 @@ static const struct {
 	    "(use 500ms, 15s, 2m or seconds)" },
 	{ "bad-max-age.ini", ":3: max_age: '0' is not a duration "
 	    "(use 500ms, 15s, 2m or seconds)" },
+	{ "bad-start-priority.ini", ":3: start_priority: '20' is not a nice "
+	    "increment from 0 to 19" },
 	{ "bad-duration-float.ini", ":2: ready_timeout: '1.5s' is not a "
 	    "duration (use 500ms, 15s, 2m or seconds)" },
 	{ "bad-duration-huge.ini", ":2: drain_timeout: "

@@ -3,6 +3,7 @@
  * driven through a faked process side (fake.h) and a recording
  * set of worker_ops in place of a generation.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <netinet/in.h>
@@ -116,11 +117,56 @@ START_TEST(test_start_ready_active)
 	ck_assert_int_eq(worker_state(w), WORKER_READY);
 	ck_assert_int_eq(told.ready, 1);
 	ck_assert_uint_eq(fake_pending(base), 0);
+	/* No start_priority: nothing to set back. */
+	ck_assert_int_eq(fake.renices, 0);
+	ck_assert_int_eq(fake.autogroups, 0);
 	/* Saying it twice changes nothing. */
 	fake_say(base, 0, "READY=1");
 	ck_assert_int_eq(told.ready, 1);
 	worker_activate(w);
 	ck_assert_int_eq(worker_state(w), WORKER_ACTIVE);
+}
+END_TEST
+
+/* start_priority: the whole group goes back to baton's nice at READY=1. */
+START_TEST(test_start_priority)
+{
+	struct spawn_params	 sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.start_priority = 10;
+	sp.start_own = 1;
+	ck_assert_int_eq(worker_start(w, &sp), 0);
+	ck_assert_int_eq(fake.start_priority, 10);
+	ck_assert_int_eq(fake.renices, 0);
+	ck_assert_int_eq(fake.autogroups, 0);
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(worker_state(w), WORKER_READY);
+	ck_assert_int_eq(fake.renices, 1);
+	ck_assert_int_eq(fake.renice_pgid, MAIN);
+	ck_assert_int_eq(fake.renice_nice, getpriority(PRIO_PROCESS, 0));
+	ck_assert_int_eq(fake.autogroups, 1);
+	ck_assert_int_eq(fake.autogroup_pid, MAIN);
+	ck_assert_int_eq(fake.autogroup_nice, 0);
+	/* Once only. */
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(fake.renices, 1);
+	ck_assert_int_eq(fake.autogroups, 1);
+}
+END_TEST
+
+/* Without the right to set its own nice back: its autogroup only. */
+START_TEST(test_start_priority_autogroup)
+{
+	struct spawn_params	 sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.start_priority = 10;
+	ck_assert_int_eq(worker_start(w, &sp), 0);
+	fake_say(base, 0, "READY=1");
+	ck_assert_int_eq(fake.autogroups, 1);
+	ck_assert_int_eq(fake.autogroup_nice, 0);
+	ck_assert_int_eq(fake.renices, 0);
 }
 END_TEST
 
@@ -609,8 +655,9 @@ int
 main(void)
 {
 	const TTest	*tests[] = {
-		test_start_ready_active, test_ready_delay, test_ready_listen,
-		test_ready_timeout, test_drain_main, test_drain_group,
+		test_start_ready_active, test_start_priority,
+		test_start_priority_autogroup,
+		test_ready_delay, test_ready_listen, test_ready_timeout, test_drain_main, test_drain_group,
 		test_drain_preload, test_drain_park, test_kill,
 		test_restart_backoff, test_spawn_error, test_start_fails,
 		test_socket_unknown, test_remnants,

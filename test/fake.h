@@ -59,6 +59,13 @@ static struct {
 	const struct probe_ops	*probe_ops;
 	void			*probe_arg[FAKE_MAX];
 	long long		 memory;	/* what memory() answers */
+	int			 start_priority; /* the last spawn's */
+	int			 renices;	/* renice() calls */
+	pid_t			 renice_pgid;	/* the last's */
+	int			 renice_nice;
+	int			 autogroups;	/* autogroup_nice() calls */
+	pid_t			 autogroup_pid;	/* the last's */
+	int			 autogroup_nice;
 } fake;
 
 static pid_t
@@ -66,7 +73,7 @@ fake_spawn(const struct spawn_params *sp, int *channel)
 {
 	int	 fds[2];
 
-	(void)sp;
+	fake.start_priority = sp->start_priority;
 	if (fake.spawn_fails || fake.nspawned == FAKE_MAX) {
 		errno = EAGAIN;
 		return -1;
@@ -193,6 +200,26 @@ fake_memory(pid_t pgid, const pid_t *roots, size_t n)
 	return fake.memory;
 }
 
+static int
+fake_renice(pid_t pgid, const pid_t *roots, size_t n, int nice)
+{
+	(void)roots;
+	(void)n;
+	fake.renices++;
+	fake.renice_pgid = pgid;
+	fake.renice_nice = nice;
+	return 0;
+}
+
+static int
+fake_autogroup_nice(pid_t pid, int nice)
+{
+	fake.autogroups++;
+	fake.autogroup_pid = pid;
+	fake.autogroup_nice = nice;
+	return 0;
+}
+
 static const struct worker_sys fake_sys = {
 	fake_spawn,
 	fake_kill,
@@ -204,7 +231,9 @@ static const struct worker_sys fake_sys = {
 	fake_probe_new,
 	fake_probe_run,
 	fake_probe_free,
-	fake_memory
+	fake_memory,
+	fake_renice,
+	fake_autogroup_nice
 };
 
 /*

@@ -420,6 +420,7 @@ def scenario1(rep):
                      f'{ratio(a1["reload_s"], a2["reload_s"])}; failed requests {a1["failed"]:,} '
                      f'vs {a2["failed"]:,}, lost work {a1["lost"]:,} vs {a2["lost"]:,}.')
             rep.line()
+        s1_tail(rep, A, cols, c)
     lh = sum(r.get('lost_hups', 0) for r in runs)
     if lh:
         nst = sum(len(r['spans']) for r in runs if r['tool'] == 'starter')
@@ -444,6 +445,53 @@ def scenario1(rep):
              '200 in the bin (log scale), the failed requests per bin (red, right axis), and each '
              'reload shaded from its trigger (dashed line) to its end.')
     rep.line()
+
+
+def s1_tail_ratio(a):
+    """p99 during reloads over steady p99: the median of the rounds' own
+    ratios, and their range."""
+    rs = [r['reload']['p99'] / r['steady']['p99'] for r in a['runs']
+          if r['reload']['p99'] and r['steady']['p99']]
+    return (median(rs), min(rs), max(rs)) if rs else None
+
+
+def s1_tail(rep, A, cols, c):
+    """How much each tool's tail grows during reloads, with its cost in
+    time per reload; and which baton rows stay below each peer."""
+    T = {k: s1_tail_ratio(A[(k, c)]) for k in cols}
+    rows = [[f'**{NAMES[k]}**', f'{T[k][0]:.2f}× ({T[k][1]:.2f}–{T[k][2]:.2f})',
+             num(A[(k, c)]['reload_s'], 2)] for k in cols if T[k]]
+    if not rows:
+        return
+    rep.line(f'**The tail during reloads**, {c} connections: p99 during reloads over steady '
+             'p99, the median of the rounds\' own ratios (their range), beside the time per '
+             'reload:')
+    rep.line()
+    rep.table(['', 'p99 during reloads / steady p99', 'time per reload, s'], rows)
+    peers = [k for k in ('pm2', 'starter') if T.get(k)]
+    said = []
+    for k in ('baton', 'baton-prio'):
+        if not T.get(k) or not peers:
+            continue
+        below = [NAMES[p] for p in peers if T[k][0] < T[p][0]]
+        above = [NAMES[p] for p in peers if T[k][0] >= T[p][0]]
+        txt = f'{NAMES[k]} ({T[k][0]:.2f}×) is below '
+        txt += ' and '.join(f'{n}' for n in below) if below else 'neither peer'
+        if above and below:
+            txt += ', not ' + ' or '.join(above)
+        said.append(txt)
+    if said:
+        line = '; '.join(said) + '.'
+        if T.get('baton') and T.get('baton-prio'):
+            line += (f' start_priority (the new generation\'s session at a lower CPU share '
+                     f'until ready) takes the ratio from {T["baton"][0]:.2f}× to '
+                     f'{T["baton-prio"][0]:.2f}× and p99 during reloads from '
+                     f'{num(A[("baton", c)]["reload_p99"])} to '
+                     f'{num(A[("baton-prio", c)]["reload_p99"])} ms, at a cost of '
+                     f'{num(A[("baton", c)]["reload_s"], 2)} → '
+                     f'{num(A[("baton-prio", c)]["reload_s"], 2)} s per reload.')
+        rep.line(line)
+        rep.line()
 
 
 # The figures of scenario 1 that s1_notes() compares with their range over

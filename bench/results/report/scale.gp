@@ -7,12 +7,12 @@ set grid
 set ylabel "ms"
 set key top left
 set offsets graph 0.05, graph 0.05, 0, 0
-set xtics (1, 2, 4, 8, 16, 32, 64)
+set xtics (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 set samples 400
 set title "by workers (1 socket)"
 set xlabel "workers"
-plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.0f", $2)) with labels offset 0,1.2 notitle, 2.152 + 1.67139 * x with lines dt 2 lw 1.5 lc rgb "#1f4e9c" title sprintf("fit: %.0f ms + %.2f ms per worker", 2.152, 1.67139)
+plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.0f", $2)) with labels offset 0,1.2 notitle, -37.893 + 9.10642 * x with lines dt 2 lw 1.5 lc rgb "#1f4e9c" title sprintf("fit: %.0f ms + %.2f ms per worker", -37.893, 9.10642)
 set title "by sockets (1 worker)"
 set xlabel "sockets"
-plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle, 4.377 + 0.02216 * x with lines dt 2 lw 1.5 lc rgb "#1a7f37" title sprintf("fit: %.0f ms + %.2f ms per socket", 4.377, 0.02216)
+plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle, 8.979 + 0.04132 * x with lines dt 2 lw 1.5 lc rgb "#1a7f37" title sprintf("fit: %.0f ms + %.2f ms per socket", 8.979, 0.04132)
 unset multiplot

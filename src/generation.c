@@ -139,9 +139,9 @@ generation_worker_probing(struct worker *w, int port, void *arg)
 }
 
 /*
- * Slot k of an active generation went down or serves again: the owner
- * routes its own members' connections anew (the route lists only the
- * slots that serve). It touches no seat, so a worker's callback may call it.
+ * Slot k changed hands, went down or serves again: the owner makes the
+ * route anew (it lists only the slots that serve) and takes its next
+ * rolling step. It touches no seat, so a worker's callback may call it.
  */
 static void
 generation_tell_slot(struct generation *g, int k)
@@ -820,12 +820,13 @@ generation_sweep(struct generation *g)
 	}
 	g->nseats = j;
 	for (k = 0; k < nfreed; k++)
-		if (g->env.ops->slot != NULL)
-			g->env.ops->slot(g, freed[k], g->env.arg);
+		generation_tell_slot(g, freed[k]);
+	if (g->scale != SCALE_DOWN)
+		return;
 	/* A scale down is done once what it retired is gone. */
 	for (i = 0; i < g->nseats && !g->seats[i]->scaled; i++)
 		;
-	if (g->scale == SCALE_DOWN && i == g->nseats) {
+	if (i == g->nseats) {
 		log_info("generation %d: scaled down to %zu worker%s in %lld "
 		    "ms", g->number, g->nworkers, g->nworkers == 1 ? "" : "s",
 		    g->env.sys->now() - g->scale_began);
@@ -923,8 +924,7 @@ generation_seat_takeover(struct generation_seat *s)
 	    "recycled: serves slot %d in place of pid %ld, which drains", k,
 	    (long)worker_pid(old->w));
 	/* Routed away first, then drained. */
-	if (g->env.ops->slot != NULL)
-		g->env.ops->slot(g, k, g->env.arg);
+	generation_tell_slot(g, k);
 	generation_seat_retire(old);
 }
 
@@ -979,8 +979,7 @@ generation_worker_ready(struct worker *w, void *arg)
 		log_info("generation %d: slot %d serving, %lld ms after the "
 		    "generation started", g->number, worker_slot(w),
 		    g->env.sys->now() - g->started);
-		if (g->env.ops->slot != NULL)
-			g->env.ops->slot(g, worker_slot(w), g->env.arg);
+		generation_tell_slot(g, worker_slot(w));
 		return;
 	}
 	if (g->canary > 0) {
@@ -1556,8 +1555,8 @@ generation_drop_slots(struct generation *g, size_t n, int mark,
 	    extra * sizeof(*g->seats));
 	memcpy(g->seats + n + extra, gone, k * sizeof(*gone));
 	g->nworkers = n;
-	for (i = 0; i < k && g->env.ops->slot != NULL; i++)
-		g->env.ops->slot(g, worker_slot(gone[i]->w), g->env.arg);
+	for (i = 0; i < k; i++)
+		generation_tell_slot(g, worker_slot(gone[i]->w));
 	for (i = 0; i < k; i++) {
 		gone[i]->scaled = mark;
 		if (worker_alive(gone[i]->w))
@@ -1573,12 +1572,9 @@ generation_drop_slots(struct generation *g, size_t n, int mark,
 static int
 generation_scale_spawn(struct generation_seat *s)
 {
-	struct generation	*g = s->g;
-
 	if (generation_spawn(s) == -1)
 		return -1;
-	if (g->env.ops->slot != NULL)
-		g->env.ops->slot(g, worker_slot(s->w), g->env.arg);
+	generation_tell_slot(s->g, worker_slot(s->w));
 	return 0;
 }
 

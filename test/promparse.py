@@ -2,6 +2,7 @@
 """A strict parser of the Prometheus text exposition format, version 0.0.4.
 
     promparse.py [--json | --samples] [--value SERIES]... [FILE]
+    promparse.py FILE...
 
 It reads FILE (or standard input) and checks it against the format as
 https://prometheus.io/docs/instrumenting/exposition_formats/ defines it,
@@ -29,7 +30,9 @@ A broken rule ends it with status 1 and one line on standard error,
 exits 0; --json prints the samples as a JSON array, --samples one per
 line as "name{labels} value", --value SERIES (as "name" or
 'name{a="b"}', labels in any order) prints the value of that series, or
-exits 3 when it is absent. Usage or read errors exit 2.
+exits 3 when it is absent. Usage or read errors exit 2. Given several
+FILEs, it checks each on its own, one line for each it refuses, and exits
+1 if it refused any.
 """
 
 import json
@@ -444,7 +447,7 @@ def parse_series(arg):
 
 
 def main(argv):
-    mode, wanted, path = None, [], None
+    mode, wanted, paths = None, [], []
     args = list(argv)
     while args:
         a = args.pop(0)
@@ -459,11 +462,19 @@ def main(argv):
         elif a.startswith('-') and a != '-':
             sys.stderr.write(__doc__.split('\n\n')[1] + '\n')
             return 2
-        elif path is None:
-            path = a
         else:
-            sys.stderr.write('promparse: one FILE at most\n')
+            paths.append(a)
+    if len(paths) > 1:
+        if mode or wanted:
+            sys.stderr.write('promparse: one FILE at most with --json, '
+                             '--samples or --value\n')
             return 2
+        return max(check(p) for p in paths)
+    return check(paths[0] if paths else None, mode, wanted)
+
+
+def check(path, mode=None, wanted=()):
+    """Parses one file (None or - is standard input): main()'s status."""
     try:
         if path is None or path == '-':
             data, path = sys.stdin.buffer.read(), '<stdin>'

@@ -70,6 +70,7 @@ t_diag() {
 
 t_done() {
 	echo "1..$T_NUM"
+	echo "# took $SECONDS s"
 	[ "$T_FAILED" -eq 0 ]
 }
 
@@ -95,7 +96,10 @@ wait_until() {
 	shift
 	while ! "$@" 2>/dev/null; do
 		i=$((i + 1))
-		[ "$i" -ge $((limit * 20)) ] && return 1
+		if [ "$i" -ge $((limit * 20)) ]; then
+			echo "# wait_until: $limit s ran out: $*"
+			return 1
+		fi
 		sleep 0.05
 	done
 	return 0

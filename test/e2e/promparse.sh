@@ -13,32 +13,62 @@ if ! command -v python3 >/dev/null; then
 	exit 0
 fi
 
+# The cases are written first and judged at the end by one run of the
+# parser over all of them (a python start-up is long on a busy machine).
+CASES=
+
 # good NAME: the input on stdin is valid.
 good() {
 	cat >"$T_DIR/$1.prom"
-	$PARSE "$T_DIR/$1.prom" 2>"$T_DIR/$1.err"
-	t_result $? "$1 is accepted$( [ -s "$T_DIR/$1.err" ] && echo ": $(cat "$T_DIR/$1.err")")"
+	CASES="$CASES $1:good"
 }
 
 # bad NAME LINE RULE: the input on stdin, its escapes made bytes (printf
-# %b; \c ends it before the last newline), is refused (status 1) with
-# FILE:LINE: RULE: on standard error.
+# %b; \c ends it before the last newline), is refused with FILE:LINE: RULE:
+# on standard error.
 bad() {
-	local st
 	printf '%b\n' "$(cat)" >"$T_DIR/$1.prom"
-	$PARSE "$T_DIR/$1.prom" 2>"$T_DIR/$1.err" >/dev/null
-	st=$?
-	if [ "$st" = 1 ] && grep -q "^$T_DIR/$1.prom:$2: $3: " "$T_DIR/$1.err"; then
-		t_result 0 "$1: refused at line $2 for $3"
-	else
-		t_result 1 "$1: refused at line $2 for $3"
-		echo "#   status $st: $(cat "$T_DIR/$1.err")"
-	fi
+	CASES="$CASES $1:$2:$3"
 }
 
-# value NAME SERIES WANT: --value SERIES of NAME.prom.
+# judge: the parser over every case at once, status 1 (some are bad),
+# then each case's verdict: no line for a good one, the expected one for
+# a bad one.
+judge() {
+	local c name line rule files=
+	for c in $CASES; do
+		files="$files $T_DIR/${c%%:*}.prom"
+	done
+	# shellcheck disable=SC2086
+	$PARSE $files 2>"$T_DIR/all.err" >/dev/null
+	t_is $? 1 "the parser given every case at once: status 1"
+	for c in $CASES; do
+		name=${c%%:*} line=${c#*:} rule=${line#*:} line=${line%%:*}
+		if [ "$line" = good ]; then
+			! grep "^$T_DIR/$name.prom:" "$T_DIR/all.err" >"$T_DIR/$name.err"
+			t_result $? "$name is accepted$( [ -s "$T_DIR/$name.err" ] && echo ": $(cat "$T_DIR/$name.err")")"
+		elif grep -q "^$T_DIR/$name.prom:$line: $rule: " "$T_DIR/all.err"; then
+			t_result 0 "$name: refused at line $line for $rule"
+		else
+			t_result 1 "$name: refused at line $line for $rule"
+			echo "#   $(grep "^$T_DIR/$name.prom:" "$T_DIR/all.err")"
+		fi
+	done
+}
+
+# value NAME SERIES WANT...: --value SERIES of NAME.prom, for each pair,
+# in one run of the parser.
 value() {
-	t_is "$($PARSE --value "$2" "$T_DIR/$1.prom" 2>&1)" "$3" "$1: $2 is $3"
+	local name=$1 args=() want=() i
+	shift
+	while [ $# -ge 2 ]; do
+		args+=(--value "$1") want+=("$2")
+		shift 2
+	done
+	mapfile -t got < <($PARSE "${args[@]}" "$T_DIR/$name.prom" 2>&1)
+	for i in "${!want[@]}"; do
+		t_is "${got[$i]:-}" "${want[$i]}" "$name: ${args[$((2 * i + 1))]} is ${want[$i]}"
+	done
 }
 
 good full <<'X'
@@ -75,13 +105,14 @@ rpc_duration_seconds{quantile="0.99"} 76656
 rpc_duration_seconds_sum 1.7560473e+07
 rpc_duration_seconds_count 2693
 X
-value full 'http_requests_total{code="400",method="post"}' 3
-value full 'http_requests_total{method="get",code="200"}' 2
-value full 'msdos_file_access_time_seconds{error="Cannot find file:\n\"FILE.TXT\"",path="C:\\DIR\\FILE.TXT"}' 1458255915
-value full 'something_weird{problem="division by zero"}' +Inf
-value full not_a_number NaN
-value full indented_with_tab 0.0005
-value full 'http_request_duration_seconds_bucket{le="+Inf"}' 144320
+value full \
+    'http_requests_total{code="400",method="post"}' 3 \
+    'http_requests_total{method="get",code="200"}' 2 \
+    'msdos_file_access_time_seconds{error="Cannot find file:\n\"FILE.TXT\"",path="C:\\DIR\\FILE.TXT"}' 1458255915 \
+    'something_weird{problem="division by zero"}' +Inf \
+    not_a_number NaN \
+    indented_with_tab 0.0005 \
+    'http_request_duration_seconds_bucket{le="+Inf"}' 144320
 t_is "$($PARSE --value absent "$T_DIR/full.prom" 2>&1; echo "status $?")" \
     "promparse: $T_DIR/full.prom: no series absent
 status 3" "an absent series is status 3, named"
@@ -316,6 +347,7 @@ s{quantile="0.5"} 1
 s_sum 1
 X
 
+judge
 t_is "$($PARSE --bogus 2>/dev/null; echo $?)" 2 "an unknown option is a usage error (2)"
 t_is "$($PARSE "$T_DIR/nonexistent" 2>&1; echo $?)" \
     "promparse: $T_DIR/nonexistent: No such file or directory

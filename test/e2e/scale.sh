@@ -147,14 +147,21 @@ ctl pscale scale 3 -c "$CONF"
 t_is "$T_STATUS" 0 "probe: scale 3: exit 0"
 t_ok "probe: the new slot was ready once its own /healthz passed ($(ready_ms 2) ms)" \
     [ "$(ready_ms 2)" -ge 1400 ]
+load_stop probe
+t_is "$(field failed "$T_DIR/probe.out")" 0 "probe: no request failed"
+load_ran probe 100 probe
+# The kill comes between two loads: a request the killed worker was
+# answering dies with it, which is no loss of baton's.
 kill -KILL "$(grep -oE 'gen 1 worker 0 pid [0-9]+: started' "$LOG" |
     awk '{print $6}' | tr -d ':')"
+load_start restart "http://127.0.0.1:$PORT/" -c 4 -d 60s
 t_ok "probe: the killed worker is restarted and ready" \
     wait_until 10 readies 0 2
 t_ok "probe: so was the restarted one ($(ready_ms 0 2) ms)" \
     [ "$(ready_ms 0 2)" -ge 1400 ]
-load_stop probe
-t_is "$(field failed "$T_DIR/probe.out")" 0 "probe: no request failed"
-load_ran probe 100 probe
+load_stop restart
+t_is "$(field failed "$T_DIR/restart.out")" 0 \
+    "probe: no request failed while the restarted worker started"
+load_ran restart 100 "probe: restart"
 stop_baton
 t_done

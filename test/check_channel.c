@@ -283,48 +283,57 @@ START_TEST(test_set_in_order)
 }
 END_TEST
 
+/* A pipe, and its write end n times in fds. */
+static void
+pipe_copies(int p[2], int *fds, size_t n)
+{
+	size_t	 i;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (i = 0; i < n; i++)
+		fds[i] = p[1];
+}
+
+/* Receiving a set of n fails with err, and p's write end is all closed. */
+static void
+assert_set_refused(size_t n, int err, int p[2])
+{
+	int	 got[400];
+
+	ck_assert_uint_le(n, 400);
+	errno = 0;
+	ck_assert_int_eq(channel_recv_set(pair[1], got, n), -1);
+	ck_assert_int_eq(errno, err);
+	assert_last_copy(p);
+}
+
 /*
  * A short or malformed sequence is refused and every descriptor that
  * came with it closed: p's write end, sent many times, has no copy left.
  */
 START_TEST(test_set_short_refused)
 {
-	int	 p[2], fds[400], got[400], i;
+	int	 p[2], fds[400];
 
 	if (!room_for(2 * 400))
 		return;
 	/* 300 (253 + 47) where 400 are expected: the second is short. */
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 400; i++)
-		fds[i] = p[1];
+	pipe_copies(p, fds, 400);
 	ck_assert_int_eq(channel_send_set(pair[0], "S=1", 3, fds, 300), 0);
-	errno = 0;
-	ck_assert_int_eq(channel_recv_set(pair[1], got, 400), -1);
-	ck_assert_int_eq(errno, EBADMSG);
-	assert_last_copy(p);
+	assert_set_refused(400, EBADMSG, p);
 
 	/* A first message with more than a message's share: malformed. */
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 400; i++)
-		fds[i] = p[1];
+	pipe_copies(p, fds, 400);
 	ck_assert_int_eq(channel_send(pair[0], "S=1", 3, fds, 20), 0);
-	errno = 0;
-	ck_assert_int_eq(channel_recv_set(pair[1], got, 10), -1);
-	ck_assert_int_eq(errno, EBADMSG);
-	assert_last_copy(p);
+	assert_set_refused(10, EBADMSG, p);
 
 	/* The sender goes after one full message: end of file. */
-	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
-	for (i = 0; i < 400; i++)
-		fds[i] = p[1];
+	pipe_copies(p, fds, 400);
 	ck_assert_int_eq(channel_send(pair[0], "S=1", 3, fds,
 	    BATON_FDS_MAX), 0);
 	close(pair[0]);
 	pair[0] = -1;
-	errno = 0;
-	ck_assert_int_eq(channel_recv_set(pair[1], got, 400), -1);
-	ck_assert_int_eq(errno, EPIPE);
-	assert_last_copy(p);
+	assert_set_refused(400, EPIPE, p);
 }
 END_TEST
 

@@ -912,8 +912,8 @@ def scenario5(rep):
              'arrive: to the new generation **active** (every worker ready) and to the old one '
              '**signalled**, and baton\'s own `active after` figure. Workers: '
              f'{", ".join(map(str, wl))} with one socket; sockets: {", ".join(map(str, sl))} '
-             'with one worker (the extra sockets are unix sockets; 253 is the most a worker '
-             'receives in one SCM_RIGHTS message). baton\'s CPU is its own utime+stime over the '
+             'with one worker (the extra sockets are unix sockets; a worker receives them in '
+             'SCM_RIGHTS messages of at most 253, the most the kernel carries in one). baton\'s CPU is its own utime+stime over the '
              'reload, the old generation\'s exit included. Medians over all reloads of all '
              'rounds, with the 90th percentile; ms.')
     rep.line()

@@ -139,6 +139,53 @@ channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds)
 	return r;
 }
 
+int
+channel_send_set(int fd, const char *msg, size_t len, const int *fds,
+    size_t nfds)
+{
+	size_t	 off = 0, n;
+
+	do {
+		n = nfds - off < BATON_FDS_MAX ? nfds - off : BATON_FDS_MAX;
+		if (channel_send(fd, msg, len, fds + off, n) == -1)
+			return -1;
+		off += n;
+	} while (off < nfds);
+	return 0;
+}
+
+int
+channel_recv_set(int fd, int *fds, size_t nfds)
+{
+	char	 buf[64];
+	size_t	 off = 0, want, n;
+	ssize_t	 r;
+	int	 saved;
+
+	do {
+		want = nfds - off < BATON_FDS_MAX ? nfds - off : BATON_FDS_MAX;
+		n = want;
+		r = channel_recv(fd, buf, sizeof(buf), fds + off, &n);
+		if (r <= 0) {
+			/* More than the count says (EMSGSIZE) is malformed. */
+			saved = r == 0 ? EPIPE : errno == EMSGSIZE ? EBADMSG :
+			    errno;
+			goto fail;
+		}
+		off += n;
+		/* Fewer than a full message holds, before the end: short. */
+		if (n != want) {
+			saved = EBADMSG;
+			goto fail;
+		}
+	} while (off < nfds);
+	return 0;
+fail:
+	fdpass_close_all(fds, off);
+	errno = saved;
+	return -1;
+}
+
 /* Copy a value, refusing nothing but cutting at the field's size. */
 static void
 channel_copy(char *dst, size_t size, const char *src, size_t len)

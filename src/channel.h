@@ -57,6 +57,24 @@ int	 channel_send(int fd, const void *msg, size_t len, const int *fds,
  */
 ssize_t	 channel_recv(int fd, void *buf, size_t len, int *fds, size_t *nfds);
 /*
+ * A socket set larger than one message carries (BATON_FDS_MAX, the
+ * kernel's SCM_MAX_FD): nfds descriptors in order, in as few messages as
+ * hold them, each the text msg with at most BATON_FDS_MAX attached; one
+ * message with none when nfds is 0. Returns 0, or -1 with errno set; on
+ * a failure after the first message the receiver gets a short sequence.
+ */
+int	 channel_send_set(int fd, const char *msg, size_t len, const int *fds,
+	    size_t nfds);
+/*
+ * Receive what channel_send_set() sent: exactly nfds descriptors into
+ * fds, close-on-exec, every message but the last with BATON_FDS_MAX
+ * attached. A short or malformed sequence (end of file, a message with
+ * another count) is refused: every descriptor received so far is closed
+ * and errno is EPIPE or EBADMSG. Blocks on a blocking socket. Returns 0,
+ * or -1 with errno set.
+ */
+int	 channel_recv_set(int fd, int *fds, size_t nfds);
+/*
  * Parse one message. Returns 0, or -1 if it is not text of KEY=VALUE
  * lines (a NUL byte, a line without '=', an empty key); the caller logs
  * and drops it.

@@ -22,6 +22,7 @@
 #include "config.h"
 #include "config_int.h"
 #include "envfile.h"
+#include "nofile.h"
 #include "signame.h"
 #include "steer.h"
 #include "xmalloc.h"
@@ -520,16 +521,49 @@ fail:
 	return -1;
 }
 
-/* Two sockets on one address would fail at bind: say which. */
+/* Where socket s was set: "FILE:LINE: ", or its --listen. */
+static char *
+config_socket_where(const struct config *c, const struct config_socket *s)
+{
+	if (s->line > 0)
+		return config_where(c, s->line);
+	return xprintf("--listen %s=%s: ", s->name, s->addr.url);
+}
+
+/*
+ * Two sockets on one address would fail at bind: say which. And more
+ * than the descriptor limit or the interposer can carry.
+ */
 static int
 config_check_sockets(const struct config *c, char **error)
 {
 	const struct config_socket	*a, *b;
 	char				*where, *other;
-	size_t				 i, j;
+	size_t				 i, j, max;
 
 	if (c->nsockets > CONFIG_MAX_SOCKETS) {
 		*error = xprintf("more than %d sockets", CONFIG_MAX_SOCKETS);
+		return -1;
+	}
+	if (c->nsockets > (max = nofile_max_sockets())) {
+		b = &c->sockets[max];
+		where = config_socket_where(c, b);
+		*error = xprintf("%ssocket '%s': %zu sockets need %llu "
+		    "descriptors, more than the hard limit RLIMIT_NOFILE "
+		    "allows (%zu sockets at most; raise it: ulimit -Hn, "
+		    "LimitNOFILE=)", where, b->name, c->nsockets,
+		    (unsigned long long)(2 * c->nsockets + NOFILE_BASE), max);
+		free(where);
+		return -1;
+	}
+	/* preload.c learns PRELOAD_SOCKETS_MAX; more would go unheld. */
+	if (c->preload && c->nsockets > CONFIG_MAX_PRELOAD_SOCKETS) {
+		b = &c->sockets[CONFIG_MAX_PRELOAD_SOCKETS];
+		where = config_socket_where(c, b);
+		*error = xprintf("%ssocket '%s': preload = yes holds at most "
+		    "%d sockets (this configuration has %zu)", where, b->name,
+		    CONFIG_MAX_PRELOAD_SOCKETS, c->nsockets);
+		free(where);
 		return -1;
 	}
 	for (j = 0; j < c->nsockets; j++) {
@@ -538,11 +572,7 @@ config_check_sockets(const struct config *c, char **error)
 			a = &c->sockets[i];
 			if (!address_equal(&a->addr, &b->addr))
 				continue;
-			if (b->line > 0)
-				where = config_where(c, b->line);
-			else
-				where = xprintf("--listen %s=%s: ", b->name,
-				    b->addr.url);
+			where = config_socket_where(c, b);
 			if (a->line > 0)
 				other = xprintf("line %d", a->line);
 			else

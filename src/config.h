@@ -31,8 +31,13 @@
 #define CONFIG_MAX_START_PRIORITY	19
 #define CONFIG_DEFAULT_OUTPUT_KEEP	5
 #define CONFIG_MAX_OUTPUT_KEEP		1000
-/* A worker gets every socket in one SCM_RIGHTS message: SCM_MAX_FD. */
-#define CONFIG_MAX_SOCKETS		253
+/*
+ * A worker gets its sockets in messages of SCM_MAX_FD (253) each; the
+ * bound is what a worker and baton's descriptor limit (nofile.c) can take.
+ */
+#define CONFIG_MAX_SOCKETS		1024
+/* What the preload interposer learns at exec (PRELOAD_SOCKETS_MAX). */
+#define CONFIG_MAX_PRELOAD_SOCKETS	64
 /* Debian's inih reads lines into a 200-byte buffer. */
 #define CONFIG_MAX_LINE			199
 

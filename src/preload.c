@@ -119,7 +119,8 @@
 #define SA(a)		(a)
 #endif
 
-#define PRELOAD_SOCKETS_MAX	64	/* sockets learned at exec */
+#define PRELOAD_SOCKETS_MAX	64	/* sockets learned at exec; config.c
+					   refuses more (CONFIG_MAX_PRELOAD_SOCKETS) */
 #define PRELOAD_PROCS_MAX	1024	/* forked processes a drain waits for */
 #define PRELOAD_NAME_MAX	256
 

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "env.h"
 #include "envfile.h"
+#include "nofile.h"
 #include "proc.h"
 #include "spawn.h"
 #include "trap.h"
@@ -88,17 +89,14 @@ spawn_reset_signals(void)
 static int
 spawn_layout(int ch, int nfds, int *chout)
 {
-	int	 got[BATON_FDS_MAX + 1], tmp[BATON_FDS_MAX + 1];
-	char	 buf[64];
-	size_t	 n = BATON_FDS_MAX;
+	int	 got[CONFIG_MAX_SOCKETS + 1], tmp[CONFIG_MAX_SOCKETS + 1];
 	int	 i, total;
-	ssize_t	 r;
 
-	r = channel_recv(ch, buf, sizeof(buf), got, &n);
-	if (r <= 0)
-		spawn_fail(ch, "receive sockets", NULL, r == 0 ? EPIPE : errno);
-	if ((int)n != nfds)
+	/* In as many messages as SCM_MAX_FD makes: channel_send_set(). */
+	if (nfds < 0 || nfds > CONFIG_MAX_SOCKETS)
 		spawn_fail(ch, "receive sockets", NULL, EBADMSG);
+	if (channel_recv_set(ch, got, (size_t)nfds) == -1)
+		spawn_fail(ch, "receive sockets", NULL, errno);
 	got[nfds] = ch;
 	total = nfds + 1;
 	for (i = 0; i < total; i++) {
@@ -218,6 +216,9 @@ spawn_child(const struct spawn_params *sp, int ch, pid_t parent)
 	spawn_stdio(ch, sp->err_fd, STDERR_FILENO);
 	spawn_close_others(ch);
 	spawn_layout(ch, sp->nfds, &ch);
+	/* Not baton's own, raised for all its sockets and workers. */
+	if (nofile_set_worker((size_t)sp->nfds) == -1)
+		spawn_fail(ch, "setrlimit RLIMIT_NOFILE", NULL, errno);
 	if (sp->config->preload)
 		spawn_trap(ch);
 	pw = spawn_drop_privileges(ch, sp->config);
@@ -267,9 +268,13 @@ spawn_worker(const struct spawn_params *sp, int *channel)
 
 	if (channel_pair(pair) == -1)
 		return -1;
-	/* Queued before fork: the child reads it first thing. */
+	/*
+	 * Queued before fork: the child reads them first thing. A
+	 * socketpair's peer has no queue limit (max_dgram_qlen binds only
+	 * other senders), so every message of the set fits.
+	 */
 	n = snprintf(msg, sizeof(msg), "SOCKETS=%d", sp->nfds);
-	if (channel_send(pair[0], msg, n, sp->fds, sp->nfds) == -1)
+	if (channel_send_set(pair[0], msg, n, sp->fds, sp->nfds) == -1)
 		goto fail;
 
 	/* No handler of baton's may run in the child before it resets. */

@@ -276,6 +276,8 @@ state_write(const struct state *st, const struct config *c, int sfd,
 	    st->crashes, st->killed, st->upgrades);
 	if (st->recycled > 0)
 		fprintf(fp, "recycled %d\n", st->recycled);
+	if (st->nofile > 0)
+		fprintf(fp, "nofile %lld\n", st->nofile);
 	fprintf(fp, "last %d %lld %lld ", st->last_outcome, st->last_duration,
 	    st->last_at);
 	state_put_text(fp, st->last_reason);
@@ -459,6 +461,9 @@ state_parse(char *text, struct state *st, char **error)
 		} else if (sscanf(line, "recycled %d", &k) == 1 && k > 0 &&
 		    st->recycled == 0) {
 			st->recycled = k;
+		} else if (sscanf(line, "nofile %lld", &a) == 1 && a > 0 &&
+		    st->nofile == 0) {
+			st->nofile = a;
 		} else if (sscanf(line, "counters %d %d %d %d %d",
 		    &st->reloads, &st->rollbacks, &st->crashes, &st->killed,
 		    &st->upgrades) == 5) {

@@ -56,6 +56,9 @@ struct state {
 	int			 killed;
 	int			 upgrades;	/* this one included */
 	int			 recycled;	/* optional ("recycled"): 0 */
+	long long		 nofile;	/* optional ("nofile"): the
+						   start-up soft RLIMIT_NOFILE,
+						   what workers get; 0 */
 	int			 last_outcome;	/* 0 none, 1 ok, 2 rolled back,
 						   3 failed */
 	long long		 last_duration;

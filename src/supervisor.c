@@ -24,6 +24,7 @@
 #include "keeper.h"
 #include "log.h"
 #include "metrics.h"
+#include "nofile.h"
 #include "notify.h"
 #include "output.h"
 #include "pidfile.h"
@@ -391,6 +392,37 @@ supervisor_same(const char *a, const char *b)
 	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
 }
 
+/*
+ * Raise the soft RLIMIT_NOFILE for cfg's sockets and workers. Where even
+ * the hard limit is short of it baton still runs (config.c refused what
+ * cannot work at all), saying where descriptors may run out.
+ */
+static void
+supervisor_nofile(const struct config *cfg)
+{
+	rlim_t	 want, was, got;
+
+	want = nofile_want(cfg->nsockets, cfg->workers);
+	was = nofile_soft();
+	if (nofile_raise(want, &got) == -1) {
+		log_warn("setrlimit RLIMIT_NOFILE %llu: %s",
+		    (unsigned long long)want, strerror(errno));
+		return;
+	}
+	if (got > was)
+		log_info("RLIMIT_NOFILE: soft limit %llu, up from %llu, for "
+		    "%zu socket%s and %d worker%s", (unsigned long long)got,
+		    (unsigned long long)was, cfg->nsockets,
+		    cfg->nsockets == 1 ? "" : "s", cfg->workers,
+		    cfg->workers == 1 ? "" : "s");
+	if (got < want && want > nofile_start())
+		log_warn("RLIMIT_NOFILE: %zu sockets and %d workers may use "
+		    "%llu descriptors; the limit is %llu (raise the hard "
+		    "limit: ulimit -Hn, LimitNOFILE=)", cfg->nsockets,
+		    cfg->workers, (unsigned long long)want,
+		    (unsigned long long)got);
+}
+
 /* What only a restart of baton changes: say so rather than ignore it. */
 static void
 supervisor_warn_fixed(struct supervisor *sup, const struct config *cfg)
@@ -584,6 +616,7 @@ supervisor_reload(struct supervisor *sup)
 		return;
 	}
 	supervisor_warn_fixed(sup, cfg);
+	supervisor_nofile(cfg);
 	if ((sockets = sockets_open(cfg, sup->gens, sup->ngens,
 	    &error)) == NULL) {
 		supervisor_reload_failed(sup, "", error);
@@ -1181,6 +1214,9 @@ supervisor_save(void *arg, struct state *st)
 	struct supervisor	*sup = arg;
 
 	record_save(&sup->record, st);
+	/* The new image inherits the raised limit; workers get this one. */
+	if (nofile_start() != RLIM_INFINITY)
+		st->nofile = (long long)nofile_start();
 	st->next_number = sup->next_number;
 	st->notify_fd = notify_fd(sup->notify);
 	st->control_fd = sup->control != NULL ? control_fd(sup->control) : -1;
@@ -1306,12 +1342,14 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 {
 	struct supervisor	*sup;
 
+	nofile_init();
 	sup = supervisor_alloc(load, arg);
 	record_start(&sup->record);
 	if ((sup->initial = load(arg, error)) == NULL) {
 		*code = EXIT_CONFIG;
 		goto fail;
 	}
+	supervisor_nofile(sup->initial);
 	*code = EXIT_FAILED;
 	if (sup->initial->control != NULL)
 		sup->control_path = xstrdup(sup->initial->control);
@@ -1393,6 +1431,9 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	if (handover_read(sfd, &st, error) == -1)
 		return NULL;
 	sup = supervisor_alloc(load, arg);
+	if (st.nofile > 0)
+		nofile_set_start((rlim_t)st.nofile);
+	supervisor_nofile(st.config);
 	record_restore(&sup->record, &st);
 	sup->next_number = st.next_number;
 	if ((sup->base = event_base_new()) == NULL) {

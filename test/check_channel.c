@@ -4,6 +4,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -227,6 +231,112 @@ START_TEST(test_send_limits)
 }
 END_TEST
 
+/* Room for n descriptors more than now, or 0 (the test says why). */
+static int
+room_for(size_t n)
+{
+	struct rlimit	 rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n + 64) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n + 64) {
+			printf("SKIP: a set of %zu descriptors: the hard "
+			    "RLIMIT_NOFILE is %llu\n", n / 2,
+			    (unsigned long long)rl.rlim_max);
+			return 0;
+		}
+		rl.rlim_cur = n + 64;
+		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	return 1;
+}
+
+/*
+ * 1,024 descriptors, more than one message carries (SCM_MAX_FD 253),
+ * arrive in order: each an eventfd that holds its own index.
+ */
+START_TEST(test_set_in_order)
+{
+	enum { N = 1024 };
+	int		 sent[N], got[N], i;
+	uint64_t	 v;
+
+	if (!room_for(2 * N))
+		return;
+	for (i = 0; i < N; i++)
+		ck_assert_int_ne(sent[i] = eventfd(i + 1, EFD_CLOEXEC), -1);
+	ck_assert_int_eq(channel_send_set(pair[0], "SOCKETS=1024", 12, sent,
+	    N), 0);
+	for (i = 0; i < N; i++)
+		close(sent[i]);
+	ck_assert_int_eq(channel_recv_set(pair[1], got, N), 0);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(read(got[i], &v, sizeof(v)), sizeof(v));
+		ck_assert_uint_eq(v, (uint64_t)i + 1);
+		ck_assert_int_eq(fcntl(got[i], F_GETFD) & FD_CLOEXEC,
+		    FD_CLOEXEC);
+		close(got[i]);
+	}
+	/* Nothing left over: the next record is a fresh message. */
+	ck_assert_int_eq(channel_send_set(pair[0], "X=1", 3, NULL, 0), 0);
+	ck_assert_int_eq(channel_recv_set(pair[1], got, 0), 0);
+}
+END_TEST
+
+/* A pipe, and its write end n times in fds. */
+static void
+pipe_copies(int p[2], int *fds, size_t n)
+{
+	size_t	 i;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	for (i = 0; i < n; i++)
+		fds[i] = p[1];
+}
+
+/* Receiving a set of n fails with err, and p's write end is all closed. */
+static void
+assert_set_refused(size_t n, int err, int p[2])
+{
+	int	 got[400];
+
+	ck_assert_uint_le(n, 400);
+	errno = 0;
+	ck_assert_int_eq(channel_recv_set(pair[1], got, n), -1);
+	ck_assert_int_eq(errno, err);
+	assert_last_copy(p);
+}
+
+/*
+ * A short or malformed sequence is refused and every descriptor that
+ * came with it closed: p's write end, sent many times, has no copy left.
+ */
+START_TEST(test_set_short_refused)
+{
+	int	 p[2], fds[400];
+
+	if (!room_for(2 * 400))
+		return;
+	/* 300 (253 + 47) where 400 are expected: the second is short. */
+	pipe_copies(p, fds, 400);
+	ck_assert_int_eq(channel_send_set(pair[0], "S=1", 3, fds, 300), 0);
+	assert_set_refused(400, EBADMSG, p);
+
+	/* A first message with more than a message's share: malformed. */
+	pipe_copies(p, fds, 400);
+	ck_assert_int_eq(channel_send(pair[0], "S=1", 3, fds, 20), 0);
+	assert_set_refused(10, EBADMSG, p);
+
+	/* The sender goes after one full message: end of file. */
+	pipe_copies(p, fds, 400);
+	ck_assert_int_eq(channel_send(pair[0], "S=1", 3, fds,
+	    BATON_FDS_MAX), 0);
+	close(pair[0]);
+	pair[0] = -1;
+	assert_set_refused(400, EPIPE, p);
+}
+END_TEST
+
 START_TEST(test_parse)
 {
 	struct channel_msg	 m;
@@ -302,7 +412,8 @@ main(void)
 		test_empty_message_is_not_eof, test_empty_record_is_not_eof,
 		test_empty_record_without_passcred,
 		test_empty_record_with_fds, test_eof, test_truncated_refused,
-		test_send_limits, test_parse, test_parse_requests,
+		test_send_limits, test_set_in_order, test_set_short_refused,
+		test_parse, test_parse_requests,
 		test_parse_malformed, test_parse_long_status_is_cut, NULL
 	};
 

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_run.h"
@@ -747,7 +749,9 @@ START_TEST(test_listen_errors)
 	struct config	*c;
 	char		*error = NULL, path[PATH_MAX], want[PATH_MAX + 128];
 	char		 url[64];
-	int		 i;
+	struct rlimit	 rl;
+	pid_t		 pid;
+	int		 i, status;
 
 	c = config_new();
 	ck_assert_int_eq(config_set_listen(c, "tcp://127.0.0.1:80", &error),
@@ -770,17 +774,42 @@ START_TEST(test_listen_errors)
 	free(error);
 	ck_assert_uint_eq(c->nsockets, 0);
 
-	/* As many sockets as one SCM_RIGHTS message carries, no more. */
-	for (i = 0; i < 253; i++) {
+	/* 1,024 sockets, in messages of SCM_MAX_FD, no more. */
+	for (i = 0; i < 1024; i++) {
 		snprintf(url, sizeof(url), "s%d=tcp://127.0.0.1:%d", i,
 		    1024 + i);
 		ck_assert_int_eq(config_set_listen(c, url, &error), 0);
 	}
-	ck_assert_int_eq(config_set_listen(c, "s253=tcp://127.0.0.1:2000",
+	ck_assert_int_eq(config_set_listen(c, "s1024=tcp://127.0.0.1:3000",
 	    &error), -1);
-	ck_assert_str_eq(error, "--listen s253=tcp://127.0.0.1:2000: more "
-	    "than 253 sockets");
+	ck_assert_str_eq(error, "--listen s1024=tcp://127.0.0.1:3000: more "
+	    "than 1024 sockets");
 	free(error);
+	ck_assert_int_eq(config_set_argv(c, (char *const []){ "x", NULL },
+	    &error), 0);
+	/* The interposer learns 64: preload = yes with more is refused. */
+	c->preload = 1;
+	ck_assert_int_eq(config_finish(c, &error), -1);
+	ck_assert_str_eq(error, "--listen s64=tcp://127.0.0.1:1088: socket "
+	    "'s64': preload = yes holds at most 64 sockets (this "
+	    "configuration has 1024)");
+	free(error);
+	c->preload = 0;
+	/* A hard RLIMIT_NOFILE too low for them, in a child: for good. */
+	ck_assert_int_ne(pid = fork(), -1);
+	if (pid == 0) {
+		rl.rlim_cur = rl.rlim_max = 1000;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(2);
+		_exit(config_finish(c, &error) == -1 && strcmp(error,
+		    "--listen s468=tcp://127.0.0.1:1492: socket 's468': 1024 "
+		    "sockets need 2112 descriptors, more than the hard limit "
+		    "RLIMIT_NOFILE allows (468 sockets at most; raise it: "
+		    "ulimit -Hn, LimitNOFILE=)") == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WIFEXITED(status), 1);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	config_free(c);
 
 	/* Two on one address: the later one is named, with --listen. */

@@ -39,6 +39,8 @@ START_TEST(test_parse_good)
 	ck_assert_int_eq(st.upgrades, 5);
 	/* An image before "recycled" wrote none: 0. */
 	ck_assert_int_eq(st.recycled, 0);
+	/* Nor "nofile": the new image keeps the limit it inherits. */
+	ck_assert_int_eq(st.nofile, 0);
 	ck_assert_int_eq(st.last_outcome, 2);
 	ck_assert_str_eq(st.last_reason, "worker 0 exited");
 	ck_assert_int_eq(st.notify_fd, 7);
@@ -266,6 +268,7 @@ START_TEST(test_roundtrip)
 	st.from = "9.9";
 	st.upgrades = 2;
 	st.recycled = 3;
+	st.nofile = 1024;
 	st.last_reason = "a\nb";
 	st.notify_fd = 10;
 	st.control_fd = -1;
@@ -314,6 +317,7 @@ START_TEST(test_roundtrip)
 	ck_assert_str_eq(back.from, "9.9");
 	ck_assert_int_eq(back.upgrades, 2);
 	ck_assert_int_eq(back.recycled, 3);
+	ck_assert_int_eq(back.nofile, 1024);
 	ck_assert_str_eq(back.last_reason, "a b");
 	ck_assert_int_eq(back.control_fd, -1);
 	ck_assert_str_eq(back.pidfile_path, "/run/p.pid");

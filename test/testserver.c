@@ -47,7 +47,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 
-#define MAXSOCKETS	253	/* all that baton passes */
+#define MAXSOCKETS	1024	/* all that baton passes (CONFIG_MAX_SOCKETS) */
 #define MAXSLEEP_MS	3600000
 /*
  * evhttp 2.1 does not show its connection list, so a connection accepted just

@@ -109,6 +109,12 @@ status_json(const struct status *st, struct evbuffer *out)
 			    generation_canary_left(g));
 		else
 			evbuffer_add_printf(out, "null");
+		evbuffer_add_printf(out, ",\"warmup_left_ms\":");
+		if (generation_warmup_left(g) >= 0)
+			evbuffer_add_printf(out, "%lld",
+			    generation_warmup_left(g));
+		else
+			evbuffer_add_printf(out, "null");
 		/* baton scale: slots may differ from the file's count. */
 		evbuffer_add_printf(out, ",\"slots\":%zu,\"configured_workers\""
 		    ":%d,\"scaling\":", generation_slots(g),
@@ -223,6 +229,10 @@ status_text(const struct status *st, struct evbuffer *out)
 			evbuffer_add_printf(out, "      canary: promoted in %lld "
 			    "ms (baton promote, baton rollback)\n",
 			    generation_canary_left(g));
+		if (generation_warmup_left(g) >= 0)
+			evbuffer_add_printf(out, "      warming up: active in %lld "
+			    "ms (baton promote, baton rollback)\n",
+			    generation_warmup_left(g));
 		if (generation_failure(g) != NULL)
 			evbuffer_add_printf(out, "      rolled back: %s\n",
 			    generation_failure(g));

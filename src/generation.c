@@ -1500,26 +1500,29 @@ generation_canary_share(const struct generation *g)
 	return g->canary;
 }
 
+/* The ms left of a period of ms that began at began; 0 once over. */
+static long long
+generation_left(const struct generation *g, long long began, long ms)
+{
+	long long	 left = began + ms - g->env.sys->now();
+
+	return left > 0 ? left : 0;
+}
+
 long long
 generation_canary_left(const struct generation *g)
 {
-	long long	 left;
-
 	if (g->state != GENERATION_CANARY || g->warm_began != -1)
 		return -1;
-	left = g->canary_began + g->canary_time - g->env.sys->now();
-	return left > 0 ? left : 0;
+	return generation_left(g, g->canary_began, g->canary_time);
 }
 
 long long
 generation_warmup_left(const struct generation *g)
 {
-	long long	 left;
-
 	if (g->state != GENERATION_CANARY || g->warm_began == -1)
 		return -1;
-	left = g->warm_began + g->warmup - g->env.sys->now();
-	return left > 0 ? left : 0;
+	return generation_left(g, g->warm_began, g->warmup);
 }
 
 size_t

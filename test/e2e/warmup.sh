@@ -31,21 +31,12 @@ t_ok "generation 1 is active at once: nothing to warm up beside" \
     log_has "$LOG" 'generation 1: active after [0-9]+ ms$'
 GEN1=$(gen_pids "$LOG" 1)
 
-# tally FILE PIDS...: how many lines of loadgen -a's FILE are from PIDS.
-tally() {
-	local f=$1 p n=0 c
-	shift
-	for p in "$@"; do
-		c=$(grep -cx "ok $p" "$f")
-		n=$((n + c))
-	done
-	echo "$n"
-}
-
-# share FILE N: generation N's "share" in status --json FILE.
-share() {
-	sed 's/{"number":/\n/g' "$1" | awk -F, -v n="$2" '$1 == n' |
-	    grep -oE '"share":[0-9.]+' | cut -d: -f2
+# reload_bg NAME: baton reload in the background (pid RPID), its output
+# in NAME.out and NAME.err.
+reload_bg() {
+	timeout 30 "$BATON" reload -c "$CONF" >"$T_DIR/$1.out" \
+	    2>"$T_DIR/$1.err" &
+	RPID=$!
 }
 
 # stamp LINE-REGEX: the log time of the first line matching, in ms.
@@ -57,9 +48,7 @@ stamp() {
 
 # --- Under load: the share rises in steps; the old one drains after.
 load_start load "$URL" -c 8 -d 60s
-RELOAD=$T_DIR/reload2
-timeout 30 "$BATON" reload -c "$CONF" >"$RELOAD.out" 2>"$RELOAD.err" &
-RPID=$!
+reload_bg reload2
 t_ok "generation 2 warms up once its workers are ready" \
     wait_log 10 "$LOG" 'generation 2: warming up after [0-9]+ ms: 5\.00% of new connections, to 100% over 3000 ms'
 T0=$(date +%s%N)
@@ -106,7 +95,7 @@ t_ok "generation 2 is active after the warm-up" wait_log 10 "$LOG" \
 wait "$RPID"
 t_is "$?" 0 "the reload ends ok"
 t_ok "its client followed the warm-up" grep -q 'generation 2: warming up' \
-    "$RELOAD.out"
+    "$T_DIR/reload2.out"
 WARM=$(stamp 'generation 2: warming up')
 DRAIN=$(stamp 'generation 1: draining \(')
 t_diag "generation 1 drains $((DRAIN - WARM)) ms after the warm-up began"
@@ -119,9 +108,7 @@ load_ran load 200
 
 # --- baton promote ends a warm-up at once.
 conf "" "warmup = 60s"
-RELOAD=$T_DIR/reload3
-timeout 30 "$BATON" reload -c "$CONF" >"$RELOAD.out" 2>"$RELOAD.err" &
-RPID=$!
+reload_bg reload3
 t_ok "generation 3 warms up" wait_log 10 "$LOG" \
     'generation 3: warming up after [0-9]+ ms: 5\.00%'
 ctl st3 status -c "$CONF"
@@ -140,9 +127,7 @@ wait_until 10 drained
 
 # --- baton rollback during a warm-up: the old one keeps everything.
 GEN3=$(gen_pids "$LOG" 3)
-RELOAD=$T_DIR/reload4
-timeout 30 "$BATON" reload -c "$CONF" >"$RELOAD.out" 2>"$RELOAD.err" &
-RPID=$!
+reload_bg reload4
 t_ok "generation 4 warms up" wait_log 10 "$LOG" 'generation 4: warming up'
 ctl rollback4 rollback -c "$CONF"
 t_is "$T_STATUS" 0 "baton rollback: exit 0"
@@ -162,9 +147,7 @@ t_ok "saying why" grep -qE '^error generation 5 rolled back: worker [01] (exited
 
 # --- After a canary: promote starts the warm-up from the canary's share.
 conf "" "canary = 20%" "canary_time = 60s" "warmup = 1s"
-RELOAD=$T_DIR/reload6
-timeout 30 "$BATON" reload -c "$CONF" >"$RELOAD.out" 2>"$RELOAD.err" &
-RPID=$!
+reload_bg reload6
 t_ok "generation 6 enters its canary" wait_log 10 "$LOG" \
     'generation 6: canary after [0-9]+ ms: 20\.00%'
 ctl promote6 promote -c "$CONF"

@@ -118,6 +118,9 @@ def machine():
 # The variant row of scenario 1: baton (preload) with the new generation
 # started at a lower priority until it is ready (baton.ini(5)).
 S1_START_PRIORITY = 5
+# And one more that also ramps the new generation's share up over this
+# (warmup, baton.ini(5)) instead of stepping it to all at once.
+S1_WARMUP = '3s'
 
 
 def s1_tools():
@@ -131,6 +134,13 @@ def s1_tools():
                       lambda d, p, e: Baton(
                           d, p, e, 2, 'express-preload',
                           extra=f'start_priority = {S1_START_PRIORITY}\n')))
+        tools.append(('baton-warm',
+                      f'baton (preload, start_priority = {S1_START_PRIORITY}, '
+                      f'warmup = {S1_WARMUP})',
+                      lambda d, p, e: Baton(
+                          d, p, e, 2, 'express-preload',
+                          extra=f'start_priority = {S1_START_PRIORITY}\n'
+                                f'warmup = {S1_WARMUP}\n')))
     tools.append(('baton-fd', 'baton (fd variant)',
                   lambda d, p, e: Baton(d, p, e, 2, 'express-fd')))
     tools.append(('pm2', 'PM2 cluster mode',

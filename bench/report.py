@@ -25,6 +25,7 @@ PRE = META.get('preload')
 NAMES = {
     'baton': 'baton (preload)', 'baton-fd': 'baton (fd variant)',
     'baton-prio': 'baton (preload, start_priority)',
+    'baton-warm': 'baton (preload, start_priority, warmup)',
     'pm2': 'PM2 cluster mode', 'starter': 'Server::Starter', 'naive': 'naive restart',
 }
 PEERS = ['pm2', 'starter', 'naive']
@@ -470,7 +471,7 @@ def s1_tail(rep, A, cols, c):
     rep.table(['', 'p99 during reloads / steady p99', 'time per reload, s'], rows)
     peers = [k for k in ('pm2', 'starter') if T.get(k)]
     said = []
-    for k in ('baton', 'baton-prio'):
+    for k in ('baton', 'baton-prio', 'baton-warm'):
         if not T.get(k) or not peers:
             continue
         below = [NAMES[p] for p in peers if T[k][0] < T[p][0]]
@@ -490,6 +491,12 @@ def s1_tail(rep, A, cols, c):
                      f'{num(A[("baton-prio", c)]["reload_p99"])} ms, at a cost of '
                      f'{num(A[("baton", c)]["reload_s"], 2)} → '
                      f'{num(A[("baton-prio", c)]["reload_s"], 2)} s per reload.')
+        if T.get('baton-prio') and T.get('baton-warm'):
+            line += (f' warmup (the new generation\'s share of new connections rising '
+                     f'to all over a few seconds instead of at once) takes it on to '
+                     f'{T["baton-warm"][0]:.2f}× and '
+                     f'{num(A[("baton-warm", c)]["reload_p99"])} ms, at '
+                     f'{num(A[("baton-warm", c)]["reload_s"], 2)} s per reload.')
         rep.line(line)
         rep.line()
 

@@ -645,11 +645,13 @@ config_check_rollout(const struct config *c, char **error)
 		    "rollout = rolling" : "canary", why, config_key_name(k));
 		goto fail;
 	}
-	if (c->canary != 0 && c->rollout == ROLLOUT_ROLLING && c->workers > 1) {
-		where = config_where(c, line[KEY_CANARY]);
-		*error = xprintf("%scanary does not combine with rollout = "
+	if ((c->canary != 0 || c->warmup > 0) &&
+	    c->rollout == ROLLOUT_ROLLING && c->workers > 1) {
+		k = c->canary != 0 ? KEY_CANARY : KEY_WARMUP;
+		where = config_where(c, line[k]);
+		*error = xprintf("%s%s does not combine with rollout = "
 		    "rolling, which gives each new slot its full share as it "
-		    "comes (choose one)", where);
+		    "comes (choose one)", where, config_key_name(k));
 		goto fail;
 	}
 	/* Of the keys that do not apply, report the first in the file. */

@@ -22,6 +22,7 @@
 #define CONFIG_DEFAULT_PROBE_SUCCESSES	1
 #define CONFIG_DEFAULT_PROBE_TIMEOUT	1000	/* ms */
 #define CONFIG_DEFAULT_CANARY_TIME	60000	/* ms */
+#define CONFIG_MAX_WARMUP		(60 * 60 * 1000)	/* ms */
 #define CONFIG_MAX_PROBE_SUCCESSES	1000
 /* canary is kept in hundredths of a percent: 2.5% is 250. */
 #define CONFIG_CANARY_WHOLE		10000
@@ -113,6 +114,8 @@ struct config {
 	int			 canary;	/* of CONFIG_CANARY_WHOLE; 0:
 						   no canary */
 	long			 canary_time;	/* ms */
+	/* A new generation's share rises to all over this; 0: at once. */
+	long			 warmup;	/* ms */
 	/* The workers' stdout and stderr (output.c). */
 	char			*output;	/* absolute; NULL: inherit */
 	long long		 output_max_size; /* bytes; 0: never rotate */

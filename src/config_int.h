@@ -41,6 +41,7 @@ enum baton_key {
 	KEY_MAX_MEMORY,
 	KEY_MAX_AGE,
 	KEY_START_PRIORITY,
+	KEY_WARMUP,
 	KEY_NBATON
 };
 

@@ -111,6 +111,7 @@ static const struct key baton_keys[KEY_NBATON] = {
 	[KEY_MAX_AGE] = { "max_age", KIND_DURATION,
 	    offsetof(struct config, max_age), DURATION_EXPECT, 0 },
 	[KEY_START_PRIORITY] = { "start_priority", KIND_OWN, 0, NULL, 0 },
+	[KEY_WARMUP] = { "warmup", KIND_OWN, 0, NULL, 0 },
 };
 
 enum socket_key {
@@ -606,6 +607,8 @@ config_load_metrics(struct parse *st, const char *value)
 	return 0;
 }
 
+static int	config_load_delay(const char *, long *);
+
 static int
 config_load_baton_key(struct parse *st, const char *name, const char *value)
 {
@@ -684,6 +687,13 @@ config_load_baton_key(struct parse *st, const char *name, const char *value)
 			return 0;
 		parse_error(st, st->line, "start_priority: '%s' is not a nice "
 		    "increment from 0 to %d", value, CONFIG_MAX_START_PRIORITY);
+		return -1;
+	case KEY_WARMUP:
+		if (config_load_delay(value, &c->warmup) == 0 &&
+		    c->warmup <= CONFIG_MAX_WARMUP)
+			return 0;
+		parse_error(st, st->line, "warmup: '%s' is not a duration from "
+		    "0 to 1h " DURATION_HINT, value);
 		return -1;
 	case KEY_MAX_MEMORY:
 		if (config_parse_size(value, &c->max_memory) == 0)

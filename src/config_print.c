@@ -241,6 +241,8 @@ config_print_all(const struct config *c, FILE *fp, int reload)
 			    c->canary % 100);
 		fprintf(fp, "canary_time = %ldms\n", c->canary_time);
 	}
+	if (c->warmup > 0)
+		fprintf(fp, "warmup = %ldms\n", c->warmup);
 	/* Only when set: inherit, the default, prints as it always did. */
 	if (c->output != NULL) {
 		config_print_path(fp, "output", c->output);

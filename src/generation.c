@@ -22,6 +22,14 @@
 #include "xmalloc.h"
 
 /*
+ * A warm-up without a canary starts from 5% (of CONFIG_CANARY_WHOLE),
+ * and its share rises in 20 steps, at most one each 50 ms.
+ */
+#define GENERATION_WARM_FROM		500
+#define GENERATION_WARM_STEPS		20
+#define GENERATION_WARM_STEP_MIN	50	/* ms */
+
+/*
  * What a seat's worker is there for. A slot's seat serves; recycling
  * starts a successor beside it, which takes the slot once ready; the
  * seat it replaced retires (drains, never restarts, and is freed once
@@ -96,6 +104,17 @@ struct generation {
 	long			 canary_time;	/* ms */
 	long long		 canary_began;	/* now() it entered it */
 	struct event		*canary_end;	/* promotes at canary_time */
+	/*
+	 * The warm-up after the canary (or after ready): its share rises
+	 * from the canary's to the whole in steps, then it is active.
+	 */
+	long			 warmup;	/* ms; 0: none */
+	int			 warm_beside;	/* the active generation */
+	long long		 warm_began;	/* now() it began; -1: not */
+	unsigned		 warm_from;	/* its share then */
+	unsigned		 warm_share;	/* its share now */
+	int			 warm_steered;	/* it has members: a share */
+	struct event		*warm_step;	/* the next step, or its end */
 	enum {
 		SCALE_NONE,
 		SCALE_UP,			/* new slots on their way up */
@@ -152,6 +171,7 @@ generation_tell_slot(struct generation *g, int k)
 
 static void	generation_worker_probe_failed(struct worker *, void *);
 static void	generation_begin_canary(struct generation *);
+static void	generation_begin_warmup(struct generation *, const char *);
 static void	generation_scale_ready(struct generation_seat *);
 static void	generation_scale_fail(struct generation_seat *, const char *);
 static void	generation_scale_end(struct generation *, const char *);
@@ -297,6 +317,7 @@ generation_make(const struct generation_env *env, int number,
 		g->seats[i] = generation_seat_new(g, (int)i, SEAT_SERVING);
 	g->started = g->env.sys->now();
 	g->drained = -1;
+	g->warm_began = -1;
 	return g;
 }
 
@@ -343,6 +364,8 @@ generation_free(struct generation *g)
 		event_free(g->emptying);
 	if (g->canary_end != NULL)
 		event_free(g->canary_end);
+	if (g->warm_step != NULL)
+		event_free(g->warm_step);
 	/* Before the sockets: a seat's own members are in their groups. */
 	for (i = 0; i < g->nseats; i++)
 		generation_seat_free(g->seats[i]);
@@ -503,15 +526,18 @@ static int
 generation_steer(struct generation *g, char **error)
 {
 	size_t	 i;
+	int	 steers;
 
+	/* A warm-up steers where the kernel can, and does without elsewhere. */
+	steers = config_steers(g->config) || (g->config->warmup > 0 &&
+	    steer_supported(NULL) == 0);
 	for (i = 0; i < g->nsockets; i++) {
-		if (config_steers(g->config) &&
-		    socket_steer(g->sockets[i], error) == -1)
+		if (steers && socket_steer(g->sockets[i], error) == -1)
 			return -1;
 		if (!socket_steered(g->sockets[i]))
 			continue;
 		/* One member per slot instead, made as each starts. */
-		if (g->rolling && config_steers(g->config)) {
+		if (g->rolling && steers) {
 			g->seated = 1;
 			continue;
 		}
@@ -732,6 +758,8 @@ generation_roll_back(struct generation *g, const char *why)
 		return;
 	if (g->canary_end != NULL)
 		evtimer_del(g->canary_end);
+	if (g->warm_step != NULL)
+		evtimer_del(g->warm_step);
 	g->failure = xstrdup(why);
 	log_error("generation %d: rolled back: %s", g->number, why);
 	generation_stop(g, GENERATION_ROLLED_BACK);
@@ -986,6 +1014,10 @@ generation_worker_ready(struct worker *w, void *arg)
 		generation_begin_canary(g);
 		return;
 	}
+	if (g->warmup > 0) {
+		generation_begin_warmup(g, NULL);
+		return;
+	}
 	for (i = 0; i < g->nworkers; i++)
 		worker_activate(g->seats[i]->w);
 	log_info("generation %d: active after %lld ms", g->number,
@@ -1001,8 +1033,9 @@ generation_worker_probe_failed(struct worker *w, void *arg)
 	char			*why;
 
 	why = xprintf("worker %d's probe failed %d time%s in a row during the "
-	    "canary: %s", worker_slot(w), worker_probe_fails(w),
-	    worker_probe_fails(w) == 1 ? "" : "s", worker_probe_failure(w));
+	    "%s: %s", worker_slot(w), worker_probe_fails(w),
+	    worker_probe_fails(w) == 1 ? "" : "s", g->warm_began != -1 ?
+	    "warm-up" : "canary", worker_probe_failure(w));
 	generation_roll_back(g, why);
 	free(why);
 }
@@ -1072,7 +1105,8 @@ generation_worker_exited(struct worker *w, void *arg)
 	case GENERATION_CANARY:
 		/* On trial, any exit fails it too: no restart hides a crash. */
 		why = xprintf("worker %d %s %s", worker_slot(w),
-		    worker_exit_reason(w), g->state == GENERATION_CANARY ?
+		    worker_exit_reason(w), g->warm_began != -1 ?
+		    "during the warm-up" : g->state == GENERATION_CANARY ?
 		    "during the canary" : g->rolling ? "during the rollout" :
 		    "before it was ready");
 		generation_roll_back(g, why);
@@ -1349,32 +1383,146 @@ generation_promote(struct generation *g, const char *why)
 
 	if (g->state != GENERATION_CANARY)
 		return -1;
-	evtimer_del(g->canary_end);
+	/* None when the warm-up came without a canary. */
+	if (g->canary_end != NULL)
+		evtimer_del(g->canary_end);
+	/* The canary passed: the warm-up follows, from its share. */
+	if (g->warmup > 0 && g->warm_began == -1) {
+		generation_begin_warmup(g, why);
+		return 1;
+	}
+	if (g->warm_step != NULL)
+		evtimer_del(g->warm_step);
 	for (i = 0; i < g->nworkers; i++)
 		worker_activate(g->seats[i]->w);
 	log_info("generation %d: active after %lld ms (promoted: %s, after "
-	    "%lld ms in its canary)", g->number,
-	    g->env.sys->now() - g->started, why,
-	    g->env.sys->now() - g->canary_began);
+	    "%lld ms %s)", g->number, g->env.sys->now() - g->started, why,
+	    g->env.sys->now() - (g->warm_began != -1 ? g->warm_began :
+	    g->canary_began), g->warm_began != -1 ? "warming up" :
+	    "in its canary");
 	generation_set_state(g, GENERATION_ACTIVE);
 	return 0;
+}
+
+void
+generation_warmup(struct generation *g, long ms, int beside)
+{
+	if (g->state == GENERATION_STARTING) {
+		g->warmup = ms;
+		g->warm_beside = beside;
+	}
+}
+
+/* The warm-up's next step, t ms into it: at most its end. */
+static void
+generation_warm_next(struct generation *g, long long t)
+{
+	struct timeval	 tv;
+	long		 step;
+
+	step = g->warmup / GENERATION_WARM_STEPS;
+	if (step < GENERATION_WARM_STEP_MIN)
+		step = GENERATION_WARM_STEP_MIN;
+	if (!g->warm_steered || step > g->warmup - t)
+		step = (long)(g->warmup - t);
+	tv = clock_tv(step);
+	evtimer_add(g->warm_step, &tv);
+}
+
+/* A step of the warm-up: a larger share, or at its end, active. */
+static void
+generation_warm_step(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation	*g = arg;
+	long long		 t;
+	size_t			 i;
+
+	t = g->env.sys->now() - g->warm_began;
+	if (t < g->warmup) {
+		g->warm_share = g->warm_from + (unsigned)((long long)
+		    (CONFIG_CANARY_WHOLE - g->warm_from) * t / g->warmup);
+		generation_warm_next(g, t);
+		/* No change of state: the owner routes the share anew. */
+		g->env.ops->changed(g, g->env.arg);
+		return;
+	}
+	for (i = 0; i < g->nworkers; i++)
+		worker_activate(g->seats[i]->w);
+	log_info("generation %d: active after %lld ms (warmed up over %ld "
+	    "ms)", g->number, g->env.sys->now() - g->started, g->warmup);
+	generation_set_state(g, GENERATION_ACTIVE);
+}
+
+/*
+ * Every worker ready, its canary (if any) passed (why): on trial still,
+ * its share rises. Where none of its sockets is steered there is no
+ * share to raise: the active generation accepts beside it until the end.
+ */
+static void
+generation_begin_warmup(struct generation *g, const char *why)
+{
+	size_t		 i;
+
+	if (g->warm_step == NULL && (g->warm_step = evtimer_new(g->env.base,
+	    generation_warm_step, g)) == NULL)
+		fatal(70, "evtimer_new failed");
+	g->warm_began = g->env.sys->now();
+	g->warm_from = g->canary > 0 ? g->canary : GENERATION_WARM_FROM;
+	g->warm_share = g->warm_from;
+	g->warm_steered = 0;
+	for (i = 0; i < g->nsockets; i++)
+		if (g->members[i] != -1)
+			g->warm_steered = 1;
+	if (g->warm_steered) {
+		log_info("generation %d: warming up after %lld ms%s%s%s: "
+		    "%u.%02u%% of new connections, to 100%% over %ld ms",
+		    g->number, g->warm_began - g->started, why != NULL ?
+		    " (" : "", why != NULL ? why : "", why != NULL ? ")" : "",
+		    g->warm_from / 100, g->warm_from % 100, g->warmup);
+	} else
+		log_info("generation %d: warming up for %ld ms beside "
+		    "generation %d (no steering here: both accept)", g->number,
+		    g->warmup, g->warm_beside);
+	generation_warm_next(g, 0);
+	for (i = 0; i < g->nworkers; i++)
+		worker_trial(g->seats[i]->w);
+	if (g->state != GENERATION_CANARY)
+		generation_set_state(g, GENERATION_CANARY);
 }
 
 unsigned
 generation_canary_share(const struct generation *g)
 {
-	return g->state == GENERATION_CANARY ? g->canary : 0;
+	if (g->state != GENERATION_CANARY)
+		return 0;
+	if (g->warm_began != -1)
+		return g->warm_steered ? g->warm_share : 0;
+	return g->canary;
+}
+
+/* The ms left of a period of ms that began at began; 0 once over. */
+static long long
+generation_left(const struct generation *g, long long began, long ms)
+{
+	long long	 left = began + ms - g->env.sys->now();
+
+	return left > 0 ? left : 0;
 }
 
 long long
 generation_canary_left(const struct generation *g)
 {
-	long long	 left;
-
-	if (g->state != GENERATION_CANARY)
+	if (g->state != GENERATION_CANARY || g->warm_began != -1)
 		return -1;
-	left = g->canary_began + g->canary_time - g->env.sys->now();
-	return left > 0 ? left : 0;
+	return generation_left(g, g->canary_began, g->canary_time);
+}
+
+long long
+generation_warmup_left(const struct generation *g)
+{
+	if (g->state != GENERATION_CANARY || g->warm_began == -1)
+		return -1;
+	return generation_left(g, g->warm_began, g->warmup);
 }
 
 size_t

@@ -4,7 +4,8 @@
  *
  *   starting -> active -> draining -> gone
  *   starting -> rolled back -> gone
- *   starting -> canary -> active		(generation_canary() set a share)
+ *   starting -> canary -> active		(generation_canary() set a share,
+ *					 or generation_warmup() a warm-up)
  *   canary -> rolled back
  *
  * A generation moves only through generation_set_state(), and tells its
@@ -120,11 +121,27 @@ void			 generation_free(struct generation *);
  */
 void			 generation_canary(struct generation *,
 			    unsigned share, long ms);
-/* Its share of new connections while in its canary, else 0. */
+/*
+ * Before it starts: once every worker is ready and its canary (if any)
+ * is promoted, warm up for ms, beside generation beside: still on trial
+ * (in GENERATION_CANARY), its share of new connections rises from the
+ * canary's (or 5%) to the whole in steps, each told to the owner through
+ * ops->changed without a change of state; then it is active. With none
+ * of its sockets steered it gets no share: both accept meanwhile.
+ */
+void			 generation_warmup(struct generation *, long ms,
+			    int beside);
+/* Its share of new connections while in its canary or warm-up, else 0. */
 unsigned		 generation_canary_share(const struct generation *);
 /* In its canary: the ms left before it is promoted; else -1. */
 long long		 generation_canary_left(const struct generation *);
-/* End its canary: active now (why goes to the log). 0, or -1 if not in one. */
+/* Warming up: the ms left before it is active; else -1. */
+long long		 generation_warmup_left(const struct generation *);
+/*
+ * End its canary (why goes to the log): active now, 0; or, with a
+ * warm-up to come, warming up, 1. Warming up: active now, 0. -1 if in
+ * neither.
+ */
 int			 generation_promote(struct generation *,
 			    const char *why);
 /* Spawn every worker. Returns 0, or -1 (logged) if one cannot be. */

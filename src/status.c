@@ -49,6 +49,16 @@ status_share(char *buf, size_t len, unsigned share)
 		snprintf(buf, len, "%u.%02u%%", share / 100, share % 100);
 }
 
+/* ,"key":ms in JSON; a negative ms (none) is null. */
+static void
+status_ms(struct evbuffer *out, const char *key, long long ms)
+{
+	if (ms >= 0)
+		evbuffer_add_printf(out, ",\"%s\":%lld", key, ms);
+	else
+		evbuffer_add_printf(out, ",\"%s\":null", key);
+}
+
 /* The newest generation's file: what a reload reads now. */
 static const char *
 status_config_file(const struct status *st)
@@ -103,12 +113,8 @@ status_json(const struct status *st, struct evbuffer *out)
 			    generation_connections(g));
 		else
 			evbuffer_add_printf(out, "null");
-		evbuffer_add_printf(out, ",\"canary_left_ms\":");
-		if (generation_canary_left(g) >= 0)
-			evbuffer_add_printf(out, "%lld",
-			    generation_canary_left(g));
-		else
-			evbuffer_add_printf(out, "null");
+		status_ms(out, "canary_left_ms", generation_canary_left(g));
+		status_ms(out, "warmup_left_ms", generation_warmup_left(g));
 		/* baton scale: slots may differ from the file's count. */
 		evbuffer_add_printf(out, ",\"slots\":%zu,\"configured_workers\""
 		    ":%d,\"scaling\":", generation_slots(g),
@@ -223,6 +229,10 @@ status_text(const struct status *st, struct evbuffer *out)
 			evbuffer_add_printf(out, "      canary: promoted in %lld "
 			    "ms (baton promote, baton rollback)\n",
 			    generation_canary_left(g));
+		if (generation_warmup_left(g) >= 0)
+			evbuffer_add_printf(out, "      warming up: active in %lld "
+			    "ms (baton promote, baton rollback)\n",
+			    generation_warmup_left(g));
 		if (generation_failure(g) != NULL)
 			evbuffer_add_printf(out, "      rolled back: %s\n",
 			    generation_failure(g));

@@ -567,7 +567,7 @@ supervisor_scaling_up(struct supervisor *sup)
 static void
 supervisor_reload(struct supervisor *sup)
 {
-	struct generation	*g;
+	struct generation	*g, *active;
 	struct config		*cfg;
 	struct socket		**sockets;
 	char			*error = NULL;
@@ -628,10 +628,18 @@ supervisor_reload(struct supervisor *sup)
 	if ((g = supervisor_find_state(sup, GENERATION_ACTIVE)) != NULL)
 		generation_recycle_cancel(g);
 	g = supervisor_add_generation(sup, cfg, sockets);
-	/* A canary needs something to compare with: an active generation. */
-	if (cfg->canary > 0 &&
-	    supervisor_find_state(sup, GENERATION_ACTIVE) != NULL)
-		generation_canary(g, (unsigned)cfg->canary, cfg->canary_time);
+	/*
+	 * A canary needs something to compare with, and a warm-up something
+	 * to take load from: an active generation.
+	 */
+	if ((active = supervisor_find_state(sup, GENERATION_ACTIVE)) != NULL) {
+		if (cfg->canary > 0)
+			generation_canary(g, (unsigned)cfg->canary,
+			    cfg->canary_time);
+		if (cfg->warmup > 0)
+			generation_warmup(g, cfg->warmup,
+			    generation_number(active));
+	}
 	sockets_store(sup->gens, sup->ngens);
 	sup->reload_gen = generation_number(g);
 	supervisor_set_reload(sup, RELOAD_STARTING);
@@ -672,8 +680,16 @@ supervisor_control_promote(void *arg)
 		    "way");
 	}
 	active = supervisor_find_state(sup, GENERATION_ACTIVE);
-	if (generation_promote(g, "baton promote") == -1)
+	switch (generation_promote(g, "baton promote")) {
+	case -1:
 		return xstrdup("error nothing to promote");
+	case 1:
+		return xprintf("ok generation %d warming up over %ld ms; "
+		    "generation %d drains after it (baton promote again ends "
+		    "it now)", generation_number(g),
+		    generation_config(g)->warmup, active != NULL ?
+		    generation_number(active) : 0);
+	}
 	if (active == NULL)
 		return xprintf("ok generation %d promoted",
 		    generation_number(g));
@@ -737,8 +753,10 @@ supervisor_control_scale(void *arg, int n)
 	    (g = supervisor_find_state(sup, GENERATION_CANARY)) != NULL)
 		return xprintf("error generation %d is %s; scale once the "
 		    "reload is over (baton status)", generation_number(g),
-		    generation_state(g) == GENERATION_CANARY ? "in its canary "
-		    "(baton promote, baton rollback)" : "starting");
+		    generation_warmup_left(g) >= 0 ? "warming up (baton "
+		    "promote, baton rollback)" : generation_state(g) ==
+		    GENERATION_CANARY ? "in its canary (baton promote, baton "
+		    "rollback)" : "starting");
 	if (sup->reload != RELOAD_IDLE)
 		return xstrdup("error a reload is queued; scale once it is "
 		    "over (baton status)");

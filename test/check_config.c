@@ -160,6 +160,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c->rollout, ROLLOUT_ALL);
 	ck_assert_int_eq(c->canary, 0);
 	ck_assert_int_eq(c->canary_time, 60000);
+	ck_assert_int_eq(c->warmup, 0);
 	config_free(c);
 
 	c = config_new();
@@ -291,6 +292,17 @@ START_TEST(test_relative)
 	ck_assert_int_eq(c->max_memory, 512LL * 1024 * 1024);
 	ck_assert_int_eq(c->max_age, 24L * 3600 * 1000);
 	ck_assert_int_eq(c->start_priority, 7);
+	config_free(c);
+
+	/* warmup: at most an hour, with a canary; 0 is none, also rolling. */
+	c = load("good-warmup.ini");
+	ck_assert_int_eq(c->warmup, CONFIG_MAX_WARMUP);
+	ck_assert_int_eq(c->warmup, 3600L * 1000);
+	ck_assert_int_eq(c->canary, 1000);
+	config_free(c);
+	c = load("good-warmup-off.ini");
+	ck_assert_int_eq(c->warmup, 0);
+	ck_assert_int_eq(c->rollout, ROLLOUT_ROLLING);
 	config_free(c);
 }
 END_TEST
@@ -517,6 +529,13 @@ static const struct {
 	{ "bad-canary-time.ini", ":3: canary_time applies only with canary "
 	    "(set canary, or remove canary_time)" },
 	{ "bad-canary-rolling.ini", ":5: canary does not combine with "
+	    "rollout = rolling, which gives each new slot its full share as "
+	    "it comes (choose one)" },
+	{ "bad-warmup.ini", ":3: warmup: '61m' is not a duration from 0 to 1h "
+	    "(use 500ms, 15s, 2m or seconds)" },
+	{ "bad-warmup-unit.ini", ":3: warmup: 'soon' is not a duration from 0 "
+	    "to 1h (use 500ms, 15s, 2m or seconds)" },
+	{ "bad-warmup-rolling.ini", ":5: warmup does not combine with "
 	    "rollout = rolling, which gives each new slot its full share as "
 	    "it comes (choose one)" },
 };
@@ -972,6 +991,7 @@ assert_same(const struct config *a, const struct config *b)
 	ck_assert_int_eq(a->canary, b->canary);
 	if (a->canary != 0)
 		ck_assert_int_eq(a->canary_time, b->canary_time);
+	ck_assert_int_eq(a->warmup, b->warmup);
 	ck_assert_uint_eq(a->nsockets, b->nsockets);
 	for (i = 0; i < a->nsockets; i++) {
 		ck_assert_str_eq(a->sockets[i].name, b->sockets[i].name);
@@ -1039,6 +1059,7 @@ static const char *const printable[] = {
 	"good-probe.ini",
 	"good-probe-exec.ini",
 	"good-probe-canary.ini",
+	"good-warmup.ini",
 };
 
 START_TEST(test_print)

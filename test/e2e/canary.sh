@@ -29,34 +29,12 @@ t_ok "generation 1 is active at once: a canary needs an older one" \
     log_has "$LOG" 'generation 1: active'
 GEN1=$(gen_pids "$LOG" 1)
 
-# tally FILE PIDS...: how many lines of loadgen -a's FILE are from PIDS.
-tally() {
-	local f=$1 p n=0 c
-	shift
-	for p in "$@"; do
-		c=$(grep -cx "ok $p" "$f")
-		n=$((n + c))
-	done
-	echo "$n"
-}
-
 # sample NAME N: N requests, one connection each; answers in NAME.ans.
 sample() {
 	"$LOADGEN" -u "$URL" -n "$2" -c 4 -t 3000 -a "$T_DIR/$1.ans" \
 	    >"$T_DIR/$1.out"
 	t_diag "$1: answered by: $(sort "$T_DIR/$1.ans" | uniq -c |
 	    tr '\n' ' ')"
-}
-
-# gen_field FILE N KEY: generation N's KEY (a number) in status --json FILE.
-gen_field() {
-	sed 's/{"number":/\n/g' "$1" | awk -F, -v n="$2" '$1 == n' |
-	    grep -oE "\"$3\":[0-9.]+" | cut -d: -f2
-}
-
-# share FILE N: generation N's "share" in status --json FILE.
-share() {
-	gen_field "$1" "$2" share
 }
 
 # --- A canary of 10% gets 5-15% of new connections; promote: 100%.

@@ -483,3 +483,25 @@ only_from() {
 		answers_from "ok $line" "$@" || return 1
 	done <"$f"
 }
+
+# tally FILE PIDS...: how many lines of loadgen -a's FILE are from PIDS.
+tally() {
+	local f=$1 p n=0 c
+	shift
+	for p in "$@"; do
+		c=$(grep -cx "ok $p" "$f")
+		n=$((n + c))
+	done
+	echo "$n"
+}
+
+# gen_field FILE N KEY: generation N's KEY (a number) in status --json FILE.
+gen_field() {
+	sed 's/{"number":/\n/g' "$1" | awk -F, -v n="$2" '$1 == n' |
+	    grep -oE "\"$3\":[0-9.]+" | cut -d: -f2
+}
+
+# share FILE N: generation N's "share" in status --json FILE.
+share() {
+	gen_field "$1" "$2" share
+}

@@ -11,8 +11,8 @@ set xtics (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 set samples 400
 set title "by workers (1 socket)"
 set xlabel "workers"
-plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.0f", $2)) with labels offset 0,1.2 notitle, -37.893 + 9.10642 * x with lines dt 2 lw 1.5 lc rgb "#1f4e9c" title sprintf("fit: %.0f ms + %.2f ms per worker", -37.893, 9.10642)
+plot "scale-workers.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1f4e9c" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.0f", $2)) with labels offset 0,1.2 notitle, -36.981 + 9.36295 * x with lines dt 2 lw 1.5 lc rgb "#1f4e9c" title sprintf("fit: %.0f ms + %.2f ms per worker", -36.981, 9.36295)
 set title "by sockets (1 worker)"
 set xlabel "sockets"
-plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle, 8.979 + 0.04132 * x with lines dt 2 lw 1.5 lc rgb "#1a7f37" title sprintf("fit: %.0f ms + %.2f ms per socket", 8.979, 0.04132)
+plot "scale-sockets.dat" using 1:2:4:5 with yerrorlines lw 2 pt 7 lc rgb "#1a7f37" title "median (bars: p10-p90)", "" using 1:2:(sprintf("%.1f", $2)) with labels offset 0,1.2 notitle, 7.102 + 0.06207 * x with lines dt 2 lw 1.5 lc rgb "#1a7f37" title sprintf("fit: %.0f ms + %.2f ms per socket", 7.102, 0.06207)
 unset multiplot

@@ -362,8 +362,10 @@ stop_baton
 # Under AddressSanitizer, a reload costs several times as much: 200 show
 # a descriptor, a child or (to LeakSanitizer, at exit) memory kept by
 # each reload as well as 1000 do.
-MANY=1000
-ldd "$BATON" 2>/dev/null | grep -q libasan && MANY=200
+ASAN= MANY=1000
+if ldd "$BATON" 2>/dev/null | grep -q libasan; then
+	ASAN=yes MANY=200
+fi
 PORT=$(free_port)
 CONF=$T_DIR/many.ini
 LOG=$T_DIR/many.log
@@ -419,7 +421,7 @@ t_is "$fds1000" "$fds10" "$MANY reloads: baton's descriptors are as many as afte
 t_is "$kids1000" "$kids10" "$MANY reloads: as many children as after 10 (one worker)"
 if [ -n "${BATON_WRAPPER:-}" ]; then
 	t_skip "under BATON_WRAPPER the RSS is the tool's: $MANY reloads: RSS within 512 kB ($rss10 -> $rss1000 kB)"
-elif ldd "$BATON" 2>/dev/null | grep -q libasan; then
+elif [ -n "$ASAN" ]; then
 	# ASan keeps freed memory in quarantine; LeakSanitizer checks at exit.
 	t_skip "under AddressSanitizer the RSS is the quarantine's: $MANY reloads: RSS within 512 kB ($rss10 -> $rss1000 kB)"
 else

@@ -7,6 +7,7 @@ bench/bench.py).
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -362,6 +363,12 @@ def scenario1(rep):
     rep.line()
     A = {(k, c): s1_agg(runs, k, c) for k in tools for c in concs}
     HEAD['s1'] = A
+    # The variant rows are named with the keys they ran with.
+    for k in ('baton-prio', 'baton-warm'):
+        m = [re.search(r'start_priority = .*\)$', r.get('label', '')) for r in runs
+             if r['tool'] == k]
+        if m and all(m) and len({x.group(0) for x in m}) == 1:
+            NAMES[k] = 'baton (preload, ' + m[0].group(0)
     for c in concs:
         cols = [k for k in tools if A[(k, c)]]
         rep.line(f'### {c} concurrent connections')
@@ -413,6 +420,20 @@ def scenario1(rep):
                    'throughput during reloads', 'time per reload'], rr)
             for k in peers:
                 s1_notes(rep, b, A[(k, c)], k, c)
+            # The variant's lower tail has a price in time: say it where it
+            # is more than a peer's.
+            v = A.get(('baton-prio', c))
+            for k in (('pm2', 'starter') if v else ()):
+                p = A.get((k, c))
+                if p and (v['reload_s'] or 0) > (p['reload_s'] or 0) * 1.05:
+                    rep.note(
+                        f'Scenario 1, {c} connections, against {NAMES[k]}: a reload takes '
+                        f'{num(v["reload_s"], 2)} s with {NAMES["baton-prio"]}, '
+                        f'{num(p["reload_s"], 2)} s with {NAMES[k]}. That is the price of '
+                        'its lower tail: the new generation starts at low priority, on '
+                        'the CPU the serving one leaves, which on these 2 busy CPUs is '
+                        'little; without start_priority a reload takes '
+                        f'{num(A[("baton", c)]["reload_s"], 2) if A.get(("baton", c)) else "–"} s.')
         if 'baton' in cols and 'baton-fd' in cols:
             a1, a2 = A[('baton', c)], A[('baton-fd', c)]
             rep.line('The unmodified app under baton (preload) over the fd variant under baton: '
@@ -456,19 +477,40 @@ def s1_tail_ratio(a):
     return (median(rs), min(rs), max(rs)) if rs else None
 
 
+def s1_phase_ratio(a, w):
+    """The same for one part of the reload windows (s1_phases in bench.py):
+    the median ratio, its range, and the median length of that part."""
+    rs = [r for r in a['runs'] if r.get('phases') and r['phases'][w]['p99']
+          and r['steady']['p99']]
+    if not rs:
+        return None
+    q = [r['phases'][w]['p99'] / r['steady']['p99'] for r in rs]
+    return median(q), (min(q), max(q)), median([r['phases'][f'{w}_s'] for r in rs])
+
+
 def s1_tail(rep, A, cols, c):
     """How much each tool's tail grows during reloads, with its cost in
     time per reload; and which baton rows stay below each peer."""
     T = {k: s1_tail_ratio(A[(k, c)]) for k in cols}
+    P = {k: {w: s1_phase_ratio(A[(k, c)], w) for w in ('before', 'after')} for k in cols}
+
+    def phase(k, w):
+        v = P[k][w]
+        return f'{v[0]:.2f}× ({v[2]:.2f} s)' if v else '–'
     rows = [[f'**{NAMES[k]}**', f'{T[k][0]:.2f}× ({T[k][1]:.2f}–{T[k][2]:.2f})',
+             phase(k, 'before'), phase(k, 'after'),
              num(A[(k, c)]['reload_s'], 2)] for k in cols if T[k]]
     if not rows:
         return
     rep.line(f'**The tail during reloads**, {c} connections: p99 during reloads over steady '
              'p99, the median of the rounds\' own ratios (their range), beside the time per '
-             'reload:')
+             'reload. For baton the window is also cut where the new generation takes over '
+             '(its log\'s "active after"): before the switch the new generation starts while '
+             'the old one serves; after it the new one serves, cold, while the old one drains '
+             '(the same median ratio, and how long that part of a reload lasts):')
     rep.line()
-    rep.table(['', 'p99 during reloads / steady p99', 'time per reload, s'], rows)
+    rep.table(['', 'p99 during reloads / steady p99', 'before the switch', 'after the switch',
+               'time per reload, s'], rows)
     peers = [k for k in ('pm2', 'starter') if T.get(k)]
     said = []
     for k in ('baton', 'baton-prio', 'baton-warm'):
@@ -491,6 +533,16 @@ def s1_tail(rep, A, cols, c):
                      f'{num(A[("baton-prio", c)]["reload_p99"])} ms, at a cost of '
                      f'{num(A[("baton", c)]["reload_s"], 2)} → '
                      f'{num(A[("baton-prio", c)]["reload_s"], 2)} s per reload.')
+            pb, pp = P['baton'], P['baton-prio']
+            if pb['before'] and pb['after'] and pp['before'] and pp['after']:
+                line += (f' What it changes is the part before the switch: the new '
+                         f'generation\'s start-up took the p99 there to '
+                         f'{pb["before"][0]:.2f}× steady, and at lower priority '
+                         f'{pp["before"][0]:.2f}×, over {pp["before"][2]:.2f} s instead of '
+                         f'{pb["before"][2]:.2f} s. After the switch the new workers serve '
+                         f'cold (their JIT has not run the app\'s code yet) and the p99 is '
+                         f'{pp["after"][0]:.2f}× steady for {pp["after"][2]:.2f} s '
+                         f'({pb["after"][0]:.2f}× without start_priority).')
         if T.get('baton-prio') and T.get('baton-warm'):
             line += (f' warmup (the new generation\'s share of new connections rising '
                      f'to all over a few seconds instead of at once) takes it on to '
@@ -1607,6 +1659,16 @@ def headline():
                      f'{b["failed"]:,} failed requests and {b["lost"]:,} units of lost work '
                      f'in {b["reloads"]} reloads; ' + '; '.join(parts)
                      + ' (baton\'s p99 during reloads over the peer\'s).')
+        parts = []
+        for c in concs:
+            q = [f'{NAMES[k]} {t[0]:.2f}× ({num(A[(k, c)]["reload_s"], 2)} s)'
+                 for k in ('baton', 'baton-prio', 'pm2', 'starter')
+                 if A.get((k, c)) for t in [s1_tail_ratio(A[(k, c)])] if t]
+            if q:
+                parts.append(f'{c} connections: ' + ', '.join(q))
+        if parts:
+            h.append('The tail during reloads (p99 during reloads over the same tool\'s steady '
+                     'p99, median of the rounds; time per reload): ' + '; '.join(parts) + '.')
     m2 = HEAD.get('s2')
     if m2 and 'baton-ts' in m2:
         b = m2['baton-ts']

@@ -393,16 +393,17 @@ supervisor_same(const char *a, const char *b)
 }
 
 /*
- * Raise the soft RLIMIT_NOFILE for cfg's sockets and workers. Where even
- * the hard limit is short of it baton still runs (config.c refused what
- * cannot work at all), saying where descriptors may run out.
+ * Raise the soft RLIMIT_NOFILE for nsockets sockets and that many workers
+ * (a configuration's, or a scale's). Where even the hard limit is short
+ * of it baton still runs (config.c refused what cannot work at all),
+ * saying where descriptors may run out.
  */
 static void
-supervisor_nofile(const struct config *cfg)
+supervisor_nofile(size_t nsockets, int workers)
 {
 	rlim_t	 want, was, got;
 
-	want = nofile_want(cfg->nsockets, cfg->workers);
+	want = nofile_want(nsockets, workers);
 	was = nofile_soft();
 	if (nofile_raise(want, &got) == -1) {
 		log_warn("setrlimit RLIMIT_NOFILE %llu: %s",
@@ -412,14 +413,14 @@ supervisor_nofile(const struct config *cfg)
 	if (got > was)
 		log_info("RLIMIT_NOFILE: soft limit %llu, up from %llu, for "
 		    "%zu socket%s and %d worker%s", (unsigned long long)got,
-		    (unsigned long long)was, cfg->nsockets,
-		    cfg->nsockets == 1 ? "" : "s", cfg->workers,
-		    cfg->workers == 1 ? "" : "s");
+		    (unsigned long long)was, nsockets,
+		    nsockets == 1 ? "" : "s", workers,
+		    workers == 1 ? "" : "s");
 	if (got < want && want > nofile_start())
 		log_warn("RLIMIT_NOFILE: %zu sockets and %d workers may use "
 		    "%llu descriptors; the limit is %llu (raise the hard "
-		    "limit: ulimit -Hn, LimitNOFILE=)", cfg->nsockets,
-		    cfg->workers, (unsigned long long)want,
+		    "limit: ulimit -Hn, LimitNOFILE=)", nsockets,
+		    workers, (unsigned long long)want,
 		    (unsigned long long)got);
 }
 
@@ -616,7 +617,7 @@ supervisor_reload(struct supervisor *sup)
 		return;
 	}
 	supervisor_warn_fixed(sup, cfg);
-	supervisor_nofile(cfg);
+	supervisor_nofile(cfg->nsockets, cfg->workers);
 	if ((sockets = sockets_open(cfg, sup->gens, sup->ngens,
 	    &error)) == NULL) {
 		supervisor_reload_failed(sup, "", error);
@@ -768,6 +769,9 @@ supervisor_control_scale(void *arg, int n)
 		free(count);
 		return line;
 	}
+	/* Its new workers' descriptors, before the first of them starts. */
+	if ((size_t)n > generation_slots(g))
+		supervisor_nofile(generation_config(g)->nsockets, n);
 	sup->scale_gen = generation_number(g);
 	sup->scale_t0 = clock_ms();
 	switch (generation_scale(g, (size_t)n)) {
@@ -1367,7 +1371,7 @@ supervisor_new(supervisor_load_fn load, void *arg, char **error, int *code)
 		*code = EXIT_CONFIG;
 		goto fail;
 	}
-	supervisor_nofile(sup->initial);
+	supervisor_nofile(sup->initial->nsockets, sup->initial->workers);
 	*code = EXIT_FAILED;
 	if (sup->initial->control != NULL)
 		sup->control_path = xstrdup(sup->initial->control);
@@ -1451,7 +1455,6 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	sup = supervisor_alloc(load, arg);
 	if (st.nofile > 0)
 		nofile_set_start((rlim_t)st.nofile);
-	supervisor_nofile(st.config);
 	record_restore(&sup->record, &st);
 	sup->next_number = st.next_number;
 	if ((sup->base = event_base_new()) == NULL) {
@@ -1494,6 +1497,9 @@ supervisor_restore(supervisor_load_fn load, void *arg, int sfd, char **error)
 	supervisor_generation_env(sup, &env);
 	sup->gens = xcalloc(1, sizeof(*sup->gens));
 	sup->gens[sup->ngens++] = handover_restore(&st, &env);
+	/* A scaled generation's count rather than the configuration's. */
+	supervisor_nofile(generation_config(sup->gens[0])->nsockets,
+	    (int)generation_slots(sup->gens[0]));
 	if (supervisor_events(sup, error) == -1)
 		goto fail;
 	supervisor_recycle_watch(sup, sup->gens[0]);

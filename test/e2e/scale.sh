@@ -6,7 +6,8 @@
 # before it is ready undoes the scale (exit 1). With rollout = rolling
 # (each slot on a steered socket of its own) new connections reach the
 # new slots too. With ready = probe the probe of a new slot, or of a
-# restarted worker, reaches that worker alone.
+# restarted worker, reaches that worker alone. baton raises its soft
+# RLIMIT_NOFILE for a scale up as for a configuration.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$(free_port)
@@ -164,4 +165,29 @@ t_is "$(field failed "$T_DIR/restart.out")" 0 \
     "probe: no request failed while the restarted worker started"
 load_ran restart 100 "probe: restart"
 stop_baton
+
+# --- RLIMIT_NOFILE follows the scale: started at a soft limit of 64 for
+# one worker, baton holds a descriptor or more for each of 80, so it
+# raises its soft limit for them before the first one starts.
+if ! command -v prlimit >/dev/null; then
+	t_skip "RLIMIT_NOFILE: needs prlimit (to start baton at a soft limit of 64)"
+else
+	NPORT=$(free_port)
+	NCONF=$T_DIR/nofile.ini
+	http_conf "$NCONF" "$NPORT" "$TESTSERVER --notify --quiet --status $TAG-nofile" \
+	    "workers = 1" "ready = notify" "ready_timeout = 20s" "drain_timeout = 5s"
+	BATON_WRAPPER="prlimit --nofile=64: ${BATON_WRAPPER:-}" \
+	    start_active "$T_DIR/nofile.log" run -c "$NCONF"
+	t_is "$?" 0 "RLIMIT_NOFILE: generation 1 is active at a soft limit of 64"
+	ctl nscale scale 80 -c "$NCONF"
+	t_is "$T_STATUS" 0 "RLIMIT_NOFILE: scale 80: exit 0 ($(tail -1 "$T_DIR/nscale.out"))"
+	t_ok "RLIMIT_NOFILE: baton raised its soft limit for 80 workers" \
+	    log_has "$T_DIR/nofile.log" \
+	    "RLIMIT_NOFILE: soft limit [0-9]+, up from [0-9]+, for 1 socket and 80 workers"
+	t_is "$(pgrep -P "$BATON_PID" -f -- "--status $TAG-nofile" | wc -l)" 80 \
+	    "RLIMIT_NOFILE: 80 workers run"
+	t_result "$(log_has "$T_DIR/nofile.log" 'Too many open files'; [ $? = 1 ]; echo $?)" \
+	    "RLIMIT_NOFILE: no descriptor ran out"
+	stop_baton
+fi
 t_done

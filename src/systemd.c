@@ -17,6 +17,7 @@
 #include "config.h"
 #include "fdpass.h"
 #include "log.h"
+#include "nofile.h"
 #include "sockaddr.h"
 #include "socket.h"
 #include "systemd.h"
@@ -373,8 +374,11 @@ systemd_store_remove(const char *name)
 	free(gone);
 }
 
-/* Put e in the store under its name, unless it is there already. */
-static void
+/*
+ * Put e in the store under its name, unless it is there already. 0, or
+ * -1 where it is left out to keep a restart possible (the caller says so).
+ */
+static int
 systemd_store_add(const struct systemd_entry *e)
 {
 	char		*msg;
@@ -383,23 +387,32 @@ systemd_store_add(const struct systemd_entry *e)
 	size_t		 i;
 
 	if (systemd_inode(e->fd, &dev, &ino) == -1)
-		return;
+		return 0;
 	for (i = 0; i < nstored; i++)
 		if (stored[i].dev == dev && stored[i].ino == ino &&
 		    strcmp(stored[i].name, e->name) == 0)
-			return;
+			return 0;
 	if (!systemd_fdname_ok(e->name)) {
 		log_warn("%s: not kept in the descriptor store: systemd "
 		    "takes names of at most %d printable characters, no ':'",
 		    e->what, SD_FDNAME_MAX);
-		return;
+		return 0;
 	}
 	if (nstored >= (size_t)store_max) {
 		log_warn("%s: not kept in the descriptor store: it is "
 		    "full (FileDescriptorStoreMax=%ld); a crash of baton would "
 		    "close it", e->what, store_max);
-		return;
+		return 0;
 	}
+	/*
+	 * After a crash the service manager starts baton with every stored
+	 * descriptor at 3, 4, ... under the soft limit baton was started
+	 * with (LimitNOFILE=): with none free below it, not even the dynamic
+	 * loader could open libc, and baton would never start again.
+	 */
+	if (nofile_start() != RLIM_INFINITY &&
+	    nstored + NOFILE_BASE >= nofile_start())
+		return -1;
 	msg = xprintf("FDSTORE=1\nFDNAME=%s", e->name);
 	if (systemd_send(msg, strlen(msg), e->fd) == -1)
 		log_warn("%s: descriptor store: %s", e->what,
@@ -410,6 +423,7 @@ systemd_store_add(const struct systemd_entry *e)
 		systemd_stored_add(e->name, dev, ino);
 	}
 	free(msg);
+	return 0;
 }
 
 void
@@ -417,7 +431,7 @@ systemd_store(struct socket *const *live, size_t n,
     const struct systemd_member *members, size_t nmembers)
 {
 	struct systemd_entry	*want;
-	size_t			 i, j, nwant = 0;
+	size_t			 i, j, nwant = 0, left = 0, first = 0;
 
 	if (systemd_socket == NULL || store_max <= 0)
 		return;
@@ -454,7 +468,17 @@ systemd_store(struct socket *const *live, size_t n,
 		}
 	}
 	for (i = 0; i < nwant; i++) {
-		systemd_store_add(&want[i]);
+		if (systemd_store_add(&want[i]) == -1 && left++ == 0)
+			first = i;
+	}
+	if (left > 0)
+		log_warn("%s%s not kept in the descriptor store (%zu of "
+		    "them): %zu are, and a restart after a crash gets them "
+		    "all under the soft RLIMIT_NOFILE of %llu baton was "
+		    "started with; raise it (LimitNOFILE=) to keep more",
+		    want[first].what, left > 1 ? " and those after it" : "",
+		    left, nstored, (unsigned long long)nofile_start());
+	for (i = 0; i < nwant; i++) {
 		free(want[i].name);
 		free((char *)want[i].what);
 	}

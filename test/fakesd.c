@@ -5,7 +5,8 @@
  *	    -- COMMAND [ARG]...
  *
  * It speaks systemd's protocols as systemd does for a service with
- * Type=notify, NotifyAccess=main, FileDescriptorStoreMax=MAX (default 16),
+ * Type=notify, NotifyAccess=main, FileDescriptorStoreMax=MAX (default 16,
+ * at most 2048; fakesd raises its own soft RLIMIT_NOFILE for them),
  * Restart=always, RestartSec=100ms and KillMode=process:
  *
  * - COMMAND runs in a session of its own with NOTIFY_SOCKET=NOTIFY_PATH
@@ -32,6 +33,7 @@
  * every change.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -54,7 +56,8 @@
 #include "listenfds.h"
 
 #define FDNAME_MAX	255
-#define MAXFDS		253	/* SCM_MAX_FD */
+#define MAXFDS		253	/* SCM_MAX_FD: the most in one message */
+#define STOREMAX	2048	/* the most -m allows */
 #define RESTART_MS	100
 
 struct entry {
@@ -64,7 +67,7 @@ struct entry {
 	ino_t		 ino;
 };
 
-static struct entry	 store[MAXFDS];
+static struct entry	 store[STOREMAX];
 static int		 nstore;	/* newest first */
 static int		 store_max = 16;
 static const char	*pidfile, *storefile, *notify_path;
@@ -130,9 +133,9 @@ write_file(const char *path, const char *text)
 static void
 store_changed(void)
 {
-	char	 text[MAXFDS * (FDNAME_MAX + 32)];
-	size_t	 n = 0;
-	int	 i;
+	static char	 text[STOREMAX * (FDNAME_MAX + 32)];
+	size_t		 n = 0;
+	int		 i;
 
 	text[0] = '\0';
 	for (i = 0; i < nstore; i++)
@@ -289,13 +292,40 @@ notified(int sfd)
 	}
 }
 
+/*
+ * A store of -m entries needs that many descriptors here, as systemd
+ * raises its own limit; the service gets the soft limit fakesd started
+ * with back, as systemd gives a service LimitNOFILE.
+ */
+static struct rlimit	 nofile_start;
+
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &nofile_start) == -1)
+		die("getrlimit: %s", strerror(errno));
+	rl = nofile_start;
+	/* Twice: exec_service() lifts them all before moving them down. */
+	if (rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < 2 * (rlim_t)store_max + 64) {
+		rl.rlim_cur = 2 * (rlim_t)store_max + 64;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			die("setrlimit RLIMIT_NOFILE: %s", strerror(errno));
+	}
+}
+
 /* In the child: the stored descriptors at 3.., the variables, exec. */
 static void __attribute__((noreturn))
 exec_service(void)
 {
-	const char	*names[MAXFDS];
-	char		 num[32];
-	int		 i, fds[MAXFDS];
+	static const char	*names[STOREMAX];
+	static int		 fds[STOREMAX];
+	char			 num[32];
+	int			 i;
 
 	sigprocmask(SIG_UNBLOCK, &handled, NULL);
 	if (setsid() == -1)
@@ -309,6 +339,8 @@ exec_service(void)
 		    strerror(errno));
 		_exit(2);
 	}
+	/* Past the limit, the passed descriptors stay open (as systemd's). */
+	(void)setrlimit(RLIMIT_NOFILE, &nofile_start);
 	setenv("NOTIFY_SOCKET", notify_path, 1);
 	unsetenv("FDSTORE");
 	if (store_max > 0) {
@@ -384,7 +416,8 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'm':
 			store_max = strtol(optarg, &end, 10);
-			if (*end != '\0' || store_max < 0 || store_max > MAXFDS)
+			if (*end != '\0' || store_max < 0 ||
+			    store_max > STOREMAX)
 				usage();
 			break;
 		case 'o':
@@ -409,6 +442,7 @@ main(int argc, char *argv[])
 	if (*argv == NULL || notify_path == NULL)
 		usage();
 	command = argv;
+	raise_nofile();
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;

@@ -4,7 +4,7 @@
 # RLIMIT_NOFILE from 1,024 to hold them, the first, a middle and the last
 # serve, before and after reloads; 1,025 and a hard limit too low for
 # them are refused with the file and line; an upgrade in place carries
-# them.
+# them; in a descriptor store, a restart after a crash starts with them.
 . "$(dirname "$0")/lib.sh"
 
 N=1024
@@ -145,5 +145,42 @@ t_is "$?" 78 "check under a hard limit of 1000: exit 78"
 t_diag "$(cat "$T_DIR/hard.out")"
 t_ok "the message names the line and the limit" \
     grep -qE "many.ini:[0-9]+: socket 'u468': $N sockets need 2112 descriptors, more than the hard limit RLIMIT_NOFILE allows \(468 sockets at most" "$T_DIR/hard.out"
+
+# Under a service manager with a descriptor store of 1,100 (test/fakesd)
+# and the usual soft limit of 1,024: a restart after a crash gets every
+# stored socket at 3, 4, ... under that limit, so baton keeps 64 below it
+# free (960 stored, the rest said once) and the restart starts.
+FAKESD=$top_builddir/test/fakesd
+STORE=$T_DIR/store
+SDLOG=$T_DIR/sd.log
+stored_count() {
+	[ "$(wc -l <"$STORE" 2>/dev/null)" = "$1" ]
+}
+prlimit --nofile=1024: "$FAKESD" -s "$T_DIR/sd.sock" -m 1100 -r 2 \
+    -p "$T_DIR/main.pid" -o "$STORE" -- "$BATON" run -c "$CONF" >"$SDLOG" 2>&1 &
+SD=$!
+T_PIDS="$T_PIDS $SD"
+t_ok "store: generation 1 is active under fakesd" \
+    wait_log 30 "$SDLOG" 'generation 1: active'
+t_ok "store: 960 sockets are stored" wait_until 10 stored_count $((N - 64))
+t_ok "store: the rest are named once, with the limit" \
+    grep -qE "socket u$((N - 64)) and those after it not kept in the descriptor store \(64 of them\): $((N - 64)) are, .* of 1024 " "$SDLOG"
+t_is "$(grep -c 'not kept in the descriptor store' "$SDLOG")" 1 \
+    "store: in one line"
+kill -KILL "$(cat "$T_DIR/main.pid")"
+t_ok "store: after a SIGKILL, fakesd starts baton again with LISTEN_FDS=$((N - 64))" \
+    wait_log 10 "$SDLOG" "started pid [0-9]+ with LISTEN_FDS=$((N - 64)) "
+t_ok "store: and it starts (generation 1 active again)" \
+    wait_until 30 eval '[ "$(grep -c "generation 1: active" "$SDLOG")" -ge 2 ]'
+t_result "$(log_has "$SDLOG" 'exited 127|cannot open shared object'; [ $? = 1 ]; echo $?)" \
+    "store: the restart had descriptors to start with"
+pid=$(grep -oE 'gen 1 worker 0 pid [0-9]+: ready' "$SDLOG" | tail -1 | awk '{print $6}' | tr -d :)
+body=$(http_get "http://127.0.0.1:$PORT/")
+t_ok "store: the first socket (stored) serves ($body)" answers_from "$body" "$pid"
+body=$(unix_get $((N - 1)))
+t_ok "store: the last one (bound again) serves ($body)" answers_from "$body" "$pid"
+kill -TERM "$SD"
+wait_exit "$SD" 20
+t_is "$T_STATUS" 0 "store: fakesd stops, exit 0"
 
 t_done

@@ -39,6 +39,7 @@ struct metrics {
 	struct socket		*socket;
 	struct evhttp		*http;
 	struct evconnlistener	*listener;	/* evhttp's */
+	struct event		*resume;	/* the listener, after a pause */
 };
 
 /* One process as /proc/PID/stat tells it. */
@@ -410,6 +411,43 @@ metrics_socket_config(struct config_socket *cs, const struct address *a)
 	cs->mode = a->kind == ADDRESS_UNIX ? 0666 : -1;
 }
 
+static void
+metrics_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct metrics	*m = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(m->listener);
+}
+
+/*
+ * The listener's error callback gets evhttp's argument, not ours: the
+ * metrics listener that is baton's (one at a time; a reload that moves
+ * it frees the old one).
+ */
+static struct metrics	*metrics_live;
+
+/*
+ * accept() fails while baton's descriptors run out (clients holding
+ * connections open, say), and the connection stays queued: evhttp would
+ * retry at once, round after round. Pause the listener for a second.
+ */
+static void
+metrics_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct metrics	*m = metrics_live;
+	struct timeval	 tv = { 1, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	log_warn("metrics: accept: %s; pausing it for 1 s",
+	    evutil_socket_error_to_string(err));
+	evconnlistener_disable(l);
+	if (m != NULL && m->listener == l)
+		evtimer_add(m->resume, &tv);
+}
+
 struct metrics *
 metrics_new(struct event_base *base, const struct address *a,
     const struct socket_saved *saved, const struct metrics_ops *ops,
@@ -451,6 +489,12 @@ metrics_new(struct event_base *base, const struct address *a,
 			evconnlistener_free(l);
 		goto fail;
 	}
+	if ((m->resume = evtimer_new(base, metrics_resume, m)) == NULL) {
+		*error = xstrdup("metrics: evtimer_new failed");
+		goto fail;
+	}
+	evconnlistener_set_error_cb(l, metrics_accept_error);
+	metrics_live = m;
 	return m;
 fail:
 	metrics_free(m);
@@ -462,6 +506,10 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
+	if (metrics_live == m)
+		metrics_live = NULL;
+	if (m->resume != NULL)
+		event_free(m->resume);
 	if (m->http != NULL)
 		evhttp_free(m->http);
 	socket_unref(m->socket);

@@ -469,23 +469,21 @@ def scenario1(rep):
     rep.line()
 
 
-def s1_tail_ratio(a):
-    """p99 during reloads over steady p99: the median of the rounds' own
-    ratios, and their range."""
-    rs = [r['reload']['p99'] / r['steady']['p99'] for r in a['runs']
-          if r['reload']['p99'] and r['steady']['p99']]
+def s1_tail_ratio(a, window=lambda r: r['reload']):
+    """p99 during reloads (or in WINDOW(run)) over steady p99: the median
+    of the rounds' own ratios, and their range."""
+    rs = [window(r)['p99'] / r['steady']['p99'] for r in a['runs']
+          if window(r) and window(r)['p99'] and r['steady']['p99']]
     return (median(rs), min(rs), max(rs)) if rs else None
 
 
 def s1_phase_ratio(a, w):
-    """The same for one part of the reload windows (s1_phases in bench.py):
-    the median ratio, its range, and the median length of that part."""
-    rs = [r for r in a['runs'] if r.get('phases') and r['phases'][w]['p99']
-          and r['steady']['p99']]
-    if not rs:
+    """The same for one part of the reload windows (s1_phases in bench.py),
+    with the median length of that part after the ratio and its range."""
+    t = s1_tail_ratio(a, lambda r: r.get('phases', {}).get(w))
+    if not t:
         return None
-    q = [r['phases'][w]['p99'] / r['steady']['p99'] for r in rs]
-    return median(q), (min(q), max(q)), median([r['phases'][f'{w}_s'] for r in rs])
+    return t + (median([r['phases'][f'{w}_s'] for r in a['runs'] if r.get('phases')]),)
 
 
 def s1_tail(rep, A, cols, c):
@@ -496,7 +494,7 @@ def s1_tail(rep, A, cols, c):
 
     def phase(k, w):
         v = P[k][w]
-        return f'{v[0]:.2f}× ({v[2]:.2f} s)' if v else '–'
+        return f'{v[0]:.2f}× ({v[3]:.2f} s)' if v else '–'
     rows = [[f'**{NAMES[k]}**', f'{T[k][0]:.2f}× ({T[k][1]:.2f}–{T[k][2]:.2f})',
              phase(k, 'before'), phase(k, 'after'),
              num(A[(k, c)]['reload_s'], 2)] for k in cols if T[k]]
@@ -538,10 +536,10 @@ def s1_tail(rep, A, cols, c):
                 line += (f' What it changes is the part before the switch: the new '
                          f'generation\'s start-up took the p99 there to '
                          f'{pb["before"][0]:.2f}× steady, and at lower priority '
-                         f'{pp["before"][0]:.2f}×, over {pp["before"][2]:.2f} s instead of '
-                         f'{pb["before"][2]:.2f} s. After the switch the new workers serve '
+                         f'{pp["before"][0]:.2f}×, over {pp["before"][3]:.2f} s instead of '
+                         f'{pb["before"][3]:.2f} s. After the switch the new workers serve '
                          f'cold (their JIT has not run the app\'s code yet) and the p99 is '
-                         f'{pp["after"][0]:.2f}× steady for {pp["after"][2]:.2f} s '
+                         f'{pp["after"][0]:.2f}× steady for {pp["after"][3]:.2f} s '
                          f'({pb["after"][0]:.2f}× without start_priority).')
         if T.get('baton-prio') and T.get('baton-warm'):
             line += (f' warmup (the new generation\'s share of new connections rising '

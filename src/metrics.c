@@ -423,8 +423,8 @@ metrics_resume(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The listener's error callback gets evhttp's argument, not ours: the
- * metrics listener that is baton's (one at a time; a reload that moves
- * it frees the old one).
+ * metrics listener that is baton's (one, made at start or by an upgrade
+ * in place, freed at exit).
  */
 static struct metrics	*metrics_live;
 
